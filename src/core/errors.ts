@@ -1,0 +1,45 @@
+import type { SourceLocation } from './logger.js';
+
+/** Any failure the engine reports to a user: its message is the whole story, no stack needed. */
+export class C2CError extends Error {
+  override name = 'C2CError';
+  /** Where in a user's file the problem is (for annotations). */
+  where?: SourceLocation;
+
+  constructor(message: string, opts: { cause?: unknown; where?: SourceLocation } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    if (opts.where) this.where = opts.where;
+  }
+}
+
+/**
+ * Bad input: names the input, says what was wrong and what would be right. Raised while validating,
+ * before anything is changed anywhere.
+ */
+export class InputError extends C2CError {
+  override name = 'InputError';
+  constructor(
+    readonly input: string,
+    problem: string,
+    expected?: string,
+    opts: { where?: SourceLocation } = {},
+  ) {
+    super(`Input '${input}': ${problem}${expected ? `. Expected ${expected}` : ''}.`, opts);
+  }
+}
+
+/** A program the engine needs is not installed. */
+export class ToolMissingError extends C2CError {
+  override name = 'ToolMissingError';
+  constructor(
+    readonly tool: string,
+    hint: string,
+  ) {
+    super(`'${tool}' is not installed or not on PATH: ${hint}.`);
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

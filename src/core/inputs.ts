@@ -1,0 +1,89 @@
+import { InputError } from './errors.js';
+
+/**
+ * Parsers for the conventions every action and the CLI share: lists (newlines or commas),
+ * booleans, durations (90s, 10m, 72h), enums, KEY=VALUE lists. Each failure is an InputError
+ * naming the input.
+ */
+
+/** Splits a list on newlines (and, unless commas: false, on commas); trims; drops empty lines. */
+export function parseList(value: string | undefined, opts: { commas?: boolean } = {}): string[] {
+  if (!value) return [];
+  const sep = opts.commas === false ? /\r?\n/ : /\r?\n|,/;
+  return value
+    .split(sep)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+/** Like core.getBooleanInput: true/True/TRUE or false/False/FALSE; empty gives the default. */
+export function parseBool(input: string, value: string | undefined, dflt: boolean): boolean {
+  const v = (value ?? '').trim();
+  if (v === '') return dflt;
+  if (['true', 'True', 'TRUE'].includes(v)) return true;
+  if (['false', 'False', 'FALSE'].includes(v)) return false;
+  throw new InputError(input, `'${v}' is not a boolean`, "'true' or 'false'");
+}
+
+export function parseEnum<T extends string>(
+  input: string,
+  value: string | undefined,
+  allowed: readonly T[],
+  dflt: T,
+): T {
+  const v = (value ?? '').trim();
+  if (v === '') return dflt;
+  if ((allowed as readonly string[]).includes(v)) return v as T;
+  throw new InputError(
+    input,
+    `'${v}' is not a known value`,
+    `one of ${allowed.map((a) => `'${a}'`).join(', ')}`,
+  );
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses 90s, 10m, 72h, 1h30m, 500ms, 2d into milliseconds. */
+export function parseDuration(input: string, value: string | undefined, dflt?: string): number {
+  const v = (value ?? '').trim() || (dflt ?? '');
+  const expected = "a duration such as '90s', '10m' or '72h'";
+  if (v === '') throw new InputError(input, 'is empty', expected);
+  if (/^\d+$/.test(v)) throw new InputError(input, `'${v}' has no unit`, `${expected} (e.g. '${v}s')`);
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+  let total = 0;
+  let pos = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(v)) !== null) {
+    total += Number(m[1]) * UNIT_MS[m[2]!]!;
+    pos = re.lastIndex;
+  }
+  if (pos !== v.length || pos === 0) throw new InputError(input, `'${v}' is not a duration`, expected);
+  if (total <= 0) throw new InputError(input, `'${v}' is not a positive duration`, expected);
+  return Math.round(total);
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  return `${m}m${Math.round(s - m * 60)}s`;
+}
+
+/** Parses KEY=VALUE lines (newline-separated; values may contain '=' and commas). */
+export function parseKeyValues(input: string, value: string | undefined): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const line of parseList(value, { commas: false })) {
+    const eq = line.indexOf('=');
+    if (eq <= 0) throw new InputError(input, `'${line}' is not KEY=VALUE`, 'one KEY=VALUE per line');
+    const key = line.slice(0, eq).trim();
+    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key))
+      throw new InputError(
+        input,
+        `'${key}' is not a valid key`,
+        'letters, digits and _ (starting with a letter or _)',
+      );
+    out.push([key, line.slice(eq + 1)]);
+  }
+  return out;
+}
