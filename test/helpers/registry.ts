@@ -27,11 +27,13 @@ export interface RegistryOptions {
   password?: string;
   /** Extra YAML appended under the top level of the config (e.g. a token auth section). */
   authYaml?: string;
+  /** A fixed port (e.g. 5000 for the demo); default a free one. */
+  port?: number;
 }
 
 export async function startRegistry(opts: RegistryOptions = {}): Promise<RegistryServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'c2c-registry-'));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const host = `127.0.0.1:${port}`;
   let authYaml = opts.authYaml ?? '';
   const username = opts.username ?? 'ci-user';

@@ -1,0 +1,28 @@
+import type { InputSpec } from '../../core/input-spec.js';
+import { HASH_BASE_INPUTS, HASH_BASE_OUTPUTS } from '../../hashbase/inputs.js';
+
+/**
+ * Each action's metadata: the single source from which action.yml and the README tables are
+ * generated (scripts/gen-docs.ts) and against which a test checks them.
+ */
+export interface ActionMeta {
+  dir: string;
+  name: string;
+  description: string;
+  branding: { icon: string; color: string };
+  inputs: InputSpec;
+  outputs: Record<string, string>;
+  post?: boolean;
+}
+
+export const ACTIONS: ActionMeta[] = [
+  {
+    dir: 'action-hash-base',
+    name: 'commit-to-cloud: hash base',
+    description:
+      'Hash the files that define your dependencies; build and push the base image only when no image has that hash yet, and say what changed.',
+    branding: { icon: 'hash', color: 'blue' },
+    inputs: HASH_BASE_INPUTS,
+    outputs: HASH_BASE_OUTPUTS,
+  },
+];

@@ -1,0 +1,60 @@
+import type { Logger } from '../core/logger.js';
+import type { PushTarget } from './auth.js';
+
+export type BuilderChoice = 'auto' | 'docker' | 'buildah';
+export type BuilderName = 'docker' | 'buildah';
+
+/**
+ * Names of the user-facing inputs behind the request's fields. When the caller gives them, bad
+ * values raise an InputError naming the input ("Input 'dockerfile': ..."); without them, a C2CError
+ * naming the field and the path ("Dockerfile '/w/Dockerfile.base' does not exist ...").
+ */
+export interface BuildInputNames {
+  context?: string;
+  dockerfile?: string;
+  tags?: string;
+  buildArgs?: string;
+  target?: string;
+  platforms?: string;
+  labels?: string;
+}
+
+export interface BuildRequest {
+  /** Build context directory (absolute or relative to cwd). */
+  context: string;
+  /** Dockerfile path (absolute or relative to cwd), validated to exist before anything runs. */
+  dockerfile: string;
+  /** Full references to push, each with a tag: 127.0.0.1:5000/app-base:deps-0123abcd… */
+  tags: string[];
+  buildArgs?: Array<[string, string]>;
+  target?: string;
+  /** os/arch[/variant]; more than one makes a multi-platform index. */
+  platforms?: string[];
+  /** OCI labels in the image config. */
+  labels?: Record<string, string>;
+  /** Manifest annotations (OCI format; buildah and docker buildx both support them). */
+  annotations?: Record<string, string>;
+  /**
+   * Registries with their credentials, for pushing and for pulling FROM images. A loopback tag host
+   * without an entry is pushed to over plain http without credentials.
+   */
+  targets: PushTarget[];
+  logger: Logger;
+  /** For error messages: which inputs the fields came from (see BuildInputNames). */
+  inputNames?: BuildInputNames;
+  /** Image format for buildah: 'oci' (default; carries annotations) or 'docker'. */
+  format?: 'oci' | 'docker';
+  /** Epoch seconds for the created time and file times (reproducible builds). */
+  timestamp?: number;
+  /** Where private files (auth file, registries.conf, digest files) are made. Default: OS temp dir. */
+  tmpDir?: string;
+  /** Environment for the builder process. Default: process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface BuildResult {
+  /** sha256:… of the pushed manifest (or index, for several platforms). */
+  digest: string;
+  builder: BuilderName;
+  durationMs: number;
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+import os from 'node:os';
+import path from 'node:path';
+import { C2CError, errorMessage } from '../core/errors.js';
+import { closeHttpAgents } from '../core/http.js';
+import { withDefaults, type InputSpec } from '../core/input-spec.js';
+import { consoleLogger, type Logger } from '../core/logger.js';
+import { HASH_BASE_INPUTS, parseHashBaseInputs } from '../hashbase/inputs.js';
+import { renderHashBaseSummary, runHashBase } from '../hashbase/run.js';
+
+/**
+ * c2c: the same engine as the actions, outside GitHub (CodeBuild, CircleCI, a laptop). Each command
+ * takes the action's inputs as flags of the same names: `--files requirements.txt --image …`.
+ * A flag given twice adds a line (for list inputs).
+ */
+interface Command {
+  summary: string;
+  inputs: InputSpec;
+  run(raw: Record<string, string>, g: GlobalFlags, logger: Logger): Promise<{ outputs: Record<string, string>; summary?: string }>;
+}
+
+interface GlobalFlags {
+  workspace: string;
+  json: boolean;
+  verbose: boolean;
+}
+
+const commands: Record<string, Command> = {
+  'hash-base': {
+    summary: 'Hash the dependency files; build and push the base image only when no image has that hash yet.',
+    inputs: HASH_BASE_INPUTS,
+    async run(raw, g, logger) {
+      const opts = parseHashBaseInputs(withDefaults(HASH_BASE_INPUTS, raw, 'flag'), g.workspace);
+      const r = await runHashBase(opts, {
+        logger,
+        manifestDir: process.env.RUNNER_TEMP || os.tmpdir(),
+        ...(process.env.C2C_REVISION ? { revision: process.env.C2C_REVISION } : {}),
+        ...(process.env.C2C_SOURCE ? { source: process.env.C2C_SOURCE } : {}),
+      });
+      return {
+        outputs: {
+          hash: r.hash,
+          tag: r.tag,
+          'image-ref': r.imageRef,
+          'needs-build': String(r.needsBuild),
+          built: String(r.built),
+          digest: r.digest,
+          'files-count': String(r.filesCount),
+          changed: r.changed.join('\n'),
+          'manifest-path': r.manifestPath,
+        },
+        summary: renderHashBaseSummary(r),
+      };
+    },
+  },
+};
+
+function usage(): string {
+  const lines = ['usage: c2c <command> [--input value ...] [--workspace DIR] [--json] [--verbose]', '', 'commands:'];
+  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(12)} ${c.summary}`);
+  lines.push('', "Each command takes its action's inputs as flags: c2c <command> --help lists them.");
+  return lines.join('\n');
+}
+
+function commandHelp(name: string, c: Command): string {
+  const lines = [`usage: c2c ${name} [flags]`, '', c.summary, '', 'flags (the inputs of the action, same names and defaults):'];
+  for (const [flag, def] of Object.entries(c.inputs)) {
+    const d = def.required ? ' (required)' : def.default ? ` (default: ${def.default})` : '';
+    lines.push(`  --${flag}${d}`, `      ${def.description}`);
+  }
+  lines.push('  --workspace DIR   the directory inputs are relative to (default: the current directory)');
+  lines.push('  --json            print the outputs as one JSON object');
+  return lines.join('\n');
+}
+
+export function parseArgs(argv: string[], spec: InputSpec): { raw: Record<string, string>; g: GlobalFlags; help: boolean } {
+  const raw: Record<string, string> = {};
+  const g: GlobalFlags = { workspace: process.cwd(), json: false, verbose: false };
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') {
+      help = true;
+      continue;
+    }
+    if (arg === '--json') g.json = true;
+    else if (arg === '--verbose') g.verbose = true;
+    else if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+      let value: string;
+      if (eq > 0) value = arg.slice(eq + 1);
+      else {
+        if (i + 1 >= argv.length) throw new C2CError(`flag --${name} needs a value`);
+        value = argv[++i]!;
+      }
+      if (name === 'workspace') g.workspace = path.resolve(value);
+      else if (!(name in spec)) throw new C2CError(`unknown flag --${name}; known: ${Object.keys(spec).map((k) => `--${k}`).join(', ')}`);
+      else raw[name] = raw[name] !== undefined ? `${raw[name]}\n${value}` : value;
+    } else throw new C2CError(`unexpected argument '${arg}'; flags are --name value`);
+  }
+  return { raw, g, help };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name ? 0 : 2;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    process.stderr.write(`c2c: unknown command '${name}'\n${usage()}\n`);
+    return 2;
+  }
+  const { raw, g, help } = parseArgs(rest, cmd.inputs);
+  if (help) {
+    process.stdout.write(commandHelp(name, cmd) + '\n');
+    return 0;
+  }
+  // Human output goes to stderr with --json, so stdout stays machine-readable.
+  const logger = consoleLogger({ verbose: g.verbose, ...(g.json ? { out: process.stderr } : {}) });
+  for (const [k, def] of Object.entries(cmd.inputs)) if (def.secret && raw[k]) logger.secret(raw[k]);
+  const { outputs, summary } = await cmd.run(raw, g, logger);
+  if (g.json) process.stdout.write(JSON.stringify(outputs, null, 2) + '\n');
+  else {
+    if (summary) process.stdout.write(`\n${summary}\n`);
+    for (const [k, v] of Object.entries(outputs)) process.stdout.write(`${k}=${v.includes('\n') ? JSON.stringify(v) : v}\n`);
+  }
+  return 0;
+}
+
+main(process.argv.slice(2))
+  .then((code) => {
+    process.exitCode = code;
+  })
+  .catch((err) => {
+    process.stderr.write(`c2c: error: ${err instanceof C2CError ? err.message : errorMessage(err)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => closeHttpAgents());

@@ -1,0 +1,30 @@
+/**
+ * The inputs an action (and the matching CLI command) accepts: one table per action, the source the
+ * action.yml, the README table and the CLI flags are checked against. Raw values are strings, as
+ * the runner gives them; the engine's parsers turn them into options.
+ */
+export interface InputDef {
+  description: string;
+  /** The default the runner applies (and the CLI applies) when the input is not given. */
+  default?: string;
+  required?: boolean;
+  /** Secrets are masked before use and never echoed. */
+  secret?: boolean;
+}
+
+export type InputSpec = Record<string, InputDef>;
+export type RawInputs<S extends InputSpec> = { [K in keyof S]: string };
+
+/** Applies defaults to what a caller gave; unknown names are refused with the list of known ones. */
+export function withDefaults<S extends InputSpec>(spec: S, given: Record<string, string | undefined>, context = 'input'): RawInputs<S> {
+  const known = Object.keys(spec);
+  for (const name of Object.keys(given)) {
+    if (!(name in spec)) throw new Error(`Unknown ${context} '${name}'. Known: ${known.join(', ')}`);
+  }
+  const out: Record<string, string> = {};
+  for (const [name, def] of Object.entries(spec)) {
+    const v = given[name];
+    out[name] = v === undefined || v === '' ? (def.default ?? '') : v;
+  }
+  return out as RawInputs<S>;
+}

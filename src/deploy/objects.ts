@@ -1,0 +1,115 @@
+/**
+ * Small helpers over Kubernetes objects as plain JSON (what the YAML parser and the API server give).
+ * The deploy engine never needs typed client models: it reads the few fields it cares about.
+ */
+
+export type K8sObject = Record<string, unknown>;
+
+/** A value as a plain object, or undefined when it is not one. */
+export function asObject(v: unknown): K8sObject | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as K8sObject) : undefined;
+}
+
+export function asArray(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+export function asString(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function asNumber(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** Reads a nested field: get(obj, 'spec', 'template', 'spec'). */
+export function get(obj: unknown, ...path: string[]): unknown {
+  let cur: unknown = obj;
+  for (const p of path) {
+    const o = asObject(cur);
+    if (!o) return undefined;
+    cur = o[p];
+  }
+  return cur;
+}
+
+/** The metadata object, created when missing. */
+export function metadataOf(obj: K8sObject): K8sObject {
+  let m = asObject(obj.metadata);
+  if (!m) {
+    m = {};
+    obj.metadata = m;
+  }
+  return m;
+}
+
+export function kindOf(obj: unknown): string {
+  return asString(get(obj, 'kind')) ?? '';
+}
+
+export function nameOf(obj: unknown): string {
+  return asString(get(obj, 'metadata', 'name')) ?? '';
+}
+
+export function namespaceOf(obj: unknown): string | undefined {
+  const ns = asString(get(obj, 'metadata', 'namespace'));
+  return ns ? ns : undefined;
+}
+
+/** The API group of an apiVersion: '' for v1, 'apps' for apps/v1. */
+export function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? '' : apiVersion.slice(0, slash);
+}
+
+/** kind/namespace/name, or kind/name for objects without a namespace (the `applied` output format). */
+export function objectKey(obj: unknown): string {
+  const ns = namespaceOf(obj);
+  return ns ? `${kindOf(obj)}/${ns}/${nameOf(obj)}` : `${kindOf(obj)}/${nameOf(obj)}`;
+}
+
+/**
+ * The pod template of a workload, with the path to it: spec.template for Deployments, StatefulSets,
+ * DaemonSets, ReplicaSets, ReplicationControllers and Jobs; spec.jobTemplate.spec.template for
+ * CronJobs; the PodTemplate's template. Pods have no template (undefined).
+ */
+export function podTemplateOf(obj: unknown): K8sObject | undefined {
+  switch (kindOf(obj)) {
+    case 'Deployment':
+    case 'StatefulSet':
+    case 'DaemonSet':
+    case 'ReplicaSet':
+    case 'ReplicationController':
+    case 'Job':
+      return asObject(get(obj, 'spec', 'template'));
+    case 'CronJob':
+      return asObject(get(obj, 'spec', 'jobTemplate', 'spec', 'template'));
+    case 'PodTemplate':
+      return asObject(get(obj, 'template'));
+    default:
+      return undefined;
+  }
+}
+
+/** The pod spec of a workload or Pod: where containers live. */
+export function podSpecOf(obj: unknown): K8sObject | undefined {
+  if (kindOf(obj) === 'Pod') return asObject(get(obj, 'spec'));
+  return asObject(get(podTemplateOf(obj), 'spec'));
+}
+
+export const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
+
+/** Every container of a pod spec (init, regular and ephemeral), each with the list it is in. */
+export function containersOf(
+  podSpec: K8sObject | undefined,
+): Array<{ list: (typeof CONTAINER_LISTS)[number]; container: K8sObject }> {
+  const out: Array<{ list: (typeof CONTAINER_LISTS)[number]; container: K8sObject }> = [];
+  if (!podSpec) return out;
+  for (const list of CONTAINER_LISTS) {
+    for (const c of asArray(podSpec[list])) {
+      const container = asObject(c);
+      if (container) out.push({ list, container });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,270 @@
+import { C2CError, errorMessage } from '../core/errors.js';
+import { formatDuration } from '../core/inputs.js';
+import type { Logger } from '../core/logger.js';
+import { canonicalName, formatReference, isLoopbackHost, repositoryName, withTag } from '../images/reference.js';
+import {
+  decodeManifestLabel,
+  diffManifests,
+  encodeManifestLabel,
+  hashFiles,
+  toManifest,
+  writeManifest,
+  type HashManifest,
+} from '../hashing/index.js';
+import { connectRegistry, type Registry } from '../registry/index.js';
+import { buildAndPush, resolveBuilder } from '../build/index.js';
+import type { CacheStore } from '../github/cache-store.js';
+import type { HashBaseOptions } from './inputs.js';
+
+/** Image labels the base image carries, so the next run can say why it rebuilds. */
+export const LABEL_HASH = 'dev.commit-to-cloud.hash';
+export const LABEL_MANIFEST = 'dev.commit-to-cloud.hash-manifest';
+
+export interface HashBaseContext {
+  logger: Logger;
+  /** Where the hash manifest is written (RUNNER_TEMP in the action). */
+  manifestDir: string;
+  /** The Actions cache, for check: cache (only the action has one). */
+  cache?: CacheStore;
+  /** Commit and source URL for the OCI labels. */
+  revision?: string;
+  source?: string;
+  now?: () => Date;
+}
+
+export interface Phase {
+  name: string;
+  ms: number;
+  detail?: string;
+}
+
+export interface HashBaseResult {
+  hash: string;
+  tag: string;
+  imageRef: string;
+  needsBuild: boolean;
+  built: boolean;
+  digest: string;
+  filesCount: number;
+  changed: string[];
+  /** Why a build is (or is not) needed, in words. */
+  reason: string;
+  /** The base the changes were measured against, when one was found. */
+  previous?: string;
+  manifestPath: string;
+  mode: string;
+  phases: Phase[];
+}
+
+async function timed<T>(phases: Phase[], name: string, fn: () => Promise<T>): Promise<T> {
+  const start = performance.now();
+  try {
+    return await fn();
+  } finally {
+    phases.push({ name, ms: performance.now() - start });
+  }
+}
+
+const HASH_TAG = /^[0-9a-f]{16}$/;
+
+/** The newest earlier base of this repository that carries a hash manifest, if any. */
+async function findPreviousBase(
+  registry: Registry,
+  repository: string,
+  opts: HashBaseOptions,
+  currentTag: string,
+  logger: Logger,
+): Promise<{ tag: string; manifest: HashManifest } | undefined> {
+  const tags = (await registry.listTags(repository)).filter(
+    (t) => t !== currentTag && t.startsWith(opts.tagPrefix) && HASH_TAG.test(t.slice(opts.tagPrefix.length)),
+  );
+  if (tags.length === 0) return undefined;
+  const limit = 100;
+  if (tags.length > limit) logger.info(`${tags.length} earlier bases; comparing against the newest of the last ${limit} listed`);
+  let best: { tag: string; manifest: HashManifest; created: string } | undefined;
+  const candidates = tags.slice(-limit);
+  for (let i = 0; i < candidates.length; i += 4) {
+    const batch = await Promise.all(
+      candidates.slice(i, i + 4).map(async (tag) => {
+        try {
+          const cfg = await registry.imageConfig(repository, tag);
+          const label = cfg.labels[LABEL_MANIFEST];
+          if (!label) return undefined;
+          return { tag, manifest: decodeManifestLabel(label), created: cfg.created ?? '' };
+        } catch (e) {
+          logger.debug(`earlier base ${tag}: ${errorMessage(e)}`);
+          return undefined;
+        }
+      }),
+    );
+    for (const c of batch) if (c && (!best || c.created > best.created)) best = c;
+  }
+  return best && { tag: best.tag, manifest: best.manifest };
+}
+
+function describeChanges(d: { added: string[]; removed: string[]; changed: string[] }): string[] {
+  return [...d.added.map((f) => `added: ${f}`), ...d.removed.map((f) => `removed: ${f}`), ...d.changed.map((f) => `changed: ${f}`)];
+}
+
+/**
+ * The engine of action-hash-base: hash the dependency files, decide whether the base image exists,
+ * and build and push it only when it does not. Inputs are already validated (parseHashBaseInputs).
+ */
+export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): Promise<HashBaseResult> {
+  const { logger } = ctx;
+  const phases: Phase[] = [];
+  if (opts.check === 'cache' && !ctx.cache)
+    throw new C2CError("check 'cache' needs the GitHub Actions cache, which only the action has; use check 'registry' or 'none' here");
+  if (opts.password) logger.secret(opts.password);
+
+  const hashed = await timed(phases, 'hash', () =>
+    logger.group(`Hash (${opts.mode})`, () =>
+      hashFiles({ workspace: opts.workspace, patterns: opts.patterns, mode: opts.mode, extra: opts.extra, allowEmpty: opts.allowEmpty, logger }),
+    ),
+  );
+  const manifest = toManifest(hashed);
+  const manifestPath = await writeManifest(manifest, ctx.manifestDir);
+  logger.info(`hash ${hashed.hash || '(empty)'} over ${hashed.files.length} file(s); manifest: ${manifestPath}`);
+
+  const tag = hashed.hash ? `${opts.tagPrefix}${hashed.hash.slice(0, 16)}` : '';
+  const imageRef = opts.image && tag ? formatReference(withTag(opts.image, tag)) : '';
+  const result: HashBaseResult = {
+    hash: hashed.hash,
+    tag,
+    imageRef,
+    needsBuild: false,
+    built: false,
+    digest: '',
+    filesCount: hashed.files.length,
+    changed: [],
+    reason: '',
+    manifestPath,
+    mode: opts.mode,
+    phases,
+  };
+  if (!hashed.hash) {
+    result.reason = 'no file matched the patterns (allow-empty): nothing to build';
+    return result;
+  }
+
+  let registry: Registry | undefined;
+  const repository = opts.image?.repository ?? '';
+  const connect = async () => {
+    if (!registry && opts.image)
+      registry = await connectRegistry(opts.image.registry, {
+        logger,
+        ...(opts.username ? { username: opts.username } : {}),
+        ...(opts.password ? { password: opts.password } : {}),
+      });
+    return registry;
+  };
+
+  await timed(phases, 'check', async () => {
+    if (opts.check === 'none') {
+      result.needsBuild = true;
+      result.reason = "check is 'none': always build";
+    } else if (opts.check === 'cache') {
+      const key = `${opts.tagPrefix}${hashed.hash}`;
+      const hit = await ctx.cache!.exists(key);
+      result.needsBuild = !hit;
+      result.reason = hit ? `the Actions cache has an entry for ${key}` : `no Actions cache entry for ${key}`;
+    } else if (!opts.image) {
+      result.needsBuild = true;
+      result.reason = 'no image given: nothing to check, so a build is assumed needed';
+    } else {
+      const reg = (await connect())!;
+      const found = await reg.head(repository, tag);
+      result.needsBuild = !found;
+      if (found) result.digest = found.digest;
+      result.reason = found ? `${imageRef} exists (${found.digest})` : `${imageRef} does not exist yet`;
+    }
+  });
+  logger.info(`decision: ${result.needsBuild ? 'build' : 'skip'} (${result.reason})`);
+  if (!result.needsBuild) return result;
+
+  if (opts.image) {
+    await timed(phases, 'changes', async () => {
+      try {
+        const reg = (await connect())!;
+        const prev = await findPreviousBase(reg, repository, opts, tag, logger);
+        if (prev) {
+          result.previous = `${repositoryName(opts.image!)}:${prev.tag}`;
+          result.changed = describeChanges(diffManifests(prev.manifest, manifest));
+          if (prev.manifest.mode !== manifest.mode) result.changed.unshift(`mode: ${prev.manifest.mode} -> ${manifest.mode}`);
+          if (JSON.stringify(prev.manifest.extra) !== JSON.stringify(manifest.extra)) result.changed.unshift('extra strings changed');
+          logger.info(`changed since ${result.previous}:\n${result.changed.map((c) => `  ${c}`).join('\n') || '  (nothing in the files)'}`);
+        } else logger.info('no earlier base with a hash manifest in the registry');
+      } catch (e) {
+        // Why is a nicety: a registry that cannot list tags must not stop the build.
+        logger.warning(`could not compare with earlier bases: ${errorMessage(e)}`);
+      }
+    });
+  }
+
+  if (!opts.build) return result;
+  const image = opts.image!;
+  const builder = await resolveBuilder(opts.builder, logger);
+  await timed(phases, 'build', () =>
+    logger.group(`Build and push ${imageRef} (${builder})`, async () => {
+      const reg = (await connect())!;
+      await reg.ensureRepository(repository);
+      const creds = await reg.credentials();
+      const pushRef = (t: string) => `${reg.endpointHost}/${image.repository}:${t}`;
+      const labels: Record<string, string> = {
+        'org.opencontainers.image.created': (ctx.now?.() ?? new Date()).toISOString(),
+        [LABEL_HASH]: hashed.hash,
+        [LABEL_MANIFEST]: encodeManifestLabel(manifest),
+      };
+      if (ctx.revision) labels['org.opencontainers.image.revision'] = ctx.revision;
+      if (ctx.source) labels['org.opencontainers.image.source'] = ctx.source;
+      const built = await buildAndPush(
+        {
+          context: opts.context,
+          dockerfile: opts.dockerfile,
+          tags: [tag, ...opts.extraTags].map(pushRef),
+          buildArgs: opts.buildArgs,
+          ...(opts.target ? { target: opts.target } : {}),
+          platforms: opts.platforms,
+          labels,
+          targets: [
+            {
+              host: reg.endpointHost,
+              insecure: reg.insecure || isLoopbackHost(reg.endpointHost),
+              ...(creds ? { username: creds.username, password: creds.password } : {}),
+            },
+          ],
+          logger,
+        },
+        builder,
+      );
+      result.digest = built.digest;
+      result.built = true;
+      logger.info(`pushed ${canonicalName(image)}:${tag}@${built.digest}`);
+    }),
+  );
+  if (opts.check === 'cache') {
+    await timed(phases, 'cache save', () => ctx.cache!.save(`${opts.tagPrefix}${hashed.hash}`, manifestPath));
+  }
+  return result;
+}
+
+function cell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, '<br>');
+}
+
+/** The job summary: hash, mode, files, decision and why, phase durations, image and digest. */
+export function renderHashBaseSummary(r: HashBaseResult): string {
+  const rows: Array<[string, string]> = [
+    ['Decision', r.needsBuild ? (r.built ? 'built and pushed' : 'build needed') : 'skip: base image up to date'],
+    ['Why', r.reason],
+    ['Hash', r.hash ? `\`${r.hash}\`` : '(empty)'],
+    ['Mode', r.mode],
+    ['Files', String(r.filesCount)],
+  ];
+  if (r.imageRef) rows.push(['Image', `\`${r.imageRef}\``]);
+  if (r.digest) rows.push(['Digest', `\`${r.digest}\``]);
+  if (r.previous) rows.push(['Compared with', `\`${r.previous}\``]);
+  if (r.changed.length) rows.push(['Changed', r.changed.join('\n')]);
+  for (const p of r.phases) rows.push([`Time: ${p.name}`, formatDuration(p.ms)]);
+  return ['### Base image', '', '| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${cell(v)} |`), ''].join('\n');
+}
