@@ -39,7 +39,9 @@ interface AuthEntry {
 export function validateTargets(targets: PushTarget[]): void {
   for (const t of targets) {
     if (!t.host || /[\s/]/.test(t.host))
-      throw new C2CError(`Registry host '${t.host}' is not valid: expected host[:port], e.g. ghcr.io or 127.0.0.1:5000.`);
+      throw new C2CError(
+        `Registry host '${t.host}' is not valid: expected host[:port], e.g. ghcr.io or 127.0.0.1:5000.`,
+      );
     if (t.insecure && !isLoopbackHost(t.host))
       throw new C2CError(
         `Registry ${t.host}: plain http is allowed only for loopback registries (127.0.0.0/8, localhost, ::1).`,

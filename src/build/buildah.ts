@@ -36,11 +36,14 @@ export interface BuildahStorage {
   isolation: string;
 }
 
-let probed: Promise<string | undefined> | undefined;
+const probed = new Map<string, Promise<string | undefined>>();
 
-/** Whether buildah's configured store opens; undefined (use it) or 'vfs' (fallback). Probed once. */
+/** Whether buildah's configured store opens; undefined (use it) or 'vfs' (fallback). Probed once per PATH. */
 function probeDriver(env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  probed ??= exec('buildah', ['info', '--format', '{{.store.GraphDriverName}}'], {
+  const key = `${env.PATH ?? ''}\0${env.C2C_BUILDAH_ROOT ?? ''}`;
+  const known = probed.get(key);
+  if (known) return known;
+  const p = exec('buildah', ['info', '--format', '{{.store.GraphDriverName}}'], {
     env,
     allowFailure: true,
     timeoutMs: 20_000,
@@ -49,7 +52,8 @@ function probeDriver(env: NodeJS.ProcessEnv): Promise<string | undefined> {
     (r) => (r.code === 0 && r.stdout.trim() ? undefined : 'vfs'),
     () => 'vfs',
   );
-  return probed;
+  probed.set(key, p);
+  return p;
 }
 
 export async function buildahStorage(env: NodeJS.ProcessEnv = process.env): Promise<BuildahStorage> {
@@ -109,7 +113,9 @@ export function buildahArgs(
   const global = buildahGlobalArgs(storage);
   const platforms = req.platforms ?? [];
   const multiPlatform = platforms.length > 1;
-  const b = [...global, 'bud', '--layers', '--isolation', storage.isolation];
+  // Layer caching, except for several platforms: buildah 1.28's cache ignores the platform of a
+  // FROM scratch stage, so every platform would get the first one's image.
+  const b = [...global, 'bud', ...(multiPlatform ? [] : ['--layers']), '--isolation', storage.isolation];
   b.push('--format', req.format ?? 'oci');
   b.push('-f', req.dockerfile);
   if (files.authFile) b.push('--authfile', files.authFile);
@@ -134,8 +140,9 @@ export function buildahArgs(
     if (files.authFile) p.push('--authfile', files.authFile);
     p.push('--digestfile', files.digestFile(i));
     if (target?.insecure) p.push('--tls-verify=false');
-    // Our retry helper decides about retries (bounded, with backoff), not buildah's own loop.
-    if (!multiPlatform) p.push('--retry', '0');
+    // Our retry helper decides about retries (bounded, with backoff). buildah 1.28 takes `--retry 0`
+    // as its default of 3, so its own delay is cut to nothing instead.
+    if (!multiPlatform) p.push('--retry', '0', '--retry-delay', '1ms');
     if (!multiPlatform && req.format) p.push('--format', req.format === 'docker' ? 'v2s2' : 'oci');
     p.push(multiPlatform ? files.manifestName : imageId, `docker://${tag}`);
     return { tag, args: p };
@@ -158,7 +165,8 @@ function explainPushError(err: unknown, tag: string, target: PushTarget | undefi
   if (!(inner instanceof ExecError)) return err;
   const text = `${inner.result.stderr}\n${inner.result.stdout}`;
   if (/unauthorized|authentication required|\b401\b|denied|forbidden|\b403\b/i.test(text)) {
-    const who = target && hasCredentials(target) ? `the credentials of user '${target.username}'` : 'no credentials';
+    const who =
+      target && hasCredentials(target) ? `the credentials of user '${target.username}'` : 'no credentials';
     return new C2CError(
       `Pushing ${tag} was refused by ${target?.host ?? parseImageReference(tag).registry} (unauthorized or denied) with ${who}. Check the registry username and password (or token) and that they may push to this repository.`,
       { cause: err },
@@ -169,7 +177,8 @@ function explainPushError(err: unknown, tag: string, target: PushTarget | undefi
 
 async function readDigest(file: string): Promise<string> {
   const d = (await readFile(file, 'utf8')).trim();
-  if (!/^sha256:[a-f0-9]{64}$/.test(d)) throw new C2CError(`buildah wrote no digest of the pushed image (got '${d}').`);
+  if (!/^sha256:[a-f0-9]{64}$/.test(d))
+    throw new C2CError(`buildah wrote no digest of the pushed image (got '${d}').`);
   return d;
 }
 
@@ -184,6 +193,7 @@ export async function buildahBuildAndPush(req: ValidatedRequest): Promise<BuildR
 
   let auth: AuthFile | undefined;
   const work = await mkdtemp(path.join(req.tmpDir ?? os.tmpdir(), 'c2c-build-'));
+  const manifestName = `localhost/c2c-build-${path.basename(work).toLowerCase()}`;
   try {
     if (req.targets.some(hasCredentials))
       auth = await writeAuthFile(req.targets, {
@@ -200,12 +210,12 @@ export async function buildahBuildAndPush(req: ValidatedRequest): Promise<BuildR
       ...(auth ? { authFile: auth.path } : {}),
       iidFile: path.join(work, 'iid'),
       digestFile: (i) => path.join(work, `digest-${i}`),
-      manifestName: `localhost/c2c-build-${path.basename(work).toLowerCase()}`,
+      manifestName,
     };
     const draft = buildahArgs(req, files, storage);
     logger.info(
-      `buildah: building ${path.relative(process.cwd(), req.dockerfile) || req.dockerfile} in ${req.context}` +
-        `${storage.driver ? ` (storage ${storage.driver}` : ' ('}${storage.driver ? ', ' : ''}isolation ${storage.isolation})`,
+      `buildah: building ${req.dockerfile} in ${req.context} ` +
+        `(storage ${storage.driver ?? 'as configured'}, isolation ${storage.isolation})`,
     );
     logger.debug(`buildah ${draft.build.join(' ')}`);
     await exec('buildah', draft.build, { env, logger, stream: true, installHint: BUILDAH_INSTALL_HINT });
@@ -237,15 +247,18 @@ export async function buildahBuildAndPush(req: ValidatedRequest): Promise<BuildR
     }
     const digest = digests[0]!;
     if (digests.some((d) => d !== digest))
-      logger.warning(`The tags were pushed with different digests: ${digests.join(', ')}; reporting ${digest}.`);
-    if (plan.multiPlatform)
-      await exec('buildah', [...buildahGlobalArgs(storage), 'manifest', 'rm', files.manifestName], {
-        env,
-        allowFailure: true,
-      });
+      logger.warning(
+        `The tags were pushed with different digests: ${digests.join(', ')}; reporting ${digest}.`,
+      );
     logger.info(`buildah: pushed ${req.tags.join(', ')} as ${digest}`);
     return { digest, builder: 'buildah', durationMs: Date.now() - start };
   } finally {
+    // The local manifest list of a multi-platform build is ours alone (its name is unique).
+    if ((req.platforms?.length ?? 0) > 1)
+      await exec('buildah', [...buildahGlobalArgs(storage), 'manifest', 'rm', manifestName], {
+        env,
+        allowFailure: true,
+      }).catch(() => undefined);
     await auth?.cleanup();
     await rm(work, { recursive: true, force: true });
   }

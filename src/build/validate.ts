@@ -49,7 +49,8 @@ const STAGE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export async function validateBuildRequest(req: BuildRequest): Promise<ValidatedRequest> {
   const context = path.resolve(req.context || '.');
   const ck = await kind(context);
-  if (ck === 'missing') bad(req, 'context', `the directory '${context}' does not exist`, 'an existing directory');
+  if (ck === 'missing')
+    bad(req, 'context', `the directory '${context}' does not exist`, 'an existing directory');
   if (ck !== 'dir') bad(req, 'context', `'${context}' is not a directory`, 'an existing directory');
 
   if (!req.dockerfile) bad(req, 'dockerfile', 'no Dockerfile was given', 'the path of a Dockerfile');
@@ -57,9 +58,11 @@ export async function validateBuildRequest(req: BuildRequest): Promise<Validated
   const dk = await kind(dockerfile);
   if (dk === 'missing')
     bad(req, 'dockerfile', `the file '${dockerfile}' does not exist`, 'the path of an existing Dockerfile');
-  if (dk !== 'file') bad(req, 'dockerfile', `'${dockerfile}' is not a regular file`, 'the path of a Dockerfile');
+  if (dk !== 'file')
+    bad(req, 'dockerfile', `'${dockerfile}' is not a regular file`, 'the path of a Dockerfile');
 
-  if (req.tags.length === 0) bad(req, 'tags', 'no image reference to push', 'at least one registry/repository:tag');
+  if (req.tags.length === 0)
+    bad(req, 'tags', 'no image reference to push', 'at least one registry/repository:tag');
   const hosts = new Set<string>();
   for (const t of req.tags) {
     let ref;
@@ -76,16 +79,25 @@ export async function validateBuildRequest(req: BuildRequest): Promise<Validated
 
   for (const [k] of req.buildArgs ?? [])
     if (!ARG_NAME.test(k))
-      bad(req, 'buildArgs', `'${k}' is not a valid build argument name`, 'KEY=VALUE with KEY of letters, digits and _');
+      bad(
+        req,
+        'buildArgs',
+        `'${k}' is not a valid build argument name`,
+        'KEY=VALUE with KEY of letters, digits and _',
+      );
   if (req.target !== undefined && req.target !== '' && !STAGE.test(req.target))
     bad(req, 'target', `'${req.target}' is not a valid stage name`, 'the name of a stage (FROM … AS name)');
   for (const p of req.platforms ?? [])
-    if (!PLATFORM.test(p)) bad(req, 'platforms', `'${p}' is not a platform`, 'os/arch[/variant], e.g. linux/amd64');
+    if (!PLATFORM.test(p))
+      bad(req, 'platforms', `'${p}' is not a platform`, 'os/arch[/variant], e.g. linux/amd64');
   for (const k of Object.keys(req.labels ?? {}))
-    if (!k || /[\s=]/.test(k)) bad(req, 'labels', `'${k}' is not a valid label key`, 'a key without spaces or =');
+    if (!k || /[\s=]/.test(k))
+      bad(req, 'labels', `'${k}' is not a valid label key`, 'a key without spaces or =');
   for (const k of Object.keys(req.annotations ?? {}))
     if (!k || /[\s=]/.test(k))
-      throw new C2CError(`Annotation: '${k}' is not a valid annotation key. Expected a key without spaces or =.`);
+      throw new C2CError(
+        `Annotation: '${k}' is not a valid annotation key. Expected a key without spaces or =.`,
+      );
 
   validateTargets(req.targets);
   const targets = [...req.targets];

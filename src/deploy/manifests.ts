@@ -43,15 +43,24 @@ export interface LoadManifestsOptions {
 export class ManifestError extends InputError {
   override name = 'ManifestError';
   constructor(readonly problems: C2CError[]) {
-    const lines = problems.map((p) => `  ${formatWhere(p.where)}${p.message}`);
-    super(
-      'manifests',
+    const item = (p: C2CError) => `${formatWhere(p.where)}${p.message}`;
+    const text =
       problems.length === 1
-        ? `${formatWhere(problems[0]!.where)}${problems[0]!.message}`
-        : `${problems.length} problems, nothing was applied:\n${lines.join('\n')}\n`,
-    );
+        ? item(problems[0]!)
+        : `${problems.length} problems, nothing was applied:\n${problems.map((p) => indent(item(p))).join('\n')}`;
+    super('manifests', text);
+    // InputError ends its message with '.'; a list or a YAML excerpt reads better without.
+    this.message = `Input 'manifests': ${text}`;
     if (problems[0]?.where) this.where = problems[0].where;
   }
+}
+
+/** `  - first line` and the continuation lines (YAML excerpts) under it. */
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l, i) => (i === 0 ? `  - ${l}` : l ? `      ${l}` : l))
+    .join('\n');
 }
 
 export function formatWhere(where?: SourceLocation): string {
@@ -70,7 +79,11 @@ export async function kustomizeCommand(
   const pathVar = env.PATH ?? '';
   const standalone = await which('kustomize', pathVar);
   if (standalone)
-    return { cmd: standalone, args: (dir) => ['build', dir], label: 'standalone kustomize (kustomize build)' };
+    return {
+      cmd: standalone,
+      args: (dir) => ['build', dir],
+      label: 'standalone kustomize (kustomize build)',
+    };
   const kubectl = await which('kubectl', pathVar);
   if (kubectl)
     return {
@@ -92,6 +105,7 @@ export async function loadManifests(inputs: string[], opts: LoadManifestsOptions
   const workspace = path.resolve(opts.workspace);
   const rel = (abs: string) => {
     const r = path.relative(workspace, abs);
+    if (r === '') return '.';
     return r.startsWith('..') || path.isAbsolute(r) ? abs : r.split(path.sep).join('/');
   };
   const problems: C2CError[] = [];
@@ -191,7 +205,13 @@ export async function loadManifests(inputs: string[], opts: LoadManifestsOptions
       }
       const rendered: C2CError[] = [];
       for (const p of parseManifestText(out, `${dirRel} (kustomize output)`, rendered))
-        manifests.push({ object: p.object, file, line: 1, index: 0, kustomize: { dir: dirRel, line: p.line } });
+        manifests.push({
+          object: p.object,
+          file,
+          line: 1,
+          index: 0,
+          kustomize: { dir: dirRel, line: p.line },
+        });
       problems.push(...rendered);
     }
   }
@@ -239,7 +259,9 @@ async function addDirectory(
   try {
     entries = await readdir(abs, { withFileTypes: true });
   } catch (e) {
-    problems.push(new C2CError(`cannot read directory: ${(e as Error).message}`, { where: { file: rel(abs) } }));
+    problems.push(
+      new C2CError(`cannot read directory: ${(e as Error).message}`, { where: { file: rel(abs) } }),
+    );
     return;
   }
   const names = entries.map((e) => e.name).sort(byteOrder);
@@ -315,12 +337,13 @@ export function parseManifestText(
       const items = obj.items;
       if (items === undefined || items === null) continue;
       if (!Array.isArray(items)) {
-        problems.push(new C2CError(`${kindOf(obj)} has 'items' that is not a list`, { where: { file, line } }));
+        problems.push(
+          new C2CError(`${kindOf(obj)} has 'items' that is not a list`, { where: { file, line } }),
+        );
         continue;
       }
       const itemsNode = (contents as { get?: (k: string, keep: true) => unknown }).get?.('items', true) as
-        | { items?: Array<{ range?: [number, number, number] } | null> }
-        | undefined;
+        { items?: Array<{ range?: [number, number, number] } | null> } | undefined;
       items.forEach((item, i) => {
         const node = itemsNode?.items?.[i];
         const itemLine = node?.range ? lc.linePos(node.range[0]).line : line;
@@ -351,9 +374,15 @@ function isList(obj: K8sObject): boolean {
 
 function yamlProblem(e: { message: string; linePos?: Array<{ line: number; col: number }> }, file: string) {
   const pos = e.linePos?.[0];
-  // The yaml package puts "at line L, column C:" and a code excerpt in the message; the location
-  // goes into `where` and the file:line:col prefix instead, the excerpt stays.
-  const message = `invalid YAML: ${e.message.replace(/ at line \d+, column \d+/, '').trimEnd()}`;
+  // The yaml package writes "<what> at line L, column C:" and a code excerpt; the position goes
+  // into `where` (and the file:line:col prefix), the excerpt stays, indented under the message.
+  const [first = '', ...rest] = e.message.split('\n');
+  const head = first.replace(/ at line \d+, column \d+:?$/, '').replace(/:$/, '');
+  const excerpt = rest
+    .filter((l, i) => l.trim() !== '' || i > 0)
+    .join('\n')
+    .replace(/\s+$/, '');
+  const message = `invalid YAML: ${head}${excerpt ? `\n${excerpt.replace(/^\n+/, '')}` : ''}`;
   return new C2CError(message, {
     where: { file, ...(pos ? { line: pos.line, column: pos.col } : {}) },
   });
@@ -373,7 +402,9 @@ export function validateManifests(manifests: Manifest[]): C2CError[] {
     if (!nonEmpty(o.apiVersion)) missing.push('apiVersion');
     if (!nonEmpty(o.kind)) missing.push('kind');
     if (!nonEmpty(get(o, 'metadata', 'name'))) missing.push('metadata.name');
-    const label = nonEmpty(o.kind) ? `${String(o.kind)}${nonEmpty(get(o, 'metadata', 'name')) ? `/${nameOf(o)}` : ''}` : 'object';
+    const label = nonEmpty(o.kind)
+      ? `${String(o.kind)}${nonEmpty(get(o, 'metadata', 'name')) ? `/${nameOf(o)}` : ''}`
+      : 'object';
     const at = m.kustomize ? ` (kustomize output of ${m.kustomize.dir}, line ${m.kustomize.line})` : '';
     if (missing.length > 0) {
       const hint =

@@ -9,7 +9,8 @@ import type { GitHubContext, GitHubRepository, PullRequestInfo } from './context
  * labels. The real Octokit client (as @actions/github builds it) under the project's retry helper.
  */
 
-export type DeploymentState = 'error' | 'failure' | 'inactive' | 'in_progress' | 'queued' | 'pending' | 'success';
+export type DeploymentState =
+  'error' | 'failure' | 'inactive' | 'in_progress' | 'queued' | 'pending' | 'success';
 export const DEPLOYMENT_STATES: readonly DeploymentState[] = [
   'error',
   'failure',
@@ -122,7 +123,11 @@ const MARKER_ID = /^[A-Za-z0-9_.:/-]{1,100}$/;
 /** The hidden marker that identifies a comment this project owns, e.g. `<!-- c2c:feature-env -->`. */
 export function commentMarker(id: string): string {
   if (!MARKER_ID.test(id))
-    throw new InputError('comment marker', `'${id}' is not a valid marker id`, 'letters, digits, and . _ : / -');
+    throw new InputError(
+      'comment marker',
+      `'${id}' is not a valid marker id`,
+      'letters, digits, and . _ : / -',
+    );
   return `<!-- c2c:${id} -->`;
 }
 
@@ -219,12 +224,19 @@ export class GitHubClient {
         }
       }
     }
-    if (status === 401) detail = `${message} (the token was refused: check the 'token' input and its permissions)`;
-    return new GitHubApiError(`GitHub API: ${what} failed${status ? ` (HTTP ${status})` : ''}: ${detail}`, status, {
-      transient,
-      cause: err,
-      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-    });
+    if (status === 403 && !transient && retryAfterMs === undefined)
+      detail = `${message} (the token lacks a permission this needs: check the job's 'permissions:', e.g. deployments: write, pull-requests: write, actions: read)`;
+    if (status === 401)
+      detail = `${message} (the token was refused: check the 'token' input and its permissions)`;
+    return new GitHubApiError(
+      `GitHub API: ${what} failed${status ? ` (HTTP ${status})` : ''}: ${detail}`,
+      status,
+      {
+        transient,
+        cause: err,
+        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      },
+    );
   }
 
   /** One API call under the retry helper. */
@@ -250,9 +262,8 @@ export class GitHubClient {
 
   /** Every page of a list endpoint, each page under the retry helper. */
   private async all<T>(what: string, route: string, params: Record<string, unknown>): Promise<T[]> {
-    const it = this.octokit.paginate
-      .iterator(route, { ...this.repo, per_page: 100, ...params } as never)
-      [Symbol.asyncIterator]();
+    const pages = this.octokit.paginate.iterator(route, { ...this.repo, per_page: 100, ...params } as never);
+    const it = pages[Symbol.asyncIterator]();
     const out: T[] = [];
     for (let page = 1; page <= 100; page++) {
       const r = await this.call(`${what} (page ${page})`, () => it.next());
@@ -309,7 +320,11 @@ export class GitHubClient {
     if (!Number.isSafeInteger(deploymentId) || deploymentId <= 0)
       throw new InputError('deployment-id', `'${deploymentId}' is not a deployment id`, 'a positive integer');
     if (!DEPLOYMENT_STATES.includes(o.state))
-      throw new InputError('state', `'${String(o.state)}' is not a deployment state`, DEPLOYMENT_STATES.join(', '));
+      throw new InputError(
+        'state',
+        `'${String(o.state)}' is not a deployment state`,
+        DEPLOYMENT_STATES.join(', '),
+      );
     const res = await this.call(`set deployment ${deploymentId} to ${o.state}`, () =>
       this.octokit.rest.repos.createDeploymentStatus({
         ...this.repo,
@@ -335,7 +350,9 @@ export class GitHubClient {
     return st;
   }
 
-  async listDeployments(filter: { environment?: string; ref?: string; sha?: string } = {}): Promise<Deployment[]> {
+  async listDeployments(
+    filter: { environment?: string; ref?: string; sha?: string } = {},
+  ): Promise<Deployment[]> {
     const rows = await this.all<Record<string, unknown>>(
       'list deployments',
       'GET /repos/{owner}/{repo}/deployments',
@@ -358,7 +375,11 @@ export class GitHubClient {
   /** Who reviewed a run's deployments to protected environments ([] when nobody had to). */
   async runApprovals(runId: number): Promise<RunApproval[]> {
     if (!Number.isSafeInteger(runId) || runId <= 0)
-      throw new InputError('run-id', `'${runId}' is not a workflow run id`, 'a positive integer (GITHUB_RUN_ID)');
+      throw new InputError(
+        'run-id',
+        `'${runId}' is not a workflow run id`,
+        'a positive integer (GITHUB_RUN_ID)',
+      );
     const res = await this.call(`read approvals of run ${runId}`, () =>
       this.octokit.rest.actions.getReviewsForRun({ ...this.repo, run_id: runId, request: this.request }),
     );
@@ -427,7 +448,10 @@ export class GitHubClient {
           request: this.request,
         }),
       );
-      return { comment: GitHubClient.comment(res.data as unknown as Record<string, unknown>), action: 'updated' };
+      return {
+        comment: GitHubClient.comment(res.data as unknown as Record<string, unknown>),
+        action: 'updated',
+      };
     }
     const res = await this.call(`comment on #${issueNumber}`, () =>
       this.octokit.rest.issues.createComment({
@@ -437,7 +461,10 @@ export class GitHubClient {
         request: this.request,
       }),
     );
-    return { comment: GitHubClient.comment(res.data as unknown as Record<string, unknown>), action: 'created' };
+    return {
+      comment: GitHubClient.comment(res.data as unknown as Record<string, unknown>),
+      action: 'created',
+    };
   }
 
   /** Deletes the marked comment; false when there was none. */
@@ -445,7 +472,11 @@ export class GitHubClient {
     const existing = await this.findComment(issueNumber, markerId);
     if (!existing) return false;
     await this.call(`delete comment ${existing.id} on #${issueNumber}`, () =>
-      this.octokit.rest.issues.deleteComment({ ...this.repo, comment_id: existing.id, request: this.request }),
+      this.octokit.rest.issues.deleteComment({
+        ...this.repo,
+        comment_id: existing.id,
+        request: this.request,
+      }),
     );
     return true;
   }
@@ -507,9 +538,13 @@ export class GitHubClient {
 
   /** Open pull requests, only those carrying `label` when given. */
   async listOpenPullRequests(opts: { label?: string } = {}): Promise<PullRequestInfo[]> {
-    const rows = await this.all<Record<string, unknown>>('list open pull requests', 'GET /repos/{owner}/{repo}/pulls', {
-      state: 'open',
-    });
+    const rows = await this.all<Record<string, unknown>>(
+      'list open pull requests',
+      'GET /repos/{owner}/{repo}/pulls',
+      {
+        state: 'open',
+      },
+    );
     const prs = rows.map(pullInfo);
     return opts.label ? prs.filter((p) => p.labels.includes(opts.label!)) : prs;
   }
@@ -517,7 +552,11 @@ export class GitHubClient {
 
 function checkNumber(n: number): void {
   if (!Number.isSafeInteger(n) || n <= 0)
-    throw new InputError('pull-request', `'${n}' is not a pull request or issue number`, 'a positive integer');
+    throw new InputError(
+      'pull-request',
+      `'${n}' is not a pull request or issue number`,
+      'a positive integer',
+    );
 }
 
 function pullInfo(d: Record<string, unknown>): PullRequestInfo {

@@ -155,8 +155,7 @@ export function githubContextFromEnv(env: Env = process.env): GitHubContext {
   const repoVar = str(env, 'GITHUB_REPOSITORY');
   if (repoVar) {
     repository = parseRepository(repoVar);
-    if (!repository)
-      throw new C2CError(`GITHUB_REPOSITORY '${repoVar}' is not of the form owner/repo`);
+    if (!repository) throw new C2CError(`GITHUB_REPOSITORY '${repoVar}' is not of the form owner/repo`);
   } else {
     const r = obj(payload.repository);
     const owner = s(obj(r?.owner)?.login);

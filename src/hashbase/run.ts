@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.js';
 import { canonicalName, formatReference, isLoopbackHost, repositoryName, withTag } from '../images/reference.js';
 import {
   decodeManifestLabel,
+  describeManifestDiff,
   diffManifests,
   encodeManifestLabel,
   hashFiles,
@@ -102,10 +103,6 @@ async function findPreviousBase(
   return best && { tag: best.tag, manifest: best.manifest };
 }
 
-function describeChanges(d: { added: string[]; removed: string[]; changed: string[] }): string[] {
-  return [...d.added.map((f) => `added: ${f}`), ...d.removed.map((f) => `removed: ${f}`), ...d.changed.map((f) => `changed: ${f}`)];
-}
-
 /**
  * The engine of action-hash-base: hash the dependency files, decide whether the base image exists,
  * and build and push it only when it does not. Inputs are already validated (parseHashBaseInputs).
@@ -189,9 +186,7 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
         const prev = await findPreviousBase(reg, repository, opts, tag, logger);
         if (prev) {
           result.previous = `${repositoryName(opts.image!)}:${prev.tag}`;
-          result.changed = describeChanges(diffManifests(prev.manifest, manifest));
-          if (prev.manifest.mode !== manifest.mode) result.changed.unshift(`mode: ${prev.manifest.mode} -> ${manifest.mode}`);
-          if (JSON.stringify(prev.manifest.extra) !== JSON.stringify(manifest.extra)) result.changed.unshift('extra strings changed');
+          result.changed = describeManifestDiff(diffManifests(prev.manifest, manifest));
           logger.info(`changed since ${result.previous}:\n${result.changed.map((c) => `  ${c}`).join('\n') || '  (nothing in the files)'}`);
         } else logger.info('no earlier base with a hash manifest in the registry');
       } catch (e) {

@@ -39,7 +39,9 @@ export class Authenticator {
   ) {}
 
   get used(): CredentialsUsed {
-    return this.creds ? { username: this.creds.username, source: this.creds.source } : { source: 'anonymous' };
+    return this.creds
+      ? { username: this.creds.username, source: this.creds.source }
+      : { source: 'anonymous' };
   }
 
   get scheme(): string | undefined {
@@ -95,7 +97,8 @@ export class Authenticator {
   private async token(ch: Challenge, wanted: string[]): Promise<CachedToken> {
     const scopes = normaliseScopes(wanted);
     const now = Date.now();
-    for (let i = this.tokens.length - 1; i >= 0; i--) if (this.tokens[i]!.expiresAt <= now) this.tokens.splice(i, 1);
+    for (let i = this.tokens.length - 1; i >= 0; i--)
+      if (this.tokens[i]!.expiresAt <= now) this.tokens.splice(i, 1);
     const hit = this.tokens.find((t) => scopesCover(t.scopes, scopes));
     if (hit) return hit;
     const key = scopes.join(' ');
@@ -109,7 +112,8 @@ export class Authenticator {
 
   private async fetchToken(ch: Challenge, scopes: string[]): Promise<CachedToken> {
     const realm = ch.params.realm;
-    if (!realm) throw new RegistryError(`Registry ${this.registry} asked for a bearer token but named no realm`);
+    if (!realm)
+      throw new RegistryError(`Registry ${this.registry} asked for a bearer token but named no realm`);
     let url: URL;
     try {
       url = new URL(realm);
@@ -126,7 +130,11 @@ export class Authenticator {
     const authorization = this.basic();
     const started = Date.now();
     const res = await fetchWithRetry(
-      { url, headers: { ...(authorization ? { authorization } : {}), accept: 'application/json' }, ...this.tls },
+      {
+        url,
+        headers: { ...(authorization ? { authorization } : {}), accept: 'application/json' },
+        ...this.tls,
+      },
       {
         accept: [401, 403],
         logger: this.logger,
@@ -135,19 +143,33 @@ export class Authenticator {
       },
     );
     if (res.status === 401 || res.status === 403)
-      throw this.error(res.status, scopes, `token server ${url.origin}${url.pathname}: ${tokenErrorDetail(res.body)}`);
+      throw this.error(
+        res.status,
+        scopes,
+        `token server ${url.origin}${url.pathname}: ${tokenErrorDetail(res.body)}`,
+      );
     let json: { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
     try {
       json = JSON.parse(res.body.toString('utf8'));
     } catch {
-      throw new RegistryError(`Token server ${url.origin}${url.pathname} for ${this.registry} did not answer JSON`);
+      throw new RegistryError(
+        `Token server ${url.origin}${url.pathname} for ${this.registry} did not answer JSON`,
+      );
     }
     const token = json.token || json.access_token;
-    if (!token) throw new RegistryError(`Token server ${url.origin}${url.pathname} for ${this.registry} returned no token`);
+    if (!token)
+      throw new RegistryError(
+        `Token server ${url.origin}${url.pathname} for ${this.registry} returned no token`,
+      );
     this.logger.secret(token);
-    const seconds = typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in : DEFAULT_TOKEN_SECONDS;
+    const seconds =
+      typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in : DEFAULT_TOKEN_SECONDS;
     // Renew a little early: the token must still be valid when the request arrives.
-    const cached = { token, scopes, expiresAt: started + Math.max(1, seconds - Math.min(10, seconds / 4)) * 1000 };
+    const cached = {
+      token,
+      scopes,
+      expiresAt: started + Math.max(1, seconds - Math.min(10, seconds / 4)) * 1000,
+    };
     this.tokens.push(cached);
     this.logger.debug(`${this.registry}: bearer token for ${scopes.join(' ') || '(no scope)'}`);
     return cached;
@@ -157,7 +179,11 @@ export class Authenticator {
 function tokenErrorDetail(body: Buffer): string {
   const text = body.toString('utf8');
   try {
-    const j = JSON.parse(text) as { details?: string; message?: string; errors?: Array<{ code?: string; message?: string }> };
+    const j = JSON.parse(text) as {
+      details?: string;
+      message?: string;
+      errors?: Array<{ code?: string; message?: string }>;
+    };
     if (j.errors?.[0]) return [j.errors[0].code, j.errors[0].message].filter(Boolean).join(': ');
     return j.details ?? j.message ?? text.trim().slice(0, 200);
   } catch {

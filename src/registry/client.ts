@@ -25,6 +25,10 @@ export interface ConnectOptions {
   timeoutMs?: number;
 }
 
+/** A manifest or index as parsed JSON: its shape depends on the media type. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ManifestJson = any;
+
 export interface ManifestInfo {
   digest: string;
   mediaType: string;
@@ -62,9 +66,14 @@ export interface Registry {
   ensureRepository(repository: string): Promise<void>;
   /** One HEAD of a manifest; undefined on 404. */
   head(repository: string, reference: string): Promise<ManifestInfo | undefined>;
-  getManifest(repository: string, reference: string): Promise<{ info: ManifestInfo; json: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  getManifest(repository: string, reference: string): Promise<{ info: ManifestInfo; json: ManifestJson }>;
   /** PUT a manifest under a tag or its digest; returns its digest. */
-  putManifest(repository: string, reference: string, body: Buffer | string, mediaType: string): Promise<string>;
+  putManifest(
+    repository: string,
+    reference: string,
+    body: Buffer | string,
+    mediaType: string,
+  ): Promise<string>;
   getBlob(repository: string, digest: string): Promise<Buffer>;
   blobExists(repository: string, digest: string): Promise<boolean>;
   /** Uploads a blob (monolithic POST + PUT) unless it exists; returns its digest. */
@@ -83,7 +92,9 @@ const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
 function checkRepository(repository: string): void {
   if (!REPOSITORY.test(repository))
-    throw new RegistryError(`'${repository}' is not a valid repository name (lowercase path components such as org/app)`);
+    throw new RegistryError(
+      `'${repository}' is not a valid repository name (lowercase path components such as org/app)`,
+    );
 }
 
 function checkReference(reference: string): void {
@@ -106,7 +117,9 @@ function verifyDigest(expected: string, body: Buffer, what: string): void {
   const algorithm = expected.slice(0, expected.indexOf(':'));
   const actual = digestOf(body, algorithm);
   if (actual !== expected)
-    throw new RegistryError(`${what}: the content's digest is ${actual}, not the ${expected} the registry announced`);
+    throw new RegistryError(
+      `${what}: the content's digest is ${actual}, not the ${expected} the registry announced`,
+    );
 }
 
 function header(res: HttpResponse, name: string): string | undefined {
@@ -176,7 +189,10 @@ class DistributionRegistry implements Registry {
     return { digest, mediaType: mediaTypeOf(res), size: Number(header(res, 'content-length') ?? 0) };
   }
 
-  async getManifest(repository: string, reference: string): Promise<{ info: ManifestInfo; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  async getManifest(
+    repository: string,
+    reference: string,
+  ): Promise<{ info: ManifestInfo; json: ManifestJson }> {
     checkRepository(repository);
     checkReference(reference);
     const what = `manifest ${repository}${DIGEST.test(reference) ? '@' : ':'}${reference} on ${this.host}`;
@@ -193,7 +209,7 @@ class DistributionRegistry implements Registry {
     if (announced) verifyDigest(announced, res.body, `GET ${what}`);
     if (DIGEST.test(reference)) verifyDigest(reference, res.body, `GET ${what}`);
     const digest = announced ?? (DIGEST.test(reference) ? reference : digestOf(res.body));
-    let json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    let json: ManifestJson;
     try {
       json = JSON.parse(res.body.toString('utf8'));
     } catch {
@@ -268,7 +284,10 @@ class DistributionRegistry implements Registry {
     });
     const location = header(start, 'location');
     if (start.status !== 202 || !location)
-      throw new RegistryError(`POST ${what}: expected 202 with a Location, got ${start.status}`, start.status);
+      throw new RegistryError(
+        `POST ${what}: expected 202 with a Location, got ${start.status}`,
+        start.status,
+      );
     const put = new URL(location, this.endpoint);
     put.searchParams.set('digest', digest);
     await this.call('PUT', put.toString(), {
@@ -331,7 +350,9 @@ class DistributionRegistry implements Registry {
       annotations = { ...(top.json.annotations ?? {}) };
       const entry = pickPlatform(top.json.manifests ?? []);
       if (!entry)
-        throw new RegistryError(`The index ${repository}:${reference} on ${this.host} lists no image manifest`);
+        throw new RegistryError(
+          `The index ${repository}:${reference} on ${this.host} lists no image manifest`,
+        );
       manifest = await this.getManifest(repository, entry.digest);
     }
     const configDigest = manifest.json?.config?.digest;
@@ -359,7 +380,7 @@ class DistributionRegistry implements Registry {
     let url = new URL(target, this.endpoint);
     let scopes = o.scopes;
     let authRetried = false;
-    for (let hops = 0; ; ) {
+    for (let hops = 0; ;) {
       const sameOrigin = url.origin === this.endpoint.origin;
       const authorization = sameOrigin ? await this.auth.header(scopes) : undefined;
       const res = await this.send(
@@ -400,13 +421,26 @@ class DistributionRegistry implements Registry {
     accept: number[],
     what: string,
   ): Promise<HttpResponse> {
-    return sendWithRetry(this.host, { ...req, ...this.opts.tls, timeoutMs: this.opts.timeoutMs }, accept, what, this.logger, this.opts.retry);
+    return sendWithRetry(
+      this.host,
+      { ...req, ...this.opts.tls, timeoutMs: this.opts.timeoutMs },
+      accept,
+      what,
+      this.logger,
+      this.opts.retry,
+    );
   }
 }
 
 async function sendWithRetry(
   host: string,
-  req: { method: string; url: URL; headers?: Record<string, string>; body?: Buffer | string; timeoutMs?: number | undefined } & TlsOptions,
+  req: {
+    method: string;
+    url: URL;
+    headers?: Record<string, string>;
+    body?: Buffer | string;
+    timeoutMs?: number | undefined;
+  } & TlsOptions,
   accept: number[],
   what: string,
   logger: Logger,
@@ -455,9 +489,7 @@ export function pickPlatform(entries: IndexEntry[]): IndexEntry | undefined {
       e.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest' &&
       !(e.platform?.os === 'unknown' && e.platform?.architecture === 'unknown'),
   );
-  return (
-    images.find((e) => e.platform?.os === 'linux' && e.platform?.architecture === 'amd64') ?? images[0]
-  );
+  return images.find((e) => e.platform?.os === 'linux' && e.platform?.architecture === 'amd64') ?? images[0];
 }
 
 function endpointFor(host: string): URL | undefined {
@@ -492,7 +524,9 @@ export async function connectRegistry(host: string, opts: ConnectOptions): Promi
   const ecrHost = parseEcrHost(host);
   if (ecrHost) {
     if (opts.username)
-      logger.debug(`${host} is an ECR registry: registry-username/registry-password are ignored, AWS credentials are used`);
+      logger.debug(
+        `${host} is an ECR registry: registry-username/registry-password are ignored, AWS credentials are used`,
+      );
     ecr = await ecrLogin(host, ecrHost, logger, opts.retry);
     creds = { username: ecr.username, password: ecr.password, source: 'ECR GetAuthorizationToken' };
     endpoint = ecr.endpoint;
@@ -505,7 +539,9 @@ export async function connectRegistry(host: string, opts: ConnectOptions): Promi
     };
   }
   if (endpoint.protocol === 'http:' && !isLoopbackHost(endpoint.host))
-    throw new RegistryError(`Refusing plain http to ${endpoint.host} for ${host}: only loopback registries may use http`);
+    throw new RegistryError(
+      `Refusing plain http to ${endpoint.host} for ${host}: only loopback registries may use http`,
+    );
 
   const tlsOpts = opts.tls ?? {};
   const auth = new Authenticator(host, creds, logger, opts.retry, tlsOpts as Record<string, unknown>);
@@ -520,7 +556,11 @@ export async function connectRegistry(host: string, opts: ConnectOptions): Promi
     );
   let res = await ping(endpoint);
   // A loopback registry served over TLS answers plain http with a 400 (Go's http.Server does).
-  if (res.status === 400 && endpoint.protocol === 'http:' && /HTTP request to an HTTPS server/i.test(res.body.toString())) {
+  if (
+    res.status === 400 &&
+    endpoint.protocol === 'http:' &&
+    /HTTP request to an HTTPS server/i.test(res.body.toString())
+  ) {
     endpoint = new URL(`https://${endpoint.host}`);
     res = await ping(endpoint);
   }

@@ -9,7 +9,9 @@ export interface CredentialsUsed {
 }
 
 export function describeCredentials(c: CredentialsUsed): string {
-  return c.username === undefined ? `anonymously (${c.source})` : `as '${c.username}' (from ${c.source})`;
+  return c.username === undefined
+    ? 'anonymously (no credentials given)'
+    : `as '${c.username}' (from ${c.source})`;
 }
 
 /** 401/403 from a registry or its token server. The message names the user and the scope, never a password or token. */
@@ -43,10 +45,9 @@ export class RegistryUnreachableError extends C2CError {
     url: string,
     cause: unknown,
   ) {
-    super(
-      `Registry ${registry} is unreachable at ${url}: ${(cause as Error)?.message ?? String(cause)}`,
-      { cause },
-    );
+    super(`Registry ${registry} is unreachable at ${url}: ${(cause as Error)?.message ?? String(cause)}`, {
+      cause,
+    });
   }
 }
 
@@ -66,7 +67,10 @@ export class RegistryError extends C2CError {
 export function registryErrorDetail(body: Buffer | string): string {
   const text = body.toString();
   try {
-    const json = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }>; details?: string };
+    const json = JSON.parse(text) as {
+      errors?: Array<{ code?: string; message?: string }>;
+      details?: string;
+    };
     const e = json.errors?.[0];
     if (e) return [e.code, e.message].filter(Boolean).join(': ');
     if (typeof json.details === 'string') return json.details;

@@ -111,9 +111,7 @@ export function normaliseScopes(scopes: string[]): string[] {
     for (const a of s.actions) set.add(a);
     byResource.set(key, set);
   }
-  return [...byResource.entries()]
-    .map(([k, acts]) => `${k}:${[...acts].sort().join(',')}`)
-    .sort();
+  return [...byResource.entries()].map(([k, acts]) => `${k}:${[...acts].sort().join(',')}`).sort();
 }
 
 /** Whether a token granted for `granted` scopes is good for every scope in `needed`. */

@@ -3,20 +3,20 @@ import * as core from '@actions/core';
 import { HASH_BASE_INPUTS, parseHashBaseInputs } from '../../hashbase/inputs.js';
 import { renderHashBaseSummary, runHashBase } from '../../hashbase/run.js';
 import { actionLogger, readInputs, runAction, setOutputs } from '../runtime.js';
-import { githubEnv } from '../shared/env.js';
+import { githubContextFromEnv } from '../../github/context.js';
 
 await runAction(async () => {
   const logger = actionLogger();
-  const env = githubEnv();
-  const opts = parseHashBaseInputs(readInputs(HASH_BASE_INPUTS), env.workspace);
+  const gh = githubContextFromEnv();
+  const opts = parseHashBaseInputs(readInputs(HASH_BASE_INPUTS), process.env.GITHUB_WORKSPACE || process.cwd());
   // The cache adapter loads @actions/cache only when check: cache asks for it (it is large, and the hot path is not).
   const cache = opts.check === 'cache' ? (await import('../shared/cache.js')).actionsCacheStore() : undefined;
   const r = await runHashBase(opts, {
     logger,
     manifestDir: process.env.RUNNER_TEMP || os.tmpdir(),
     ...(cache ? { cache } : {}),
-    ...(env.sha ? { revision: env.sha } : {}),
-    ...(env.sourceUrl ? { source: env.sourceUrl } : {}),
+    ...(gh.sha ? { revision: gh.sha } : {}),
+    ...(gh.repository ? { source: `${gh.serverUrl}/${gh.repository.owner}/${gh.repository.repo}` } : {}),
   });
   setOutputs({
     hash: r.hash,

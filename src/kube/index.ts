@@ -1,0 +1,5 @@
+/** The one Kubernetes access layer: connection (kubeconfig or EKS), REST client, rollback. */
+export * from './client.js';
+export * from './kubeconfig.js';
+export * from './eks.js';
+export * from './rollback.js';

@@ -1,0 +1,183 @@
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import { C2CError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { isTransient, retry, RetryExhaustedError, type RetryOptions } from '../core/retry.js';
+import { isLoopbackHost, parseEcrHost } from '../images/reference.js';
+
+/** What ECR's GetAuthorizationToken gave: basic credentials and where the registry API is. */
+export interface EcrSession {
+  username: string;
+  password: string;
+  endpoint: URL;
+  expiresAt?: Date;
+  ensureRepository(repository: string): Promise<void>;
+}
+
+interface AwsError {
+  name?: string;
+  message?: string;
+  code?: string;
+  $retryable?: unknown;
+  $metadata?: { httpStatusCode?: number };
+}
+
+const THROTTLING = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ServiceUnavailable',
+  'ServerException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
+
+/** Transient AWS failures: throttling, 5xx, network errors. The SDK's own retries are off; ours bound them. */
+export function isTransientAwsError(err: unknown): boolean {
+  const e = err as AwsError;
+  if (!e || typeof e !== 'object') return false;
+  if (e.$retryable) return true;
+  if (e.name && THROTTLING.has(e.name)) return true;
+  const status = e.$metadata?.httpStatusCode;
+  if (typeof status === 'number' && status > 0) return status === 429 || (status >= 500 && status !== 501);
+  return isTransient(err);
+}
+
+const CREDENTIAL_ERRORS = new Set([
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'ExpiredTokenException',
+  'InvalidClientTokenId',
+  'SignatureDoesNotMatch',
+  'AccessDeniedException',
+  'AccessDenied',
+]);
+
+function awsFailure(what: string, host: string, err: unknown): C2CError {
+  const last = err instanceof RetryExhaustedError ? err.last : err;
+  const e = last as AwsError;
+  if (e?.name === 'CredentialsProviderError')
+    return new C2CError(
+      `${what} for ${host}: no AWS credentials found by the default credential chain (environment AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, web identity, container or instance role). Configure AWS credentials before this step (e.g. aws-actions/configure-aws-credentials).`,
+      { cause: err },
+    );
+  if (e?.name && CREDENTIAL_ERRORS.has(e.name))
+    return new C2CError(
+      `${what} for ${host}: AWS refused the credentials from the default credential chain (${e.name}: ${e.message ?? ''}). Check that they are valid and allow this action on the registry.`,
+      { cause: err },
+    );
+  if (err instanceof RetryExhaustedError)
+    return new C2CError(`${what} for ${host} failed: ${err.message}`, { cause: err });
+  return new C2CError(
+    `${what} for ${host} failed: ${e?.name ? `${e.name}: ` : ''}${e?.message ?? String(err)}`,
+    {
+      cause: err,
+    },
+  );
+}
+
+/**
+ * GetAuthorizationToken with the default credential chain and the region of the host. The SDK honours
+ * AWS_ENDPOINT_URL_ECR (and AWS_ENDPOINT_URL), which is how the tests point it at the loopback fake.
+ */
+export async function ecrLogin(
+  host: string,
+  ecr: { accountId: string; region: string },
+  logger: Logger,
+  retryOpts?: RetryOptions,
+): Promise<EcrSession> {
+  const sdk = await import('@aws-sdk/client-ecr');
+  const client: ECRClient = new sdk.ECRClient({ region: ecr.region, maxAttempts: 1 });
+  const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await retry(what, fn, {
+        ...retryOpts,
+        retryable: isTransientAwsError,
+        onRetry: (err, attempt, delay) => {
+          logger.debug(
+            `${what}: attempt ${attempt} failed (${(err as Error).message}); retrying in ${delay} ms`,
+          );
+          retryOpts?.onRetry?.(err, attempt, delay);
+        },
+      });
+    } catch (err) {
+      throw awsFailure(what, host, err);
+    }
+  };
+
+  const out = await call('ECR GetAuthorizationToken', () =>
+    client.send(new sdk.GetAuthorizationTokenCommand({})),
+  );
+  const data = out.authorizationData?.[0];
+  if (!data?.authorizationToken)
+    throw new C2CError(`ECR GetAuthorizationToken for ${host} returned no authorization token`);
+  logger.secret(data.authorizationToken);
+  const decoded = Buffer.from(data.authorizationToken, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) throw new C2CError(`ECR GetAuthorizationToken for ${host} returned a malformed token`);
+  const username = decoded.slice(0, colon);
+  const password = decoded.slice(colon + 1);
+  logger.secret(password);
+
+  // The proxyEndpoint is where the registry API answers. It is used when it is this registry (or a
+  // loopback endpoint, as with an endpoint override); a token of another account's default registry
+  // also opens this one, so otherwise the host itself is used.
+  let endpoint = new URL(`https://${host}`);
+  if (data.proxyEndpoint) {
+    let proxy: URL | undefined;
+    try {
+      proxy = new URL(data.proxyEndpoint);
+    } catch {
+      proxy = undefined;
+    }
+    if (proxy) {
+      const same = parseEcrHost(proxy.host);
+      if (
+        isLoopbackHost(proxy.host) ||
+        (same && same.accountId === ecr.accountId && same.region === ecr.region)
+      )
+        endpoint = new URL(proxy.origin);
+    }
+  }
+  if (endpoint.host !== host) logger.info(`${host}: registry API at ${endpoint.origin} (ECR proxy endpoint)`);
+  const expiresAt = data.expiresAt;
+
+  return {
+    username,
+    password,
+    endpoint,
+    ...(expiresAt ? { expiresAt } : {}),
+    async ensureRepository(repository: string): Promise<void> {
+      try {
+        await call(`ECR DescribeRepositories ${repository}`, () =>
+          client.send(
+            new sdk.DescribeRepositoriesCommand({ registryId: ecr.accountId, repositoryNames: [repository] }),
+          ),
+        );
+        logger.debug(`ECR repository ${repository} exists in ${host}`);
+        return;
+      } catch (err) {
+        const cause = (err as C2CError).cause;
+        const last = cause instanceof RetryExhaustedError ? cause.last : cause;
+        if ((last as AwsError)?.name !== 'RepositoryNotFoundException') throw err;
+      }
+      try {
+        await call(`ECR CreateRepository ${repository}`, () =>
+          client.send(
+            new sdk.CreateRepositoryCommand({
+              registryId: ecr.accountId,
+              repositoryName: repository,
+              imageTagMutability: 'MUTABLE',
+            }),
+          ),
+        );
+        logger.info(`Created ECR repository ${repository} in ${host}`);
+      } catch (err) {
+        const cause = (err as C2CError).cause;
+        // Another run created it in the meantime: that is what we wanted.
+        if ((cause as AwsError)?.name === 'RepositoryAlreadyExistsException') return;
+        throw err;
+      }
+    },
+  };
+}

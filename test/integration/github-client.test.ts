@@ -1,0 +1,352 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { GitHubApiError, GitHubClient } from '../../src/github/client.js';
+import { githubContextFromEnv } from '../../src/github/context.js';
+import type { Logger } from '../../src/core/logger.js';
+import { memoryLogger } from '../../src/core/logger.js';
+import { startGitHubFake, type GitHubFake } from '../fakes/github.js';
+
+let gh: GitHubFake;
+let delays: number[];
+
+beforeAll(async () => {
+  gh = await startGitHubFake({ token: 'ghs_secret_TOKEN_value_42' });
+});
+afterAll(async () => {
+  await gh?.stop();
+});
+beforeEach(() => {
+  delays = [];
+});
+
+function client(logger: Logger = memoryLogger(), token = gh.token): GitHubClient {
+  // The real Octokit client from @actions/github, pointed at the fake the way a runner points it
+  // at GHES: through GITHUB_API_URL.
+  const context = githubContextFromEnv({ ...gh.env, GITHUB_RUN_ID: '77', GITHUB_SHA: 'c'.repeat(40) });
+  return new GitHubClient({
+    token,
+    context,
+    logger,
+    retry: { baseDelayMs: 1, sleep: async (ms) => void delays.push(ms) },
+  });
+}
+
+describe('deployments', () => {
+  it('creates a deployment that works on any repository and records its statuses', async () => {
+    const pr = gh.addPullRequest({ number: 301, headRef: 'feature-x' });
+    const c = client();
+    const dep = await c.createDeployment({
+      ref: 'feature-x',
+      environment: 'pr-301',
+      description: 'feature environment',
+      transient: true,
+      production: false,
+      payload: { image: 'registry/app@sha256:abc' },
+    });
+    expect(dep.id).toBeGreaterThan(0);
+    expect(dep.url).toBe(`${gh.url}/repos/${gh.owner}/${gh.repo}/deployments/${dep.id}`);
+    expect(dep.sha).toBe(pr.headSha);
+    expect(dep.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const sent = gh.requestsTo('POST', `/repos/${gh.owner}/${gh.repo}/deployments`).at(-1)!;
+    expect(sent.body).toMatchObject({
+      ref: 'feature-x',
+      environment: 'pr-301',
+      auto_merge: false,
+      required_contexts: [],
+      transient_environment: true,
+      production_environment: false,
+      payload: { image: 'registry/app@sha256:abc' },
+    });
+
+    const s1 = await c.createDeploymentStatus(dep.id, {
+      state: 'in_progress',
+      log_url: 'https://github.com/o/r/actions/runs/77',
+      description: 'deploying',
+    });
+    expect(s1.state).toBe('in_progress');
+    const s2 = await c.createDeploymentStatus(dep.id, {
+      state: 'success',
+      environment_url: 'https://pr-301.preview.example.com',
+      log_url: 'https://github.com/o/r/actions/runs/77',
+    });
+    expect(s2).toMatchObject({
+      state: 'success',
+      environmentUrl: 'https://pr-301.preview.example.com',
+      logUrl: 'https://github.com/o/r/actions/runs/77',
+    });
+    const stored = gh.deployments.find((d) => d.id === dep.id)!;
+    expect(stored.statuses.map((s) => s.state)).toEqual(['in_progress', 'success']);
+    expect(stored.statuses[1]!.environment_url).toBe('https://pr-301.preview.example.com');
+
+    const listed = await c.listDeployments({ environment: 'pr-301' });
+    expect(listed.map((d) => d.id)).toContain(dep.id);
+  });
+
+  it('a failed rollout ends in failure', async () => {
+    const c = client();
+    const dep = await c.createDeployment({ ref: 'main', environment: 'staging' });
+    await c.createDeploymentStatus(dep.id, { state: 'in_progress' });
+    await c.createDeploymentStatus(dep.id, { state: 'failure', description: 'rolled back' });
+    expect(gh.deployments.find((d) => d.id === dep.id)!.statuses.map((s) => s.state)).toEqual([
+      'in_progress',
+      'failure',
+    ]);
+  });
+
+  it('refuses bad arguments before any request', async () => {
+    const c = client();
+    const before = gh.requests.length;
+    await expect(c.createDeployment({ ref: '', environment: 'x' })).rejects.toThrow(/Input 'ref': is empty/);
+    await expect(c.createDeployment({ ref: 'main', environment: ' ' })).rejects.toThrow(
+      /Input 'environment'/,
+    );
+    await expect(c.createDeploymentStatus(1, { state: 'done' as never })).rejects.toThrow(
+      /Input 'state': 'done' is not a deployment state/,
+    );
+    expect(gh.requests.length).toBe(before);
+  });
+
+  it('reports GitHub validation errors with the status and message, without retrying', async () => {
+    const c = client();
+    const before = gh.requests.length;
+    const err = await c
+      .createDeployment({ ref: 'no-such-branch', environment: 'x' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GitHubApiError);
+    expect((err as GitHubApiError).status).toBe(422);
+    expect((err as Error).message).toMatch(
+      /create deployment of no-such-branch.*HTTP 422.*No ref found for: no-such-branch/,
+    );
+    expect(gh.requests.length).toBe(before + 1);
+  });
+});
+
+describe('run approvals', () => {
+  it('lists who approved which environments', async () => {
+    gh.addRun(9001, [
+      { user: 'release-manager', environments: ['production'], state: 'approved', comment: 'ship it' },
+      { user: 'sec-team', environments: ['production', 'eu'], state: 'rejected', comment: '' },
+    ]);
+    const approvals = await client().runApprovals(9001);
+    expect(approvals).toEqual([
+      { user: 'release-manager', environments: ['production'], state: 'approved', comment: 'ship it' },
+      { user: 'sec-team', environments: ['production', 'eu'], state: 'rejected', comment: '' },
+    ]);
+    expect(gh.requestsTo('GET', `/repos/${gh.owner}/${gh.repo}/actions/runs/9001/approvals`)).toHaveLength(1);
+  });
+
+  it('is empty when the run needed no approval', async () => {
+    gh.addRun(9002);
+    expect(await client().runApprovals(9002)).toEqual([]);
+  });
+
+  it('an unknown run is a 404 error', async () => {
+    await expect(client().runApprovals(424242)).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe('pull request comments', () => {
+  it('upserts one comment by its marker: create, unchanged, update', async () => {
+    gh.addPullRequest({ number: 302 });
+    const c = client();
+    const first = await c.upsertComment(302, 'feature-env', 'Environment ready: https://a.example');
+    expect(first.action).toBe('created');
+    expect(first.comment.body).toBe('<!-- c2c:feature-env -->\nEnvironment ready: https://a.example');
+    const again = await c.upsertComment(302, 'feature-env', 'Environment ready: https://a.example');
+    expect(again.action).toBe('unchanged');
+    expect(again.comment.id).toBe(first.comment.id);
+    const changed = await c.upsertComment(302, 'feature-env', 'Environment ready: https://b.example');
+    expect(changed.action).toBe('updated');
+    expect(changed.comment.id).toBe(first.comment.id);
+    const mine = gh.comments.filter((x) => x.issue === 302);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]!.body).toContain('https://b.example');
+    expect(gh.requestsTo('PATCH', /\/issues\/comments\//)).toHaveLength(1);
+
+    // Another marker is another comment.
+    await c.upsertComment(302, 'deploy', 'other');
+    expect(gh.comments.filter((x) => x.issue === 302)).toHaveLength(2);
+    expect(await c.deleteComment(302, 'deploy')).toBe(true);
+    expect(await c.deleteComment(302, 'deploy')).toBe(false);
+    expect(gh.comments.filter((x) => x.issue === 302)).toHaveLength(1);
+  });
+
+  it('finds its comment beyond the first page of comments', async () => {
+    const pr = gh.addPullRequest({ number: 303 });
+    for (let i = 0; i < 130; i++)
+      gh.comments.push({
+        id: 500000 + i,
+        issue: pr.number,
+        body: i === 120 ? '<!-- c2c:feature-env -->\nold' : `chatter ${i}`,
+        user: { login: 'someone', id: 9 },
+        created_at: '2026-01-01T00:00:00Z',
+        updated_at: '2026-01-01T00:00:00Z',
+      });
+    const c = client();
+    const before = gh.requestsTo('GET', `/repos/${gh.owner}/${gh.repo}/issues/303/comments`).length;
+    const r = await c.upsertComment(303, 'feature-env', 'new');
+    expect(r.action).toBe('updated');
+    expect(r.comment.id).toBe(500120);
+    const lists = gh.requestsTo('GET', `/repos/${gh.owner}/${gh.repo}/issues/303/comments`).slice(before);
+    expect(lists.map((q) => q.query.page ?? '1')).toEqual(['1', '2']);
+    expect(gh.comments.filter((x) => x.issue === 303)).toHaveLength(130);
+  });
+});
+
+describe('labels and pull requests', () => {
+  it('adds and removes labels, lists open pull requests with a label', async () => {
+    gh.addPullRequest({ number: 310, labels: ['feature-env'] });
+    gh.addPullRequest({ number: 311, labels: [] });
+    gh.addPullRequest({ number: 312, labels: ['feature-env'], state: 'closed' });
+    const c = client();
+    expect(await c.addLabels(311, ['feature-env', 'env:ready'])).toEqual(['feature-env', 'env:ready']);
+    expect(await c.listLabels(311)).toEqual(['feature-env', 'env:ready']);
+    expect(await c.removeLabel(311, 'env:ready')).toBe(true);
+    expect(await c.removeLabel(311, 'env:ready')).toBe(false);
+    const open = (await c.listOpenPullRequests({ label: 'feature-env' })).map((p) => p.number);
+    expect(open).toContain(310);
+    expect(open).toContain(311);
+    expect(open).not.toContain(312);
+    const pr = await c.getPullRequest(310);
+    expect(pr).toMatchObject({ number: 310, state: 'open', labels: ['feature-env'], headRef: 'feature-310' });
+  });
+});
+
+describe('retries', () => {
+  it('retries a 500 and a dropped connection, then succeeds', async () => {
+    gh.addRun(9100);
+    gh.fail({ method: 'GET', path: /\/approvals$/, status: 500, times: 2 });
+    gh.fail({ method: 'GET', path: /\/approvals$/, drop: true });
+    const before = gh.requests.length;
+    expect(await client().runApprovals(9100)).toEqual([]);
+    const tries = gh.requests.slice(before);
+    expect(tries.map((r) => r.status)).toEqual([500, 500, 0, 200]);
+    expect(delays).toHaveLength(3);
+  });
+
+  it('waits what Retry-After says on a secondary rate limit (403), then succeeds', async () => {
+    gh.addPullRequest({ number: 320 });
+    gh.secondaryRateLimit({ retryAfter: 3, method: 'POST', path: /\/comments$/ });
+    const r = await client().upsertComment(320, 'feature-env', 'hello');
+    expect(r.action).toBe('created');
+    expect(delays).toEqual([3000]);
+    const posts = gh.requestsTo('POST', `/repos/${gh.owner}/${gh.repo}/issues/320/comments`);
+    expect(posts.map((p) => p.status)).toEqual([403, 201]);
+    expect(gh.comments.filter((x) => x.issue === 320)).toHaveLength(1);
+  });
+
+  it('honours x-ratelimit-reset on a primary rate limit and 429 Retry-After', async () => {
+    gh.addRun(9101);
+    const reset = Math.floor(Date.now() / 1000) + 5;
+    gh.fail({
+      path: /\/approvals$/,
+      status: 403,
+      headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) },
+      body: { message: 'API rate limit exceeded for installation ID 1.' },
+    });
+    gh.fail({
+      path: /\/approvals$/,
+      status: 429,
+      headers: { 'retry-after': '2' },
+      body: { message: 'Too Many Requests' },
+    });
+    expect(await client().runApprovals(9101)).toEqual([]);
+    expect(delays).toHaveLength(2);
+    expect(delays[0]).toBeGreaterThan(3000);
+    expect(delays[0]).toBeLessThanOrEqual(7000);
+    expect(delays[1]).toBe(2000);
+  });
+
+  it('does not wait an hour for a rate limit: fails with a clear message', async () => {
+    gh.addRun(9102);
+    gh.fail({
+      path: /\/approvals$/,
+      status: 403,
+      headers: { 'retry-after': '3600' },
+      body: { message: 'You have exceeded a secondary rate limit.' },
+    });
+    await expect(client().runApprovals(9102)).rejects.toThrow(/rate limited by GitHub for another 3600s/);
+    expect(delays).toEqual([]);
+  });
+
+  it('gives up after bounded attempts on a persistent 500', async () => {
+    gh.addRun(9103);
+    gh.fail({ path: /\/approvals$/, status: 502, times: 10 });
+    await expect(client().runApprovals(9103)).rejects.toThrow(/failed after 5 attempts.*HTTP 502/);
+    expect(delays).toHaveLength(4);
+    gh.clearFaults();
+  });
+});
+
+describe('the token', () => {
+  it('is sent as the Authorization header and registered as a secret before first use', async () => {
+    const events: string[] = [];
+    const lines: string[] = [];
+    const logger: Logger = {
+      debug: (m) => lines.push(m),
+      info: (m) => lines.push(m),
+      warning: (m) => lines.push(m),
+      error: (m) => lines.push(m),
+      group: (_n, fn) => fn(),
+      secret: (v) => events.push(`secret:${v}`),
+    };
+    const c = client(logger);
+    events.push('constructed');
+    gh.addRun(9200);
+    gh.fail({ path: /\/approvals$/, status: 500 });
+    await c.runApprovals(9200);
+    expect(events).toEqual([`secret:${gh.token}`, 'constructed']);
+    const last = gh.requestsTo('GET', `/repos/${gh.owner}/${gh.repo}/actions/runs/9200/approvals`).at(-1)!;
+    expect(last.headers.authorization).toBe(`token ${gh.token}`);
+    expect(lines.join('\n')).not.toContain(gh.token);
+  });
+
+  it('a refused token gives a 401 error that does not contain it', async () => {
+    const wrong = 'ghp_wrong_token_abcdef123456';
+    const log = memoryLogger();
+    const err = await client(log, wrong)
+      .runApprovals(9200)
+      .catch((e: unknown) => e as GitHubApiError);
+    expect(err).toBeInstanceOf(GitHubApiError);
+    expect((err as GitHubApiError).status).toBe(401);
+    expect((err as Error).message).toMatch(/HTTP 401.*Bad credentials.*the token was refused/);
+    expect((err as Error).message).not.toContain(wrong);
+    expect(JSON.stringify((err as Error & { cause?: unknown }).cause)).not.toContain(wrong);
+    expect(delays).toEqual([]);
+  });
+
+  it('a 403 without a rate limit names the missing permission and is not retried', async () => {
+    gh.addRun(9201);
+    gh.fail({
+      path: /\/approvals$/,
+      status: 403,
+      body: { message: 'Resource not accessible by integration' },
+    });
+    await expect(client().runApprovals(9201)).rejects.toThrow(
+      /HTTP 403.*Resource not accessible by integration.*permissions:/,
+    );
+    expect(delays).toEqual([]);
+  });
+
+  it('an empty token is an input error', () => {
+    expect(() => client(memoryLogger(), '')).toThrow(/Input 'token': is empty/);
+  });
+});
+
+describe('GitHub Enterprise Server', () => {
+  it('works under an API path prefix such as /api/v3', async () => {
+    const ghes = await startGitHubFake({ pathPrefix: '/api/v3', owner: 'corp', repo: 'svc' });
+    try {
+      expect(ghes.url).toMatch(/\/api\/v3$/);
+      const c = new GitHubClient({
+        token: ghes.token,
+        context: githubContextFromEnv({ ...ghes.env, GITHUB_API_URL: `${ghes.url}/` }),
+        logger: memoryLogger(),
+      });
+      const dep = await c.createDeployment({ ref: 'main', environment: 'production', production: true });
+      expect(dep.url).toBe(`${ghes.url}/repos/corp/svc/deployments/${dep.id}`);
+      expect(ghes.requestsTo('POST', '/repos/corp/svc/deployments')).toHaveLength(1);
+    } finally {
+      await ghes.stop();
+    }
+  });
+});
