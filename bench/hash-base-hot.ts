@@ -17,8 +17,19 @@ const reg = await startRegistry();
 const ws = await mkdtemp(path.join(os.tmpdir(), 'c2c-bench-hot-'));
 try {
   // A realistic dependency set: a lockfile of ~1 MB and a few requirement files.
-  await writeFile(path.join(ws, 'package-lock.json'), JSON.stringify({ packages: Object.fromEntries(Array.from({ length: 8000 }, (_, i) => [`node_modules/pkg-${i}`, { version: `1.0.${i}`, integrity: `sha512-${'x'.repeat(88)}` }])) }));
-  for (const f of ['requirements.txt', 'requirements-dev.txt', 'Dockerfile.base']) await writeFile(path.join(ws, f), `${f}\n`);
+  await writeFile(
+    path.join(ws, 'package-lock.json'),
+    JSON.stringify({
+      packages: Object.fromEntries(
+        Array.from({ length: 8000 }, (_, i) => [
+          `node_modules/pkg-${i}`,
+          { version: `1.0.${i}`, integrity: `sha512-${'x'.repeat(88)}` },
+        ]),
+      ),
+    }),
+  );
+  for (const f of ['requirements.txt', 'requirements-dev.txt', 'Dockerfile.base'])
+    await writeFile(path.join(ws, f), `${f}\n`);
   const files = 'package-lock.json\nrequirements*.txt\nDockerfile.base';
   const { hash } = await hashFiles({ workspace: ws, patterns: files.split('\n'), mode: 'content' });
   const tag = `deps-${hash.slice(0, 16)}`;
@@ -32,15 +43,21 @@ try {
     spawnSync(node, ['-e', '']);
     bare.push(performance.now() - t);
     t = performance.now();
-    const r = await runAction('action-hash-base', { inputs: { files, image: `${reg.host}/bench/app-base` }, workspace: ws });
+    const r = await runAction('action-hash-base', {
+      inputs: { files, image: `${reg.host}/bench/app-base` },
+      workspace: ws,
+    });
     action.push(performance.now() - t);
-    if (r.code !== 0 || r.outputs['needs-build'] !== 'false') throw new Error(`unexpected result: ${r.stdout}${r.stderr}`);
+    if (r.code !== 0 || r.outputs['needs-build'] !== 'false')
+      throw new Error(`unexpected result: ${r.stdout}${r.stderr}`);
   }
   const a = median(action);
   const b = median(bare);
   console.log(`hash-base, unchanged dependencies (hash + one HEAD, tag exists), median of ${RUNS}:`);
   console.log(`  node -e ''            ${b.toFixed(0).padStart(6)} ms   1.00x`);
-  console.log(`  action process        ${a.toFixed(0).padStart(6)} ms   ${(a / b).toFixed(2)}x of a bare node start`);
+  console.log(
+    `  action process        ${a.toFixed(0).padStart(6)} ms   ${(a / b).toFixed(2)}x of a bare node start`,
+  );
   console.log(`  target: under 1000 ms -> ${a < 1000 ? 'met' : 'NOT met'}`);
 } finally {
   await reg.stop();

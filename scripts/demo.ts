@@ -31,7 +31,11 @@ function c2c(args: string[]): Promise<{ code: number; ms: number; outputs: Recor
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = performance.now() - start;
-      resolve({ code: code ?? 1, ms, outputs: code === 0 ? (JSON.parse(out) as Record<string, string>) : {} });
+      resolve({
+        code: code ?? 1,
+        ms,
+        outputs: code === 0 ? (JSON.parse(out) as Record<string, string>) : {},
+      });
     });
   });
 }
@@ -47,13 +51,20 @@ async function main() {
     console.log(`root image (busybox-static): ${root} in ${secs(performance.now() - t0)}`);
     const args = [
       'hash-base',
-      '--workspace', APP,
-      '--files', 'requirements.txt',
-      '--files', 'Dockerfile.base',
-      '--image', `${registry.host}/sample-app/base`,
-      '--build', 'true',
-      '--build-args', `ROOT_IMAGE=${root}`,
-      '--builder', 'buildah',
+      '--workspace',
+      APP,
+      '--files',
+      'requirements.txt',
+      '--files',
+      'Dockerfile.base',
+      '--image',
+      `${registry.host}/sample-app/base`,
+      '--build',
+      'true',
+      '--build-args',
+      `ROOT_IMAGE=${root}`,
+      '--builder',
+      'buildah',
     ];
     const runs = [];
     for (const label of ['first run', 'second run']) {
@@ -66,11 +77,16 @@ async function main() {
     console.log('run         decision  needs-build  built  time     image');
     for (const r of runs) {
       const decision = r.outputs['needs-build'] === 'true' ? 'build' : 'skip';
-      console.log(`${r.label.padEnd(11)} ${decision.padEnd(9)} ${r.outputs['needs-build']!.padEnd(12)} ${r.outputs.built!.padEnd(6)} ${secs(r.ms).padEnd(8)} ${r.outputs['image-ref']}@${r.outputs.digest}`);
+      console.log(
+        `${r.label.padEnd(11)} ${decision.padEnd(9)} ${r.outputs['needs-build']!.padEnd(12)} ${r.outputs.built!.padEnd(6)} ${secs(r.ms).padEnd(8)} ${r.outputs['image-ref']}@${r.outputs.digest}`,
+      );
     }
     const [first, second] = runs;
-    console.log(`\nthe second run took ${(first!.ms / second!.ms).toFixed(1)}x less time than the first: the dependencies did not change.`);
-    if (first!.outputs.built !== 'true' || second!.outputs['needs-build'] !== 'false') throw new Error('expected build then skip');
+    console.log(
+      `\nthe second run took ${(first!.ms / second!.ms).toFixed(1)}x less time than the first: the dependencies did not change.`,
+    );
+    if (first!.outputs.built !== 'true' || second!.outputs['needs-build'] !== 'false')
+      throw new Error('expected build then skip');
   } finally {
     await registry.stop();
   }

@@ -19,11 +19,16 @@ export function renderActionYml(a: ActionMeta): string {
     'inputs:',
   ];
   for (const [name, def] of Object.entries(a.inputs)) {
-    lines.push(`  ${name}:`, `    description: ${yamlString(def.description)}`, `    required: ${def.required ? 'true' : 'false'}`);
+    lines.push(
+      `  ${name}:`,
+      `    description: ${yamlString(def.description)}`,
+      `    required: ${def.required ? 'true' : 'false'}`,
+    );
     if (!def.required) lines.push(`    default: ${yamlString(def.default ?? '')}`);
   }
   lines.push('outputs:');
-  for (const [name, description] of Object.entries(a.outputs)) lines.push(`  ${name}:`, `    description: ${yamlString(description)}`);
+  for (const [name, description] of Object.entries(a.outputs))
+    lines.push(`  ${name}:`, `    description: ${yamlString(description)}`);
   lines.push('runs:', '  using: node24', '  main: dist/index.js');
   if (a.post) lines.push('  post: dist/index.js', '  post-if: always()');
   return lines.join('\n') + '\n';
@@ -40,7 +45,8 @@ export function renderTables(a: ActionMeta): string {
     rows.push(`| \`${name}\` | ${cell(d)} | ${cell(def.description)} |`);
   }
   rows.push('', '| output | description |', '|---|---|');
-  for (const [name, description] of Object.entries(a.outputs)) rows.push(`| \`${name}\` | ${cell(description)} |`);
+  for (const [name, description] of Object.entries(a.outputs))
+    rows.push(`| \`${name}\` | ${cell(description)} |`);
   return rows.join('\n');
 }
 

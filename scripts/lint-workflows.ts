@@ -4,7 +4,9 @@ import { lintWorkflows } from '../test/helpers/actionlint.js';
 
 const dir = 'workflows-examples';
 const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f));
-const findings = await lintWorkflows(files.map((f) => ({ name: `${dir}/${f}`, text: readFileSync(`${dir}/${f}`, 'utf8') })));
+const findings = await lintWorkflows(
+  files.map((f) => ({ name: `${dir}/${f}`, text: readFileSync(`${dir}/${f}`, 'utf8') })),
+);
 for (const f of findings) console.log(`${f.file}:${f.line}:${f.column}: ${f.message} [${f.kind}]`);
 console.log(`${files.length} workflow(s), ${findings.length} finding(s)`);
 process.exit(findings.length ? 1 : 0);

@@ -16,7 +16,11 @@ import { renderHashBaseSummary, runHashBase } from '../hashbase/run.js';
 interface Command {
   summary: string;
   inputs: InputSpec;
-  run(raw: Record<string, string>, g: GlobalFlags, logger: Logger): Promise<{ outputs: Record<string, string>; summary?: string }>;
+  run(
+    raw: Record<string, string>,
+    g: GlobalFlags,
+    logger: Logger,
+  ): Promise<{ outputs: Record<string, string>; summary?: string }>;
 }
 
 interface GlobalFlags {
@@ -56,14 +60,24 @@ const commands: Record<string, Command> = {
 };
 
 function usage(): string {
-  const lines = ['usage: c2c <command> [--input value ...] [--workspace DIR] [--json] [--verbose]', '', 'commands:'];
+  const lines = [
+    'usage: c2c <command> [--input value ...] [--workspace DIR] [--json] [--verbose]',
+    '',
+    'commands:',
+  ];
   for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(12)} ${c.summary}`);
   lines.push('', "Each command takes its action's inputs as flags: c2c <command> --help lists them.");
   return lines.join('\n');
 }
 
 function commandHelp(name: string, c: Command): string {
-  const lines = [`usage: c2c ${name} [flags]`, '', c.summary, '', 'flags (the inputs of the action, same names and defaults):'];
+  const lines = [
+    `usage: c2c ${name} [flags]`,
+    '',
+    c.summary,
+    '',
+    'flags (the inputs of the action, same names and defaults):',
+  ];
   for (const [flag, def] of Object.entries(c.inputs)) {
     const d = def.required ? ' (required)' : def.default ? ` (default: ${def.default})` : '';
     lines.push(`  --${flag}${d}`, `      ${def.description}`);
@@ -73,7 +87,10 @@ function commandHelp(name: string, c: Command): string {
   return lines.join('\n');
 }
 
-export function parseArgs(argv: string[], spec: InputSpec): { raw: Record<string, string>; g: GlobalFlags; help: boolean } {
+export function parseArgs(
+  argv: string[],
+  spec: InputSpec,
+): { raw: Record<string, string>; g: GlobalFlags; help: boolean } {
   const raw: Record<string, string> = {};
   const g: GlobalFlags = { workspace: process.cwd(), json: false, verbose: false };
   let help = false;
@@ -95,7 +112,12 @@ export function parseArgs(argv: string[], spec: InputSpec): { raw: Record<string
         value = argv[++i]!;
       }
       if (name === 'workspace') g.workspace = path.resolve(value);
-      else if (!(name in spec)) throw new C2CError(`unknown flag --${name}; known: ${Object.keys(spec).map((k) => `--${k}`).join(', ')}`);
+      else if (!(name in spec))
+        throw new C2CError(
+          `unknown flag --${name}; known: ${Object.keys(spec)
+            .map((k) => `--${k}`)
+            .join(', ')}`,
+        );
       else raw[name] = raw[name] !== undefined ? `${raw[name]}\n${value}` : value;
     } else throw new C2CError(`unexpected argument '${arg}'; flags are --name value`);
   }
@@ -125,7 +147,8 @@ async function main(argv: string[]): Promise<number> {
   if (g.json) process.stdout.write(JSON.stringify(outputs, null, 2) + '\n');
   else {
     if (summary) process.stdout.write(`\n${summary}\n`);
-    for (const [k, v] of Object.entries(outputs)) process.stdout.write(`${k}=${v.includes('\n') ? JSON.stringify(v) : v}\n`);
+    for (const [k, v] of Object.entries(outputs))
+      process.stdout.write(`${k}=${v.includes('\n') ? JSON.stringify(v) : v}\n`);
   }
   return 0;
 }

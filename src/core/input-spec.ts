@@ -16,7 +16,11 @@ export type InputSpec = Record<string, InputDef>;
 export type RawInputs<S extends InputSpec> = { [K in keyof S]: string };
 
 /** Applies defaults to what a caller gave; unknown names are refused with the list of known ones. */
-export function withDefaults<S extends InputSpec>(spec: S, given: Record<string, string | undefined>, context = 'input'): RawInputs<S> {
+export function withDefaults<S extends InputSpec>(
+  spec: S,
+  given: Record<string, string | undefined>,
+  context = 'input',
+): RawInputs<S> {
   const known = Object.keys(spec);
   for (const name of Object.keys(given)) {
     if (!(name in spec)) throw new Error(`Unknown ${context} '${name}'. Known: ${known.join(', ')}`);

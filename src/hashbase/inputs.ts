@@ -9,23 +9,62 @@ import type { BuilderChoice } from '../build/index.js';
 
 /** The inputs of action-hash-base and `c2c hash-base`: names, defaults and meaning. */
 export const HASH_BASE_INPUTS = {
-  files: { required: true, description: 'Newline-separated glob patterns in hashFiles syntax (`**`, `!` excludes), relative to the workspace.' },
-  mode: { default: 'content', description: '`content`, `hashfiles` (byte for byte what `hashFiles()` gives) or `git` (git object ids at HEAD).' },
-  extra: { default: '', description: 'Newline-separated strings mixed into the hash (build args, platform, a salt that forces a rebuild). Refused in `hashfiles` mode.' },
-  image: { default: '', description: 'Base image repository, e.g. `ghcr.io/org/app-base` or `123456789012.dkr.ecr.eu-west-1.amazonaws.com/app-base`. Empty: only hash.' },
+  files: {
+    required: true,
+    description:
+      'Newline-separated glob patterns in hashFiles syntax (`**`, `!` excludes), relative to the workspace.',
+  },
+  mode: {
+    default: 'content',
+    description:
+      '`content`, `hashfiles` (byte for byte what `hashFiles()` gives) or `git` (git object ids at HEAD).',
+  },
+  extra: {
+    default: '',
+    description:
+      'Newline-separated strings mixed into the hash (build args, platform, a salt that forces a rebuild). Refused in `hashfiles` mode.',
+  },
+  image: {
+    default: '',
+    description:
+      'Base image repository, e.g. `ghcr.io/org/app-base` or `123456789012.dkr.ecr.eu-west-1.amazonaws.com/app-base`. Empty: only hash.',
+  },
   'tag-prefix': { default: 'deps-', description: 'Tag = prefix + the first 16 hex characters of the hash.' },
-  check: { default: 'registry', description: '`registry` (the tag exists in the registry), `cache` (an Actions cache entry keyed `<tag-prefix><hash>` exists) or `none` (always needs a build).' },
-  build: { default: 'false', description: 'When `true` and a build is needed: build `dockerfile` in `context`, push the tag and `extra-tags`.' },
+  check: {
+    default: 'registry',
+    description:
+      '`registry` (the tag exists in the registry), `cache` (an Actions cache entry keyed `<tag-prefix><hash>` exists) or `none` (always needs a build).',
+  },
+  build: {
+    default: 'false',
+    description:
+      'When `true` and a build is needed: build `dockerfile` in `context`, push the tag and `extra-tags`.',
+  },
   context: { default: '.', description: 'Build context, relative to the workspace.' },
   dockerfile: { default: 'Dockerfile.base', description: 'Dockerfile, relative to `context`.' },
   'build-args': { default: '', description: 'Newline-separated `KEY=VALUE` build arguments.' },
   target: { default: '', description: 'Build stage to build.' },
   platforms: { default: '', description: 'Target platforms, e.g. `linux/amd64,linux/arm64`.' },
   'extra-tags': { default: '', description: 'Moving tags to push as well, e.g. `latest`.' },
-  builder: { default: 'auto', description: '`docker` (docker buildx), `buildah`, or `auto` (docker when a daemon answers, else buildah).' },
-  'registry-username': { default: '', description: 'Registry user for non-ECR registries. ECR hosts use AWS credentials from the environment.' },
-  'registry-password': { default: '', secret: true, description: 'Registry password or token for non-ECR registries.' },
-  'allow-empty': { default: 'false', description: 'Patterns that match no file: `false` fails naming the patterns; `true` gives an empty hash and `needs-build` false.' },
+  builder: {
+    default: 'auto',
+    description:
+      '`docker` (docker buildx), `buildah`, or `auto` (docker when a daemon answers, else buildah).',
+  },
+  'registry-username': {
+    default: '',
+    description: 'Registry user for non-ECR registries. ECR hosts use AWS credentials from the environment.',
+  },
+  'registry-password': {
+    default: '',
+    secret: true,
+    description: 'Registry password or token for non-ECR registries.',
+  },
+  'allow-empty': {
+    default: 'false',
+    description:
+      'Patterns that match no file: `false` fails naming the patterns; `true` gives an empty hash and `needs-build` false.',
+  },
 } as const satisfies InputSpec;
 
 export type HashBaseRaw = RawInputs<typeof HASH_BASE_INPUTS>;
@@ -38,8 +77,10 @@ export const HASH_BASE_OUTPUTS = {
   built: '`true` when this run built and pushed the base image.',
   digest: 'The manifest digest (`sha256:…`) when the image exists or was pushed.',
   'files-count': 'How many files went into the hash.',
-  changed: 'When a build is needed and the registry holds an earlier base with a hash manifest: the files added, removed or changed since it, one per line.',
-  'manifest-path': 'Path of the hash manifest written by this run (each file with its digest, the mode, the extra strings).',
+  changed:
+    'When a build is needed and the registry holds an earlier base with a hash manifest: the files added, removed or changed since it, one per line.',
+  'manifest-path':
+    'Path of the hash manifest written by this run (each file with its digest, the mode, the extra strings).',
 } as const;
 
 export interface HashBaseOptions {
@@ -68,11 +109,20 @@ const TAG_CHARS = /^[\w][\w.-]*$/;
 /** Validates every input before anything happens; the first problem is one InputError naming its input. */
 export function parseHashBaseInputs(raw: HashBaseRaw, workspace: string): HashBaseOptions {
   const patterns = parseList(raw.files, { commas: false });
-  if (patterns.length === 0) throw new InputError('files', 'no pattern given', 'newline-separated glob patterns such as `requirements*.txt` or `**/package-lock.json`');
+  if (patterns.length === 0)
+    throw new InputError(
+      'files',
+      'no pattern given',
+      'newline-separated glob patterns such as `requirements*.txt` or `**/package-lock.json`',
+    );
   const mode = parseEnum('mode', raw.mode, ['content', 'hashfiles', 'git'] as const, 'content');
   const extra = parseList(raw.extra, { commas: false });
   if (mode === 'hashfiles' && extra.length > 0)
-    throw new InputError('extra', "cannot be used with mode 'hashfiles', whose value must equal GitHub's hashFiles() exactly", "no 'extra', or mode 'content'");
+    throw new InputError(
+      'extra',
+      "cannot be used with mode 'hashfiles', whose value must equal GitHub's hashFiles() exactly",
+      "no 'extra', or mode 'content'",
+    );
   const check = parseEnum('check', raw.check, ['registry', 'cache', 'none'] as const, 'registry');
   const builder = parseEnum('builder', raw.builder, ['auto', 'docker', 'buildah'] as const, 'auto');
   const build = parseBool('build', raw.build, false);
@@ -80,24 +130,58 @@ export function parseHashBaseInputs(raw: HashBaseRaw, workspace: string): HashBa
   const image = raw.image.trim() ? parseImageInput('image', raw.image, { repositoryOnly: true }) : undefined;
   const tagPrefix = raw['tag-prefix'];
   if (tagPrefix && (!TAG_CHARS.test(tagPrefix) || tagPrefix.length > 100))
-    throw new InputError('tag-prefix', `'${tagPrefix}' cannot start a tag`, 'letters, digits, _ . - (not starting with . or -), at most 100 characters');
+    throw new InputError(
+      'tag-prefix',
+      `'${tagPrefix}' cannot start a tag`,
+      'letters, digits, _ . - (not starting with . or -), at most 100 characters',
+    );
   const extraTags = parseList(raw['extra-tags']);
-  for (const t of extraTags) if (!TAG_CHARS.test(t) || t.length > 128) throw new InputError('extra-tags', `'${t}' is not a valid tag`, 'letters, digits, _ . - (not starting with . or -)');
+  for (const t of extraTags)
+    if (!TAG_CHARS.test(t) || t.length > 128)
+      throw new InputError(
+        'extra-tags',
+        `'${t}' is not a valid tag`,
+        'letters, digits, _ . - (not starting with . or -)',
+      );
   const buildArgs = parseKeyValues('build-args', raw['build-args']);
   const platforms = parseList(raw.platforms);
-  for (const p of platforms) if (!/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(p)) throw new InputError('platforms', `'${p}' is not a platform`, "os/arch[/variant], e.g. 'linux/amd64' or 'linux/arm64'");
-  if (build && !image) throw new InputError('image', "is empty but 'build' is true: there is nowhere to push", "a repository such as 'ghcr.io/org/app-base'");
+  for (const p of platforms)
+    if (!/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(p))
+      throw new InputError(
+        'platforms',
+        `'${p}' is not a platform`,
+        "os/arch[/variant], e.g. 'linux/amd64' or 'linux/arm64'",
+      );
+  if (build && !image)
+    throw new InputError(
+      'image',
+      "is empty but 'build' is true: there is nowhere to push",
+      "a repository such as 'ghcr.io/org/app-base'",
+    );
   const context = path.resolve(workspace, raw.context || '.');
   const dockerfile = path.resolve(context, raw.dockerfile || 'Dockerfile.base');
   if (build) {
     if (!existsSync(context) || !statSync(context).isDirectory())
-      throw new InputError('context', `'${raw.context}' is not a directory in the workspace`, 'a build context directory relative to the workspace');
+      throw new InputError(
+        'context',
+        `'${raw.context}' is not a directory in the workspace`,
+        'a build context directory relative to the workspace',
+      );
     if (!existsSync(dockerfile) || !statSync(dockerfile).isFile())
-      throw new InputError('dockerfile', `'${raw.dockerfile}' does not exist in context '${raw.context}' (looked for ${dockerfile})`, 'a Dockerfile path relative to `context`');
+      throw new InputError(
+        'dockerfile',
+        `'${raw.dockerfile}' does not exist in context '${raw.context}' (looked for ${dockerfile})`,
+        'a Dockerfile path relative to `context`',
+      );
   }
   const username = raw['registry-username'].trim();
   const password = raw['registry-password'];
-  if (password && !username) throw new InputError('registry-username', "is empty but 'registry-password' is set", 'the user name that goes with the password');
+  if (password && !username)
+    throw new InputError(
+      'registry-username',
+      "is empty but 'registry-password' is set",
+      'the user name that goes with the password',
+    );
   return {
     workspace,
     patterns,

@@ -1,7 +1,13 @@
 import { C2CError, errorMessage } from '../core/errors.js';
 import { formatDuration } from '../core/inputs.js';
 import type { Logger } from '../core/logger.js';
-import { canonicalName, formatReference, isLoopbackHost, repositoryName, withTag } from '../images/reference.js';
+import {
+  canonicalName,
+  formatReference,
+  isLoopbackHost,
+  repositoryName,
+  withTag,
+} from '../images/reference.js';
 import {
   decodeManifestLabel,
   describeManifestDiff,
@@ -81,7 +87,8 @@ async function findPreviousBase(
   );
   if (tags.length === 0) return undefined;
   const limit = 100;
-  if (tags.length > limit) logger.info(`${tags.length} earlier bases; comparing against the newest of the last ${limit} listed`);
+  if (tags.length > limit)
+    logger.info(`${tags.length} earlier bases; comparing against the newest of the last ${limit} listed`);
   let best: { tag: string; manifest: HashManifest; created: string } | undefined;
   const candidates = tags.slice(-limit);
   for (let i = 0; i < candidates.length; i += 4) {
@@ -111,17 +118,28 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
   const { logger } = ctx;
   const phases: Phase[] = [];
   if (opts.check === 'cache' && !ctx.cache)
-    throw new C2CError("check 'cache' needs the GitHub Actions cache, which only the action has; use check 'registry' or 'none' here");
+    throw new C2CError(
+      "check 'cache' needs the GitHub Actions cache, which only the action has; use check 'registry' or 'none' here",
+    );
   if (opts.password) logger.secret(opts.password);
 
   const hashed = await timed(phases, 'hash', () =>
     logger.group(`Hash (${opts.mode})`, () =>
-      hashFiles({ workspace: opts.workspace, patterns: opts.patterns, mode: opts.mode, extra: opts.extra, allowEmpty: opts.allowEmpty, logger }),
+      hashFiles({
+        workspace: opts.workspace,
+        patterns: opts.patterns,
+        mode: opts.mode,
+        extra: opts.extra,
+        allowEmpty: opts.allowEmpty,
+        logger,
+      }),
     ),
   );
   const manifest = toManifest(hashed);
   const manifestPath = await writeManifest(manifest, ctx.manifestDir);
-  logger.info(`hash ${hashed.hash || '(empty)'} over ${hashed.files.length} file(s); manifest: ${manifestPath}`);
+  logger.info(
+    `hash ${hashed.hash || '(empty)'} over ${hashed.files.length} file(s); manifest: ${manifestPath}`,
+  );
 
   const tag = hashed.hash ? `${opts.tagPrefix}${hashed.hash.slice(0, 16)}` : '';
   const imageRef = opts.image && tag ? formatReference(withTag(opts.image, tag)) : '';
@@ -187,7 +205,9 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
         if (prev) {
           result.previous = `${repositoryName(opts.image!)}:${prev.tag}`;
           result.changed = describeManifestDiff(diffManifests(prev.manifest, manifest));
-          logger.info(`changed since ${result.previous}:\n${result.changed.map((c) => `  ${c}`).join('\n') || '  (nothing in the files)'}`);
+          logger.info(
+            `changed since ${result.previous}:\n${result.changed.map((c) => `  ${c}`).join('\n') || '  (nothing in the files)'}`,
+          );
         } else logger.info('no earlier base with a hash manifest in the registry');
       } catch (e) {
         // Why is a nicety: a registry that cannot list tags must not stop the build.
@@ -250,7 +270,10 @@ function cell(s: string): string {
 /** The job summary: hash, mode, files, decision and why, phase durations, image and digest. */
 export function renderHashBaseSummary(r: HashBaseResult): string {
   const rows: Array<[string, string]> = [
-    ['Decision', r.needsBuild ? (r.built ? 'built and pushed' : 'build needed') : 'skip: base image up to date'],
+    [
+      'Decision',
+      r.needsBuild ? (r.built ? 'built and pushed' : 'build needed') : 'skip: base image up to date',
+    ],
     ['Why', r.reason],
     ['Hash', r.hash ? `\`${r.hash}\`` : '(empty)'],
     ['Mode', r.mode],
@@ -261,5 +284,12 @@ export function renderHashBaseSummary(r: HashBaseResult): string {
   if (r.previous) rows.push(['Compared with', `\`${r.previous}\``]);
   if (r.changed.length) rows.push(['Changed', r.changed.join('\n')]);
   for (const p of r.phases) rows.push([`Time: ${p.name}`, formatDuration(p.ms)]);
-  return ['### Base image', '', '| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${cell(v)} |`), ''].join('\n');
+  return [
+    '### Base image',
+    '',
+    '| | |',
+    '|---|---|',
+    ...rows.map(([k, v]) => `| ${k} | ${cell(v)} |`),
+    '',
+  ].join('\n');
 }

@@ -4,12 +4,7 @@ import { request, requestStream, type HttpRequest, type HttpResponse } from '../
 import type { Logger } from '../core/logger.js';
 import { retry, isTransient, parseRetryAfter, type RetryOptions } from '../core/retry.js';
 import type { Credentials, KubeConnection } from './connection.js';
-import {
-  KindNotServedError,
-  KubeApiError,
-  KubeConflictError,
-  KubeForbiddenError,
-} from './errors.js';
+import { KindNotServedError, KubeApiError, KubeConflictError, KubeForbiddenError } from './errors.js';
 import {
   splitApiVersion,
   type KubeEvent,
@@ -151,7 +146,8 @@ export class KubeClient {
       p.catch(() => this.groupVersions.delete(apiVersion));
     }
     const list = await p;
-    if (!list) throw new KindNotServedError(apiVersion, kind, `the API group-version '${apiVersion}' is not served`);
+    if (!list)
+      throw new KindNotServedError(apiVersion, kind, `the API group-version '${apiVersion}' is not served`);
     const info = list.find((r) => r.kind === kind);
     if (!info) {
       const kinds = [...new Set(list.map((r) => r.kind))].sort();
@@ -193,7 +189,10 @@ export class KubeClient {
       : `${base}/${info.resource}`;
   }
 
-  private async objectPath(ref: ObjectRef, defaultNs?: string): Promise<{ info: ResourceInfo; path: string; ns?: string }> {
+  private async objectPath(
+    ref: ObjectRef,
+    defaultNs?: string,
+  ): Promise<{ info: ResourceInfo; path: string; ns?: string }> {
     const info = await this.resource(ref.apiVersion, ref.kind);
     const ns = info.namespaced ? (ref.namespace ?? defaultNs ?? this.namespace) : undefined;
     return { info, ns, path: `${this.collectionPath(info, ns)}/${encodeURIComponent(ref.name)}` };
@@ -204,7 +203,11 @@ export class KubeClient {
   /** The object, or undefined when it does not exist. */
   async get<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T | undefined> {
     const { info, path, ns } = await this.objectPath(ref);
-    const res = await this.send('GET', path, { verb: 'get', target: describe(info, ref.name, ns), accept: [404] });
+    const res = await this.send('GET', path, {
+      verb: 'get',
+      target: describe(info, ref.name, ns),
+      accept: [404],
+    });
     if (res.status === 404) return undefined;
     return parseJson(res) as T;
   }
@@ -348,7 +351,11 @@ export class KubeClient {
       const path = `${this.collectionPath(info, ns)}?${q}`;
       let stream: IncomingMessage;
       try {
-        stream = await this.openStream(path, { verb: 'watch', target: describe(info, undefined, ns) }, opts.signal);
+        stream = await this.openStream(
+          path,
+          { verb: 'watch', target: describe(info, undefined, ns) },
+          opts.signal,
+        );
       } catch (err) {
         if (opts.signal?.aborted) return;
         if (err instanceof KubeApiError && err.status === 410) {
@@ -387,7 +394,9 @@ export class KubeClient {
         if (err instanceof KubeApiError) throw err;
         // A dropped stream: reopen from the last version seen, with bounded patience.
         if (++failures > (this.retryOpts.attempts ?? 5) * 2) throw err;
-        this.logger.debug(`watch ${describe(info, undefined, ns)}: stream failed (${(err as Error).message}); reopening`);
+        this.logger.debug(
+          `watch ${describe(info, undefined, ns)}: stream failed (${(err as Error).message}); reopening`,
+        );
         opts.onReconnect?.('error', rv);
         await sleep(Math.min(2000, 100 * failures));
         continue;
@@ -425,7 +434,10 @@ export class KubeClient {
   }
 
   /** Events about one object (core/v1 events, by involvedObject), oldest first. */
-  async eventsFor(obj: { kind: string; metadata: { name?: string; namespace?: string; uid?: string } }): Promise<KubeEvent[]> {
+  async eventsFor(obj: {
+    kind: string;
+    metadata: { name?: string; namespace?: string; uid?: string };
+  }): Promise<KubeEvent[]> {
     const sel = [`involvedObject.kind=${obj.kind}`, `involvedObject.name=${obj.metadata.name ?? ''}`];
     if (obj.metadata.uid) sel.push(`involvedObject.uid=${obj.metadata.uid}`);
     const list = await this.list<KubeEvent>('v1', 'Event', {
@@ -452,7 +464,12 @@ export class KubeClient {
     return this.creds;
   }
 
-  private async httpRequest(method: string, path: string, extra: Partial<HttpRequest>, forceRefresh = false): Promise<HttpRequest> {
+  private async httpRequest(
+    method: string,
+    path: string,
+    extra: Partial<HttpRequest>,
+    forceRefresh = false,
+  ): Promise<HttpRequest> {
     const c = await this.credentials(forceRefresh);
     const headers: Record<string, string | undefined> = {
       'user-agent': this.userAgent,
@@ -511,9 +528,12 @@ export class KubeClient {
       },
       {
         ...this.retryOpts,
-        retryable: (err) => (err instanceof KubeApiError ? isTransient({ status: err.status }) : isTransient(err)),
+        retryable: (err) =>
+          err instanceof KubeApiError ? isTransient({ status: err.status }) : isTransient(err),
         onRetry: (err, attempt, delay) =>
-          this.logger.debug(`${o.verb} ${o.target}: attempt ${attempt} failed (${(err as Error).message}); retrying in ${delay} ms`),
+          this.logger.debug(
+            `${o.verb} ${o.target}: attempt ${attempt} failed (${(err as Error).message}); retrying in ${delay} ms`,
+          ),
       },
     );
   }
@@ -536,17 +556,26 @@ export class KubeClient {
       async () => {
         this.requestCount++;
         // A watch may stay quiet for long: no socket timeout beyond the server's timeoutSeconds.
-        const req = await this.httpRequest('GET', path, { timeoutMs: 330_000, ...(signal ? { signal } : {}) });
+        const req = await this.httpRequest('GET', path, {
+          timeoutMs: 330_000,
+          ...(signal ? { signal } : {}),
+        });
         const res = await requestStream(req);
         if (res.status >= 200 && res.status < 300) return res.stream;
         const chunks: Buffer[] = [];
         for await (const c of res.stream) chunks.push(c as Buffer);
-        throw this.apiError(res.status, res.headers['retry-after'], Buffer.concat(chunks).toString('utf8'), o);
+        throw this.apiError(
+          res.status,
+          res.headers['retry-after'],
+          Buffer.concat(chunks).toString('utf8'),
+          o,
+        );
       },
       {
         ...this.retryOpts,
         retryable: (err) =>
-          !signal?.aborted && (err instanceof KubeApiError ? isTransient({ status: err.status }) : isTransient(err)),
+          !signal?.aborted &&
+          (err instanceof KubeApiError ? isTransient({ status: err.status }) : isTransient(err)),
       },
     );
   }
@@ -566,13 +595,17 @@ export class KubeClient {
     }
     if (status === 403) return new KubeForbiddenError(status, o.rbacVerb ?? o.verb, o.target, st);
     if (status === 409) return new KubeConflictError(status, o.verb, o.target, st);
-    const ra = parseRetryAfter(retryAfter) ?? (st?.details?.retryAfterSeconds !== undefined ? st.details.retryAfterSeconds * 1000 : undefined);
+    const ra =
+      parseRetryAfter(retryAfter) ??
+      (st?.details?.retryAfterSeconds !== undefined ? st.details.retryAfterSeconds * 1000 : undefined);
     return new KubeApiError(
       status,
       o.verb,
       o.target,
       st,
-      st ? undefined : `Kubernetes API: ${o.verb} ${o.target} failed: HTTP ${status}${text.trim() ? `: ${text.trim().slice(0, 300)}` : ''}`,
+      st
+        ? undefined
+        : `Kubernetes API: ${o.verb} ${o.target} failed: HTTP ${status}${text.trim() ? `: ${text.trim().slice(0, 300)}` : ''}`,
       ra,
     );
   }

@@ -49,7 +49,9 @@ export async function eksToken(opts: EksTokenOptions): Promise<{ token: string; 
     { expiresIn: 60, signingDate: now },
   );
   const qs = Object.entries(signed.query ?? {})
-    .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${encodeRfc3986(k)}=${encodeRfc3986(String(x))}`))
+    .flatMap(([k, v]) =>
+      (Array.isArray(v) ? v : [v]).map((x) => `${encodeRfc3986(k)}=${encodeRfc3986(String(x))}`),
+    )
     .sort()
     .join('&');
   const url = `https://${hostname}/?${qs}`;
@@ -73,7 +75,11 @@ export interface EksConnectionOptions {
 
 export async function eksConnection(opts: EksConnectionOptions, logger: Logger): Promise<KubeConnection> {
   if (!/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/.test(opts.clusterName))
-    throw new InputError('cluster-name', `'${opts.clusterName}' is not an EKS cluster name`, 'letters, digits, - and _ (up to 100)');
+    throw new InputError(
+      'cluster-name',
+      `'${opts.clusterName}' is not an EKS cluster name`,
+      'letters, digits, - and _ (up to 100)',
+    );
   if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(opts.region))
     throw new InputError('aws-region', `'${opts.region}' is not an AWS region`, 'a region such as eu-west-1');
   const credentials = opts.credentials ?? defaultProvider();
@@ -88,17 +94,29 @@ export async function eksConnection(opts: EksConnectionOptions, logger: Logger):
         const status = e.$metadata?.httpStatusCode;
         return status !== undefined ? isTransient({ status }) : isTransient(err);
       },
-      onRetry: (err, attempt, delay) => logger.debug(`EKS DescribeCluster: attempt ${attempt} failed (${errorMessage(err)}); retrying in ${delay} ms`),
+      onRetry: (err, attempt, delay) =>
+        logger.debug(
+          `EKS DescribeCluster: attempt ${attempt} failed (${errorMessage(err)}); retrying in ${delay} ms`,
+        ),
     },
   ).catch((err: unknown) => {
     const name = (err as { name?: string }).name;
     if (name === 'ResourceNotFoundException')
-      throw new InputError('cluster-name', `EKS cluster '${opts.clusterName}' was not found in ${opts.region}`, 'the name of an existing cluster in aws-region');
-    throw new C2CError(`EKS DescribeCluster ${opts.clusterName} in ${opts.region} failed: ${errorMessage(err)}`, { cause: err });
+      throw new InputError(
+        'cluster-name',
+        `EKS cluster '${opts.clusterName}' was not found in ${opts.region}`,
+        'the name of an existing cluster in aws-region',
+      );
+    throw new C2CError(
+      `EKS DescribeCluster ${opts.clusterName} in ${opts.region} failed: ${errorMessage(err)}`,
+      { cause: err },
+    );
   });
   const cluster = out.cluster;
   if (!cluster?.endpoint || !cluster.certificateAuthority?.data)
-    throw new C2CError(`EKS cluster '${opts.clusterName}' has no endpoint or CA yet (status ${cluster?.status ?? 'unknown'})`);
+    throw new C2CError(
+      `EKS cluster '${opts.clusterName}' has no endpoint or CA yet (status ${cluster?.status ?? 'unknown'})`,
+    );
   const refresh = async (): Promise<Credentials> => {
     const t = await eksToken({ clusterName: opts.clusterName, region: opts.region, credentials });
     logger.secret(t.token);

@@ -71,4 +71,3 @@ export class KindNotServedError extends C2CError {
     super(`The cluster does not serve kind '${kind}' in apiVersion '${apiVersion}': ${detail}.`);
   }
 }
-

@@ -83,7 +83,11 @@ export async function loadKubeconfig(src: KubeconfigSource, logger: Logger): Pro
     try {
       text = await readFile(file, 'utf8');
     } catch (err) {
-      throw new InputError(input, `cannot read kubeconfig file ${file} (${errorMessage(err)})`, 'a readable kubeconfig file');
+      throw new InputError(
+        input,
+        `cannot read kubeconfig file ${file} (${errorMessage(err)})`,
+        'a readable kubeconfig file',
+      );
     }
     baseDir = path.dirname(path.resolve(file));
   }
@@ -92,10 +96,18 @@ export async function loadKubeconfig(src: KubeconfigSource, logger: Logger): Pro
   try {
     doc = parseYaml(text) as KubeconfigDoc;
   } catch (err) {
-    throw new InputError(input, `${where} is not valid YAML (${errorMessage(err).split('\n')[0]})`, 'a kubeconfig (YAML with clusters, users and contexts)');
+    throw new InputError(
+      input,
+      `${where} is not valid YAML (${errorMessage(err).split('\n')[0]})`,
+      'a kubeconfig (YAML with clusters, users and contexts)',
+    );
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc))
-    throw new InputError(input, `${where} is not a kubeconfig`, 'a YAML mapping with clusters, users and contexts');
+    throw new InputError(
+      input,
+      `${where} is not a kubeconfig`,
+      'a YAML mapping with clusters, users and contexts',
+    );
   const bad = (problem: string, expected?: string): never => {
     throw new InputError(input, problem, expected);
   };
@@ -103,9 +115,17 @@ export async function loadKubeconfig(src: KubeconfigSource, logger: Logger): Pro
   const ctxName = src.context ?? doc['current-context'];
   if (!ctxName) bad(`${where} has no current-context`, 'current-context naming one of its contexts');
   const ctx = (doc.contexts ?? []).find((c) => c?.name === ctxName)?.context;
-  if (!ctx) bad(`context '${ctxName}' is not defined in ${where}`, `one of: ${(doc.contexts ?? []).map((c) => c?.name).join(', ') || 'no contexts defined'}`);
+  if (!ctx)
+    bad(
+      `context '${ctxName}' is not defined in ${where}`,
+      `one of: ${(doc.contexts ?? []).map((c) => c?.name).join(', ') || 'no contexts defined'}`,
+    );
   const cluster = (doc.clusters ?? []).find((c) => c?.name === ctx!.cluster)?.cluster;
-  if (!cluster) bad(`cluster '${ctx!.cluster ?? ''}' of context '${ctxName}' is not defined`, 'a clusters entry with that name');
+  if (!cluster)
+    bad(
+      `cluster '${ctx!.cluster ?? ''}' of context '${ctxName}' is not defined`,
+      'a clusters entry with that name',
+    );
   const server = cluster!.server;
   if (!server) bad(`cluster '${ctx!.cluster}' has no server`, 'server: https://host:port');
   let serverUrl: URL;
@@ -117,10 +137,15 @@ export async function loadKubeconfig(src: KubeconfigSource, logger: Logger): Pro
   if (serverUrl.protocol !== 'https:' && serverUrl.protocol !== 'http:')
     bad(`cluster '${ctx!.cluster}' server '${server}' is not http(s)`, 'https://host:port');
 
-  const readRef = async (what: string, file: string | undefined, data: string | undefined): Promise<string | undefined> => {
+  const readRef = async (
+    what: string,
+    file: string | undefined,
+    data: string | undefined,
+  ): Promise<string | undefined> => {
     if (data) {
       const decoded = Buffer.from(data, 'base64').toString('utf8');
-      if (!decoded.includes('-----BEGIN')) bad(`${what}-data is not base64 of a PEM block`, 'base64-encoded PEM');
+      if (!decoded.includes('-----BEGIN'))
+        bad(`${what}-data is not base64 of a PEM block`, 'base64-encoded PEM');
       return decoded;
     }
     if (file) {
@@ -133,7 +158,11 @@ export async function loadKubeconfig(src: KubeconfigSource, logger: Logger): Pro
     return undefined;
   };
 
-  const ca = await readRef('certificate-authority', cluster!['certificate-authority'], cluster!['certificate-authority-data']);
+  const ca = await readRef(
+    'certificate-authority',
+    cluster!['certificate-authority'],
+    cluster!['certificate-authority-data'],
+  );
   const conn: KubeConnection = {
     server: serverUrl!.toString().replace(/\/$/, ''),
     namespace: ctx!.namespace || 'default',
@@ -144,12 +173,25 @@ export async function loadKubeconfig(src: KubeconfigSource, logger: Logger): Pro
   };
 
   const user = ctx!.user ? (doc.users ?? []).find((u) => u?.name === ctx!.user)?.user : undefined;
-  if (ctx!.user && !user) bad(`user '${ctx!.user}' of context '${ctxName}' is not defined`, 'a users entry with that name');
+  if (ctx!.user && !user)
+    bad(`user '${ctx!.user}' of context '${ctxName}' is not defined`, 'a users entry with that name');
   if (user) {
-    if (user['auth-provider']) bad(`user '${ctx!.user}' uses an auth-provider, which is not supported`, 'a token, client certificate or exec plugin');
-    const cert = await readRef('client-certificate', user['client-certificate'], user['client-certificate-data']);
+    if (user['auth-provider'])
+      bad(
+        `user '${ctx!.user}' uses an auth-provider, which is not supported`,
+        'a token, client certificate or exec plugin',
+      );
+    const cert = await readRef(
+      'client-certificate',
+      user['client-certificate'],
+      user['client-certificate-data'],
+    );
     const key = await readRef('client-key', user['client-key'], user['client-key-data']);
-    if (Boolean(cert) !== Boolean(key)) bad(`user '${ctx!.user}' has a client certificate without its key (or a key without its certificate)`, 'both client-certificate and client-key');
+    if (Boolean(cert) !== Boolean(key))
+      bad(
+        `user '${ctx!.user}' has a client certificate without its key (or a key without its certificate)`,
+        'both client-certificate and client-key',
+      );
     if (cert && key) {
       logger.secret(key);
       conn.cert = cert;
@@ -194,29 +236,62 @@ async function runExecPlugin(
     spec: {
       interactive: false,
       ...(cfg.provideClusterInfo
-        ? { cluster: { server: conn.server, ...(conn.ca ? { 'certificate-authority-data': Buffer.from(conn.ca).toString('base64') } : {}) } }
+        ? {
+            cluster: {
+              server: conn.server,
+              ...(conn.ca ? { 'certificate-authority-data': Buffer.from(conn.ca).toString('base64') } : {}),
+            },
+          }
         : {}),
     },
   };
   const childEnv: NodeJS.ProcessEnv = { ...env, KUBERNETES_EXEC_INFO: JSON.stringify(info) };
   for (const e of cfg.env ?? []) childEnv[e.name] = e.value;
   // A relative command with a slash is relative to the kubeconfig, as in client-go.
-  const cmd = cfg.command!.includes('/') && !path.isAbsolute(cfg.command!) ? path.resolve(baseDir, cfg.command!) : cfg.command!;
+  const cmd =
+    cfg.command!.includes('/') && !path.isAbsolute(cfg.command!)
+      ? path.resolve(baseDir, cfg.command!)
+      : cfg.command!;
   let out: string;
   try {
-    out = (await exec(cmd, cfg.args ?? [], { env: childEnv, timeoutMs: 60_000, installHint: `install the credential plugin '${cfg.command}' named in the kubeconfig` })).stdout;
+    out = (
+      await exec(cmd, cfg.args ?? [], {
+        env: childEnv,
+        timeoutMs: 60_000,
+        installHint: `install the credential plugin '${cfg.command}' named in the kubeconfig`,
+      })
+    ).stdout;
   } catch (err) {
-    throw new InputError(input, `the exec credential plugin '${cfg.command}' failed: ${errorMessage(err)}`, 'a plugin that prints an ExecCredential');
+    throw new InputError(
+      input,
+      `the exec credential plugin '${cfg.command}' failed: ${errorMessage(err)}`,
+      'a plugin that prints an ExecCredential',
+    );
   }
-  let cred: { status?: { token?: string; clientCertificateData?: string; clientKeyData?: string; expirationTimestamp?: string } };
+  let cred: {
+    status?: {
+      token?: string;
+      clientCertificateData?: string;
+      clientKeyData?: string;
+      expirationTimestamp?: string;
+    };
+  };
   try {
     cred = JSON.parse(out) as typeof cred;
   } catch {
-    throw new InputError(input, `the exec credential plugin '${cfg.command}' did not print JSON`, 'an ExecCredential object on stdout');
+    throw new InputError(
+      input,
+      `the exec credential plugin '${cfg.command}' did not print JSON`,
+      'an ExecCredential object on stdout',
+    );
   }
   const st = cred.status;
   if (!st || (!st.token && !(st.clientCertificateData && st.clientKeyData)))
-    throw new InputError(input, `the exec credential plugin '${cfg.command}' printed no token or client certificate`, 'status.token or status.clientCertificateData + clientKeyData');
+    throw new InputError(
+      input,
+      `the exec credential plugin '${cfg.command}' printed no token or client certificate`,
+      'status.token or status.clientCertificateData + clientKeyData',
+    );
   const c: Credentials = {};
   if (st.token) {
     logger.secret(st.token);

@@ -95,30 +95,57 @@ function canonical(v: unknown): string {
 }
 
 /** The Deployment's revision history: its ReplicaSets, newest revision first. */
-export async function deploymentHistory(client: KubeClient, namespace: string, name: string): Promise<{ deployment: KubeObject; replicaSets: KubeObject[] }> {
+export async function deploymentHistory(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<{ deployment: KubeObject; replicaSets: KubeObject[] }> {
   const deployment = await client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace, name });
   if (!deployment) throw new C2CError(`Deployment "${name}" in namespace "${namespace}" does not exist`);
   const spec = deployment.spec as { selector?: LabelSelector };
-  const rsList = await client.list('apps/v1', 'ReplicaSet', { namespace, labelSelector: selectorString(spec.selector) });
-  const replicaSets = rsList.items.filter((rs) => controlledBy(rs, deployment)).sort((a, b) => revisionOf(b) - revisionOf(a));
+  const rsList = await client.list('apps/v1', 'ReplicaSet', {
+    namespace,
+    labelSelector: selectorString(spec.selector),
+  });
+  const replicaSets = rsList.items
+    .filter((rs) => controlledBy(rs, deployment))
+    .sort((a, b) => revisionOf(b) - revisionOf(a));
   return { deployment, replicaSets };
 }
 
-export async function rollbackDeployment(client: KubeClient, namespace: string, name: string, opts: RollbackOptions = {}): Promise<RollbackResult> {
+export async function rollbackDeployment(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  opts: RollbackOptions = {},
+): Promise<RollbackResult> {
   const { deployment, replicaSets } = await deploymentHistory(client, namespace, name);
   const spec = deployment.spec as { paused?: boolean; template?: unknown };
-  if (spec.paused) throw new C2CError(`Deployment "${name}" in namespace "${namespace}" is paused: resume it before rolling back`);
+  if (spec.paused)
+    throw new C2CError(
+      `Deployment "${name}" in namespace "${namespace}" is paused: resume it before rolling back`,
+    );
   const current = revisionOf(deployment) || (replicaSets[0] ? revisionOf(replicaSets[0]) : 0);
   const previous = replicaSets.find((rs) => revisionOf(rs) > 0 && revisionOf(rs) < current);
   if (!previous)
-    throw new NoPreviousRevisionError(`Deployment "${name}" in namespace "${namespace}" has no revision before ${current}: nothing to roll back to`);
+    throw new NoPreviousRevisionError(
+      `Deployment "${name}" in namespace "${namespace}" has no revision before ${current}: nothing to roll back to`,
+    );
   const template = stripHash((previous.spec as { template?: unknown }).template, POD_TEMPLATE_HASH);
-  const result = { kind: 'Deployment', namespace, name, fromRevision: current, toRevision: revisionOf(previous) };
+  const result = {
+    kind: 'Deployment',
+    namespace,
+    name,
+    fromRevision: current,
+    toRevision: revisionOf(previous),
+  };
   if (canonical(stripHash(spec.template, POD_TEMPLATE_HASH)) === canonical(template))
     return { ...result, skipped: true, object: deployment };
   const annotations: Record<string, string> = {};
-  for (const [k, v] of Object.entries(deployment.metadata.annotations ?? {})) if (ANNOTATIONS_TO_SKIP.has(k)) annotations[k] = v;
-  for (const [k, v] of Object.entries(previous.metadata.annotations ?? {})) if (!ANNOTATIONS_TO_SKIP.has(k)) annotations[k] = v;
+  for (const [k, v] of Object.entries(deployment.metadata.annotations ?? {}))
+    if (ANNOTATIONS_TO_SKIP.has(k)) annotations[k] = v;
+  for (const [k, v] of Object.entries(previous.metadata.annotations ?? {}))
+    if (!ANNOTATIONS_TO_SKIP.has(k)) annotations[k] = v;
   const object = await client.patch(
     { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name },
     [
@@ -126,7 +153,10 @@ export async function rollbackDeployment(client: KubeClient, namespace: string, 
       { op: 'replace', path: '/metadata/annotations', value: annotations },
     ],
     'json',
-    { fieldManager: opts.fieldManager ?? 'commit-to-cloud-rollback', ...(opts.dryRun ? { dryRun: true } : {}) },
+    {
+      fieldManager: opts.fieldManager ?? 'commit-to-cloud-rollback',
+      ...(opts.dryRun ? { dryRun: true } : {}),
+    },
   );
   return { ...result, skipped: false, object };
 }
@@ -142,30 +172,55 @@ export async function rollbackWithControllerRevisions(
   const obj = await client.get({ apiVersion: 'apps/v1', kind, namespace, name });
   if (!obj) throw new C2CError(`${kind} "${name}" in namespace "${namespace}" does not exist`);
   const spec = obj.spec as { selector?: LabelSelector; template?: unknown };
-  const list = await client.list('apps/v1', 'ControllerRevision', { namespace, labelSelector: selectorString(spec.selector) });
+  const list = await client.list('apps/v1', 'ControllerRevision', {
+    namespace,
+    labelSelector: selectorString(spec.selector),
+  });
   const history = list.items
     .filter((cr) => controlledBy(cr, obj))
     .sort((a, b) => Number(b.revision ?? 0) - Number(a.revision ?? 0));
   const current = history[0];
   const previous = history[1];
   if (!current || !previous)
-    throw new NoPreviousRevisionError(`${kind} "${name}" in namespace "${namespace}" has no earlier revision: nothing to roll back to`);
+    throw new NoPreviousRevisionError(
+      `${kind} "${name}" in namespace "${namespace}" has no earlier revision: nothing to roll back to`,
+    );
   const data = previous.data as { spec?: { template?: unknown } } | undefined;
-  const result = { kind, namespace, name, fromRevision: Number(current.revision ?? 0), toRevision: Number(previous.revision ?? 0) };
+  const result = {
+    kind,
+    namespace,
+    name,
+    fromRevision: Number(current.revision ?? 0),
+    toRevision: Number(previous.revision ?? 0),
+  };
   const prevTemplate = stripHash(data?.spec?.template, CONTROLLER_REVISION_HASH);
   delete prevTemplate.$patch;
   if (canonical(stripHash(spec.template, CONTROLLER_REVISION_HASH)) === canonical(prevTemplate))
     return { ...result, skipped: true, object: obj };
-  const object = await client.patch({ apiVersion: 'apps/v1', kind, namespace, name }, data ?? {}, 'strategic', {
-    fieldManager: opts.fieldManager ?? 'commit-to-cloud-rollback',
-    ...(opts.dryRun ? { dryRun: true } : {}),
-  });
+  const object = await client.patch(
+    { apiVersion: 'apps/v1', kind, namespace, name },
+    data ?? {},
+    'strategic',
+    {
+      fieldManager: opts.fieldManager ?? 'commit-to-cloud-rollback',
+      ...(opts.dryRun ? { dryRun: true } : {}),
+    },
+  );
   return { ...result, skipped: false, object };
 }
 
 /** Rolls back any workload kind the engine watches. */
-export async function rollback(client: KubeClient, kind: string, namespace: string, name: string, opts: RollbackOptions = {}): Promise<RollbackResult> {
+export async function rollback(
+  client: KubeClient,
+  kind: string,
+  namespace: string,
+  name: string,
+  opts: RollbackOptions = {},
+): Promise<RollbackResult> {
   if (kind === 'Deployment') return rollbackDeployment(client, namespace, name, opts);
-  if (kind === 'StatefulSet' || kind === 'DaemonSet') return rollbackWithControllerRevisions(client, kind, namespace, name, opts);
-  throw new C2CError(`Cannot roll back a ${kind}: only Deployments, StatefulSets and DaemonSets have revisions`);
+  if (kind === 'StatefulSet' || kind === 'DaemonSet')
+    return rollbackWithControllerRevisions(client, kind, namespace, name, opts);
+  throw new C2CError(
+    `Cannot roll back a ${kind}: only Deployments, StatefulSets and DaemonSets have revisions`,
+  );
 }

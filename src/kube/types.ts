@@ -117,7 +117,12 @@ export interface KubeEvent extends KubeObject {
   eventTime?: string;
 }
 
-export function objectKey(o: { kind: string; metadata?: ObjectMeta; namespace?: string; name?: string }): string {
+export function objectKey(o: {
+  kind: string;
+  metadata?: ObjectMeta;
+  namespace?: string;
+  name?: string;
+}): string {
   const ns = o.metadata?.namespace ?? o.namespace;
   const name = o.metadata?.name ?? o.name;
   return `${o.kind}/${ns ? `${ns}/` : ''}${name}`;

@@ -14,79 +14,93 @@ async function tagList(reg: RegistryServer, repo: string): Promise<string[]> {
   return ((await r.json()) as { tags: string[] | null }).tags ?? [];
 }
 
-describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))('action-hash-base, bundled, run as the runner runs it', () => {
-  let reg: RegistryServer;
-  let ws: string;
-  let root: string;
-  let inputs: Record<string, string>;
+describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
+  'action-hash-base, bundled, run as the runner runs it',
+  () => {
+    let reg: RegistryServer;
+    let ws: string;
+    let root: string;
+    let inputs: Record<string, string>;
 
-  beforeAll(async () => {
-    reg = await startRegistry({ auth: 'basic' });
-    root = await makeRootImage(reg.host, 'e2e/root', { username: reg.username!, password: reg.password! });
-    ws = await mkdtemp(path.join(os.tmpdir(), 'c2c-e2e-ws-'));
-    await writeFile(path.join(ws, 'requirements.txt'), 'flask==3.0.3\n');
-    await writeFile(path.join(ws, 'Dockerfile.base'), 'ARG ROOT_IMAGE\nFROM ${ROOT_IMAGE}\nCOPY requirements.txt /opt/requirements.txt\nRUN echo installed > /opt/deps\n');
-    inputs = {
-      files: 'requirements.txt\nDockerfile.base',
-      image: `${reg.host}/e2e/app-base`,
-      build: 'true',
-      builder: 'buildah',
-      'build-args': `ROOT_IMAGE=${root}`,
-      'registry-username': reg.username!,
-      'registry-password': reg.password!,
-    };
-  });
-  afterAll(async () => {
-    await reg?.stop();
-    if (ws) await rm(ws, { recursive: true, force: true });
-  });
+    beforeAll(async () => {
+      reg = await startRegistry({ auth: 'basic' });
+      root = await makeRootImage(reg.host, 'e2e/root', { username: reg.username!, password: reg.password! });
+      ws = await mkdtemp(path.join(os.tmpdir(), 'c2c-e2e-ws-'));
+      await writeFile(path.join(ws, 'requirements.txt'), 'flask==3.0.3\n');
+      await writeFile(
+        path.join(ws, 'Dockerfile.base'),
+        'ARG ROOT_IMAGE\nFROM ${ROOT_IMAGE}\nCOPY requirements.txt /opt/requirements.txt\nRUN echo installed > /opt/deps\n',
+      );
+      inputs = {
+        files: 'requirements.txt\nDockerfile.base',
+        image: `${reg.host}/e2e/app-base`,
+        build: 'true',
+        builder: 'buildah',
+        'build-args': `ROOT_IMAGE=${root}`,
+        'registry-username': reg.username!,
+        'registry-password': reg.password!,
+      };
+    });
+    afterAll(async () => {
+      await reg?.stop();
+      if (ws) await rm(ws, { recursive: true, force: true });
+    });
 
-  it('builds and pushes on the first run, skips on the second, and says what changed on the third', async () => {
-    const first = await runAction('action-hash-base', { inputs, workspace: ws });
-    expect(first.code, first.stdout + first.stderr).toBe(0);
-    expect(first.outputs['needs-build']).toBe('true');
-    expect(first.outputs.built).toBe('true');
-    expect(first.outputs.hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(first.outputs.tag).toBe(`deps-${first.outputs.hash!.slice(0, 16)}`);
-    expect(first.outputs['image-ref']).toBe(`${reg.host}/e2e/app-base:${first.outputs.tag}`);
-    expect(first.outputs.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(first.outputs['files-count']).toBe('2');
-    expect(await tagList(reg, 'e2e/app-base')).toContain(first.outputs.tag);
-    expect(first.summary).toContain('built and pushed');
-    // The password never reaches the log.
-    expect(first.stdout + first.stderr).not.toContain(reg.password!);
+    it('builds and pushes on the first run, skips on the second, and says what changed on the third', async () => {
+      const first = await runAction('action-hash-base', { inputs, workspace: ws });
+      expect(first.code, first.stdout + first.stderr).toBe(0);
+      expect(first.outputs['needs-build']).toBe('true');
+      expect(first.outputs.built).toBe('true');
+      expect(first.outputs.hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(first.outputs.tag).toBe(`deps-${first.outputs.hash!.slice(0, 16)}`);
+      expect(first.outputs['image-ref']).toBe(`${reg.host}/e2e/app-base:${first.outputs.tag}`);
+      expect(first.outputs.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(first.outputs['files-count']).toBe('2');
+      expect(await tagList(reg, 'e2e/app-base')).toContain(first.outputs.tag);
+      expect(first.summary).toContain('built and pushed');
+      // The password is registered with the runner (::add-mask::) before use and never reaches the log otherwise.
+      const log = (first.stdout + first.stderr).split('\n');
+      expect(log.filter((l) => l.startsWith('::add-mask::')).join('\n')).toContain(reg.password!);
+      expect(log.filter((l) => !l.startsWith('::add-mask::') && l.includes(reg.password!))).toEqual([]);
 
-    const second = await runAction('action-hash-base', { inputs, workspace: ws });
-    expect(second.code, second.stdout + second.stderr).toBe(0);
-    expect(second.outputs['needs-build']).toBe('false');
-    expect(second.outputs.built).toBe('false');
-    expect(second.outputs.hash).toBe(first.outputs.hash);
-    expect(second.outputs.digest).toBe(first.outputs.digest);
-    expect(second.summary).toContain('skip');
+      const second = await runAction('action-hash-base', { inputs, workspace: ws });
+      expect(second.code, second.stdout + second.stderr).toBe(0);
+      expect(second.outputs['needs-build']).toBe('false');
+      expect(second.outputs.built).toBe('false');
+      expect(second.outputs.hash).toBe(first.outputs.hash);
+      expect(second.outputs.digest).toBe(first.outputs.digest);
+      expect(second.summary).toContain('skip');
 
-    await writeFile(path.join(ws, 'requirements.txt'), 'flask==3.0.4\n');
-    const third = await runAction('action-hash-base', { inputs: { ...inputs, build: 'false' }, workspace: ws });
-    expect(third.code, third.stdout + third.stderr).toBe(0);
-    expect(third.outputs['needs-build']).toBe('true');
-    expect(third.outputs.built).toBe('false');
-    expect(third.outputs.changed).toBe('changed: requirements.txt');
-  });
+      await writeFile(path.join(ws, 'requirements.txt'), 'flask==3.0.4\n');
+      const third = await runAction('action-hash-base', {
+        inputs: { ...inputs, build: 'false' },
+        workspace: ws,
+      });
+      expect(third.code, third.stdout + third.stderr).toBe(0);
+      expect(third.outputs['needs-build']).toBe('true');
+      expect(third.outputs.built).toBe('false');
+      expect(third.outputs.changed).toBe('changed: requirements.txt');
+    });
 
-  it('bad input fails with one error naming the input, and pushes nothing', async () => {
-    const before = await tagList(reg, 'e2e/bad-input');
-    const cases: Array<[Record<string, string>, RegExp]> = [
-      [{ mode: 'md5' }, /Input 'mode': 'md5' is not a known value/],
-      [{ mode: 'hashfiles', extra: 'salt' }, /Input 'extra'/],
-      [{ image: `${reg.host}/e2e/bad-input:v1` }, /Input 'image'.*already carries a tag/],
-      [{ files: 'nothing-matches-*.txt' }, /Input 'files'/],
-      [{ dockerfile: 'Dockerfile.missing', image: `${reg.host}/e2e/bad-input` }, /Input 'dockerfile'/],
-    ];
-    for (const [override, message] of cases) {
-      const r = await runAction('action-hash-base', { inputs: { ...inputs, image: `${reg.host}/e2e/bad-input`, ...override }, workspace: ws });
-      expect(r.code, JSON.stringify(override)).toBe(1);
-      expect(r.stdout, JSON.stringify(override)).toMatch(message);
-      expect(r.stdout.match(/::error::/g)?.length, r.stdout).toBe(1);
-    }
-    expect(await tagList(reg, 'e2e/bad-input')).toEqual(before);
-  });
-});
+    it('bad input fails with one error naming the input, and pushes nothing', async () => {
+      const before = await tagList(reg, 'e2e/bad-input');
+      const cases: Array<[Record<string, string>, RegExp]> = [
+        [{ mode: 'md5' }, /Input 'mode': 'md5' is not a known value/],
+        [{ mode: 'hashfiles', extra: 'salt' }, /Input 'extra'/],
+        [{ image: `${reg.host}/e2e/bad-input:v1` }, /Input 'image'.*already carries a tag/],
+        [{ files: 'nothing-matches-*.txt' }, /Input 'files'/],
+        [{ dockerfile: 'Dockerfile.missing', image: `${reg.host}/e2e/bad-input` }, /Input 'dockerfile'/],
+      ];
+      for (const [override, message] of cases) {
+        const r = await runAction('action-hash-base', {
+          inputs: { ...inputs, image: `${reg.host}/e2e/bad-input`, ...override },
+          workspace: ws,
+        });
+        expect(r.code, JSON.stringify(override)).toBe(1);
+        expect(r.stdout, JSON.stringify(override)).toMatch(message);
+        expect(r.stdout.match(/::error::/g)?.length, r.stdout).toBe(1);
+      }
+      expect(await tagList(reg, 'e2e/bad-input')).toEqual(before);
+    });
+  },
+);

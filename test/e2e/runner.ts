@@ -57,7 +57,11 @@ function inputEnvName(name: string): string {
   return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
 }
 
-function execNode(script: string, env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function execNode(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     // The runner runs node24 actions with its own Node 24; node_modules/.bin/node is that here.
     const node = path.join(ROOT, 'node_modules/.bin/node');
@@ -84,7 +88,12 @@ export async function runAction(actionDir: string, opts: RunOptions): Promise<Ac
     summary: path.join(tmp, 'summary'),
     event: path.join(tmp, 'event.json'),
   };
-  await Promise.all([writeFile(files.output, ''), writeFile(files.state, ''), writeFile(files.summary, ''), writeFile(files.event, JSON.stringify(opts.event ?? {}))]);
+  await Promise.all([
+    writeFile(files.output, ''),
+    writeFile(files.state, ''),
+    writeFile(files.summary, ''),
+    writeFile(files.event, JSON.stringify(opts.event ?? {})),
+  ]);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -110,7 +119,8 @@ export async function runAction(actionDir: string, opts: RunOptions): Promise<Ac
     if (def.default !== undefined && !/\$\{\{/.test(def.default)) env[inputEnvName(name)] = def.default;
   }
   for (const [name, value] of Object.entries(opts.inputs)) {
-    if (!meta.inputs || !(name in meta.inputs)) throw new Error(`${actionDir}/action.yml declares no input '${name}'`);
+    if (!meta.inputs || !(name in meta.inputs))
+      throw new Error(`${actionDir}/action.yml declares no input '${name}'`);
     env[inputEnvName(name)] = value;
   }
   Object.assign(env, opts.env);

@@ -57,7 +57,10 @@ describe('action.yml, README and code agree', () => {
 
   it('each action entry reads its inputs once, from its spec', () => {
     for (const a of ACTIONS) {
-      const main = readFileSync(path.join(ROOT, 'src/actions', a.dir.replace(/^action-/, ''), 'main.ts'), 'utf8');
+      const main = readFileSync(
+        path.join(ROOT, 'src/actions', a.dir.replace(/^action-/, ''), 'main.ts'),
+        'utf8',
+      );
       expect(main.match(/readInputs\(/g)?.length, a.dir).toBe(1);
     }
   });

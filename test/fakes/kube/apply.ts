@@ -50,7 +50,17 @@ function itemKey(item: Obj, keys: string[]): string {
 }
 
 const SKIP_TOP = new Set(['apiVersion', 'kind', 'status']);
-const SKIP_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'deletionTimestamp', 'selfLink']);
+const SKIP_META = new Set([
+  'name',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'managedFields',
+  'deletionTimestamp',
+  'selfLink',
+]);
 
 type Path = string[];
 const SEP = '\u0000';
@@ -88,7 +98,8 @@ export function fieldSet(obj: Obj): Set<string> {
   for (const [k, v] of Object.entries(obj)) {
     if (SKIP_TOP.has(k) || v === undefined) continue;
     if (k === 'metadata') {
-      for (const [mk, mv] of Object.entries((v ?? {}) as Obj)) if (!SKIP_META.has(mk) && mv !== undefined) walk(mv, ['f:metadata', `f:${mk}`], mk);
+      for (const [mk, mv] of Object.entries((v ?? {}) as Obj))
+        if (!SKIP_META.has(mk) && mv !== undefined) walk(mv, ['f:metadata', `f:${mk}`], mk);
       continue;
     }
     walk(v, [`f:${k}`], k);
@@ -128,7 +139,13 @@ function valueAt(obj: Obj, path: string): unknown {
     if (seg.startsWith('f:')) v = (v as Obj)[seg.slice(2)];
     else if (seg.startsWith('k:')) {
       const want = JSON.parse(seg.slice(2)) as Obj;
-      v = Array.isArray(v) ? v.find((it: Obj) => Object.entries(want).every(([k, x]) => (k === 'protocol' ? (it.protocol ?? 'TCP') === x : it[k] === x))) : undefined;
+      v = Array.isArray(v)
+        ? v.find((it: Obj) =>
+            Object.entries(want).every(([k, x]) =>
+              k === 'protocol' ? (it.protocol ?? 'TCP') === x : it[k] === x,
+            ),
+          )
+        : undefined;
     } else return undefined;
   }
   return v;
@@ -143,7 +160,11 @@ function removeAt(obj: Obj, path: string): void {
     const next = segs[i + 1]!;
     if (next === '.' && seg.startsWith('k:') && Array.isArray(parent)) {
       const want = JSON.parse(seg.slice(2)) as Obj;
-      const idx = parent.findIndex((it: Obj) => Object.entries(want).every(([k, x]) => (k === 'protocol' ? (it.protocol ?? 'TCP') === x : it[k] === x)));
+      const idx = parent.findIndex((it: Obj) =>
+        Object.entries(want).every(([k, x]) =>
+          k === 'protocol' ? (it.protocol ?? 'TCP') === x : it[k] === x,
+        ),
+      );
       if (idx >= 0) parent.splice(idx, 1);
       return;
     }
@@ -151,14 +172,16 @@ function removeAt(obj: Obj, path: string): void {
     if (parent === undefined || parent === null) return;
   }
   const last = segs[segs.length - 1]!;
-  if (last.startsWith('f:') && parent && typeof parent === 'object' && !Array.isArray(parent)) delete (parent as Obj)[last.slice(2)];
+  if (last.startsWith('f:') && parent && typeof parent === 'object' && !Array.isArray(parent))
+    delete (parent as Obj)[last.slice(2)];
 }
 
 /** Merges an applied configuration into a live object: maps recursively, keyed lists by key, the rest replaced. */
 export function mergeApplied(live: unknown, applied: unknown, field = ''): unknown {
   if (Array.isArray(applied)) {
     const keys = mergeKeyOf(field, applied);
-    if (!keys || !Array.isArray(live) || !applied.every((x) => x && typeof x === 'object')) return structuredClone(applied);
+    if (!keys || !Array.isArray(live) || !applied.every((x) => x && typeof x === 'object'))
+      return structuredClone(applied);
     const out = (live as Obj[]).map((x) => structuredClone(x));
     for (const item of applied as Obj[]) {
       const k = itemKey(item, keys);
@@ -189,11 +212,27 @@ export function describePath(path: string): string {
   return path
     .split(SEP)
     .filter((s) => s !== '.')
-    .map((s) => (s.startsWith('f:') ? `.${s.slice(2)}` : s.startsWith('k:') ? `[${Object.entries(JSON.parse(s.slice(2)) as Obj).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]` : s))
+    .map((s) =>
+      s.startsWith('f:')
+        ? `.${s.slice(2)}`
+        : s.startsWith('k:')
+          ? `[${Object.entries(JSON.parse(s.slice(2)) as Obj)
+              .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+              .join(',')}]`
+          : s,
+    )
     .join('');
 }
 
-type Entry = { manager: string; operation: 'Apply' | 'Update'; apiVersion: string; time?: string; fieldsType: 'FieldsV1'; fieldsV1: Obj; subresource?: string };
+type Entry = {
+  manager: string;
+  operation: 'Apply' | 'Update';
+  apiVersion: string;
+  time?: string;
+  fieldsType: 'FieldsV1';
+  fieldsV1: Obj;
+  subresource?: string;
+};
 
 function entryId(e: { manager: string; operation: string }): string {
   return `${e.manager}\u0001${e.operation}`;
@@ -208,7 +247,13 @@ export interface ApplyResult {
  * Server-side apply of `config` by `manager` onto `live` (undefined: create). Returns the merged
  * object with managedFields updated, or the conflicts when there are some and force is not set.
  */
-export function serverSideApply(live: Obj | undefined, config: Obj, manager: string, force: boolean, apiVersion: string): ApplyResult {
+export function serverSideApply(
+  live: Obj | undefined,
+  config: Obj,
+  manager: string,
+  force: boolean,
+  apiVersion: string,
+): ApplyResult {
   const applied = fieldSet(config);
   const entries: Entry[] = structuredClone((live?.metadata?.managedFields ?? []) as Entry[]);
   const me = { manager, operation: 'Apply' as const };
@@ -248,7 +293,14 @@ export function serverSideApply(live: Obj | undefined, config: Obj, manager: str
     const owned = [...fromFieldsV1(e.fieldsV1)].filter((p) => !conflictPaths.has(`${e.manager}${SEP}${p}`));
     if (owned.length) nextEntries.push({ ...e, fieldsV1: toFieldsV1(new Set(owned)) });
   }
-  const myEntry: Entry = { manager, operation: 'Apply', apiVersion, time: now(), fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(applied) };
+  const myEntry: Entry = {
+    manager,
+    operation: 'Apply',
+    apiVersion,
+    time: now(),
+    fieldsType: 'FieldsV1',
+    fieldsV1: toFieldsV1(applied),
+  };
   const idx = entries.findIndex((e) => entryId(e) === entryId(me));
   if (idx >= 0 && idx <= nextEntries.length) nextEntries.splice(idx, 0, myEntry);
   else nextEntries.push(myEntry);
@@ -257,22 +309,44 @@ export function serverSideApply(live: Obj | undefined, config: Obj, manager: str
 }
 
 /** Ownership after a non-apply write by `manager`: the changed fields become its own. */
-export function recordUpdate(before: Obj | undefined, after: Obj, manager: string, apiVersion: string, subresource?: string): void {
+export function recordUpdate(
+  before: Obj | undefined,
+  after: Obj,
+  manager: string,
+  apiVersion: string,
+  subresource?: string,
+): void {
   const entries: Entry[] = structuredClone((before?.metadata?.managedFields ?? []) as Entry[]);
   const afterSet = fieldSet(after);
-  const changed = new Set([...afterSet].filter((p) => !before || !sameJson(valueAt(before, p), valueAt(after, p))));
+  const changed = new Set(
+    [...afterSet].filter((p) => !before || !sameJson(valueAt(before, p), valueAt(after, p))),
+  );
   const me = { manager, operation: 'Update' as const };
   const next: Entry[] = [];
   for (const e of entries) {
     if (entryId(e) === entryId(me) && (e.subresource ?? '') === (subresource ?? '')) continue;
     // Others lose what this write changed, and what no longer exists.
-    const owned = [...fromFieldsV1(e.fieldsV1)].filter((p) => !changed.has(p) && valueAt(after, p) !== undefined);
+    const owned = [...fromFieldsV1(e.fieldsV1)].filter(
+      (p) => !changed.has(p) && valueAt(after, p) !== undefined,
+    );
     if (owned.length) next.push({ ...e, fieldsV1: toFieldsV1(new Set(owned)) });
   }
-  const prevMine = entries.find((e) => entryId(e) === entryId(me) && (e.subresource ?? '') === (subresource ?? ''));
-  const mine = new Set([...(prevMine ? fromFieldsV1(prevMine.fieldsV1) : []), ...changed].filter((p) => afterSet.has(p)));
+  const prevMine = entries.find(
+    (e) => entryId(e) === entryId(me) && (e.subresource ?? '') === (subresource ?? ''),
+  );
+  const mine = new Set(
+    [...(prevMine ? fromFieldsV1(prevMine.fieldsV1) : []), ...changed].filter((p) => afterSet.has(p)),
+  );
   if (mine.size)
-    next.push({ manager, operation: 'Update', apiVersion, time: now(), fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(mine), ...(subresource ? { subresource } : {}) });
+    next.push({
+      manager,
+      operation: 'Update',
+      apiVersion,
+      time: now(),
+      fieldsType: 'FieldsV1',
+      fieldsV1: toFieldsV1(mine),
+      ...(subresource ? { subresource } : {}),
+    });
   after.metadata.managedFields = next;
 }
 
@@ -281,7 +355,8 @@ export function recordUpdate(before: Obj | undefined, after: Obj, manager: strin
 /** RFC 7386 JSON merge patch. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return structuredClone(patch);
-  const out: Obj = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Obj) } : {};
+  const out: Obj =
+    target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Obj) } : {};
   for (const [k, v] of Object.entries(patch as Obj)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -293,7 +368,10 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 export function strategicMergePatch(target: unknown, patch: unknown, field = ''): unknown {
   if (Array.isArray(patch)) {
     const keys = mergeKeyOf(field, patch);
-    if (!keys || !Array.isArray(target)) return structuredClone(patch).filter((x: unknown) => !(x && typeof x === 'object' && (x as Obj).$patch));
+    if (!keys || !Array.isArray(target))
+      return structuredClone(patch).filter(
+        (x: unknown) => !(x && typeof x === 'object' && (x as Obj).$patch),
+      );
     const out = (target as Obj[]).map((x) => structuredClone(x));
     for (const item of patch as Obj[]) {
       if (item.$patch === 'replace') continue;
@@ -313,7 +391,8 @@ export function strategicMergePatch(target: unknown, patch: unknown, field = '')
     return strategicMergePatch(undefined, rest);
   }
   if (p.$patch === 'delete') return undefined;
-  const out: Obj = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Obj) } : {};
+  const out: Obj =
+    target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Obj) } : {};
   for (const [k, v] of Object.entries(p)) {
     if (k.startsWith('$')) continue;
     if (v === null) delete out[k];
@@ -336,7 +415,8 @@ export function jsonPatch(doc: Obj, ops: Obj[]): Obj {
           .slice(1)
           .split('/')
           .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-  const get = (root: unknown, segs: string[]) => segs.reduce<unknown>((v, s) => (v && typeof v === 'object' ? (v as Obj)[s] : undefined), root);
+  const get = (root: unknown, segs: string[]) =>
+    segs.reduce<unknown>((v, s) => (v && typeof v === 'object' ? (v as Obj)[s] : undefined), root);
   const set = (segs: string[], value: unknown, mode: 'add' | 'replace') => {
     if (!segs.length) {
       out = value;
@@ -350,7 +430,8 @@ export function jsonPatch(doc: Obj, ops: Obj[]): Obj {
       else if (i < parent.length) parent[i] = value;
       else throw new Error(`replace operation does not apply: doc is missing key: /${segs.join('/')}`);
     } else if (parent && typeof parent === 'object') {
-      if (mode === 'replace' && !(last in (parent as Obj))) throw new Error(`replace operation does not apply: doc is missing key: /${segs.join('/')}`);
+      if (mode === 'replace' && !(last in (parent as Obj)))
+        throw new Error(`replace operation does not apply: doc is missing key: /${segs.join('/')}`);
       (parent as Obj)[last] = value;
     } else throw new Error(`doc is missing path: /${segs.join('/')}`);
   };

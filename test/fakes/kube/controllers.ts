@@ -57,9 +57,17 @@ const RES = {
 
 export const REVISION = 'deployment.kubernetes.io/revision';
 
-const controllerOf = (o: Obj): Obj | undefined => (o.metadata.ownerReferences ?? []).find((r: Obj) => r.controller);
+const controllerOf = (o: Obj): Obj | undefined =>
+  (o.metadata.ownerReferences ?? []).find((r: Obj) => r.controller);
 const ownedBy = (o: Obj, owner: Obj) => controllerOf(o)?.uid === owner.metadata.uid;
-const ownerRef = (owner: Obj) => ({ apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true });
+const ownerRef = (owner: Obj) => ({
+  apiVersion: owner.apiVersion,
+  kind: owner.kind,
+  name: owner.metadata.name,
+  uid: owner.metadata.uid,
+  controller: true,
+  blockOwnerDeletion: true,
+});
 
 function percent(v: unknown, total: number, roundUp: boolean): number {
   if (typeof v === 'number') return v;
@@ -69,7 +77,14 @@ function percent(v: unknown, total: number, roundUp: boolean): number {
   return roundUp ? Math.ceil(x) : Math.floor(x);
 }
 
-function cond(prev: Obj[] | undefined, type: string, status: string, reason: string, message: string, withUpdate = false): Obj {
+function cond(
+  prev: Obj[] | undefined,
+  type: string,
+  status: string,
+  reason: string,
+  message: string,
+  withUpdate = false,
+): Obj {
   const old = (prev ?? []).find((c) => c.type === type);
   const t = now();
   const sameState = old && old.status === status;
@@ -89,7 +104,10 @@ export class Controllers {
   /** Log lines per pod-name prefix (set by tests); otherwise generated. */
   readonly logs = new Map<string, string[]>();
   private readonly born = new Map<string, number>();
-  private readonly progress = new Map<string, { rs: string; counts: string; at: number; timedOut: boolean }>();
+  private readonly progress = new Map<
+    string,
+    { rs: string; counts: string; at: number; timedOut: boolean }
+  >();
   private readonly emitted = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private scheduled = false;
@@ -147,8 +165,17 @@ export class Controllers {
   private put(res: typeof RES.pod, o: Obj): Obj {
     const cur = this.store.get(res, o.metadata.namespace, o.metadata.name);
     if (!cur) return this.store.create(res, o);
-    if (sameJson({ ...cur, metadata: { ...cur.metadata, resourceVersion: 0 } }, { ...o, metadata: { ...o.metadata, resourceVersion: 0 } })) return cur;
-    return this.store.update(res, { ...o, metadata: { ...o.metadata, resourceVersion: cur.metadata.resourceVersion } });
+    if (
+      sameJson(
+        { ...cur, metadata: { ...cur.metadata, resourceVersion: 0 } },
+        { ...o, metadata: { ...o.metadata, resourceVersion: 0 } },
+      )
+    )
+      return cur;
+    return this.store.update(res, {
+      ...o,
+      metadata: { ...o.metadata, resourceVersion: cur.metadata.resourceVersion },
+    });
   }
 
   private setStatus(res: typeof RES.pod, o: Obj, status: Obj): void {
@@ -163,7 +190,10 @@ export class Controllers {
     this.emitted.add(key);
     const t = now();
     this.store.create(RES.event, {
-      metadata: { name: `${involved.metadata.name}.${randomBytes(8).toString('hex')}`, namespace: involved.metadata.namespace ?? 'default' },
+      metadata: {
+        name: `${involved.metadata.name}.${randomBytes(8).toString('hex')}`,
+        namespace: involved.metadata.namespace ?? 'default',
+      },
       involvedObject: {
         apiVersion: involved.apiVersion,
         kind: involved.kind,
@@ -171,7 +201,9 @@ export class Controllers {
         namespace: involved.metadata.namespace,
         uid: involved.metadata.uid,
         resourceVersion: involved.metadata.resourceVersion,
-        ...(involved.kind === 'Pod' ? { fieldPath: `spec.containers{${involved.spec?.containers?.[0]?.name ?? ''}}` } : {}),
+        ...(involved.kind === 'Pod'
+          ? { fieldPath: `spec.containers{${involved.spec?.containers?.[0]?.name ?? ''}}` }
+          : {}),
       },
       reason,
       message,
@@ -195,7 +227,8 @@ export class Controllers {
     for (const [r, list] of objs) {
       for (const o of list) {
         const c = controllerOf(o);
-        if ((c && !uids.has(c.uid)) || (o.metadata.namespace && !namespaces.has(o.metadata.namespace))) this.store.delete(r, o.metadata.namespace, o.metadata.name);
+        if ((c && !uids.has(c.uid)) || (o.metadata.namespace && !namespaces.has(o.metadata.namespace)))
+          this.store.delete(r, o.metadata.namespace, o.metadata.name);
       }
     }
   }
@@ -222,8 +255,21 @@ export class Controllers {
     applyDefaults({ kind: 'Pod', ...pod });
     const created = this.store.create(RES.pod, pod);
     this.born.set(created.metadata.uid, Date.now());
-    this.emit(created, 'Normal', 'Scheduled', `Successfully assigned ${created.metadata.namespace}/${name} to fake-node-1`, 'default-scheduler');
-    if (owner.kind !== 'Deployment') this.emit(owner, 'Normal', 'SuccessfulCreate', `Created pod: ${name}`, `${owner.kind.toLowerCase()}-controller`);
+    this.emit(
+      created,
+      'Normal',
+      'Scheduled',
+      `Successfully assigned ${created.metadata.namespace}/${name} to fake-node-1`,
+      'default-scheduler',
+    );
+    if (owner.kind !== 'Deployment')
+      this.emit(
+        owner,
+        'Normal',
+        'SuccessfulCreate',
+        `Created pod: ${name}`,
+        `${owner.kind.toLowerCase()}-controller`,
+      );
     return created;
   }
 
@@ -232,7 +278,10 @@ export class Controllers {
   }
 
   private static isReady(p: Obj): boolean {
-    return p.status?.phase === 'Running' && (p.status.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
+    return (
+      p.status?.phase === 'Running' &&
+      (p.status.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True')
+    );
   }
 
   // ---------------------------------------------------------------- deployments
@@ -256,12 +305,21 @@ export class Controllers {
           name,
           namespace: d.metadata.namespace,
           labels: template.metadata.labels,
-          annotations: { [REVISION]: String(maxRev + 1), 'deployment.kubernetes.io/desired-replicas': String(replicas), 'deployment.kubernetes.io/max-replicas': String(replicas + percent(spec.strategy?.rollingUpdate?.maxSurge, replicas, true)) },
+          annotations: {
+            [REVISION]: String(maxRev + 1),
+            'deployment.kubernetes.io/desired-replicas': String(replicas),
+            'deployment.kubernetes.io/max-replicas': String(
+              replicas + percent(spec.strategy?.rollingUpdate?.maxSurge, replicas, true),
+            ),
+          },
           ownerReferences: [ownerRef(d)],
         },
         spec: {
           replicas: 0,
-          selector: { ...spec.selector, matchLabels: { ...(spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash } },
+          selector: {
+            ...spec.selector,
+            matchLabels: { ...(spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash },
+          },
           template,
         },
         status: { replicas: 0 },
@@ -269,26 +327,60 @@ export class Controllers {
     } else if (rev(newRs) < maxRev) {
       // Back to an older template (a rollback): that ReplicaSet becomes the newest revision.
       found = true;
-      const history = [newRs.metadata.annotations?.['deployment.kubernetes.io/revision-history'], String(rev(newRs))].filter(Boolean).join(',');
+      const history = [
+        newRs.metadata.annotations?.['deployment.kubernetes.io/revision-history'],
+        String(rev(newRs)),
+      ]
+        .filter(Boolean)
+        .join(',');
       newRs = this.store.update(RES.rs, {
         ...newRs,
-        metadata: { ...newRs.metadata, annotations: { ...newRs.metadata.annotations, [REVISION]: String(maxRev + 1), 'deployment.kubernetes.io/revision-history': history } },
+        metadata: {
+          ...newRs.metadata,
+          annotations: {
+            ...newRs.metadata.annotations,
+            [REVISION]: String(maxRev + 1),
+            'deployment.kubernetes.io/revision-history': history,
+          },
+        },
       });
     }
     const olds = all.filter((rs) => rs.metadata.name !== newRs!.metadata.name);
     const newRev = newRs.metadata.annotations?.[REVISION];
     if (d.metadata.annotations?.[REVISION] !== newRev) {
-      d = this.store.update(RES.deploy, { ...d, metadata: { ...d.metadata, annotations: { ...(d.metadata.annotations ?? {}), [REVISION]: newRev } } });
+      d = this.store.update(RES.deploy, {
+        ...d,
+        metadata: { ...d.metadata, annotations: { ...(d.metadata.annotations ?? {}), [REVISION]: newRev } },
+      });
     }
 
     // Scaling: the new ReplicaSet straight to the desired count; old ones down as the new becomes available.
-    const maxUnavailable = spec.strategy?.type === 'Recreate' ? replicas : percent(spec.strategy?.rollingUpdate?.maxUnavailable ?? '25%', replicas, false);
+    const maxUnavailable =
+      spec.strategy?.type === 'Recreate'
+        ? replicas
+        : percent(spec.strategy?.rollingUpdate?.maxUnavailable ?? '25%', replicas, false);
     const newAvailable = newRs.status?.availableReplicas ?? 0;
     if (!spec.paused) {
       if ((newRs.spec.replicas ?? 0) !== replicas) {
         const from = newRs.spec.replicas ?? 0;
-        newRs = this.store.update(RES.rs, { ...newRs, spec: { ...newRs.spec, replicas }, metadata: { ...newRs.metadata, annotations: { ...newRs.metadata.annotations, 'deployment.kubernetes.io/desired-replicas': String(replicas) } } });
-        this.emit(d, 'Normal', 'ScalingReplicaSet', `Scaled ${replicas > from ? 'up' : 'down'} replica set ${newRs.metadata.name} from ${from} to ${replicas}`, 'deployment-controller');
+        newRs = this.store.update(RES.rs, {
+          ...newRs,
+          spec: { ...newRs.spec, replicas },
+          metadata: {
+            ...newRs.metadata,
+            annotations: {
+              ...newRs.metadata.annotations,
+              'deployment.kubernetes.io/desired-replicas': String(replicas),
+            },
+          },
+        });
+        this.emit(
+          d,
+          'Normal',
+          'ScalingReplicaSet',
+          `Scaled ${replicas > from ? 'up' : 'down'} replica set ${newRs.metadata.name} from ${from} to ${replicas}`,
+          'deployment-controller',
+        );
       }
       let budget = Math.max(0, replicas - maxUnavailable - newAvailable);
       for (const old of olds) {
@@ -297,7 +389,13 @@ export class Controllers {
         budget -= want;
         if (want !== cur) {
           this.store.update(RES.rs, { ...old, spec: { ...old.spec, replicas: want } });
-          this.emit(d, 'Normal', 'ScalingReplicaSet', `Scaled down replica set ${old.metadata.name} from ${cur} to ${want}`, 'deployment-controller');
+          this.emit(
+            d,
+            'Normal',
+            'ScalingReplicaSet',
+            `Scaled down replica set ${old.metadata.name} from ${cur} to ${want}`,
+            'deployment-controller',
+          );
         }
       }
     }
@@ -319,12 +417,22 @@ export class Controllers {
     let reason: string;
     let message: string;
     let status = 'True';
-    const complete = updated === replicas && available >= replicas && total === updated && (nrs?.status?.availableReplicas ?? 0) >= replicas;
+    const complete =
+      updated === replicas &&
+      available >= replicas &&
+      total === updated &&
+      (nrs?.status?.availableReplicas ?? 0) >= replicas;
     if (!p || p.rs !== rsName) {
       p = { rs: rsName, counts, at: Date.now(), timedOut: false };
       this.progress.set(key, p);
-      reason = found || (all.length && all.some((rs) => rs.metadata.name === rsName)) ? 'FoundNewReplicaSet' : 'NewReplicaSetCreated';
-      message = reason === 'FoundNewReplicaSet' ? `Found new replica set "${rsName}"` : `Created new replica set "${rsName}"`;
+      reason =
+        found || (all.length && all.some((rs) => rs.metadata.name === rsName))
+          ? 'FoundNewReplicaSet'
+          : 'NewReplicaSetCreated';
+      message =
+        reason === 'FoundNewReplicaSet'
+          ? `Found new replica set "${rsName}"`
+          : `Created new replica set "${rsName}"`;
       const old = prev?.find((c) => c.type === 'Progressing');
       if (old && old.reason !== 'ProgressDeadlineExceeded' && old.message?.includes(`"${rsName}"`)) {
         reason = old.reason;
@@ -346,7 +454,14 @@ export class Controllers {
       message = `ReplicaSet "${rsName}" has successfully progressed.`;
       p.timedOut = false;
     } else if (p.timedOut || (!spec.paused && Date.now() - p.at > deadline)) {
-      if (!p.timedOut) this.emit(d, 'Warning', 'ProgressDeadlineExceeded', `Deployment "${d.metadata.name}" has timed out progressing.`, 'deployment-controller');
+      if (!p.timedOut)
+        this.emit(
+          d,
+          'Warning',
+          'ProgressDeadlineExceeded',
+          `Deployment "${d.metadata.name}" has timed out progressing.`,
+          'deployment-controller',
+        );
       p.timedOut = true;
       status = 'False';
       reason = 'ProgressDeadlineExceeded';
@@ -355,8 +470,22 @@ export class Controllers {
     const availableOk = available >= replicas - maxUnavailable;
     const conditions = [
       availableOk
-        ? cond(prev, 'Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.', true)
-        : cond(prev, 'Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.', true),
+        ? cond(
+            prev,
+            'Available',
+            'True',
+            'MinimumReplicasAvailable',
+            'Deployment has minimum availability.',
+            true,
+          )
+        : cond(
+            prev,
+            'Available',
+            'False',
+            'MinimumReplicasUnavailable',
+            'Deployment does not have minimum availability.',
+            true,
+          ),
       cond(prev, 'Progressing', status, reason, message, true),
     ];
     const st: Obj = {
@@ -379,10 +508,20 @@ export class Controllers {
     }
     if (pods.length > want) {
       // Not-ready pods go first, then the youngest.
-      const order = [...pods].sort((a, b) => Number(Controllers.isReady(a)) - Number(Controllers.isReady(b)) || String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)));
+      const order = [...pods].sort(
+        (a, b) =>
+          Number(Controllers.isReady(a)) - Number(Controllers.isReady(b)) ||
+          String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)),
+      );
       for (const p of order.slice(0, pods.length - want)) {
         this.store.delete(RES.pod, p.metadata.namespace, p.metadata.name);
-        this.emit(rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`, 'replicaset-controller');
+        this.emit(
+          rs,
+          'Normal',
+          'SuccessfulDelete',
+          `Deleted pod: ${p.metadata.name}`,
+          'replicaset-controller',
+        );
       }
     }
     pods = this.podsOf(rs);
@@ -406,7 +545,12 @@ export class Controllers {
     const cur = crs.find((c) => c.metadata.name === name);
     if (!cur) {
       this.store.create(RES.cr, {
-        metadata: { name, namespace: owner.metadata.namespace, labels: { ...(owner.spec.selector?.matchLabels ?? {}), 'controller.kubernetes.io/hash': hash }, ownerReferences: [ownerRef(owner)] },
+        metadata: {
+          name,
+          namespace: owner.metadata.namespace,
+          labels: { ...(owner.spec.selector?.matchLabels ?? {}), 'controller.kubernetes.io/hash': hash },
+          ownerReferences: [ownerRef(owner)],
+        },
         data: { spec: { template: { ...structuredClone(owner.spec.template), $patch: 'replace' } } },
         revision: max + 1,
       });
@@ -423,20 +567,30 @@ export class Controllers {
     let pods = this.podsOf(s);
     for (const p of pods) {
       const idx = Number(p.metadata.name.slice(s.metadata.name.length + 1));
-      if (idx >= replicas || p.metadata.labels?.['controller-revision-hash'] !== crHash) this.store.delete(RES.pod, p.metadata.namespace, p.metadata.name);
+      if (idx >= replicas || p.metadata.labels?.['controller-revision-hash'] !== crHash)
+        this.store.delete(RES.pod, p.metadata.namespace, p.metadata.name);
     }
     for (let i = 0; i < replicas; i++) {
       const name = `${s.metadata.name}-${i}`;
       if (!this.store.get(RES.pod, s.metadata.namespace, name))
-        this.newPod(s, s.spec.template, name, { 'controller-revision-hash': crHash, 'statefulset.kubernetes.io/pod-name': name, 'apps.kubernetes.io/pod-index': String(i) });
+        this.newPod(s, s.spec.template, name, {
+          'controller-revision-hash': crHash,
+          'statefulset.kubernetes.io/pod-name': name,
+          'apps.kubernetes.io/pod-index': String(i),
+        });
     }
     pods = this.podsOf(s);
     const ready = pods.filter(Controllers.isReady).length;
-    const updated = pods.filter((p) => p.metadata.labels?.['controller-revision-hash'] === updateRevision).length;
+    const updated = pods.filter(
+      (p) => p.metadata.labels?.['controller-revision-hash'] === updateRevision,
+    ).length;
     const prevCurrent = s.status?.currentRevision as string | undefined;
     const done = updated === replicas && ready === replicas;
-    const currentRevision = done || !prevCurrent ? (done ? updateRevision : (prevCurrent ?? updateRevision)) : prevCurrent;
-    const current = pods.filter((p) => p.metadata.labels?.['controller-revision-hash'] === currentRevision).length;
+    const currentRevision =
+      done || !prevCurrent ? (done ? updateRevision : (prevCurrent ?? updateRevision)) : prevCurrent;
+    const current = pods.filter(
+      (p) => p.metadata.labels?.['controller-revision-hash'] === currentRevision,
+    ).length;
     this.setStatus(RES.sts, s, {
       observedGeneration: s.metadata.generation,
       replicas: pods.length,
@@ -453,9 +607,15 @@ export class Controllers {
     const updateRevision = this.controllerRevision(ds);
     const hash = updateRevision.slice(ds.metadata.name.length + 1);
     let pods = this.podsOf(ds);
-    for (const p of pods) if (p.metadata.labels?.['controller-revision-hash'] !== hash) this.store.delete(RES.pod, p.metadata.namespace, p.metadata.name);
+    for (const p of pods)
+      if (p.metadata.labels?.['controller-revision-hash'] !== hash)
+        this.store.delete(RES.pod, p.metadata.namespace, p.metadata.name);
     pods = this.podsOf(ds);
-    for (let i = pods.length; i < this.opts.nodes; i++) this.newPod(ds, ds.spec.template, `${ds.metadata.name}-${randSuffix()}`, { 'controller-revision-hash': hash, 'pod-template-generation': String(ds.metadata.generation ?? 1) });
+    for (let i = pods.length; i < this.opts.nodes; i++)
+      this.newPod(ds, ds.spec.template, `${ds.metadata.name}-${randSuffix()}`, {
+        'controller-revision-hash': hash,
+        'pod-template-generation': String(ds.metadata.generation ?? 1),
+      });
     pods = this.podsOf(ds);
     const ready = pods.filter(Controllers.isReady).length;
     this.setStatus(RES.ds, ds, {
@@ -473,7 +633,12 @@ export class Controllers {
   // ---------------------------------------------------------------- jobs
 
   private job(j: Obj): void {
-    if ((j.status?.conditions ?? []).some((c: Obj) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')) return;
+    if (
+      (j.status?.conditions ?? []).some(
+        (c: Obj) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+      )
+    )
+      return;
     if (j.spec.suspend) return;
     const completions: number = j.spec.completions ?? 1;
     const backoffLimit: number = j.spec.backoffLimit ?? 6;
@@ -487,10 +652,28 @@ export class Controllers {
       status.failed = failed;
       delete status.active;
       status.conditions = [
-        cond(j.status?.conditions, 'FailureTarget', 'True', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'),
-        cond(j.status?.conditions, 'Failed', 'True', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'),
+        cond(
+          j.status?.conditions,
+          'FailureTarget',
+          'True',
+          'BackoffLimitExceeded',
+          'Job has reached the specified backoff limit',
+        ),
+        cond(
+          j.status?.conditions,
+          'Failed',
+          'True',
+          'BackoffLimitExceeded',
+          'Job has reached the specified backoff limit',
+        ),
       ].map((c) => ({ ...c, lastProbeTime: c.lastTransitionTime }));
-      this.emit(j, 'Warning', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit', 'job-controller');
+      this.emit(
+        j,
+        'Warning',
+        'BackoffLimitExceeded',
+        'Job has reached the specified backoff limit',
+        'job-controller',
+      );
       this.setStatus(RES.job, j, status);
       return;
     }
@@ -501,16 +684,31 @@ export class Controllers {
       status.ready = 0;
       status.completionTime = now();
       status.conditions = [
-        cond(j.status?.conditions, 'SuccessCriteriaMet', 'True', 'CompletionsReached', 'Reached expected number of succeeded pods'),
-        cond(j.status?.conditions, 'Complete', 'True', 'CompletionsReached', 'Reached expected number of succeeded pods'),
+        cond(
+          j.status?.conditions,
+          'SuccessCriteriaMet',
+          'True',
+          'CompletionsReached',
+          'Reached expected number of succeeded pods',
+        ),
+        cond(
+          j.status?.conditions,
+          'Complete',
+          'True',
+          'CompletionsReached',
+          'Reached expected number of succeeded pods',
+        ),
       ].map((c) => ({ ...c, lastProbeTime: c.lastTransitionTime }));
       this.emit(j, 'Normal', 'Completed', 'Job completed', 'job-controller');
       this.setStatus(RES.job, j, status);
       return;
     }
     const want = Math.min(j.spec.parallelism ?? 1, completions - succeeded);
-    for (let i = active.length; i < want; i++) this.newPod(j, j.spec.template, `${j.metadata.name}-${randSuffix()}`, {});
-    const nowActive = this.podsOf(j).filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
+    for (let i = active.length; i < want; i++)
+      this.newPod(j, j.spec.template, `${j.metadata.name}-${randSuffix()}`, {});
+    const nowActive = this.podsOf(j).filter(
+      (p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed',
+    );
     if (nowActive.length) status.active = nowActive.length;
     else delete status.active;
     if (succeeded) status.succeeded = succeeded;
@@ -536,26 +734,54 @@ export class Controllers {
     const prev = p.status ?? {};
     const ts = prev.startTime ?? now();
     const ip = prev.podIP ?? `10.244.0.${(this.podIp = (this.podIp % 250) + 1)}`;
-    const base: Obj = { hostIP: '172.18.0.2', hostIPs: [{ ip: '172.18.0.2' }], podIP: ip, podIPs: [{ ip }], qosClass: 'BestEffort', startTime: ts };
-    const conds = (ready: boolean, initialized = true) => [
-      cond(prev.conditions, 'PodReadyToStartContainers', 'True', '', ''),
-      cond(prev.conditions, 'Initialized', initialized ? 'True' : 'False', '', ''),
-      cond(prev.conditions, 'Ready', ready ? 'True' : 'False', ready ? '' : 'ContainersNotReady', ready ? '' : `containers with unready status: [${containers.map((c) => c.name).join(' ')}]`),
-      cond(prev.conditions, 'ContainersReady', ready ? 'True' : 'False', ready ? '' : 'ContainersNotReady', ready ? '' : `containers with unready status: [${containers.map((c) => c.name).join(' ')}]`),
-      cond(prev.conditions, 'PodScheduled', 'True', '', ''),
-    ].map((c) => {
-      const out: Obj = { type: c.type, status: c.status, lastProbeTime: null, lastTransitionTime: c.lastTransitionTime };
-      if (c.reason) out.reason = c.reason;
-      if (c.message) out.message = c.message;
-      return out;
-    });
+    const base: Obj = {
+      hostIP: '172.18.0.2',
+      hostIPs: [{ ip: '172.18.0.2' }],
+      podIP: ip,
+      podIPs: [{ ip }],
+      qosClass: 'BestEffort',
+      startTime: ts,
+    };
+    const conds = (ready: boolean, initialized = true) =>
+      [
+        cond(prev.conditions, 'PodReadyToStartContainers', 'True', '', ''),
+        cond(prev.conditions, 'Initialized', initialized ? 'True' : 'False', '', ''),
+        cond(
+          prev.conditions,
+          'Ready',
+          ready ? 'True' : 'False',
+          ready ? '' : 'ContainersNotReady',
+          ready ? '' : `containers with unready status: [${containers.map((c) => c.name).join(' ')}]`,
+        ),
+        cond(
+          prev.conditions,
+          'ContainersReady',
+          ready ? 'True' : 'False',
+          ready ? '' : 'ContainersNotReady',
+          ready ? '' : `containers with unready status: [${containers.map((c) => c.name).join(' ')}]`,
+        ),
+        cond(prev.conditions, 'PodScheduled', 'True', '', ''),
+      ].map((c) => {
+        const out: Obj = {
+          type: c.type,
+          status: c.status,
+          lastProbeTime: null,
+          lastTransitionTime: c.lastTransitionTime,
+        };
+        if (c.reason) out.reason = c.reason;
+        if (c.message) out.message = c.message;
+        return out;
+      });
     const prevCs = (name: string) => ((prev.containerStatuses ?? []) as Obj[]).find((c) => c.name === name);
-    const imageId = (img: string) => `${img.split('@')[0]}@sha256:${createHash('sha256').update(img).digest('hex')}`;
+    const imageId = (img: string) =>
+      `${img.split('@')[0]}@sha256:${createHash('sha256').update(img).digest('hex')}`;
     const csOf = (c: Obj, state: Obj, ready: boolean, extra: Obj = {}) => ({
       name: c.name,
       image: c.image,
       imageID: state.running || state.terminated ? imageId(c.image) : '',
-      ...(state.running || state.terminated ? { containerID: `containerd://${safeHash([uid, c.name], 32)}` } : {}),
+      ...(state.running || state.terminated
+        ? { containerID: `containerd://${safeHash([uid, c.name], 32)}` }
+        : {}),
       ready,
       started: !!state.running,
       restartCount: 0,
@@ -568,12 +794,20 @@ export class Controllers {
         ...base,
         phase: 'Pending',
         conditions: conds(false),
-        containerStatuses: containers.map((c) => csOf(c, { waiting: { reason: 'ContainerCreating' } }, false)),
+        containerStatuses: containers.map((c) =>
+          csOf(c, { waiting: { reason: 'ContainerCreating' } }, false),
+        ),
       };
     } else if (failing && failing[1] === 'ImagePullBackOff') {
       const [fc] = failing;
       this.emit(p, 'Normal', 'Pulling', `Pulling image "${fc.image}"`, 'kubelet');
-      this.emit(p, 'Warning', 'Failed', `Failed to pull image "${fc.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${fc.image}": not found`, 'kubelet');
+      this.emit(
+        p,
+        'Warning',
+        'Failed',
+        `Failed to pull image "${fc.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${fc.image}": not found`,
+        'kubelet',
+      );
       this.emit(p, 'Warning', 'Failed', 'Error: ErrImagePull', 'kubelet');
       this.emit(p, 'Normal', 'BackOff', `Back-off pulling image "${fc.image}"`, 'kubelet');
       this.emit(p, 'Warning', 'Failed', 'Error: ImagePullBackOff', 'kubelet');
@@ -583,7 +817,11 @@ export class Controllers {
         conditions: conds(false),
         containerStatuses: containers.map((c) =>
           this.failImages.get(c.image) === 'ImagePullBackOff'
-            ? csOf(c, { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } }, false)
+            ? csOf(
+                c,
+                { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } },
+                false,
+              )
             : csOf(c, { running: { startedAt: prevCs(c.name)?.state?.running?.startedAt ?? now() } }, true),
         ),
       };
@@ -592,8 +830,20 @@ export class Controllers {
       this.emit(p, 'Normal', 'Pulled', `Container image "${fc.image}" already present on machine`, 'kubelet');
       this.emit(p, 'Normal', 'Created', `Created container ${fc.name}`, 'kubelet');
       this.emit(p, 'Normal', 'Started', `Started container ${fc.name}`, 'kubelet');
-      this.emit(p, 'Warning', 'BackOff', `Back-off restarting failed container ${fc.name} in pod ${p.metadata.name}_${p.metadata.namespace}(${uid})`, 'kubelet');
-      const terminated = { exitCode: 1, reason: 'Error', startedAt: ts, finishedAt: ts, containerID: `containerd://${safeHash([uid, fc.name], 32)}` };
+      this.emit(
+        p,
+        'Warning',
+        'BackOff',
+        `Back-off restarting failed container ${fc.name} in pod ${p.metadata.name}_${p.metadata.namespace}(${uid})`,
+        'kubelet',
+      );
+      const terminated = {
+        exitCode: 1,
+        reason: 'Error',
+        startedAt: ts,
+        finishedAt: ts,
+        containerID: `containerd://${safeHash([uid, fc.name], 32)}`,
+      };
       if (runOnce) {
         status = {
           ...base,
@@ -609,19 +859,35 @@ export class Controllers {
           conditions: conds(false),
           containerStatuses: containers.map((c) =>
             this.failImages.get(c.image) === 'CrashLoopBackOff'
-              ? csOf(c, { waiting: { reason: 'CrashLoopBackOff', message: `back-off 10s restarting failed container=${c.name} pod=${p.metadata.name}_${p.metadata.namespace}(${uid})` } }, false, {
-                  restartCount: restarts,
-                  lastState: { terminated },
-                  imageID: imageId(c.image),
-                  containerID: terminated.containerID,
-                })
+              ? csOf(
+                  c,
+                  {
+                    waiting: {
+                      reason: 'CrashLoopBackOff',
+                      message: `back-off 10s restarting failed container=${c.name} pod=${p.metadata.name}_${p.metadata.namespace}(${uid})`,
+                    },
+                  },
+                  false,
+                  {
+                    restartCount: restarts,
+                    lastState: { terminated },
+                    imageID: imageId(c.image),
+                    containerID: terminated.containerID,
+                  },
+                )
               : csOf(c, { running: { startedAt: prevCs(c.name)?.state?.running?.startedAt ?? now() } }, true),
           ),
         };
       }
     } else {
       for (const c of containers) {
-        this.emit(p, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`, 'kubelet');
+        this.emit(
+          p,
+          'Normal',
+          'Pulled',
+          `Container image "${c.image}" already present on machine`,
+          'kubelet',
+        );
         this.emit(p, 'Normal', 'Created', `Created container ${c.name}`, 'kubelet');
         this.emit(p, 'Normal', 'Started', `Started container ${c.name}`, 'kubelet');
       }
@@ -630,14 +896,22 @@ export class Controllers {
           ...base,
           phase: 'Succeeded',
           conditions: conds(false),
-          containerStatuses: containers.map((c) => csOf(c, { terminated: { exitCode: 0, reason: 'Completed', startedAt: ts, finishedAt: now() } }, false)),
+          containerStatuses: containers.map((c) =>
+            csOf(
+              c,
+              { terminated: { exitCode: 0, reason: 'Completed', startedAt: ts, finishedAt: now() } },
+              false,
+            ),
+          ),
         };
       } else {
         status = {
           ...base,
           phase: 'Running',
           conditions: conds(true),
-          containerStatuses: containers.map((c) => csOf(c, { running: { startedAt: prevCs(c.name)?.state?.running?.startedAt ?? now() } }, true)),
+          containerStatuses: containers.map((c) =>
+            csOf(c, { running: { startedAt: prevCs(c.name)?.state?.running?.startedAt ?? now() } }, true),
+          ),
         };
       }
     }
@@ -650,7 +924,8 @@ export class Controllers {
     const c = ((p.spec?.containers ?? []) as Obj[]).find((x) => !container || x.name === container);
     if (!c) return [];
     const lines = [`starting ${c.name} (${c.image})`];
-    if (this.failImages.get(c.image) === 'CrashLoopBackOff') lines.push('panic: simulated crash: the application exited', 'exit status 1');
+    if (this.failImages.get(c.image) === 'CrashLoopBackOff')
+      lines.push('panic: simulated crash: the application exited', 'exit status 1');
     else if (this.failImages.get(c.image) !== 'ImagePullBackOff') lines.push('listening on :8080', 'ready');
     else return [];
     return lines;

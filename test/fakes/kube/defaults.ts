@@ -14,7 +14,8 @@ export function applyDefaults(o: Obj): void {
       spec.revisionHistoryLimit ??= 10;
       spec.progressDeadlineSeconds ??= 600;
       spec.strategy ??= { type: 'RollingUpdate' };
-      if (spec.strategy.type === 'RollingUpdate') spec.strategy.rollingUpdate ??= { maxSurge: '25%', maxUnavailable: '25%' };
+      if (spec.strategy.type === 'RollingUpdate')
+        spec.strategy.rollingUpdate ??= { maxSurge: '25%', maxUnavailable: '25%' };
       podTemplateDefaults(spec.template);
       break;
     case 'StatefulSet':
@@ -23,7 +24,8 @@ export function applyDefaults(o: Obj): void {
       spec.revisionHistoryLimit ??= 10;
       spec.podManagementPolicy ??= 'OrderedReady';
       spec.updateStrategy ??= { type: 'RollingUpdate' };
-      if (spec.updateStrategy.type === 'RollingUpdate') spec.updateStrategy.rollingUpdate ??= { partition: 0 };
+      if (spec.updateStrategy.type === 'RollingUpdate')
+        spec.updateStrategy.rollingUpdate ??= { partition: 0 };
       spec.persistentVolumeClaimRetentionPolicy ??= { whenDeleted: 'Retain', whenScaled: 'Retain' };
       podTemplateDefaults(spec.template);
       break;
@@ -31,7 +33,8 @@ export function applyDefaults(o: Obj): void {
       if (!spec) return;
       spec.revisionHistoryLimit ??= 10;
       spec.updateStrategy ??= { type: 'RollingUpdate' };
-      if (spec.updateStrategy.type === 'RollingUpdate') spec.updateStrategy.rollingUpdate ??= { maxSurge: 0, maxUnavailable: 1 };
+      if (spec.updateStrategy.type === 'RollingUpdate')
+        spec.updateStrategy.rollingUpdate ??= { maxSurge: 0, maxUnavailable: 1 };
       podTemplateDefaults(spec.template);
       break;
     case 'ReplicaSet':
@@ -135,7 +138,11 @@ export function validate(o: Obj): Cause[] {
   const name = o.metadata?.name as string | undefined;
   req('metadata.name', !!name, 'Required value: name or generateName is required');
   if (name && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name))
-    causes.push({ type: 'FieldValueInvalid', message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`, field: 'metadata.name' });
+    causes.push({
+      type: 'FieldValueInvalid',
+      message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+      field: 'metadata.name',
+    });
   const podSpec = (spec: Obj | undefined, prefix: string) => {
     const containers = (spec?.containers ?? []) as Obj[];
     req(`${prefix}.containers`, containers.length > 0);
@@ -154,7 +161,11 @@ export function validate(o: Obj): Cause[] {
       const labels = (spec.template?.metadata?.labels ?? {}) as Record<string, string>;
       const ml = (spec.selector?.matchLabels ?? {}) as Record<string, string>;
       if (spec.selector && Object.entries(ml).some(([k, v]) => labels[k] !== v))
-        causes.push({ type: 'FieldValueInvalid', message: 'Invalid value: map[string]string{...}: `selector` does not match template `labels`', field: 'spec.template.metadata.labels' });
+        causes.push({
+          type: 'FieldValueInvalid',
+          message: 'Invalid value: map[string]string{...}: `selector` does not match template `labels`',
+          field: 'spec.template.metadata.labels',
+        });
     }
     podSpec(spec.template?.spec, 'spec.template.spec');
   };

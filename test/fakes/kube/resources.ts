@@ -17,7 +17,14 @@ export interface ResourceDef {
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
-const def = (group: string, version: string, kind: string, resource: string, namespaced: boolean, extra: Partial<ResourceDef> = {}): ResourceDef => ({
+const def = (
+  group: string,
+  version: string,
+  kind: string,
+  resource: string,
+  namespaced: boolean,
+  extra: Partial<ResourceDef> = {},
+): ResourceDef => ({
   group,
   version,
   kind,
@@ -29,22 +36,56 @@ const def = (group: string, version: string, kind: string, resource: string, nam
 
 export const RESOURCES: ResourceDef[] = [
   def('', 'v1', 'Namespace', 'namespaces', false, { shortNames: ['ns'], subresources: ['status'] }),
-  def('', 'v1', 'Pod', 'pods', true, { shortNames: ['po'], categories: ['all'], subresources: ['status', 'log'] }),
-  def('', 'v1', 'Service', 'services', true, { shortNames: ['svc'], categories: ['all'], subresources: ['status'] }),
+  def('', 'v1', 'Pod', 'pods', true, {
+    shortNames: ['po'],
+    categories: ['all'],
+    subresources: ['status', 'log'],
+  }),
+  def('', 'v1', 'Service', 'services', true, {
+    shortNames: ['svc'],
+    categories: ['all'],
+    subresources: ['status'],
+  }),
   def('', 'v1', 'ConfigMap', 'configmaps', true, { shortNames: ['cm'] }),
   def('', 'v1', 'Secret', 'secrets', true),
   def('', 'v1', 'ServiceAccount', 'serviceaccounts', true, { shortNames: ['sa'] }),
   def('', 'v1', 'Event', 'events', true, { shortNames: ['ev'] }),
   def('', 'v1', 'Node', 'nodes', false, { shortNames: ['no'], subresources: ['status'] }),
-  def('', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', true, { shortNames: ['pvc'], subresources: ['status'] }),
-  def('apps', 'v1', 'Deployment', 'deployments', true, { shortNames: ['deploy'], categories: ['all'], subresources: ['status', 'scale'] }),
-  def('apps', 'v1', 'ReplicaSet', 'replicasets', true, { shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'] }),
-  def('apps', 'v1', 'StatefulSet', 'statefulsets', true, { shortNames: ['sts'], categories: ['all'], subresources: ['status', 'scale'] }),
-  def('apps', 'v1', 'DaemonSet', 'daemonsets', true, { shortNames: ['ds'], categories: ['all'], subresources: ['status'] }),
+  def('', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', true, {
+    shortNames: ['pvc'],
+    subresources: ['status'],
+  }),
+  def('apps', 'v1', 'Deployment', 'deployments', true, {
+    shortNames: ['deploy'],
+    categories: ['all'],
+    subresources: ['status', 'scale'],
+  }),
+  def('apps', 'v1', 'ReplicaSet', 'replicasets', true, {
+    shortNames: ['rs'],
+    categories: ['all'],
+    subresources: ['status', 'scale'],
+  }),
+  def('apps', 'v1', 'StatefulSet', 'statefulsets', true, {
+    shortNames: ['sts'],
+    categories: ['all'],
+    subresources: ['status', 'scale'],
+  }),
+  def('apps', 'v1', 'DaemonSet', 'daemonsets', true, {
+    shortNames: ['ds'],
+    categories: ['all'],
+    subresources: ['status'],
+  }),
   def('apps', 'v1', 'ControllerRevision', 'controllerrevisions', true),
   def('batch', 'v1', 'Job', 'jobs', true, { categories: ['all'], subresources: ['status'] }),
-  def('batch', 'v1', 'CronJob', 'cronjobs', true, { shortNames: ['cj'], categories: ['all'], subresources: ['status'] }),
-  def('networking.k8s.io', 'v1', 'Ingress', 'ingresses', true, { shortNames: ['ing'], subresources: ['status'] }),
+  def('batch', 'v1', 'CronJob', 'cronjobs', true, {
+    shortNames: ['cj'],
+    categories: ['all'],
+    subresources: ['status'],
+  }),
+  def('networking.k8s.io', 'v1', 'Ingress', 'ingresses', true, {
+    shortNames: ['ing'],
+    subresources: ['status'],
+  }),
   def('rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true),
   def('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true),
   def('events.k8s.io', 'v1', 'Event', 'events', true, { shortNames: ['ev'] }),
@@ -83,7 +124,11 @@ export function versionDoc(): object {
 }
 
 export function apiVersionsDoc(): object {
-  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:443' }] };
+  return {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:443' }],
+  };
 }
 
 export function apiGroupListDoc(): object {
@@ -138,5 +183,10 @@ export function resourceListDoc(group: string, version: string): object | undefi
       });
     }
   }
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf({ group, version }), resources };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: apiVersionOf({ group, version }),
+    resources,
+  };
 }

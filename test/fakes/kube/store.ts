@@ -64,7 +64,11 @@ export class Store {
     if (!m) return [];
     return [...m.values()]
       .filter((o) => (!ns || !res.namespaced || o.metadata.namespace === ns) && filter(o))
-      .sort((a, b) => `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`))
+      .sort((a, b) =>
+        `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(
+          `${b.metadata.namespace ?? ''}/${b.metadata.name}`,
+        ),
+      )
       .map((o) => structuredClone(o));
   }
 
@@ -95,8 +99,12 @@ export class Store {
       o.metadata.generation = (prev.metadata.generation ?? 1) + (changed ? 1 : 0);
     }
     // Nothing changed: no new resourceVersion, no watch event (as a real server does).
-    const strip = (x: Obj) => ({ ...x, metadata: { ...x.metadata, resourceVersion: undefined, managedFields: x.metadata.managedFields } });
-    if (JSON.stringify(canonical(strip(prev))) === JSON.stringify(canonical(strip(o)))) return structuredClone(prev);
+    const strip = (x: Obj) => ({
+      ...x,
+      metadata: { ...x.metadata, resourceVersion: undefined, managedFields: x.metadata.managedFields },
+    });
+    if (JSON.stringify(canonical(strip(prev))) === JSON.stringify(canonical(strip(o))))
+      return structuredClone(prev);
     return this.commit('MODIFIED', res, o);
   }
 
@@ -139,7 +147,9 @@ export class Store {
    */
   since(res: ResourceDef, rv: number): Change[] | undefined {
     if (rv < this.oldestRv) return undefined;
-    return this.history.filter((c) => c.rv > rv && resKey(c.res) === resKey(res)).map((c) => ({ ...c, obj: structuredClone(c.obj) }));
+    return this.history
+      .filter((c) => c.rv > rv && resKey(c.res) === resKey(res))
+      .map((c) => ({ ...c, obj: structuredClone(c.obj) }));
   }
 
   /** Forgets all history: every watch resuming from an earlier resourceVersion gets 410 Gone. */
@@ -196,7 +206,11 @@ export function parseLabelSelector(sel: string | null | undefined): (o: Obj) => 
     if ((m = p.match(/^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/))) {
       const [, key, op, vals] = m as unknown as [string, string, string, string];
       const set = new Set(vals.split(',').map((s) => s.trim()));
-      reqs.push(op === 'in' ? (l) => l[key] !== undefined && set.has(l[key]) : (l) => l[key] === undefined || !set.has(l[key]));
+      reqs.push(
+        op === 'in'
+          ? (l) => l[key] !== undefined && set.has(l[key])
+          : (l) => l[key] === undefined || !set.has(l[key]),
+      );
     } else if ((m = p.match(/^([\w./-]+)\s*(==|=|!=)\s*([\w.-]*)$/))) {
       const [, key, op, val] = m as unknown as [string, string, string, string];
       reqs.push(op === '!=' ? (l) => l[key] !== val : (l) => l[key] === val);
@@ -236,7 +250,8 @@ export function parseFieldSelector(sel: string | null | undefined): (o: Obj) => 
 export function selectorMatches(sel: Obj | undefined, labels: Record<string, string> | undefined): boolean {
   if (!sel) return false;
   const l = labels ?? {};
-  for (const [k, v] of Object.entries((sel.matchLabels ?? {}) as Record<string, string>)) if (l[k] !== v) return false;
+  for (const [k, v] of Object.entries((sel.matchLabels ?? {}) as Record<string, string>))
+    if (l[k] !== v) return false;
   for (const e of (sel.matchExpressions ?? []) as { key: string; operator: string; values?: string[] }[]) {
     const has = l[e.key] !== undefined;
     const inVals = has && (e.values ?? []).includes(l[e.key]!);

@@ -1,0 +1,90 @@
+export const id = 439;
+export const ids = [439];
+export const modules = {
+
+/***/ 2439:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+__webpack_require__.r(__webpack_exports__);
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   CACHE_MARKER_PATH: () => (/* binding */ CACHE_MARKER_PATH),
+/* harmony export */   actionsCacheStore: () => (/* binding */ actionsCacheStore)
+/* harmony export */ });
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1455);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(8161);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6760);
+/* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(3828);
+
+
+
+
+/**
+ * The Actions cache as a CacheStore (hash-base's `check: cache`). Lives in the action layer because
+ * @actions/cache imports @actions/core; the engine only sees the CacheStore interface.
+ *
+ * An entry's version is derived by @actions/cache from the cached paths (and the compression tool),
+ * so the lookup and the save must name the same path: a fixed marker directory under the home
+ * directory, the same string on every run and every runner. `~` keeps that string independent of
+ * where the home directory is.
+ */
+const CACHE_MARKER_PATH = '~/.commit-to-cloud/cache-marker';
+function markerDir(markerPath) {
+    return markerPath.startsWith('~/') ? (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_1__.homedir)(), markerPath.slice(2)) : markerPath;
+}
+let loaded;
+/**
+ * @actions/cache (with the Azure storage SDK under it) takes about half a second to load: loaded only
+ * when a step really uses the cache, so `check: registry` runs do not pay for it.
+ */
+function loadCache() {
+    return (loaded ??= __webpack_require__.e(/* import() */ 93).then(__webpack_require__.bind(__webpack_require__, 2093)));
+}
+function requireService(cache) {
+    if (!cache.isFeatureAvailable())
+        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz('check', "'cache' needs the GitHub Actions cache service, which this step does not have (ACTIONS_RESULTS_URL / ACTIONS_CACHE_URL are not set)", "'registry' outside GitHub Actions");
+    if (!process.env.ACTIONS_RUNTIME_TOKEN)
+        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz('check', "'cache' needs ACTIONS_RUNTIME_TOKEN, which the runner gives JavaScript actions; it is not set", "'registry' when the step does not run as an action");
+}
+function actionsCacheStore(opts = {}) {
+    const markerPath = opts.markerPath ?? CACHE_MARKER_PATH;
+    async function exists(key) {
+        const cache = await loadCache();
+        requireService(cache);
+        // lookupOnly: asks the service for the entry, downloads nothing. The service also answers
+        // prefix matches of the key, so only the exact key counts. Service failures are logged by
+        // @actions/cache as warnings and read as a miss (the safe side: a rebuild).
+        const hit = await cache.restoreCache([markerPath], key, [], { lookupOnly: true });
+        return hit === key;
+    }
+    async function save(key, file) {
+        const cache = await loadCache();
+        requireService(cache);
+        const dir = markerDir(markerPath);
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(dir, { recursive: true, force: true });
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)(dir, { recursive: true });
+        try {
+            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.copyFile)(file, (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, (0,node_path__WEBPACK_IMPORTED_MODULE_2__.basename)(file)));
+        }
+        catch (err) {
+            throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .C2CError */ .n$(`Cannot save the Actions cache entry '${key}': ${err.message}`, {
+                cause: err,
+            });
+        }
+        try {
+            const id = await cache.saveCache([markerPath], key);
+            // -1: not saved. @actions/cache has said why (another job may be saving the same key, or the
+            // service failed). Only the latter is an error: the entry must exist afterwards.
+            if (id === -1 && !(await exists(key)))
+                throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .C2CError */ .n$(`The Actions cache entry '${key}' was not saved (see the cache warning above); the next run will build again.`);
+        }
+        finally {
+            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(dir, { recursive: true, force: true });
+        }
+    }
+    return { exists, save };
+}
+
+
+/***/ })
+
+};
