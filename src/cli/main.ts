@@ -7,6 +7,17 @@ import { withDefaults, type InputSpec } from '../core/input-spec.js';
 import { consoleLogger, type Logger } from '../core/logger.js';
 import { HASH_BASE_INPUTS, parseHashBaseInputs } from '../hashbase/inputs.js';
 import { renderHashBaseSummary, runHashBase } from '../hashbase/run.js';
+import { DEPLOY_INPUTS, parseDeployInputs } from '../deploy/inputs.js';
+import { runDeploy } from '../deploy/run.js';
+import { exec } from '../core/exec.js';
+
+/** The commit being deployed: GITHUB_SHA / C2C_REVISION, else git HEAD of the workspace. */
+async function currentCommit(workspace: string): Promise<string | undefined> {
+  const fromEnv = process.env.C2C_REVISION || process.env.GITHUB_SHA || process.env.CODEBUILD_RESOLVED_SOURCE_VERSION || process.env.CIRCLE_SHA1;
+  if (fromEnv) return fromEnv;
+  const r = await exec('git', ['rev-parse', 'HEAD'], { cwd: workspace, allowFailure: true }).catch(() => undefined);
+  return r && r.code === 0 ? r.stdout.trim() : undefined;
+}
 
 /**
  * c2c: the same engine as the actions, outside GitHub (CodeBuild, CircleCI, a laptop). Each command
@@ -20,7 +31,7 @@ interface Command {
     raw: Record<string, string>,
     g: GlobalFlags,
     logger: Logger,
-  ): Promise<{ outputs: Record<string, string>; summary?: string }>;
+  ): Promise<{ outputs: Record<string, string>; summary?: string; exitCode?: number }>;
 }
 
 interface GlobalFlags {
@@ -54,6 +65,37 @@ const commands: Record<string, Command> = {
           'manifest-path': r.manifestPath,
         },
         summary: renderHashBaseSummary(r),
+      };
+    },
+  },
+  deploy: {
+    summary: 'Build and push the app image, pin manifests to digests, apply, watch the rollout, roll back on failure.',
+    inputs: DEPLOY_INPUTS,
+    async run(raw, g, logger) {
+      const sha = await currentCommit(g.workspace);
+      const opts = parseDeployInputs(withDefaults(DEPLOY_INPUTS, raw, 'flag'), g.workspace, {
+        ...(sha ? { sha } : {}),
+        ...(process.env.AWS_REGION ? { awsRegion: process.env.AWS_REGION } : {}),
+      });
+      if (opts.environment) throw new C2CError("--environment records a GitHub Deployment, which only the action does; leave it out here");
+      const actor = process.env.C2C_ACTOR || process.env.USER;
+      const r = await runDeploy(opts, {
+        logger,
+        ...(sha ? { audit: { commit: sha, ...(actor ? { actor } : {}) }, revision: sha } : {}),
+        ...(process.env.C2C_SOURCE ? { source: process.env.C2C_SOURCE } : {}),
+      });
+      if (r.failure) logger.error(r.failure);
+      return {
+        outputs: {
+          image: r.image,
+          digest: r.digest,
+          applied: r.applied.join('\n'),
+          'rolled-back': String(r.rolledBack),
+          'deployment-id': r.deploymentId,
+          result: r.result,
+        },
+        summary: r.summary,
+        ...(r.failure ? { exitCode: 1 } : {}),
       };
     },
   },
@@ -143,7 +185,7 @@ async function main(argv: string[]): Promise<number> {
   // Human output goes to stderr with --json, so stdout stays machine-readable.
   const logger = consoleLogger({ verbose: g.verbose, ...(g.json ? { out: process.stderr } : {}) });
   for (const [k, def] of Object.entries(cmd.inputs)) if (def.secret && raw[k]) logger.secret(raw[k]);
-  const { outputs, summary } = await cmd.run(raw, g, logger);
+  const { outputs, summary, exitCode } = await cmd.run(raw, g, logger);
   if (g.json) process.stdout.write(JSON.stringify(outputs, null, 2) + '\n');
   else {
     if (summary) process.stdout.write(`\n${summary}\n`);

@@ -1,5 +1,6 @@
 import type { InputSpec } from '../../core/input-spec.js';
 import { HASH_BASE_INPUTS, HASH_BASE_OUTPUTS } from '../../hashbase/inputs.js';
+import { DEPLOY_INPUTS, DEPLOY_OUTPUTS } from '../../deploy/inputs.js';
 
 /**
  * Each action's metadata: the single source from which action.yml and the README tables are
@@ -24,5 +25,14 @@ export const ACTIONS: ActionMeta[] = [
     branding: { icon: 'hash', color: 'blue' },
     inputs: HASH_BASE_INPUTS,
     outputs: HASH_BASE_OUTPUTS,
+  },
+  {
+    dir: 'action-deploy-k8s',
+    name: 'commit-to-cloud: deploy to Kubernetes',
+    description:
+      'Build the app image on the base, push it, pin manifests to the digest, apply, watch the rollout, roll back by itself on failure, and record who deployed what.',
+    branding: { icon: 'upload-cloud', color: 'blue' },
+    inputs: DEPLOY_INPUTS,
+    outputs: DEPLOY_OUTPUTS,
   },
 ];

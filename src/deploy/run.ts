@@ -1,0 +1,562 @@
+import { C2CError, errorMessage } from '../core/errors.js';
+import { formatDuration } from '../core/inputs.js';
+import type { Logger } from '../core/logger.js';
+import { canonicalName, formatReference, isLoopbackHost, parseImageReference, type ImageReference } from '../images/reference.js';
+import { connectRegistry, type Registry } from '../registry/index.js';
+import { buildAndPush, resolveBuilder } from '../build/index.js';
+import {
+  KindNotServedError,
+  KubeApiError,
+  KubeClient,
+  eksConnection,
+  loadKubeconfig,
+  rollback,
+  type KubeConnection,
+  type KubeObject,
+  type ResourceInfo,
+} from '../kube/index.js';
+import { loadManifests, ManifestError, type Manifest } from './manifests.js';
+import { applyNamespace } from './namespaces.js';
+import { describeChange, pinDigests, substituteImages, type ImageChange } from './images.js';
+import { annotateObject, templateUnchanged, type AuditInfo } from './annotations.js';
+import { isWatchedKind, rolloutStatus, type RolloutStatus } from './rollout-status.js';
+import { diagnose, podsForWorkload, type DiagnoseInput } from './diagnose.js';
+import { renderDeploySummary, type WorkloadRow } from './summary.js';
+import { containersOf, podTemplateOf, type K8sObject } from './objects.js';
+import type { DeployOptions } from './inputs.js';
+
+/**
+ * The engine of action-deploy-k8s: validate everything (manifests, kinds, namespaces, images, a
+ * server-side dry run of the whole set), then build and push, apply, watch every rollout in
+ * parallel, and on failure explain it and roll back what this run changed.
+ */
+
+/** Records the deploy on GitHub (a Deployment with statuses); the action passes the GitHub layer. */
+export interface DeploymentRecorder {
+  start(): Promise<{ id: number | string; url?: string }>;
+  finish(id: number | string, state: 'success' | 'failure', description: string): Promise<void>;
+}
+
+export interface DeployContext {
+  logger: Logger;
+  audit?: AuditInfo;
+  recorder?: DeploymentRecorder;
+  /** A connection to use instead of resolving one from the options (tests, the CLI's --server). */
+  connection?: KubeConnection;
+  /** Revision and source for the OCI labels of a built image. */
+  revision?: string;
+  source?: string;
+  now?: () => number;
+}
+
+export type DeployResultKind = 'success' | 'failed' | 'rolled-back' | 'dry-run';
+
+export interface DeployResult {
+  result: DeployResultKind;
+  image: string;
+  digest: string;
+  applied: string[];
+  rolledBack: boolean;
+  deploymentId: string;
+  rows: WorkloadRow[];
+  changes: ImageChange[];
+  /** What a dry run would do, one line per object: "created|configured|unchanged kind/ns/name". */
+  plan: string[];
+  summary: string;
+  /** Why it failed, when it did. */
+  failure?: string;
+  requestCount: number;
+}
+
+interface Item {
+  manifest: Manifest;
+  object: KubeObject;
+  info: ResourceInfo;
+  key: string;
+  namespace?: string;
+  live?: KubeObject;
+  applied?: KubeObject;
+  /** The pod template differs from what runs: this run starts a rollout. */
+  templateChanged: boolean;
+}
+
+/** Kinds applied first (as kubectl does): what others live in or refer to. */
+const ORDER = ['Namespace', 'CustomResourceDefinition', 'ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'Secret', 'PersistentVolumeClaim', 'Service'];
+const rank = (kind: string) => {
+  const i = ORDER.indexOf(kind);
+  return i < 0 ? ORDER.length : i;
+};
+
+function keyOf(kind: string, namespace: string | undefined, name: string): string {
+  return `${kind}/${namespace ? `${namespace}/` : ''}${name}`;
+}
+
+async function connect(opts: DeployOptions, ctx: DeployContext): Promise<KubeConnection> {
+  if (ctx.connection) return ctx.connection;
+  const c = opts.cluster;
+  if (c.kind === 'kubeconfig') return loadKubeconfig({ content: c.content, input: 'kubeconfig' }, ctx.logger);
+  if (c.kind === 'eks') return eksConnection({ clusterName: c.clusterName, region: c.region }, ctx.logger);
+  return loadKubeconfig({}, ctx.logger);
+}
+
+/** Images of a pod template, container name -> image. */
+function imagesOf(obj: KubeObject | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!obj) return out;
+  for (const { container } of containersOf(obj as K8sObject)) {
+    const name = String(container.name ?? '');
+    if (typeof container.image === 'string') out.set(name, container.image);
+  }
+  return out;
+}
+
+const VOLATILE = new Set(['managedFields', 'resourceVersion', 'generation', 'creationTimestamp', 'uid']);
+function comparable(obj: KubeObject | undefined): string {
+  if (!obj) return '';
+  const { status: _s, ...rest } = obj as KubeObject & { status?: unknown };
+  const meta = Object.fromEntries(Object.entries(rest.metadata ?? {}).filter(([k]) => !VOLATILE.has(k)));
+  return JSON.stringify({ ...rest, metadata: meta });
+}
+
+export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promise<DeployResult> {
+  const { logger } = ctx;
+  const now = ctx.now ?? Date.now;
+  if (opts.password) logger.secret(opts.password);
+  if (opts.token) logger.secret(opts.token);
+  const result: DeployResult = {
+    result: 'success',
+    image: '',
+    digest: '',
+    applied: [],
+    rolledBack: false,
+    deploymentId: '',
+    rows: [],
+    changes: [],
+    plan: [],
+    summary: '',
+    requestCount: 0,
+  };
+
+  // ---------------------------------------------------------------- validate: nothing changes here
+  const manifests = await logger.group('Read manifests', async () => {
+    const m = await loadManifests(opts.manifests, { workspace: opts.workspace, logger });
+    logger.info(`${m.length} object(s) from ${new Set(m.map((x) => x.file)).size} file(s)`);
+    return m;
+  });
+
+  const client = new KubeClient(await connect(opts, ctx), { logger });
+  const defaultNamespace = opts.namespace || client.namespace;
+  const items: Item[] = await logger.group('Check the cluster', async () => {
+    await client.version();
+    const problems: C2CError[] = [];
+    const infos = new Map<Manifest, ResourceInfo>();
+    await Promise.all(
+      manifests.map(async (m) => {
+        try {
+          infos.set(m, await client.resource(String(m.object.apiVersion), String(m.object.kind)));
+        } catch (e) {
+          if (e instanceof KindNotServedError) problems.push(new C2CError(e.message, { where: { file: m.file, line: m.line } }));
+          else throw e;
+        }
+      }),
+    );
+    if (problems.length) throw new ManifestError(problems);
+    applyNamespace(manifests, opts.namespace ?? '', { isNamespaced: (av, kind) => [...infos.values()].find((i) => i.apiVersion === av && i.kind === kind)?.namespaced });
+    return manifests.map((m) => {
+      const info = infos.get(m)!;
+      const meta = (m.object.metadata ?? {}) as Record<string, unknown>;
+      const namespace = info.namespaced ? String(meta.namespace ?? defaultNamespace) : undefined;
+      if (namespace) meta.namespace = namespace;
+      return { manifest: m, object: m.object as unknown as KubeObject, info, key: keyOf(info.kind, namespace, String(meta.name)), ...(namespace ? { namespace } : {}), templateChanged: false };
+    });
+  });
+
+  // Images: every entry (and the image this run builds) must match a container; checked before any build.
+  const build = opts.build;
+  const buildRef: ImageReference | undefined = build ? { ...build.image, tag: build.tag } : undefined;
+  const entries = [...opts.images.map(formatReference)];
+  if (buildRef && !opts.images.some((i) => canonicalName(i) === canonicalName(buildRef))) entries.push(formatReference(buildRef));
+  if (entries.length) {
+    result.changes = substituteImages(
+      items.map((i) => ({ object: i.object as unknown as K8sObject, file: i.manifest.file, line: i.manifest.line })),
+      entries,
+      { onSkip: (image, why) => logger.warning(`image '${image}' left as it is: ${why}`) },
+    );
+  }
+
+  // What runs now: one list per kind and namespace (not one GET per object).
+  await logger.group('Read what runs now', async () => {
+    const groups = new Map<string, Item[]>();
+    for (const it of items) {
+      const g = `${it.info.apiVersion}|${it.info.kind}|${it.namespace ?? ''}`;
+      groups.set(g, [...(groups.get(g) ?? []), it]);
+    }
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        const first = group[0]!;
+        if (group.length === 1) {
+          first.live = await client.get({ apiVersion: first.info.apiVersion, kind: first.info.kind, name: String(first.object.metadata.name), ...(first.namespace ? { namespace: first.namespace } : {}) });
+          return;
+        }
+        const list = await client.list(first.info.apiVersion, first.info.kind, first.namespace ? { namespace: first.namespace } : {});
+        const byName = new Map(list.items.map((o) => [o.metadata.name, o]));
+        for (const it of group) {
+          const live = byName.get(String(it.object.metadata.name));
+          if (live) it.live = live;
+        }
+      }),
+    );
+  });
+
+  // Registries: one connection per host; credentials go only to the registry of `image`.
+  const registries = new Map<string, Promise<Registry>>();
+  const registryFor = (host: string) => {
+    let r = registries.get(host);
+    if (!r) {
+      const withCreds = build && build.image.registry === host && opts.username;
+      r = connectRegistry(host, { logger, ...(withCreds ? { username: opts.username!, password: opts.password ?? '' } : {}) });
+      registries.set(host, r);
+    }
+    return r;
+  };
+
+  // Build and push the app image: a registry change, so after every check that needs no digest.
+  if (build && buildRef) {
+    await logger.group(`Build and push ${formatReference(buildRef)}`, async () => {
+      const builder = await resolveBuilder(build.builder, logger);
+      const reg = await registryFor(build.image.registry);
+      await reg.ensureRepository(build.image.repository);
+      const creds = await reg.credentials();
+      const targets = [{ host: reg.endpointHost, insecure: reg.insecure || isLoopbackHost(reg.endpointHost), ...(creds ? { username: creds.username, password: creds.password } : {}) }];
+      // The base image's registry, when it is another one, is where the build pulls FROM.
+      const base = build.buildArgs.find(([k]) => k === 'BASE_IMAGE')?.[1];
+      if (base) {
+        const baseHost = parseImageReference(base).registry;
+        if (baseHost !== build.image.registry && isLoopbackHost(baseHost)) targets.push({ host: baseHost, insecure: true });
+      }
+      const labels: Record<string, string> = { 'org.opencontainers.image.created': new Date(now()).toISOString() };
+      if (ctx.revision) labels['org.opencontainers.image.revision'] = ctx.revision;
+      if (ctx.source) labels['org.opencontainers.image.source'] = ctx.source;
+      const built = await buildAndPush(
+        {
+          context: build.context,
+          dockerfile: build.dockerfile,
+          tags: [`${reg.endpointHost}/${build.image.repository}:${build.tag}`],
+          buildArgs: build.buildArgs,
+          labels,
+          targets,
+          logger,
+          inputNames: { dockerfile: 'dockerfile', context: 'build-context' },
+        },
+        builder,
+      );
+      result.digest = built.digest;
+      result.image = `${formatReference({ registry: build.image.registry, repository: build.image.repository })}@${built.digest}`;
+      logger.info(`pushed ${result.image}`);
+    });
+  }
+
+  if (opts.pinDigests && result.changes.length) {
+    await logger.group('Pin images to digests', async () => {
+      await pinDigests(
+        items.map((i) => ({ object: i.object as unknown as K8sObject, file: i.manifest.file, line: i.manifest.line })),
+        result.changes,
+        async (_reference, ref) => {
+          if (buildRef && result.digest && canonicalName(ref) === canonicalName(buildRef) && ref.tag === buildRef.tag) return result.digest;
+          const reg = await registryFor(ref.registry);
+          const found = await reg.head(ref.repository, ref.tag ?? 'latest');
+          if (!found) throw new C2CError(`image ${formatReference(ref)} does not exist in its registry`);
+          return found.digest;
+        },
+      );
+      for (const c of result.changes) logger.info(describeChange(c));
+    });
+  }
+
+  // Audit annotations, and whether each workload's template changes (a rollout).
+  for (const it of items) {
+    if (opts.annotate && ctx.audit) annotateObject(it.object as unknown as K8sObject, ctx.audit, it.live ? { live: it.live as unknown as K8sObject } : {});
+    const desiredTemplate = podTemplateOf(it.object as unknown as K8sObject);
+    const liveTemplate = it.live ? podTemplateOf(it.live as unknown as K8sObject) : undefined;
+    it.templateChanged = !!desiredTemplate && (!liveTemplate || !templateUnchanged(desiredTemplate, liveTemplate));
+  }
+  items.sort((a, b) => rank(a.info.kind) - rank(b.info.kind) || a.manifest.index - b.manifest.index);
+
+  // The whole set through a server-side dry run: one rejected object means nothing is applied.
+  const creating = new Set(items.filter((i) => i.info.kind === 'Namespace' && !i.live).map((i) => String(i.object.metadata.name)));
+  const dryRuns = await logger.group('Server-side dry run', async () => {
+    const problems: C2CError[] = [];
+    const out = new Map<Item, KubeObject>();
+    await Promise.all(
+      items.map(async (it) => {
+        try {
+          out.set(it, await client.apply(it.object, { dryRun: true, force: opts.forceConflicts }));
+        } catch (e) {
+          // A namespace this same run creates does not exist yet: its objects cannot be dry-run.
+          if (e instanceof KubeApiError && e.status === 404 && it.namespace && creating.has(it.namespace)) return;
+          if (e instanceof KubeApiError) problems.push(new C2CError(`${it.key}: ${e.message}`, { where: { file: it.manifest.file, line: it.manifest.line } }));
+          else throw e;
+        }
+      }),
+    );
+    if (problems.length) {
+      throw new C2CError(
+        `The cluster rejected ${problems.length} object(s) in a server-side dry run; nothing was applied:\n${problems.map((p) => `  ${p.where?.file}:${p.where?.line}: ${p.message}`).join('\n')}`,
+        { where: problems[0]!.where! },
+      );
+    }
+    return out;
+  });
+
+  for (const it of items) {
+    const state = !it.live ? 'created' : comparable(dryRuns.get(it)) === comparable(it.live) ? 'unchanged' : 'configured';
+    result.plan.push(`${state} ${it.key}`);
+  }
+
+  const rowFor = (it: Item): WorkloadRow => {
+    const before = imagesOf(it.live);
+    const after = imagesOf(it.object);
+    return {
+      kind: it.info.kind,
+      ...(it.namespace ? { namespace: it.namespace } : {}),
+      name: String(it.object.metadata.name),
+      images: [...after].map(([container, to]) => ({ container, ...(before.get(container) ? { from: before.get(container)! } : {}), to })),
+      result: 'dry-run',
+    };
+  };
+
+  if (opts.dryRun) {
+    await logger.group('Dry run: what would change', async () => {
+      for (const line of result.plan) logger.info(line);
+    });
+    result.result = 'dry-run';
+    result.applied = items.map((i) => i.key);
+    result.rows = items.filter((i) => isWatchedKind(i.info.kind)).map(rowFor);
+    result.requestCount = client.requestCount;
+    result.summary = renderDeploySummary({ title: 'Deploy (dry run)', rows: result.rows, result: 'dry-run', notes: result.plan });
+    return result;
+  }
+
+  // ---------------------------------------------------------------- act
+  let deployment: { id: number | string; url?: string } | undefined;
+  if (ctx.recorder) {
+    deployment = await ctx.recorder.start();
+    result.deploymentId = String(deployment.id);
+  }
+  const finish = async (state: 'success' | 'failure', description: string) => {
+    if (ctx.recorder && deployment) {
+      try {
+        await ctx.recorder.finish(deployment.id, state, description);
+      } catch (e) {
+        logger.warning(`could not record the deployment status: ${errorMessage(e)}`);
+      }
+    }
+  };
+
+  try {
+    await logger.group('Apply', async () => {
+      // Namespaces and the like first, one at a time by rank; objects of one rank in parallel.
+      const ranks = [...new Set(items.map((i) => rank(i.info.kind)))];
+      for (const r of ranks) {
+        await Promise.all(
+          items
+            .filter((i) => rank(i.info.kind) === r)
+            .map(async (it) => {
+              it.applied = await client.apply(it.object, { force: opts.forceConflicts });
+              result.applied.push(it.key);
+              logger.info(`${it.live ? (it.templateChanged ? 'configured' : 'applied') : 'created'} ${it.key}`);
+            }),
+        );
+      }
+    });
+  } catch (e) {
+    await finish('failure', `apply failed: ${errorMessage(e)}`.slice(0, 140));
+    throw e;
+  }
+
+  const watched = items.filter((i) => isWatchedKind(i.info.kind) && i.applied);
+  const deadline = now() + opts.timeoutMs;
+  const outcome = await logger.group(`Watch ${watched.length} rollout(s)`, () => watchRollouts(client, watched, deadline, logger, now));
+  for (const it of watched) {
+    const o = outcome.get(it)!;
+    result.rows.push({ ...rowFor(it), durationMs: o.ms, result: o.status.done && !o.status.failed ? 'success' : o.timedOut ? 'timed-out' : 'failed', ...(o.status.done && !o.status.failed ? {} : { note: o.status.message }) });
+  }
+  const failed = watched.filter((it) => {
+    const o = outcome.get(it)!;
+    return !o.status.done || o.status.failed;
+  });
+
+  if (failed.length === 0) {
+    result.result = 'success';
+    await finish('success', `deployed ${result.applied.length} object(s)`);
+  } else {
+    const what = failed.map((it) => `${it.key} (${outcome.get(it)!.status.message})`).join('; ');
+    await logger.group('Why the rollout failed', async () => {
+      logger.error(`rollout failed: ${what}`);
+      logger.info(await explain(client, failed, logger));
+    });
+    result.result = 'failed';
+    result.failure = `Rollout failed: ${what}.`;
+    if (opts.rollbackOnFailure) {
+      const back = await logger.group('Roll back', () => rollBack(client, watched, logger, opts.timeoutMs, now));
+      result.rolledBack = back.rolledBack.length > 0;
+      for (const row of result.rows) {
+        const k = keyOf(row.kind, row.namespace, row.name);
+        if (back.rolledBack.includes(k)) row.result = 'rolled-back';
+        if (back.created.includes(k)) row.note = `${row.note ? `${row.note}; ` : ''}created by this run: not rolled back`;
+      }
+      if (result.rolledBack) {
+        result.result = 'rolled-back';
+        result.failure += back.ok
+          ? ` Rolled back ${back.rolledBack.join(', ')}: the previous version runs again.`
+          : ` Rolled back ${back.rolledBack.join(', ')}, but the rollback itself did not complete: ${back.problems.join('; ')}.`;
+      }
+      if (back.created.length) result.failure += ` Created by this run and left in place: ${back.created.join(', ')}.`;
+    }
+    await finish('failure', result.failure.slice(0, 140));
+  }
+  result.requestCount = client.requestCount;
+  result.summary = renderDeploySummary({
+    rows: result.rows,
+    result: result.result,
+    ...(deployment?.url ? { deployment: { url: deployment.url, id: deployment.id, ...(opts.environment ? { environment: opts.environment } : {}) } } : {}),
+    ...(result.failure ? { notes: [result.failure] } : {}),
+  });
+  return result;
+}
+
+interface Outcome {
+  status: RolloutStatus;
+  ms: number;
+  timedOut: boolean;
+}
+
+/**
+ * Watches every workload until its rollout is done, has failed, or the deadline passes: one watch
+ * stream per kind and namespace (not per object), starting from the version the apply returned.
+ */
+async function watchRollouts(client: KubeClient, items: Item[], deadline: number, logger: Logger, now: () => number): Promise<Map<Item, Outcome>> {
+  const start = now();
+  const out = new Map<Item, Outcome>();
+  const pending = new Set<Item>();
+  for (const it of items) {
+    const st = rolloutStatus(it.applied as unknown as K8sObject) ?? { done: true, failed: false, message: 'not watched' };
+    if (st.done && !it.templateChanged && it.live) out.set(it, { status: st, ms: 0, timedOut: false });
+    else if (st.failed) out.set(it, { status: st, ms: now() - start, timedOut: false });
+    else pending.add(it);
+  }
+  const groups = new Map<string, Item[]>();
+  for (const it of pending) {
+    const g = `${it.info.apiVersion}|${it.info.kind}|${it.namespace ?? ''}`;
+    groups.set(g, [...(groups.get(g) ?? []), it]);
+  }
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - now()));
+  try {
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        const first = group[0]!;
+        const byName = new Map(group.map((it) => [String(it.object.metadata.name), it]));
+        const rv = group.map((it) => it.applied!.metadata.resourceVersion ?? '0').sort((a, b) => Number(b) - Number(a))[0];
+        const last = new Map<Item, RolloutStatus>();
+        try {
+          for await (const ev of client.watch(first.info.apiVersion, first.info.kind, {
+            ...(first.namespace ? { namespace: first.namespace } : {}),
+            ...(rv ? { resourceVersion: rv } : {}),
+            signal: controller.signal,
+          })) {
+            if (ev.type !== 'ADDED' && ev.type !== 'MODIFIED') continue;
+            const it = byName.get(ev.object.metadata.name ?? '');
+            if (!it || !pending.has(it)) continue;
+            const st = rolloutStatus(ev.object as unknown as K8sObject);
+            if (!st) continue;
+            last.set(it, st);
+            if (st.done || st.failed) {
+              pending.delete(it);
+              out.set(it, { status: st, ms: now() - start, timedOut: false });
+              logger.info(`${it.key}: ${st.message}`);
+            }
+            if (group.every((g) => !pending.has(g))) break;
+          }
+        } catch (e) {
+          if (!controller.signal.aborted) throw e;
+        }
+        for (const it of group) {
+          if (!out.has(it)) {
+            const st = last.get(it);
+            out.set(it, { status: { done: false, failed: true, message: `timed out after ${formatDuration(deadline - start)}${st ? `: ${st.message}` : ''}` }, ms: now() - start, timedOut: true });
+          }
+        }
+      }),
+    );
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+  return out;
+}
+
+/** The failure report: pod phases, waiting reasons, recent events, last log lines. */
+async function explain(client: KubeClient, failed: Item[], logger: Logger): Promise<string> {
+  try {
+    const byNs = new Map<string, { pods: K8sObject[]; events: K8sObject[] }>();
+    for (const ns of new Set(failed.map((f) => f.namespace ?? ''))) {
+      const [pods, events] = await Promise.all([client.list('v1', 'Pod', { namespace: ns }), client.list('v1', 'Event', { namespace: ns })]);
+      byNs.set(ns, { pods: pods.items as unknown as K8sObject[], events: events.items as unknown as K8sObject[] });
+    }
+    const inputs: DiagnoseInput[] = failed.map((f) => {
+      const { pods, events } = byNs.get(f.namespace ?? '')!;
+      const workload = (f.applied ?? f.object) as unknown as K8sObject;
+      return {
+        workload,
+        reason: rolloutStatus(workload)?.message ?? 'failed',
+        pods: podsForWorkload(workload, pods),
+        events,
+        fetchLogs: (req) => client.podLogs(req.namespace, req.pod, { container: req.container, tailLines: req.tailLines, previous: req.previous }),
+      };
+    });
+    return await diagnose(inputs);
+  } catch (e) {
+    logger.warning(`could not gather the failure details: ${errorMessage(e)}`);
+    return '';
+  }
+}
+
+/**
+ * Restores every workload this run changed to its previous revision (what `kubectl rollout undo`
+ * does) and waits for that rollout; workloads this run created have no previous revision and are
+ * reported, not deleted.
+ */
+async function rollBack(
+  client: KubeClient,
+  watched: Item[],
+  logger: Logger,
+  timeoutMs: number,
+  now: () => number,
+): Promise<{ rolledBack: string[]; created: string[]; ok: boolean; problems: string[] }> {
+  const rolledBack: string[] = [];
+  const created: string[] = [];
+  const problems: string[] = [];
+  const again: Item[] = [];
+  for (const it of watched) {
+    if (!it.live) {
+      created.push(it.key);
+      continue;
+    }
+    if (!it.templateChanged || it.info.kind === 'Job') continue;
+    try {
+      const r = await rollback(client, it.info.kind, it.namespace ?? '', String(it.object.metadata.name));
+      logger.info(`${it.key}: back to revision ${r.toRevision} (from ${r.fromRevision})`);
+      rolledBack.push(it.key);
+      again.push({ ...it, applied: r.object, templateChanged: true });
+    } catch (e) {
+      problems.push(`${it.key}: ${errorMessage(e)}`);
+      logger.error(`could not roll back ${it.key}: ${errorMessage(e)}`);
+    }
+  }
+  if (again.length) {
+    const out = await watchRollouts(client, again, now() + timeoutMs, logger, now);
+    for (const [it, o] of out) if (!o.status.done || o.status.failed) problems.push(`${it.key}: ${o.status.message}`);
+  }
+  return { rolledBack, created, ok: problems.length === 0, problems };
+}
