@@ -54,7 +54,8 @@ export async function runAction(main: () => Promise<void>): Promise<void> {
       // Several problems (every bad manifest at once): one annotation each, on its file and line.
       const problems = (err as { problems?: unknown }).problems;
       if (Array.isArray(problems)) {
-        for (const p of problems) if (p instanceof C2CError && p.where) core.error(p.message, annotation(p.where));
+        for (const p of problems)
+          if (p instanceof C2CError && p.where) core.error(p.message, annotation(p.where));
       } else if (err.where) core.error(err.message, annotation(err.where));
       core.setFailed(err.message);
     } else {

@@ -13,9 +13,15 @@ import { exec } from '../core/exec.js';
 
 /** The commit being deployed: GITHUB_SHA / C2C_REVISION, else git HEAD of the workspace. */
 async function currentCommit(workspace: string): Promise<string | undefined> {
-  const fromEnv = process.env.C2C_REVISION || process.env.GITHUB_SHA || process.env.CODEBUILD_RESOLVED_SOURCE_VERSION || process.env.CIRCLE_SHA1;
+  const fromEnv =
+    process.env.C2C_REVISION ||
+    process.env.GITHUB_SHA ||
+    process.env.CODEBUILD_RESOLVED_SOURCE_VERSION ||
+    process.env.CIRCLE_SHA1;
   if (fromEnv) return fromEnv;
-  const r = await exec('git', ['rev-parse', 'HEAD'], { cwd: workspace, allowFailure: true }).catch(() => undefined);
+  const r = await exec('git', ['rev-parse', 'HEAD'], { cwd: workspace, allowFailure: true }).catch(
+    () => undefined,
+  );
   return r && r.code === 0 ? r.stdout.trim() : undefined;
 }
 
@@ -69,7 +75,8 @@ const commands: Record<string, Command> = {
     },
   },
   deploy: {
-    summary: 'Build and push the app image, pin manifests to digests, apply, watch the rollout, roll back on failure.',
+    summary:
+      'Build and push the app image, pin manifests to digests, apply, watch the rollout, roll back on failure.',
     inputs: DEPLOY_INPUTS,
     async run(raw, g, logger) {
       const sha = await currentCommit(g.workspace);
@@ -77,7 +84,10 @@ const commands: Record<string, Command> = {
         ...(sha ? { sha } : {}),
         ...(process.env.AWS_REGION ? { awsRegion: process.env.AWS_REGION } : {}),
       });
-      if (opts.environment) throw new C2CError("--environment records a GitHub Deployment, which only the action does; leave it out here");
+      if (opts.environment)
+        throw new C2CError(
+          '--environment records a GitHub Deployment, which only the action does; leave it out here',
+        );
       const actor = process.env.C2C_ACTOR || process.env.USER;
       const r = await runDeploy(opts, {
         logger,
@@ -192,7 +202,7 @@ async function main(argv: string[]): Promise<number> {
     for (const [k, v] of Object.entries(outputs))
       process.stdout.write(`${k}=${v.includes('\n') ? JSON.stringify(v) : v}\n`);
   }
-  return 0;
+  return exitCode ?? 0;
 }
 
 main(process.argv.slice(2))

@@ -32,7 +32,12 @@ export function githubRecorder(
 }
 
 /** Who triggered the run and, under a protected environment, who approved it (for the audit annotations). */
-export async function auditFromGitHub(gh: GitHubContext, client: GitHubClient | undefined, environment: string | undefined, logger: Logger): Promise<AuditInfo | undefined> {
+export async function auditFromGitHub(
+  gh: GitHubContext,
+  client: GitHubClient | undefined,
+  environment: string | undefined,
+  logger: Logger,
+): Promise<AuditInfo | undefined> {
   if (!gh.sha) return undefined;
   let approvers: string[] = [];
   if (client && gh.runId) {

@@ -1,7 +1,13 @@
 import { C2CError, errorMessage } from '../core/errors.js';
 import { formatDuration } from '../core/inputs.js';
 import type { Logger } from '../core/logger.js';
-import { canonicalName, formatReference, isLoopbackHost, parseImageReference, type ImageReference } from '../images/reference.js';
+import {
+  canonicalName,
+  formatReference,
+  isLoopbackHost,
+  parseImageReference,
+  type ImageReference,
+} from '../images/reference.js';
 import { connectRegistry, type Registry } from '../registry/index.js';
 import { buildAndPush, resolveBuilder } from '../build/index.js';
 import {
@@ -22,7 +28,7 @@ import { annotateObject, templateUnchanged, type AuditInfo } from './annotations
 import { isWatchedKind, rolloutStatus, type RolloutStatus } from './rollout-status.js';
 import { diagnose, podsForWorkload, type DiagnoseInput } from './diagnose.js';
 import { renderDeploySummary, type WorkloadRow } from './summary.js';
-import { containersOf, podTemplateOf, type K8sObject } from './objects.js';
+import { containersOf, podSpecOf, podTemplateOf, type K8sObject } from './objects.js';
 import type { DeployOptions } from './inputs.js';
 
 /**
@@ -81,11 +87,33 @@ interface Item {
 }
 
 /** Kinds applied first (as kubectl does): what others live in or refer to. */
-const ORDER = ['Namespace', 'CustomResourceDefinition', 'ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'Secret', 'PersistentVolumeClaim', 'Service'];
+const ORDER = [
+  'Namespace',
+  'CustomResourceDefinition',
+  'ServiceAccount',
+  'Role',
+  'ClusterRole',
+  'RoleBinding',
+  'ClusterRoleBinding',
+  'ConfigMap',
+  'Secret',
+  'PersistentVolumeClaim',
+  'Service',
+];
 const rank = (kind: string) => {
   const i = ORDER.indexOf(kind);
   return i < 0 ? ORDER.length : i;
 };
+
+/** Items by collection (apiVersion, kind, namespace): one list and one watch each. */
+function groupByCollection(items: Item[]): Map<string, Item[]> {
+  const groups = new Map<string, Item[]>();
+  for (const it of items) {
+    const g = `${it.info.apiVersion}|${it.info.kind}|${it.namespace ?? ''}`;
+    groups.set(g, [...(groups.get(g) ?? []), it]);
+  }
+  return groups;
+}
 
 function keyOf(kind: string, namespace: string | undefined, name: string): string {
   return `${kind}/${namespace ? `${namespace}/` : ''}${name}`;
@@ -103,7 +131,7 @@ async function connect(opts: DeployOptions, ctx: DeployContext): Promise<KubeCon
 function imagesOf(obj: KubeObject | undefined): Map<string, string> {
   const out = new Map<string, string>();
   if (!obj) return out;
-  for (const { container } of containersOf(obj as K8sObject)) {
+  for (const { container } of containersOf(podSpecOf(obj as K8sObject))) {
     const name = String(container.name ?? '');
     if (typeof container.image === 'string') out.set(name, container.image);
   }
@@ -115,7 +143,18 @@ function comparable(obj: KubeObject | undefined): string {
   if (!obj) return '';
   const { status: _s, ...rest } = obj as KubeObject & { status?: unknown };
   const meta = Object.fromEntries(Object.entries(rest.metadata ?? {}).filter(([k]) => !VOLATILE.has(k)));
-  return JSON.stringify({ ...rest, metadata: meta });
+  return stableJson({ ...rest, metadata: meta });
+}
+
+/** JSON with object keys sorted: two objects that differ only in key order compare equal. */
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
 }
 
 export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promise<DeployResult> {
@@ -155,19 +194,30 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
         try {
           infos.set(m, await client.resource(String(m.object.apiVersion), String(m.object.kind)));
         } catch (e) {
-          if (e instanceof KindNotServedError) problems.push(new C2CError(e.message, { where: { file: m.file, line: m.line } }));
+          if (e instanceof KindNotServedError)
+            problems.push(new C2CError(e.message, { where: { file: m.file, line: m.line } }));
           else throw e;
         }
       }),
     );
     if (problems.length) throw new ManifestError(problems);
-    applyNamespace(manifests, opts.namespace ?? '', { isNamespaced: (av, kind) => [...infos.values()].find((i) => i.apiVersion === av && i.kind === kind)?.namespaced });
+    applyNamespace(manifests, opts.namespace ?? '', {
+      isNamespaced: (av, kind) =>
+        [...infos.values()].find((i) => i.apiVersion === av && i.kind === kind)?.namespaced,
+    });
     return manifests.map((m) => {
       const info = infos.get(m)!;
       const meta = (m.object.metadata ?? {}) as Record<string, unknown>;
       const namespace = info.namespaced ? String(meta.namespace ?? defaultNamespace) : undefined;
       if (namespace) meta.namespace = namespace;
-      return { manifest: m, object: m.object as unknown as KubeObject, info, key: keyOf(info.kind, namespace, String(meta.name)), ...(namespace ? { namespace } : {}), templateChanged: false };
+      return {
+        manifest: m,
+        object: m.object as unknown as KubeObject,
+        info,
+        key: keyOf(info.kind, namespace, String(meta.name)),
+        ...(namespace ? { namespace } : {}),
+        templateChanged: false,
+      };
     });
   });
 
@@ -175,30 +225,44 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
   const build = opts.build;
   const buildRef: ImageReference | undefined = build ? { ...build.image, tag: build.tag } : undefined;
   const entries = [...opts.images.map(formatReference)];
-  if (buildRef && !opts.images.some((i) => canonicalName(i) === canonicalName(buildRef))) entries.push(formatReference(buildRef));
+  if (buildRef && !opts.images.some((i) => canonicalName(i) === canonicalName(buildRef)))
+    entries.push(formatReference(buildRef));
   if (entries.length) {
     result.changes = substituteImages(
-      items.map((i) => ({ object: i.object as unknown as K8sObject, file: i.manifest.file, line: i.manifest.line })),
+      items.map((i) => ({
+        object: i.object as unknown as K8sObject,
+        file: i.manifest.file,
+        line: i.manifest.line,
+      })),
       entries,
       { onSkip: (image, why) => logger.warning(`image '${image}' left as it is: ${why}`) },
     );
   }
 
   // What runs now: one list per kind and namespace (not one GET per object).
+  // Watched kinds are listed (the list's resourceVersion is where their watch starts, so no change
+  // made by this run is missed); a lone object of another kind is read with one GET.
+  const startVersions = new Map<string, string>();
   await logger.group('Read what runs now', async () => {
-    const groups = new Map<string, Item[]>();
-    for (const it of items) {
-      const g = `${it.info.apiVersion}|${it.info.kind}|${it.namespace ?? ''}`;
-      groups.set(g, [...(groups.get(g) ?? []), it]);
-    }
     await Promise.all(
-      [...groups.values()].map(async (group) => {
+      [...groupByCollection(items)].map(async ([key, group]) => {
         const first = group[0]!;
-        if (group.length === 1) {
-          first.live = await client.get({ apiVersion: first.info.apiVersion, kind: first.info.kind, name: String(first.object.metadata.name), ...(first.namespace ? { namespace: first.namespace } : {}) });
+        if (group.length === 1 && !isWatchedKind(first.info.kind)) {
+          const live = await client.get({
+            apiVersion: first.info.apiVersion,
+            kind: first.info.kind,
+            name: String(first.object.metadata.name),
+            ...(first.namespace ? { namespace: first.namespace } : {}),
+          });
+          if (live) first.live = live;
           return;
         }
-        const list = await client.list(first.info.apiVersion, first.info.kind, first.namespace ? { namespace: first.namespace } : {});
+        const list = await client.list(
+          first.info.apiVersion,
+          first.info.kind,
+          first.namespace ? { namespace: first.namespace } : {},
+        );
+        if (list.metadata?.resourceVersion) startVersions.set(key, list.metadata.resourceVersion);
         const byName = new Map(list.items.map((o) => [o.metadata.name, o]));
         for (const it of group) {
           const live = byName.get(String(it.object.metadata.name));
@@ -214,7 +278,10 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
     let r = registries.get(host);
     if (!r) {
       const withCreds = build && build.image.registry === host && opts.username;
-      r = connectRegistry(host, { logger, ...(withCreds ? { username: opts.username!, password: opts.password ?? '' } : {}) });
+      r = connectRegistry(host, {
+        logger,
+        ...(withCreds ? { username: opts.username!, password: opts.password ?? '' } : {}),
+      });
       registries.set(host, r);
     }
     return r;
@@ -227,14 +294,23 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
       const reg = await registryFor(build.image.registry);
       await reg.ensureRepository(build.image.repository);
       const creds = await reg.credentials();
-      const targets = [{ host: reg.endpointHost, insecure: reg.insecure || isLoopbackHost(reg.endpointHost), ...(creds ? { username: creds.username, password: creds.password } : {}) }];
+      const targets = [
+        {
+          host: reg.endpointHost,
+          insecure: reg.insecure || isLoopbackHost(reg.endpointHost),
+          ...(creds ? { username: creds.username, password: creds.password } : {}),
+        },
+      ];
       // The base image's registry, when it is another one, is where the build pulls FROM.
       const base = build.buildArgs.find(([k]) => k === 'BASE_IMAGE')?.[1];
       if (base) {
         const baseHost = parseImageReference(base).registry;
-        if (baseHost !== build.image.registry && isLoopbackHost(baseHost)) targets.push({ host: baseHost, insecure: true });
+        if (baseHost !== build.image.registry && isLoopbackHost(baseHost))
+          targets.push({ host: baseHost, insecure: true });
       }
-      const labels: Record<string, string> = { 'org.opencontainers.image.created': new Date(now()).toISOString() };
+      const labels: Record<string, string> = {
+        'org.opencontainers.image.created': new Date(now()).toISOString(),
+      };
       if (ctx.revision) labels['org.opencontainers.image.revision'] = ctx.revision;
       if (ctx.source) labels['org.opencontainers.image.source'] = ctx.source;
       const built = await buildAndPush(
@@ -259,10 +335,20 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
   if (opts.pinDigests && result.changes.length) {
     await logger.group('Pin images to digests', async () => {
       await pinDigests(
-        items.map((i) => ({ object: i.object as unknown as K8sObject, file: i.manifest.file, line: i.manifest.line })),
+        items.map((i) => ({
+          object: i.object as unknown as K8sObject,
+          file: i.manifest.file,
+          line: i.manifest.line,
+        })),
         result.changes,
         async (_reference, ref) => {
-          if (buildRef && result.digest && canonicalName(ref) === canonicalName(buildRef) && ref.tag === buildRef.tag) return result.digest;
+          if (
+            buildRef &&
+            result.digest &&
+            canonicalName(ref) === canonicalName(buildRef) &&
+            ref.tag === buildRef.tag
+          )
+            return result.digest;
           const reg = await registryFor(ref.registry);
           const found = await reg.head(ref.repository, ref.tag ?? 'latest');
           if (!found) throw new C2CError(`image ${formatReference(ref)} does not exist in its registry`);
@@ -275,15 +361,23 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
 
   // Audit annotations, and whether each workload's template changes (a rollout).
   for (const it of items) {
-    if (opts.annotate && ctx.audit) annotateObject(it.object as unknown as K8sObject, ctx.audit, it.live ? { live: it.live as unknown as K8sObject } : {});
+    if (opts.annotate && ctx.audit)
+      annotateObject(
+        it.object as unknown as K8sObject,
+        ctx.audit,
+        it.live ? { live: it.live as unknown as K8sObject } : {},
+      );
     const desiredTemplate = podTemplateOf(it.object as unknown as K8sObject);
     const liveTemplate = it.live ? podTemplateOf(it.live as unknown as K8sObject) : undefined;
-    it.templateChanged = !!desiredTemplate && (!liveTemplate || !templateUnchanged(desiredTemplate, liveTemplate));
+    it.templateChanged =
+      !!desiredTemplate && (!liveTemplate || !templateUnchanged(desiredTemplate, liveTemplate));
   }
   items.sort((a, b) => rank(a.info.kind) - rank(b.info.kind) || a.manifest.index - b.manifest.index);
 
   // The whole set through a server-side dry run: one rejected object means nothing is applied.
-  const creating = new Set(items.filter((i) => i.info.kind === 'Namespace' && !i.live).map((i) => String(i.object.metadata.name)));
+  const creating = new Set(
+    items.filter((i) => i.info.kind === 'Namespace' && !i.live).map((i) => String(i.object.metadata.name)),
+  );
   const dryRuns = await logger.group('Server-side dry run', async () => {
     const problems: C2CError[] = [];
     const out = new Map<Item, KubeObject>();
@@ -293,8 +387,14 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
           out.set(it, await client.apply(it.object, { dryRun: true, force: opts.forceConflicts }));
         } catch (e) {
           // A namespace this same run creates does not exist yet: its objects cannot be dry-run.
-          if (e instanceof KubeApiError && e.status === 404 && it.namespace && creating.has(it.namespace)) return;
-          if (e instanceof KubeApiError) problems.push(new C2CError(`${it.key}: ${e.message}`, { where: { file: it.manifest.file, line: it.manifest.line } }));
+          if (e instanceof KubeApiError && e.status === 404 && it.namespace && creating.has(it.namespace))
+            return;
+          if (e instanceof KubeApiError)
+            problems.push(
+              new C2CError(`${it.key}: ${e.message}`, {
+                where: { file: it.manifest.file, line: it.manifest.line },
+              }),
+            );
           else throw e;
         }
       }),
@@ -309,7 +409,11 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
   });
 
   for (const it of items) {
-    const state = !it.live ? 'created' : comparable(dryRuns.get(it)) === comparable(it.live) ? 'unchanged' : 'configured';
+    const state = !it.live
+      ? 'created'
+      : comparable(dryRuns.get(it)) === comparable(it.live)
+        ? 'unchanged'
+        : 'configured';
     result.plan.push(`${state} ${it.key}`);
   }
 
@@ -320,7 +424,11 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
       kind: it.info.kind,
       ...(it.namespace ? { namespace: it.namespace } : {}),
       name: String(it.object.metadata.name),
-      images: [...after].map(([container, to]) => ({ container, ...(before.get(container) ? { from: before.get(container)! } : {}), to })),
+      images: [...after].map(([container, to]) => ({
+        container,
+        ...(before.get(container) ? { from: before.get(container)! } : {}),
+        to,
+      })),
       result: 'dry-run',
     };
   };
@@ -333,7 +441,12 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
     result.applied = items.map((i) => i.key);
     result.rows = items.filter((i) => isWatchedKind(i.info.kind)).map(rowFor);
     result.requestCount = client.requestCount;
-    result.summary = renderDeploySummary({ title: 'Deploy (dry run)', rows: result.rows, result: 'dry-run', notes: result.plan });
+    result.summary = renderDeploySummary({
+      title: 'Deploy (dry run)',
+      rows: result.rows,
+      result: 'dry-run',
+      notes: result.plan,
+    });
     return result;
   }
 
@@ -364,7 +477,9 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
             .map(async (it) => {
               it.applied = await client.apply(it.object, { force: opts.forceConflicts });
               result.applied.push(it.key);
-              logger.info(`${it.live ? (it.templateChanged ? 'configured' : 'applied') : 'created'} ${it.key}`);
+              logger.info(
+                `${it.live ? (it.templateChanged ? 'configured' : 'applied') : 'created'} ${it.key}`,
+              );
             }),
         );
       }
@@ -376,10 +491,17 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
 
   const watched = items.filter((i) => isWatchedKind(i.info.kind) && i.applied);
   const deadline = now() + opts.timeoutMs;
-  const outcome = await logger.group(`Watch ${watched.length} rollout(s)`, () => watchRollouts(client, watched, deadline, logger, now));
+  const outcome = await logger.group(`Watch ${watched.length} rollout(s)`, () =>
+    watchRollouts(client, watched, startVersions, deadline, logger, now),
+  );
   for (const it of watched) {
     const o = outcome.get(it)!;
-    result.rows.push({ ...rowFor(it), durationMs: o.ms, result: o.status.done && !o.status.failed ? 'success' : o.timedOut ? 'timed-out' : 'failed', ...(o.status.done && !o.status.failed ? {} : { note: o.status.message }) });
+    result.rows.push({
+      ...rowFor(it),
+      durationMs: o.ms,
+      result: o.status.done && !o.status.failed ? 'success' : o.timedOut ? 'timed-out' : 'failed',
+      ...(o.status.done && !o.status.failed ? {} : { note: o.status.message }),
+    });
   }
   const failed = watched.filter((it) => {
     const o = outcome.get(it)!;
@@ -398,12 +520,15 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
     result.result = 'failed';
     result.failure = `Rollout failed: ${what}.`;
     if (opts.rollbackOnFailure) {
-      const back = await logger.group('Roll back', () => rollBack(client, watched, logger, opts.timeoutMs, now));
+      const back = await logger.group('Roll back', () =>
+        rollBack(client, watched, logger, opts.timeoutMs, now),
+      );
       result.rolledBack = back.rolledBack.length > 0;
       for (const row of result.rows) {
         const k = keyOf(row.kind, row.namespace, row.name);
         if (back.rolledBack.includes(k)) row.result = 'rolled-back';
-        if (back.created.includes(k)) row.note = `${row.note ? `${row.note}; ` : ''}created by this run: not rolled back`;
+        if (back.created.includes(k))
+          row.note = `${row.note ? `${row.note}; ` : ''}created by this run: not rolled back`;
       }
       if (result.rolledBack) {
         result.result = 'rolled-back';
@@ -411,7 +536,8 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
           ? ` Rolled back ${back.rolledBack.join(', ')}: the previous version runs again.`
           : ` Rolled back ${back.rolledBack.join(', ')}, but the rollback itself did not complete: ${back.problems.join('; ')}.`;
       }
-      if (back.created.length) result.failure += ` Created by this run and left in place: ${back.created.join(', ')}.`;
+      if (back.created.length)
+        result.failure += ` Created by this run and left in place: ${back.created.join(', ')}.`;
     }
     await finish('failure', result.failure.slice(0, 140));
   }
@@ -419,7 +545,15 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
   result.summary = renderDeploySummary({
     rows: result.rows,
     result: result.result,
-    ...(deployment?.url ? { deployment: { url: deployment.url, id: deployment.id, ...(opts.environment ? { environment: opts.environment } : {}) } } : {}),
+    ...(deployment?.url
+      ? {
+          deployment: {
+            url: deployment.url,
+            id: deployment.id,
+            ...(opts.environment ? { environment: opts.environment } : {}),
+          },
+        }
+      : {}),
     ...(result.failure ? { notes: [result.failure] } : {}),
   });
   return result;
@@ -435,29 +569,37 @@ interface Outcome {
  * Watches every workload until its rollout is done, has failed, or the deadline passes: one watch
  * stream per kind and namespace (not per object), starting from the version the apply returned.
  */
-async function watchRollouts(client: KubeClient, items: Item[], deadline: number, logger: Logger, now: () => number): Promise<Map<Item, Outcome>> {
+async function watchRollouts(
+  client: KubeClient,
+  items: Item[],
+  startVersions: Map<string, string>,
+  deadline: number,
+  logger: Logger,
+  now: () => number,
+): Promise<Map<Item, Outcome>> {
   const start = now();
   const out = new Map<Item, Outcome>();
   const pending = new Set<Item>();
   for (const it of items) {
-    const st = rolloutStatus(it.applied as unknown as K8sObject) ?? { done: true, failed: false, message: 'not watched' };
-    if (st.done && !it.templateChanged && it.live) out.set(it, { status: st, ms: 0, timedOut: false });
-    else if (st.failed) out.set(it, { status: st, ms: now() - start, timedOut: false });
+    const st = rolloutStatus(it.applied as unknown as K8sObject) ?? {
+      done: true,
+      failed: false,
+      message: 'not watched',
+    };
+    // Done already (nothing to roll out, or the controller was quicker than the response) or failed.
+    if (st.done || st.failed) out.set(it, { status: st, ms: now() - start, timedOut: false });
     else pending.add(it);
   }
-  const groups = new Map<string, Item[]>();
-  for (const it of pending) {
-    const g = `${it.info.apiVersion}|${it.info.kind}|${it.namespace ?? ''}`;
-    groups.set(g, [...(groups.get(g) ?? []), it]);
-  }
+  const groups = groupByCollection([...pending]);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - now()));
   try {
     await Promise.all(
-      [...groups.values()].map(async (group) => {
+      [...groups].map(async ([key, group]) => {
         const first = group[0]!;
         const byName = new Map(group.map((it) => [String(it.object.metadata.name), it]));
-        const rv = group.map((it) => it.applied!.metadata.resourceVersion ?? '0').sort((a, b) => Number(b) - Number(a))[0];
+        // From the collection's version read before this run changed anything: nothing is missed.
+        const rv = startVersions.get(key);
         const last = new Map<Item, RolloutStatus>();
         try {
           for await (const ev of client.watch(first.info.apiVersion, first.info.kind, {
@@ -484,7 +626,15 @@ async function watchRollouts(client: KubeClient, items: Item[], deadline: number
         for (const it of group) {
           if (!out.has(it)) {
             const st = last.get(it);
-            out.set(it, { status: { done: false, failed: true, message: `timed out after ${formatDuration(deadline - start)}${st ? `: ${st.message}` : ''}` }, ms: now() - start, timedOut: true });
+            out.set(it, {
+              status: {
+                done: false,
+                failed: true,
+                message: `timed out after ${formatDuration(deadline - start)}${st ? `: ${st.message}` : ''}`,
+              },
+              ms: now() - start,
+              timedOut: true,
+            });
           }
         }
       }),
@@ -501,8 +651,14 @@ async function explain(client: KubeClient, failed: Item[], logger: Logger): Prom
   try {
     const byNs = new Map<string, { pods: K8sObject[]; events: K8sObject[] }>();
     for (const ns of new Set(failed.map((f) => f.namespace ?? ''))) {
-      const [pods, events] = await Promise.all([client.list('v1', 'Pod', { namespace: ns }), client.list('v1', 'Event', { namespace: ns })]);
-      byNs.set(ns, { pods: pods.items as unknown as K8sObject[], events: events.items as unknown as K8sObject[] });
+      const [pods, events] = await Promise.all([
+        client.list('v1', 'Pod', { namespace: ns }),
+        client.list('v1', 'Event', { namespace: ns }),
+      ]);
+      byNs.set(ns, {
+        pods: pods.items as unknown as K8sObject[],
+        events: events.items as unknown as K8sObject[],
+      });
     }
     const inputs: DiagnoseInput[] = failed.map((f) => {
       const { pods, events } = byNs.get(f.namespace ?? '')!;
@@ -512,7 +668,12 @@ async function explain(client: KubeClient, failed: Item[], logger: Logger): Prom
         reason: rolloutStatus(workload)?.message ?? 'failed',
         pods: podsForWorkload(workload, pods),
         events,
-        fetchLogs: (req) => client.podLogs(req.namespace, req.pod, { container: req.container, tailLines: req.tailLines, previous: req.previous }),
+        fetchLogs: (req) =>
+          client.podLogs(req.namespace, req.pod, {
+            container: req.container,
+            tailLines: req.tailLines,
+            previous: req.previous,
+          }),
       };
     });
     return await diagnose(inputs);
@@ -538,6 +699,17 @@ async function rollBack(
   const created: string[] = [];
   const problems: string[] = [];
   const again: Item[] = [];
+  const startVersions = new Map<string, string>();
+  for (const [key, group] of groupByCollection(
+    watched.filter((i) => i.live && i.templateChanged && i.info.kind !== 'Job'),
+  )) {
+    const first = group[0]!;
+    const list = await client.list(first.info.apiVersion, first.info.kind, {
+      ...(first.namespace ? { namespace: first.namespace } : {}),
+      limit: 1,
+    });
+    if (list.metadata?.resourceVersion) startVersions.set(key, list.metadata.resourceVersion);
+  }
   for (const it of watched) {
     if (!it.live) {
       created.push(it.key);
@@ -555,8 +727,9 @@ async function rollBack(
     }
   }
   if (again.length) {
-    const out = await watchRollouts(client, again, now() + timeoutMs, logger, now);
-    for (const [it, o] of out) if (!o.status.done || o.status.failed) problems.push(`${it.key}: ${o.status.message}`);
+    const out = await watchRollouts(client, again, startVersions, now() + timeoutMs, logger, now);
+    for (const [it, o] of out)
+      if (!o.status.done || o.status.failed) problems.push(`${it.key}: ${o.status.message}`);
   }
   return { rolledBack, created, ok: problems.length === 0, problems };
 }

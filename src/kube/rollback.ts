@@ -1,5 +1,5 @@
 import { C2CError } from '../core/errors.js';
-import type { KubeClient } from './client.js';
+import { FIELD_MANAGER, type KubeClient } from './client.js';
 import type { KubeObject } from './types.js';
 
 /**
@@ -43,9 +43,75 @@ export interface RollbackResult {
 }
 
 export interface RollbackOptions {
-  /** Field manager of the patch. Default 'commit-to-cloud-rollback'. */
+  /**
+   * 'apply' (default for Deployments): a forced server-side apply, by fieldManager, of what that
+   * manager owns on the live object with the previous pod template (and the previous revision's
+   * values of the annotations it owns). The fields stay owned by the deploying manager, so the next
+   * deploy applies without conflicts.
+   * 'patch': exactly kubectl's JSON patch (spec.template and metadata.annotations replaced). The
+   * changed fields then belong to the patching manager as an Update, and the next server-side apply
+   * of a different image by the deploying manager conflicts unless forced.
+   * StatefulSets and DaemonSets are always rolled back with kubectl's strategic patch.
+   */
+  mode?: 'apply' | 'patch';
+  /** Field manager. Default FIELD_MANAGER ('commit-to-cloud') for 'apply', 'commit-to-cloud-rollback' for patches. */
   fieldManager?: string;
   dryRun?: boolean;
+}
+
+type Fields = Record<string, unknown>;
+
+/**
+ * The part of an object a field manager owns (its FieldsV1 set), as an applied configuration: what
+ * client-go's Extract<Kind> functions give. apiVersion, kind, name and namespace are always kept.
+ */
+export function extractOwned(
+  obj: KubeObject,
+  manager: string,
+  operation: 'Apply' | 'Update' = 'Apply',
+): KubeObject {
+  const entry = (obj.metadata.managedFields ?? []).find(
+    (e) => e.manager === manager && e.operation === operation && !e.subresource,
+  );
+  const matches = (it: unknown, want: Record<string, unknown>) =>
+    !!it &&
+    typeof it === 'object' &&
+    Object.entries(want).every(
+      ([wk, wv]) => ((it as Record<string, unknown>)[wk] ?? (wk === 'protocol' ? 'TCP' : undefined)) === wv,
+    );
+  const pick = (value: unknown, fields: Fields): unknown => {
+    const keys = Object.keys(fields).filter((k) => k !== '.');
+    if (!keys.length) return structuredClone(value);
+    if (Array.isArray(value)) {
+      const out: unknown[] = [];
+      for (const k of keys) {
+        if (!k.startsWith('k:')) continue;
+        const want = JSON.parse(k.slice(2)) as Record<string, unknown>;
+        const item = value.find((it) => matches(it, want));
+        if (item) out.push({ ...want, ...(pick(item, fields[k] as Fields) as object) });
+      }
+      return out;
+    }
+    if (!value || typeof value !== 'object') return structuredClone(value);
+    const out: Record<string, unknown> = {};
+    for (const k of keys) {
+      if (!k.startsWith('f:')) continue;
+      const v = (value as Record<string, unknown>)[k.slice(2)];
+      if (v !== undefined) out[k.slice(2)] = pick(v, fields[k] as Fields);
+    }
+    return out;
+  };
+  const owned = (entry ? pick(obj, entry.fieldsV1) : {}) as Partial<KubeObject>;
+  return {
+    ...owned,
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    metadata: {
+      ...(owned.metadata ?? {}),
+      name: obj.metadata.name,
+      ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
+    },
+  };
 }
 
 interface LabelSelector {
@@ -146,6 +212,20 @@ export async function rollbackDeployment(
     if (ANNOTATIONS_TO_SKIP.has(k)) annotations[k] = v;
   for (const [k, v] of Object.entries(previous.metadata.annotations ?? {}))
     if (!ANNOTATIONS_TO_SKIP.has(k)) annotations[k] = v;
+  if ((opts.mode ?? 'apply') === 'apply') {
+    const manager = opts.fieldManager ?? FIELD_MANAGER;
+    const config = extractOwned(deployment, manager);
+    const owned = config.metadata.annotations;
+    if (owned)
+      for (const k of Object.keys(owned)) if (annotations[k] !== undefined) owned[k] = annotations[k]!;
+    config.spec = { ...((config.spec as object) ?? {}), template };
+    const object = await client.apply(config, {
+      fieldManager: manager,
+      force: true,
+      ...(opts.dryRun ? { dryRun: true } : {}),
+    });
+    return { ...result, skipped: false, object };
+  }
   const object = await client.patch(
     { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name },
     [

@@ -13,13 +13,24 @@ await runAction(async () => {
     ...(gh.sha ? { sha: gh.sha } : {}),
     ...(process.env.AWS_REGION ? { awsRegion: process.env.AWS_REGION } : {}),
   });
-  const github = opts.token && gh.repository ? new GitHubClient({ token: opts.token, context: gh, logger }) : undefined;
-  if (opts.environment && !github) throw new C2CError("'environment' is set, but there is no token or repository to record the GitHub Deployment with");
+  const github =
+    opts.token && gh.repository ? new GitHubClient({ token: opts.token, context: gh, logger }) : undefined;
+  if (opts.environment && !github)
+    throw new C2CError(
+      "'environment' is set, but there is no token or repository to record the GitHub Deployment with",
+    );
   const audit = opts.annotate ? await auditFromGitHub(gh, github, opts.environment, logger) : undefined;
   const r = await runDeploy(opts, {
     logger,
     ...(audit ? { audit } : {}),
-    ...(github && opts.environment ? { recorder: githubRecorder(github, gh, { environment: opts.environment, ...(opts.environmentUrl ? { environmentUrl: opts.environmentUrl } : {}) }) } : {}),
+    ...(github && opts.environment
+      ? {
+          recorder: githubRecorder(github, gh, {
+            environment: opts.environment,
+            ...(opts.environmentUrl ? { environmentUrl: opts.environmentUrl } : {}),
+          }),
+        }
+      : {}),
     ...(gh.sha ? { revision: gh.sha } : {}),
     ...(gh.repository ? { source: `${gh.serverUrl}/${gh.repository.owner}/${gh.repository.repo}` } : {}),
   });

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { findKind } from './resources.js';
-import { Store, now, sameJson, selectorMatches, type Obj } from './store.js';
+import { Store, canonical, now, sameJson, type Obj } from './store.js';
 import { applyDefaults } from './defaults.js';
 
 /**
@@ -30,7 +30,9 @@ export interface ControllerOptions {
 
 const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
 export function safeHash(v: unknown, len = 10): string {
-  const h = createHash('sha256').update(JSON.stringify(v)).digest();
+  const h = createHash('sha256')
+    .update(JSON.stringify(canonical(v)))
+    .digest();
   let s = '';
   for (let i = 0; i < len; i++) s += SAFE[h[i]! % SAFE.length];
   return s;
@@ -306,6 +308,12 @@ export class Controllers {
           namespace: d.metadata.namespace,
           labels: template.metadata.labels,
           annotations: {
+            // The controller copies the Deployment's annotations to a new ReplicaSet (rollout undo copies them back).
+            ...Object.fromEntries(
+              Object.entries((d.metadata.annotations ?? {}) as Record<string, string>).filter(
+                ([k]) => k !== REVISION && k !== 'kubectl.kubernetes.io/last-applied-configuration',
+              ),
+            ),
             [REVISION]: String(maxRev + 1),
             'deployment.kubernetes.io/desired-replicas': String(replicas),
             'deployment.kubernetes.io/max-replicas': String(

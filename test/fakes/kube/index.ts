@@ -85,7 +85,9 @@ export async function startKubeFake(opts: KubeFakeOptions = {}): Promise<KubeFak
   const controllers = new Controllers(store, {
     readyDelayMs: opts.readyDelayMs ?? 300,
     jobDurationMs: opts.jobDurationMs ?? 300,
-    ...(opts.progressDeadlineSeconds !== undefined ? { progressDeadlineSeconds: opts.progressDeadlineSeconds } : {}),
+    ...(opts.progressDeadlineSeconds !== undefined
+      ? { progressDeadlineSeconds: opts.progressDeadlineSeconds }
+      : {}),
     nodes: opts.nodes ?? 1,
     tickMs: opts.tickMs ?? 100,
   });
@@ -101,13 +103,29 @@ export async function startKubeFake(opts: KubeFakeOptions = {}): Promise<KubeFak
     bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 5000,
   };
   for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease', ...(opts.namespaces ?? [])])
-    store.create(RES.ns, { metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
+    store.create(RES.ns, {
+      metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } },
+      spec: { finalizers: ['kubernetes'] },
+      status: { phase: 'Active' },
+    });
   for (let i = 1; i <= (opts.nodes ?? 1); i++)
-    store.create(findKind('v1', 'Node')!, { metadata: { name: `fake-node-${i}`, labels: { 'kubernetes.io/hostname': `fake-node-${i}` } }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+    store.create(findKind('v1', 'Node')!, {
+      metadata: { name: `fake-node-${i}`, labels: { 'kubernetes.io/hostname': `fake-node-${i}` } },
+      status: { conditions: [{ type: 'Ready', status: 'True' }] },
+    });
   const handler = makeHandler(state);
-  const server = https.createServer({ key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert, requestCert: true, rejectUnauthorized: false }, (req, res) => {
-    void handler(req, res);
-  });
+  const server = https.createServer(
+    {
+      key: pki.serverKey,
+      cert: pki.serverCert,
+      ca: pki.caCert,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+    (req, res) => {
+      void handler(req, res);
+    },
+  );
   const sockets = new Set<import('node:net').Socket>();
   server.on('secureConnection', (s) => {
     sockets.add(s);
@@ -126,7 +144,10 @@ export async function startKubeFake(opts: KubeFakeOptions = {}): Promise<KubeFak
     users: [
       {
         name: 'fake-user',
-        user: opts.auth === 'token' ? { token } : { 'client-certificate-data': b64(pki.clientCert), 'client-key-data': b64(pki.clientKey) },
+        user:
+          opts.auth === 'token'
+            ? { token }
+            : { 'client-certificate-data': b64(pki.clientCert), 'client-key-data': b64(pki.clientKey) },
       },
     ],
     contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake-user', namespace: 'default' } }],
@@ -175,7 +196,12 @@ export async function startKubeFake(opts: KubeFakeOptions = {}): Promise<KubeFak
     put: (obj) => {
       const r = kindRes(obj.apiVersion, obj.kind);
       const cur = store.get(r, obj.metadata?.namespace, obj.metadata.name);
-      return cur ? store.update(r, { ...obj, metadata: { ...obj.metadata, resourceVersion: cur.metadata.resourceVersion } }) : store.create(r, obj);
+      return cur
+        ? store.update(r, {
+            ...obj,
+            metadata: { ...obj.metadata, resourceVersion: cur.metadata.resourceVersion },
+          })
+        : store.create(r, obj);
     },
     countRequests: (filter) => state.requestLog.filter((r) => !filter || filter(r)).length,
     resetRequestLog: () => {

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { parse as parseYaml } from 'yaml';
-import { jsonPatch, mergePatch, recordUpdate, serverSideApply, strategicMergePatch, describePath } from './apply.js';
+import {
+  jsonPatch,
+  mergePatch,
+  recordUpdate,
+  serverSideApply,
+  strategicMergePatch,
+  describePath,
+} from './apply.js';
 import type { Controllers } from './controllers.js';
 import { applyDefaults, validate } from './defaults.js';
 import {
@@ -77,19 +84,35 @@ class HttpStatus extends Error {
 }
 
 function statusBody(code: number, reason: string, message: string, details?: Obj): Obj {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    ...(details ? { details } : {}),
+    code,
+  };
 }
 
 const qualified = (r: ResourceDef) => (r.group ? `${r.resource}.${r.group}` : r.resource);
 
 function notFound(r: ResourceDef, name: string): HttpStatus {
-  return new HttpStatus(404, 'NotFound', `${qualified(r)} "${name}" not found`, { name, ...(r.group ? { group: r.group } : {}), kind: r.resource });
+  return new HttpStatus(404, 'NotFound', `${qualified(r)} "${name}" not found`, {
+    name,
+    ...(r.group ? { group: r.group } : {}),
+    kind: r.resource,
+  });
 }
 
 function send(res: ServerResponse, code: number, body: unknown, log: LoggedRequest): void {
   log.status = code;
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(code, { 'content-type': typeof body === 'string' ? 'text/plain' : 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(code, {
+    'content-type': typeof body === 'string' ? 'text/plain' : 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -129,7 +152,13 @@ function route(segs: string[]): Route | undefined {
   return { res, namespace, name: rest[1], sub: rest[2] };
 }
 
-const VERB_OF: Record<string, string> = { GET: 'get', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+const VERB_OF: Record<string, string> = {
+  GET: 'get',
+  POST: 'create',
+  PUT: 'update',
+  PATCH: 'patch',
+  DELETE: 'delete',
+};
 
 export function makeHandler(state: ServerState) {
   const { store, controllers } = state;
@@ -147,28 +176,55 @@ export function makeHandler(state: ServerState) {
   };
 
   const checkRbac = (verb: string, r: Route, user: string) => {
-    const hit = state.forbids.find((f) => (f.verb === verb || f.verb === '*') && (f.resource === r.res.resource || f.resource === '*') && (!f.namespace || f.namespace === r.namespace));
+    const hit = state.forbids.find(
+      (f) =>
+        (f.verb === verb || f.verb === '*') &&
+        (f.resource === r.res.resource || f.resource === '*') &&
+        (!f.namespace || f.namespace === r.namespace),
+    );
     if (!hit) return;
     const what = r.name ? `${qualified(r.res)} "${r.name}"` : qualified(r.res);
     throw new HttpStatus(
       403,
       'Forbidden',
       `${what} is forbidden: User "${user}" cannot ${verb} resource "${r.res.resource}${r.sub ? `/${r.sub}` : ''}" in API group "${r.res.group}"${r.namespace ? ` in the namespace "${r.namespace}"` : ' at the cluster scope'}`,
-      { ...(r.name ? { name: r.name } : {}), ...(r.res.group ? { group: r.res.group } : {}), kind: r.res.resource },
+      {
+        ...(r.name ? { name: r.name } : {}),
+        ...(r.res.group ? { group: r.res.group } : {}),
+        kind: r.res.resource,
+      },
     );
   };
 
-  const namespaceExists = (ns: string) => !!store.get(RESOURCES.find((x) => x.kind === 'Namespace')!, undefined, ns);
+  const namespaceExists = (ns: string) =>
+    !!store.get(
+      RESOURCES.find((x) => x.kind === 'Namespace')!,
+      undefined,
+      ns,
+    );
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'https://fake');
     const q = url.searchParams;
     const watch = q.get('watch') === '1' || q.get('watch') === 'true';
-    const log: LoggedRequest = { method: req.method ?? 'GET', path: url.pathname + url.search, status: 0, user: '', watch, contentType: req.headers['content-type'] };
+    const log: LoggedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname + url.search,
+      status: 0,
+      user: '',
+      watch,
+      contentType: req.headers['content-type'],
+    };
     state.requestLog.push(log);
     try {
       // Injected faults first: they stand for the network and an overloaded server.
-      const fault = state.faults.find((f) => (f.times ?? 1) > 0 && (!f.method || f.method === req.method) && (!f.pathIncludes || log.path.includes(f.pathIncludes)) && (f.watch ? true : !watch));
+      const fault = state.faults.find(
+        (f) =>
+          (f.times ?? 1) > 0 &&
+          (!f.method || f.method === req.method) &&
+          (!f.pathIncludes || log.path.includes(f.pathIncludes)) &&
+          (f.watch ? true : !watch),
+      );
       if (fault) {
         fault.times = (fault.times ?? 1) - 1;
         if (fault.kind === 'drop') {
@@ -178,7 +234,19 @@ export function makeHandler(state: ServerState) {
         }
         const code = fault.status ?? 500;
         if (code === 429) res.setHeader('retry-after', String(fault.retryAfterSeconds ?? 1));
-        send(res, code, statusBody(code, code === 429 ? 'TooManyRequests' : 'InternalError', code === 429 ? 'the server has received too many requests and has asked us to try again later' : 'an error on the server ("injected fault") has prevented the request from succeeding', code === 429 ? { retryAfterSeconds: fault.retryAfterSeconds ?? 1 } : undefined), log);
+        send(
+          res,
+          code,
+          statusBody(
+            code,
+            code === 429 ? 'TooManyRequests' : 'InternalError',
+            code === 429
+              ? 'the server has received too many requests and has asked us to try again later'
+              : 'an error on the server ("injected fault") has prevented the request from succeeding',
+            code === 429 ? { retryAfterSeconds: fault.retryAfterSeconds ?? 1 } : undefined,
+          ),
+          log,
+        );
         return;
       }
       const user = userOf(req);
@@ -206,12 +274,20 @@ export function makeHandler(state: ServerState) {
       }
       const r = segs[0] === 'api' || segs[0] === 'apis' ? route(segs) : undefined;
       if (!r) throw new HttpStatus(404, 'NotFound', 'the server could not find the requested resource');
-      if (r.sub && !(r.res.subresources ?? []).includes(r.sub)) throw new HttpStatus(404, 'NotFound', 'the server could not find the requested resource');
-      if (r.res.namespaced && !r.namespace && r.name) throw new HttpStatus(404, 'NotFound', 'the server could not find the requested resource');
+      if (r.sub && !(r.res.subresources ?? []).includes(r.sub))
+        throw new HttpStatus(404, 'NotFound', 'the server could not find the requested resource');
+      if (r.res.namespaced && !r.namespace && r.name)
+        throw new HttpStatus(404, 'NotFound', 'the server could not find the requested resource');
 
-      const ctype = String(req.headers['content-type'] ?? '').split(';')[0]!.trim();
+      const ctype = String(req.headers['content-type'] ?? '')
+        .split(';')[0]!
+        .trim();
       if (ctype === 'application/vnd.kubernetes.protobuf')
-        throw new HttpStatus(415, 'UnsupportedMediaType', 'the fake API server speaks JSON only: protobuf request bodies are not supported');
+        throw new HttpStatus(
+          415,
+          'UnsupportedMediaType',
+          'the fake API server speaks JSON only: protobuf request bodies are not supported',
+        );
 
       let verb = VERB_OF[req.method ?? 'GET'] ?? 'get';
       if (req.method === 'GET' && !r.name) verb = watch ? 'watch' : 'list';
@@ -233,8 +309,19 @@ export function makeHandler(state: ServerState) {
           throw new HttpStatus(400, 'BadRequest', (err as Error).message);
         }
         const items = store.list(r.res, r.namespace, match);
-        const list = { kind: `${r.res.kind}List`, apiVersion: apiVersionOf(r.res), metadata: { resourceVersion: String(store.currentRv()) }, items: items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest) };
-        if (accept.includes('as=Table')) return send(res, 200, toTable(r.res, items, String(store.currentRv()), q.get('includeObject') ?? 'Metadata'), log);
+        const list = {
+          kind: `${r.res.kind}List`,
+          apiVersion: apiVersionOf(r.res),
+          metadata: { resourceVersion: String(store.currentRv()) },
+          items: items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest),
+        };
+        if (accept.includes('as=Table'))
+          return send(
+            res,
+            200,
+            toTable(r.res, items, String(store.currentRv()), q.get('includeObject') ?? 'Metadata'),
+            log,
+          );
         return send(res, 200, list, log);
       }
       if (verb === 'get') {
@@ -248,14 +335,24 @@ export function makeHandler(state: ServerState) {
         }
         const o = store.get(r.res, r.namespace, r.name!);
         if (!o) throw notFound(r.res, r.name!);
-        if (accept.includes('as=Table')) return send(res, 200, toTable(r.res, [o], o.metadata.resourceVersion, q.get('includeObject') ?? 'Metadata'), log);
+        if (accept.includes('as=Table'))
+          return send(
+            res,
+            200,
+            toTable(r.res, [o], o.metadata.resourceVersion, q.get('includeObject') ?? 'Metadata'),
+            log,
+          );
         return send(res, 200, o, log);
       }
-      if (verb === 'deletecollection') throw new HttpStatus(405, 'MethodNotAllowed', 'deletecollection is not supported by the fake');
+      if (verb === 'deletecollection')
+        throw new HttpStatus(405, 'MethodNotAllowed', 'deletecollection is not supported by the fake');
 
       const body = await readBody(req);
       if (r.namespace && r.res.kind !== 'Namespace' && !namespaceExists(r.namespace) && verb !== 'delete')
-        throw new HttpStatus(404, 'NotFound', `namespaces "${r.namespace}" not found`, { name: r.namespace, kind: 'namespaces' });
+        throw new HttpStatus(404, 'NotFound', `namespaces "${r.namespace}" not found`, {
+          name: r.namespace,
+          kind: 'namespaces',
+        });
       const manager = q.get('fieldManager') ?? String(req.headers['user-agent'] ?? 'unknown').split('/')[0]!;
 
       if (verb === 'delete') {
@@ -263,23 +360,53 @@ export function makeHandler(state: ServerState) {
         if (!o) throw notFound(r.res, r.name!);
         if (!dryRun) store.delete(r.res, r.namespace, r.name!);
         // Dependents go with their owner (background propagation) on the controllers' next sweep.
-        return send(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: r.name, ...(r.res.group ? { group: r.res.group } : {}), kind: r.res.resource, uid: o.metadata.uid } }, log);
+        return send(
+          res,
+          200,
+          {
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Success',
+            details: {
+              name: r.name,
+              ...(r.res.group ? { group: r.res.group } : {}),
+              kind: r.res.resource,
+              uid: o.metadata.uid,
+            },
+          },
+          log,
+        );
       }
 
       let parsed: unknown;
       try {
-        parsed = ctype === 'application/apply-patch+yaml' ? parseYaml(body.toString('utf8')) : JSON.parse(body.toString('utf8'));
+        parsed =
+          ctype === 'application/apply-patch+yaml'
+            ? parseYaml(body.toString('utf8'))
+            : JSON.parse(body.toString('utf8'));
       } catch (err) {
-        throw new HttpStatus(400, 'BadRequest', `error decoding ${ctype || 'body'}: ${(err as Error).message}`);
+        throw new HttpStatus(
+          400,
+          'BadRequest',
+          `error decoding ${ctype || 'body'}: ${(err as Error).message}`,
+        );
       }
 
       if (verb === 'create') {
         const o = parsed as Obj;
         checkIdentity(r, o, true);
         o.metadata ??= {};
-        if (!o.metadata.name && o.metadata.generateName) o.metadata.name = `${o.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`;
+        if (!o.metadata.name && o.metadata.generateName)
+          o.metadata.name = `${o.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`;
         if (r.namespace) o.metadata.namespace = r.namespace;
-        if (store.get(r.res, r.namespace, o.metadata.name)) throw new HttpStatus(409, 'AlreadyExists', `${qualified(r.res)} "${o.metadata.name}" already exists`, { name: o.metadata.name, ...(r.res.group ? { group: r.res.group } : {}), kind: r.res.resource });
+        if (store.get(r.res, r.namespace, o.metadata.name))
+          throw new HttpStatus(
+            409,
+            'AlreadyExists',
+            `${qualified(r.res)} "${o.metadata.name}" already exists`,
+            { name: o.metadata.name, ...(r.res.group ? { group: r.res.group } : {}), kind: r.res.resource },
+          );
         return send(res, 201, write(r, undefined, o, manager, dryRun), log);
       }
 
@@ -289,7 +416,12 @@ export function makeHandler(state: ServerState) {
         checkIdentity(r, o, false);
         if (!live) throw notFound(r.res, r.name!);
         if (o.metadata?.resourceVersion && o.metadata.resourceVersion !== live.metadata.resourceVersion)
-          throw new HttpStatus(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(r.res)} "${r.name}": the object has been modified; please apply your changes to the latest version and try again`, { name: r.name, ...(r.res.group ? { group: r.res.group } : {}), kind: r.res.resource });
+          throw new HttpStatus(
+            409,
+            'Conflict',
+            `Operation cannot be fulfilled on ${qualified(r.res)} "${r.name}": the object has been modified; please apply your changes to the latest version and try again`,
+            { name: r.name, ...(r.res.group ? { group: r.res.group } : {}), kind: r.res.resource },
+          );
         const next = r.sub === 'status' ? { ...live, status: o.status } : { ...o, status: live.status };
         return send(res, 200, write(r, live, next, manager, dryRun), log);
       }
@@ -297,22 +429,46 @@ export function makeHandler(state: ServerState) {
       // PATCH
       if (ctype === 'application/apply-patch+yaml') {
         const o = parsed as Obj;
-        if (!o || typeof o !== 'object') throw new HttpStatus(400, 'BadRequest', 'apply patch must be an object');
+        if (!o || typeof o !== 'object')
+          throw new HttpStatus(400, 'BadRequest', 'apply patch must be an object');
         checkIdentity(r, o, true);
-        if (!o.apiVersion || !o.kind) throw new HttpStatus(400, 'BadRequest', 'apiVersion and kind must be set in an apply patch');
-        if (!q.get('fieldManager')) throw new HttpStatus(422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch', { causes: [{ type: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }] });
+        if (!o.apiVersion || !o.kind)
+          throw new HttpStatus(400, 'BadRequest', 'apiVersion and kind must be set in an apply patch');
+        if (!q.get('fieldManager'))
+          throw new HttpStatus(
+            422,
+            'Invalid',
+            'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+            {
+              causes: [
+                {
+                  type: 'FieldValueRequired',
+                  message: 'Required value: is required for apply patch',
+                  field: 'fieldManager',
+                },
+              ],
+            },
+          );
         const force = q.get('force') === 'true';
         const config = structuredClone(o);
         if (r.namespace) config.metadata = { ...config.metadata, namespace: r.namespace };
         const result = serverSideApply(live, config, manager, force, apiVersionOf(r.res));
         if (result.conflicts.length && !force) {
           const plural = result.conflicts.length > 1;
-          const msgs = result.conflicts.map((c) => `conflict with "${c.manager}" using ${apiVersionOf(r.res)}: ${describePath(c.path)}`);
+          const msgs = result.conflicts.map(
+            (c) => `conflict with "${c.manager}" using ${apiVersionOf(r.res)}: ${describePath(c.path)}`,
+          );
           throw new HttpStatus(
             409,
             'Conflict',
             `Apply failed with ${result.conflicts.length} conflict${plural ? 's' : ''}: ${msgs.join('\n')}`,
-            { causes: result.conflicts.map((c) => ({ type: 'FieldManagerConflict', message: `conflict with "${c.manager}" using ${apiVersionOf(r.res)}`, field: describePath(c.path) })) },
+            {
+              causes: result.conflicts.map((c) => ({
+                type: 'FieldManagerConflict',
+                message: `conflict with "${c.manager}" using ${apiVersionOf(r.res)}`,
+                field: describePath(c.path),
+              })),
+            },
           );
         }
         const next = result.object;
@@ -325,33 +481,75 @@ export function makeHandler(state: ServerState) {
       try {
         if (ctype === 'application/json-patch+json') next = jsonPatch(live, parsed as Obj[]);
         else if (ctype === 'application/merge-patch+json') next = mergePatch(live, parsed) as Obj;
-        else if (ctype === 'application/strategic-merge-patch+json') next = strategicMergePatch(live, parsed) as Obj;
-        else throw new HttpStatus(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`);
+        else if (ctype === 'application/strategic-merge-patch+json')
+          next = strategicMergePatch(live, parsed) as Obj;
+        else
+          throw new HttpStatus(
+            415,
+            'UnsupportedMediaType',
+            `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
+          );
       } catch (err) {
         if (err instanceof HttpStatus) throw err;
         throw new HttpStatus(422, 'Invalid', (err as Error).message);
       }
       if (r.sub !== 'status') next.status = live.status;
-      return send(res, 200, write(r, live, next, manager, dryRun, r.sub === 'status' ? 'status' : undefined), log);
+      return send(
+        res,
+        200,
+        write(r, live, next, manager, dryRun, r.sub === 'status' ? 'status' : undefined),
+        log,
+      );
     } catch (err) {
-      if (err instanceof HttpStatus) return send(res, err.code, statusBody(err.code, err.reason, err.message, err.details), log);
-      return send(res, 500, statusBody(500, 'InternalError', `fake API server error: ${(err as Error).stack ?? String(err)}`), log);
+      if (err instanceof HttpStatus)
+        return send(res, err.code, statusBody(err.code, err.reason, err.message, err.details), log);
+      return send(
+        res,
+        500,
+        statusBody(500, 'InternalError', `fake API server error: ${(err as Error).stack ?? String(err)}`),
+        log,
+      );
     }
   };
 
   /** The object in the body must be the one the path names. */
   function checkIdentity(r: Route, o: Obj, allowMissingNs: boolean): void {
-    if (!o || typeof o !== 'object') throw new HttpStatus(400, 'BadRequest', 'the request body is not an object');
-    if (o.kind && o.kind !== r.res.kind) throw new HttpStatus(400, 'BadRequest', `the kind of the object (${o.kind}) does not match the resource (${r.res.kind})`);
-    if (o.apiVersion && o.apiVersion !== apiVersionOf(r.res)) throw new HttpStatus(400, 'BadRequest', `the API version in the data (${o.apiVersion}) does not match the expected API version (${apiVersionOf(r.res)})`);
-    if (r.name && o.metadata?.name && o.metadata.name !== r.name) throw new HttpStatus(400, 'BadRequest', 'the name of the object does not match the name on the URL');
+    if (!o || typeof o !== 'object')
+      throw new HttpStatus(400, 'BadRequest', 'the request body is not an object');
+    if (o.kind && o.kind !== r.res.kind)
+      throw new HttpStatus(
+        400,
+        'BadRequest',
+        `the kind of the object (${o.kind}) does not match the resource (${r.res.kind})`,
+      );
+    if (o.apiVersion && o.apiVersion !== apiVersionOf(r.res))
+      throw new HttpStatus(
+        400,
+        'BadRequest',
+        `the API version in the data (${o.apiVersion}) does not match the expected API version (${apiVersionOf(r.res)})`,
+      );
+    if (r.name && o.metadata?.name && o.metadata.name !== r.name)
+      throw new HttpStatus(400, 'BadRequest', 'the name of the object does not match the name on the URL');
     const ns = o.metadata?.namespace;
-    if (r.res.namespaced && ns && r.namespace && ns !== r.namespace) throw new HttpStatus(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
-    if (!allowMissingNs && r.res.namespaced && !r.namespace) throw new HttpStatus(400, 'BadRequest', 'namespace is required');
+    if (r.res.namespaced && ns && r.namespace && ns !== r.namespace)
+      throw new HttpStatus(
+        400,
+        'BadRequest',
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
+    if (!allowMissingNs && r.res.namespaced && !r.namespace)
+      throw new HttpStatus(400, 'BadRequest', 'namespace is required');
   }
 
   /** Defaults, validates, records ownership, stores (unless dry run) and returns the object. */
-  function write(r: Route, live: Obj | undefined, next: Obj, manager: string | undefined, dryRun: boolean, subresource?: string): Obj {
+  function write(
+    r: Route,
+    live: Obj | undefined,
+    next: Obj,
+    manager: string | undefined,
+    dryRun: boolean,
+    subresource?: string,
+  ): Obj {
     next.apiVersion = apiVersionOf(r.res);
     next.kind = r.res.kind;
     next.metadata ??= {};
@@ -366,14 +564,26 @@ export function makeHandler(state: ServerState) {
     applyDefaults(next);
     const causes = validate(next);
     if (causes.length)
-      throw new HttpStatus(422, 'Invalid', `${r.res.kind} "${next.metadata.name ?? ''}" is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}`, { name: next.metadata.name, ...(r.res.group ? { group: r.res.group } : {}), kind: r.res.kind, causes });
+      throw new HttpStatus(
+        422,
+        'Invalid',
+        `${r.res.kind} "${next.metadata.name ?? ''}" is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}`,
+        {
+          name: next.metadata.name,
+          ...(r.res.group ? { group: r.res.group } : {}),
+          kind: r.res.kind,
+          causes,
+        },
+      );
     if (manager) recordUpdate(live, next, manager, apiVersionOf(r.res), subresource);
     if (r.res.kind === 'Namespace' && live) next.status = live.status;
     if (dryRun) {
       const out = structuredClone(next);
       if (!live) delete out.metadata.resourceVersion;
       if (!live && out.spec !== undefined) out.metadata.generation = 1;
-      if (live && out.spec !== undefined) out.metadata.generation = live.metadata.generation + (JSON.stringify(live.spec) === JSON.stringify(out.spec) ? 0 : 1);
+      if (live && out.spec !== undefined)
+        out.metadata.generation =
+          live.metadata.generation + (JSON.stringify(live.spec) === JSON.stringify(out.spec) ? 0 : 1);
       return out;
     }
     if (!live) {
@@ -383,7 +593,13 @@ export function makeHandler(state: ServerState) {
     return store.update(r.res, next);
   }
 
-  function startWatch(r: Route, q: URLSearchParams, req: IncomingMessage, res: ServerResponse, log: LoggedRequest): void {
+  function startWatch(
+    r: Route,
+    q: URLSearchParams,
+    req: IncomingMessage,
+    res: ServerResponse,
+    log: LoggedRequest,
+  ): void {
     let match: (o: Obj) => boolean;
     try {
       const l = parseLabelSelector(q.get('labelSelector'));
@@ -395,11 +611,22 @@ export function makeHandler(state: ServerState) {
     }
     const rvParam = q.get('resourceVersion');
     log.status = 200;
-    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked', 'cache-control': 'no-cache, private' });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'transfer-encoding': 'chunked',
+      'cache-control': 'no-cache, private',
+    });
     res.flushHeaders();
-    const line = (type: string, object: Obj) => res.write(`${JSON.stringify({ type, object })}\n`);
     let closed = false;
-    const watcher: Watcher = { res: r.res, namespace: r.namespace, matches: match, send: (type, o) => !closed && line(type, o) };
+    const line = (type: string, object: Obj) => {
+      if (!closed && !res.writableEnded) res.write(`${JSON.stringify({ type, object })}\n`);
+    };
+    const watcher: Watcher = {
+      res: r.res,
+      namespace: r.namespace,
+      matches: match,
+      send: (type, o) => !closed && line(type, o),
+    };
     let bookmark: NodeJS.Timeout | undefined;
     let timeout: NodeJS.Timeout | undefined;
     const close = () => {
@@ -414,21 +641,35 @@ export function makeHandler(state: ServerState) {
     if (rvParam && rvParam !== '0') {
       const since = store.since(r.res, Number(rvParam));
       if (!since) {
-        line('ERROR', statusBody(410, 'Expired', `too old resource version: ${rvParam} (${store.currentRv()})`));
+        line(
+          'ERROR',
+          statusBody(410, 'Expired', `too old resource version: ${rvParam} (${store.currentRv()})`),
+        );
         close();
         return;
       }
-      for (const c of since) if ((!r.namespace || !r.res.namespaced || c.obj.metadata.namespace === r.namespace) && match(c.obj)) line(c.type, c.obj);
+      for (const c of since)
+        if ((!r.namespace || !r.res.namespaced || c.obj.metadata.namespace === r.namespace) && match(c.obj))
+          line(c.type, c.obj);
     } else {
       for (const o of store.list(r.res, r.namespace, match)) line('ADDED', o);
     }
     store.watchers.add(watcher);
     state.openWatches.add(res);
     if (q.get('allowWatchBookmarks') === 'true')
-      bookmark = setInterval(() => line('BOOKMARK', { kind: r.res.kind, apiVersion: apiVersionOf(r.res), metadata: { resourceVersion: String(store.currentRv()) } }), state.bookmarkIntervalMs);
+      bookmark = setInterval(
+        () =>
+          line('BOOKMARK', {
+            kind: r.res.kind,
+            apiVersion: apiVersionOf(r.res),
+            metadata: { resourceVersion: String(store.currentRv()) },
+          }),
+        state.bookmarkIntervalMs,
+      );
     const ts = Number(q.get('timeoutSeconds') ?? 0);
     if (ts > 0) timeout = setTimeout(close, ts * 1000);
     req.on('close', close);
     res.on('close', close);
+    res.on('finish', close);
   }
 }

@@ -101,7 +101,12 @@ export class Store {
     // Nothing changed: no new resourceVersion, no watch event (as a real server does).
     const strip = (x: Obj) => ({
       ...x,
-      metadata: { ...x.metadata, resourceVersion: undefined, managedFields: x.metadata.managedFields },
+      // Managed-field timestamps alone are no change either.
+      metadata: {
+        ...x.metadata,
+        resourceVersion: undefined,
+        managedFields: (x.metadata.managedFields ?? []).map((e: Obj) => ({ ...e, time: undefined })),
+      },
     });
     if (JSON.stringify(canonical(strip(prev))) === JSON.stringify(canonical(strip(o))))
       return structuredClone(prev);

@@ -27,12 +27,37 @@ const COLUMNS: Record<string, Col[]> = {
     ['Ready', 'integer', (o) => o.status?.readyReplicas ?? 0],
   ],
   Pod: [
-    ['Ready', 'string', (o) => `${(o.status?.containerStatuses ?? []).filter((c: Obj) => c.ready).length}/${(o.spec?.containers ?? []).length}`],
-    ['Status', 'string', (o) => (o.status?.containerStatuses ?? []).map((c: Obj) => c.state?.waiting?.reason).find(Boolean) ?? o.status?.phase ?? 'Pending'],
-    ['Restarts', 'integer', (o) => (o.status?.containerStatuses ?? []).reduce((n: number, c: Obj) => n + (c.restartCount ?? 0), 0)],
+    [
+      'Ready',
+      'string',
+      (o) =>
+        `${(o.status?.containerStatuses ?? []).filter((c: Obj) => c.ready).length}/${(o.spec?.containers ?? []).length}`,
+    ],
+    [
+      'Status',
+      'string',
+      (o) =>
+        (o.status?.containerStatuses ?? [])
+          .map((c: Obj) => c.state?.waiting?.reason ?? c.state?.terminated?.reason)
+          .find(Boolean) ??
+        o.status?.phase ??
+        'Pending',
+    ],
+    [
+      'Restarts',
+      'integer',
+      (o) => (o.status?.containerStatuses ?? []).reduce((n: number, c: Obj) => n + (c.restartCount ?? 0), 0),
+    ],
   ],
   Job: [
-    ['Status', 'string', (o) => ((o.status?.conditions ?? []) as Obj[]).find((c) => c.status === 'True' && (c.type === 'Complete' || c.type === 'Failed'))?.type ?? 'Running'],
+    [
+      'Status',
+      'string',
+      (o) =>
+        ((o.status?.conditions ?? []) as Obj[]).find(
+          (c) => c.status === 'True' && (c.type === 'Complete' || c.type === 'Failed'),
+        )?.type ?? 'Running',
+    ],
     ['Completions', 'string', (o) => `${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1}`],
   ],
 };
@@ -43,12 +68,20 @@ export function toTable(res: ResourceDef, items: Obj[], resourceVersion: string,
       ['Last Seen', 'string', (o) => age(o.lastTimestamp ?? o.metadata.creationTimestamp)],
       ['Type', 'string', (o) => o.type],
       ['Reason', 'string', (o) => o.reason],
-      ['Object', 'string', (o) => `${String(o.involvedObject?.kind ?? '').toLowerCase()}/${o.involvedObject?.name ?? ''}`],
+      [
+        'Object',
+        'string',
+        (o) => `${String(o.involvedObject?.kind ?? '').toLowerCase()}/${o.involvedObject?.name ?? ''}`,
+      ],
       ['Message', 'string', (o) => o.message],
     ];
     return table(cols, items, resourceVersion, includeObject);
   }
-  const cols: Col[] = [['Name', 'string', (o) => o.metadata.name], ...(COLUMNS[res.kind] ?? []), ['Age', 'string', (o) => age(o.metadata.creationTimestamp)]];
+  const cols: Col[] = [
+    ['Name', 'string', (o) => o.metadata.name],
+    ...(COLUMNS[res.kind] ?? []),
+    ['Age', 'string', (o) => age(o.metadata.creationTimestamp)],
+  ];
   return table(cols, items, resourceVersion, includeObject);
 }
 
@@ -57,7 +90,13 @@ function table(cols: Col[], items: Obj[], resourceVersion: string, includeObject
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: { resourceVersion },
-    columnDefinitions: cols.map(([name, type]) => ({ name, type, format: name === 'Name' ? 'name' : '', description: name, priority: 0 })),
+    columnDefinitions: cols.map(([name, type]) => ({
+      name,
+      type,
+      format: name === 'Name' ? 'name' : '',
+      description: name,
+      priority: 0,
+    })),
     rows: items.map((o) => ({
       cells: cols.map(([, , f]) => f(o) ?? ''),
       object:
