@@ -3,4 +3,3 @@ export * from './client.js';
 export * from './kubeconfig.js';
 export * from './eks.js';
 export * from './rollback.js';
-export * from './rollout.js';

@@ -13,10 +13,10 @@ import {
   NoPreviousRevisionError,
   loadKubeconfig,
   rollbackDeployment,
-  rolloutStatus,
   type KubeObject,
   type WatchEvent,
 } from '../../src/kube/index.js';
+import { rolloutStatus } from '../../src/deploy/rollout-status.js';
 import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
 import { haveTools } from '../helpers/tools.js';
 
@@ -49,7 +49,7 @@ async function waitRolledOut(
   try {
     for await (const ev of client.watch('apps/v1', kind, { namespace: ns, signal: ac.signal })) {
       if (ev.type === 'BOOKMARK' || !pending.has(ev.object.metadata.name!)) continue;
-      const st = rolloutStatus(ev.object);
+      const st = rolloutStatus(ev.object as unknown as Record<string, unknown>)!;
       if (st.failed) throw new Error(st.message);
       if (st.done) pending.delete(ev.object.metadata.name!);
       if (!pending.size) return;
