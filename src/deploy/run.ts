@@ -179,7 +179,6 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
   // ---------------------------------------------------------------- validate: nothing changes here
   const manifests = await logger.group('Read manifests', async () => {
     const m = await loadManifests(opts.manifests, { workspace: opts.workspace, logger });
-    logger.info(`${m.length} object(s) from ${new Set(m.map((x) => x.file)).size} file(s)`);
     return m;
   });
 
@@ -515,7 +514,7 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
     const what = failed.map((it) => `${it.key} (${outcome.get(it)!.status.message})`).join('; ');
     await logger.group('Why the rollout failed', async () => {
       logger.error(`rollout failed: ${what}`);
-      logger.info(await explain(client, failed, logger));
+      logger.info(await explain(client, failed, outcome, logger));
     });
     result.result = 'failed';
     result.failure = `Rollout failed: ${what}.`;
@@ -563,6 +562,8 @@ interface Outcome {
   status: RolloutStatus;
   ms: number;
   timedOut: boolean;
+  /** The workload as last seen (the watch's latest version, else the apply's answer). */
+  object: KubeObject;
 }
 
 /**
@@ -587,7 +588,8 @@ async function watchRollouts(
       message: 'not watched',
     };
     // Done already (nothing to roll out, or the controller was quicker than the response) or failed.
-    if (st.done || st.failed) out.set(it, { status: st, ms: now() - start, timedOut: false });
+    if (st.done || st.failed)
+      out.set(it, { status: st, ms: now() - start, timedOut: false, object: it.applied ?? it.object });
     else pending.add(it);
   }
   const groups = groupByCollection([...pending]);
@@ -600,7 +602,7 @@ async function watchRollouts(
         const byName = new Map(group.map((it) => [String(it.object.metadata.name), it]));
         // From the collection's version read before this run changed anything: nothing is missed.
         const rv = startVersions.get(key);
-        const last = new Map<Item, RolloutStatus>();
+        const last = new Map<Item, { status: RolloutStatus; object: KubeObject }>();
         try {
           for await (const ev of client.watch(first.info.apiVersion, first.info.kind, {
             ...(first.namespace ? { namespace: first.namespace } : {}),
@@ -612,10 +614,10 @@ async function watchRollouts(
             if (!it || !pending.has(it)) continue;
             const st = rolloutStatus(ev.object as unknown as K8sObject);
             if (!st) continue;
-            last.set(it, st);
+            last.set(it, { status: st, object: ev.object });
             if (st.done || st.failed) {
               pending.delete(it);
-              out.set(it, { status: st, ms: now() - start, timedOut: false });
+              out.set(it, { status: st, ms: now() - start, timedOut: false, object: ev.object });
               logger.info(`${it.key}: ${st.message}`);
             }
             if (group.every((g) => !pending.has(g))) break;
@@ -625,15 +627,16 @@ async function watchRollouts(
         }
         for (const it of group) {
           if (!out.has(it)) {
-            const st = last.get(it);
+            const seen = last.get(it);
             out.set(it, {
               status: {
                 done: false,
                 failed: true,
-                message: `timed out after ${formatDuration(deadline - start)}${st ? `: ${st.message}` : ''}`,
+                message: `timed out after ${formatDuration(deadline - start)}${seen ? `: ${seen.status.message}` : ''}`,
               },
               ms: now() - start,
               timedOut: true,
+              object: seen?.object ?? it.applied ?? it.object,
             });
           }
         }
@@ -647,7 +650,12 @@ async function watchRollouts(
 }
 
 /** The failure report: pod phases, waiting reasons, recent events, last log lines. */
-async function explain(client: KubeClient, failed: Item[], logger: Logger): Promise<string> {
+async function explain(
+  client: KubeClient,
+  failed: Item[],
+  outcome: Map<Item, Outcome>,
+  logger: Logger,
+): Promise<string> {
   try {
     const byNs = new Map<string, { pods: K8sObject[]; events: K8sObject[] }>();
     for (const ns of new Set(failed.map((f) => f.namespace ?? ''))) {
@@ -662,10 +670,11 @@ async function explain(client: KubeClient, failed: Item[], logger: Logger): Prom
     }
     const inputs: DiagnoseInput[] = failed.map((f) => {
       const { pods, events } = byNs.get(f.namespace ?? '')!;
-      const workload = (f.applied ?? f.object) as unknown as K8sObject;
+      const o = outcome.get(f);
+      const workload = (o?.object ?? f.applied ?? f.object) as unknown as K8sObject;
       return {
         workload,
-        reason: rolloutStatus(workload)?.message ?? 'failed',
+        reason: o?.status.message ?? rolloutStatus(workload)?.message ?? 'failed',
         pods: podsForWorkload(workload, pods),
         events,
         fetchLogs: (req) =>

@@ -258,7 +258,15 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
     }),
   );
   if (opts.check === 'cache') {
-    await timed(phases, 'cache save', () => ctx.cache!.save(`${opts.tagPrefix}${hashed.hash}`, manifestPath));
+    // The image is pushed: a cache entry that could not be saved costs the next run a registry-free
+    // skip, not this run its result.
+    await timed(phases, 'cache save', async () => {
+      try {
+        await ctx.cache!.save(`${opts.tagPrefix}${hashed.hash}`, manifestPath);
+      } catch (e) {
+        logger.warning(`the base image was pushed, but the Actions cache entry could not be saved: ${errorMessage(e)}`);
+      }
+    });
   }
   return result;
 }

@@ -142,4 +142,174 @@ describe.skipIf(!haveTools('docker-registry'))('runDeploy against the fake clust
     );
     expect(r.summary).toContain('web');
   });
+
+  it('pin-digests resolves tags through the real registry and applies repo@sha256', async () => {
+    const pushed = await pushSyntheticImage(reg.url, 'shop/api', 'v7');
+    const { ns, file } = await setup([deployment('api', `${reg.host}/shop/api:v1`)]);
+    const { r, logger } = await deploy({ manifests: file, namespace: ns, images: `${reg.host}/shop/api:v7` });
+    expect(r.result, logger.text()).toBe('success');
+    expect(image(dep(ns, 'api'))).toBe(`${reg.host}/shop/api@${pushed.digest}`);
+    expect(r.changes[0]).toMatchObject({ from: `${reg.host}/shop/api:v1`, to: `${reg.host}/shop/api@${pushed.digest}` });
+  });
+
+  it('pin-digests: a tag missing from the registry is an error and nothing is applied', async () => {
+    const { ns, file } = await setup([deployment('api', `${reg.host}/shop/api:v1`)]);
+    kube.resetRequestLog();
+    await expect(
+      deploy({ manifests: file, namespace: ns, images: `${reg.host}/shop/api:no-such-tag` }),
+    ).rejects.toThrow(/no-such-tag.*does not exist|Could not resolve/s);
+    expect(writes()).toEqual([]);
+    expect(kube.get('apps/v1', 'Deployment', ns, 'api')).toBeUndefined();
+  });
+
+  async function failedRollout(how: 'ImagePullBackOff' | 'CrashLoopBackOff') {
+    const bad = `${reg.host}/shop/web:bad-${how}`;
+    kube.failImage(bad, how);
+    const { ns, file } = await setup([
+      deployment('web', `${reg.host}/shop/web:good`),
+      deployment('other', `${reg.host}/shop/other:v1`),
+    ]);
+    const first = await deploy({ manifests: file, namespace: ns, 'pin-digests': 'false' });
+    expect(first.r.result, first.logger.text()).toBe('success');
+    const revBefore = dep(ns, 'web').metadata.annotations['deployment.kubernetes.io/revision'];
+    // The second run changes web to a failing image and adds a new workload that fails too.
+    await writeFile(
+      path.join(ws, file),
+      [
+        deployment('web', bad, { progressDeadlineSeconds: 2 }),
+        deployment('other', `${reg.host}/shop/other:v1`),
+        deployment('fresh', bad, { progressDeadlineSeconds: 2 }),
+      ]
+        .map((o) => stringify(o))
+        .join('---\n'),
+    );
+    const second = await deploy({ manifests: file, namespace: ns, 'pin-digests': 'false', timeout: '30s' });
+    return { ns, file, bad, revBefore, ...second };
+  }
+
+  for (const how of ['ImagePullBackOff', 'CrashLoopBackOff'] as const) {
+    it(`a failed rollout (${how}) is diagnosed and rolled back; a workload created by the run is left in place`, async () => {
+      const { ns, r, logger, bad } = await failedRollout(how);
+      const log = logger.text();
+      if (process.env.SHOW_LOG) console.log(log, r.summary);
+      expect(r.result, log).toBe('rolled-back');
+      expect(r.rolledBack).toBe(true);
+      expect(log).toContain(how);
+      if (how === 'CrashLoopBackOff') expect(log).toContain('simulated crash');
+      else expect(log).toMatch(/Back-off pulling image|Failed to pull|ErrImagePull/);
+      // Events are part of the diagnosis.
+      expect(log).toMatch(/BackOff|Failed/);
+      expect(r.failure).toContain(`Deployment/${ns}/web`);
+      expect(r.failure).toMatch(/previous version runs again/);
+      expect(r.failure).toContain(`Deployment/${ns}/fresh`);
+      // web runs its previous image again; fresh (created by this run) still exists, not deleted.
+      await expect.poll(() => image(dep(ns, 'web'))).toBe(`${reg.host}/shop/web:good`);
+      expect(dep(ns, 'fresh')).toBeDefined();
+      expect(image(dep(ns, 'fresh'))).toBe(bad);
+      const row = (name: string) => r.rows.find((x) => x.name === name)!;
+      expect(row('web').result).toBe('rolled-back');
+      expect(row('fresh').note).toMatch(/created by this run/);
+      expect(row('other').result).toBe('success');
+      // other was not changed and so not rolled back
+      expect(dep(ns, 'other').metadata.annotations['deployment.kubernetes.io/revision']).toBe('1');
+    });
+  }
+
+  it('rollback-on-failure false: result failed, nothing rolled back', async () => {
+    const bad = `${reg.host}/shop/web:bad-norollback`;
+    kube.failImage(bad, 'ImagePullBackOff');
+    const { ns, file } = await setup([deployment('web', `${reg.host}/shop/web:good`)]);
+    const first = await deploy({ manifests: file, namespace: ns, 'pin-digests': 'false' });
+    expect(first.r.result).toBe('success');
+    const { r, logger } = await deploy({
+      manifests: file,
+      namespace: ns,
+      images: bad,
+      'pin-digests': 'false',
+      'rollback-on-failure': 'false',
+    });
+    expect(r.result, logger.text()).toBe('failed');
+    expect(r.rolledBack).toBe(false);
+    expect(r.failure).toMatch(/Rollout failed/);
+    expect(r.failure).not.toMatch(/previous version runs again/);
+    expect(image(dep(ns, 'web'))).toBe(bad);
+  });
+
+  it('awaits a Job to completion', async () => {
+    const job = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'migrate' },
+      spec: {
+        template: {
+          spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', image: `${reg.host}/shop/migrate:v1` }] },
+        },
+      },
+    };
+    const { ns, file } = await setup([job]);
+    const { r, logger } = await deploy({ manifests: file, namespace: ns, 'pin-digests': 'false' });
+    expect(r.result, logger.text()).toBe('success');
+    const live = kube.get('batch/v1', 'Job', ns, 'migrate')!;
+    expect(live.status?.succeeded).toBe(1);
+    expect(r.rows.find((x) => x.kind === 'Job')?.result).toBe('success');
+  });
+
+  it('dry run changes nothing and says created / configured / unchanged', async () => {
+    const { ns, file } = await setup([
+      configMap('same', { A: '1' }),
+      configMap('changes', { A: '1' }),
+      deployment('web', `${reg.host}/shop/web:v1`),
+    ]);
+    const first = await deploy({ manifests: file, namespace: ns, 'pin-digests': 'false' });
+    expect(first.r.result).toBe('success');
+    await kube.settle();
+    await writeFile(
+      path.join(ws, file),
+      [
+        configMap('same', { A: '1' }),
+        configMap('changes', { A: '2' }),
+        deployment('web', `${reg.host}/shop/web:v1`),
+        configMap('brand-new', { B: '1' }),
+      ]
+        .map((o) => stringify(o))
+        .join('---\n'),
+    );
+    const before = JSON.stringify(kube.list('v1', 'ConfigMap', ns)) + JSON.stringify(kube.list('apps/v1', 'Deployment', ns));
+    kube.resetRequestLog();
+    const { r, logger } = await deploy({
+      manifests: file,
+      namespace: ns,
+      images: `${reg.host}/shop/web:v2`,
+      'pin-digests': 'false',
+      'dry-run': 'true',
+    });
+    expect(r.result, logger.text()).toBe('dry-run');
+    expect(r.plan.sort()).toEqual(
+      [
+        `unchanged ConfigMap/${ns}/same`,
+        `configured ConfigMap/${ns}/changes`,
+        `configured Deployment/${ns}/web`,
+        `created ConfigMap/${ns}/brand-new`,
+      ].sort(),
+    );
+    expect(writes()).toEqual([]);
+    expect(kube.get('v1', 'ConfigMap', ns, 'brand-new')).toBeUndefined();
+    expect(JSON.stringify(kube.list('v1', 'ConfigMap', ns)) + JSON.stringify(kube.list('apps/v1', 'Deployment', ns))).toBe(before);
+    expect(r.summary).toMatch(/dry run/i);
+  });
+
+  it('a second identical run is unchanged (no new revision)', async () => {
+    const { ns, file } = await setup([deployment('web', `${reg.host}/shop/web:v1`)]);
+    const a = await deploy({ manifests: file, namespace: ns, 'pin-digests': 'false' });
+    expect(a.r.result).toBe('success');
+    const rv = dep(ns, 'web').metadata.annotations['deployment.kubernetes.io/revision'];
+    const d = await deploy({ manifests: file, namespace: ns, 'pin-digests': 'false', 'dry-run': 'true' });
+    expect(d.r.plan).toEqual([`unchanged Deployment/${ns}/web`]);
+    const b = await deploy(
+      { manifests: file, namespace: ns, 'pin-digests': 'false' },
+      { audit: { ...audit, runUrl: 'https://github.com/acme/shop/actions/runs/4243' } },
+    );
+    expect(b.r.result).toBe('success');
+    expect(dep(ns, 'web').metadata.annotations['deployment.kubernetes.io/revision']).toBe(rv);
+  });
 });
