@@ -8,7 +8,7 @@ import { consoleLogger, type Logger } from '../core/logger.js';
 import { HASH_BASE_INPUTS, parseHashBaseInputs } from '../hashbase/inputs.js';
 import { renderHashBaseSummary, runHashBase } from '../hashbase/run.js';
 import { DEPLOY_INPUTS, parseDeployInputs } from '../deploy/inputs.js';
-import { runDeploy } from '../deploy/run.js';
+import { renderDeploy, runDeploy } from '../deploy/run.js';
 import { exec } from '../core/exec.js';
 
 /** The commit being deployed: GITHUB_SHA / C2C_REVISION, else git HEAD of the workspace. */
@@ -37,13 +37,15 @@ interface Command {
     raw: Record<string, string>,
     g: GlobalFlags,
     logger: Logger,
-  ): Promise<{ outputs: Record<string, string>; summary?: string; exitCode?: number }>;
+  ): Promise<{ outputs: Record<string, string>; summary?: string; exitCode?: number; document?: string }>;
 }
 
 interface GlobalFlags {
   workspace: string;
   json: boolean;
   verbose: boolean;
+  /** deploy: print the final YAML of what would be applied, contact no cluster. */
+  render: boolean;
 }
 
 const commands: Record<string, Command> = {
@@ -89,11 +91,18 @@ const commands: Record<string, Command> = {
           '--environment records a GitHub Deployment, which only the action does; leave it out here',
         );
       const actor = process.env.C2C_ACTOR || process.env.USER;
-      const r = await runDeploy(opts, {
+      const ctx = {
         logger,
         ...(sha ? { audit: { commit: sha, ...(actor ? { actor } : {}) }, revision: sha } : {}),
         ...(process.env.C2C_SOURCE ? { source: process.env.C2C_SOURCE } : {}),
-      });
+      };
+      if (g.render) {
+        // Everything that needs no cluster; the YAML of exactly what would be applied goes to stdout.
+        const rendered = await renderDeploy(opts, ctx);
+        const outputs: Record<string, string> = { image: rendered.image, digest: rendered.digest };
+        return { outputs, document: rendered.yaml };
+      }
+      const r = await runDeploy(opts, ctx);
       if (r.failure) logger.error(r.failure);
       return {
         outputs: {
@@ -113,7 +122,7 @@ const commands: Record<string, Command> = {
 
 function usage(): string {
   const lines = [
-    'usage: c2c <command> [--input value ...] [--workspace DIR] [--json] [--verbose]',
+    'usage: c2c <command> [--input value ...] [--workspace DIR] [--json] [--verbose] [--render]',
     '',
     'commands:',
   ];
@@ -136,6 +145,11 @@ function commandHelp(name: string, c: Command): string {
   }
   lines.push('  --workspace DIR   the directory inputs are relative to (default: the current directory)');
   lines.push('  --json            print the outputs as one JSON object');
+  if (name === 'deploy')
+    lines.push(
+      '  --render          contact no cluster: read the manifests, substitute images, build and push (with',
+      '                    --build-context), pin digests, annotate, and print the YAML that would be applied',
+    );
   return lines.join('\n');
 }
 
@@ -144,7 +158,7 @@ export function parseArgs(
   spec: InputSpec,
 ): { raw: Record<string, string>; g: GlobalFlags; help: boolean } {
   const raw: Record<string, string> = {};
-  const g: GlobalFlags = { workspace: process.cwd(), json: false, verbose: false };
+  const g: GlobalFlags = { workspace: process.cwd(), json: false, verbose: false, render: false };
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -154,6 +168,7 @@ export function parseArgs(
     }
     if (arg === '--json') g.json = true;
     else if (arg === '--verbose') g.verbose = true;
+    else if (arg === '--render') g.render = true;
     else if (arg.startsWith('--')) {
       const eq = arg.indexOf('=');
       const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
@@ -192,11 +207,20 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(commandHelp(name, cmd) + '\n');
     return 0;
   }
-  // Human output goes to stderr with --json, so stdout stays machine-readable.
-  const logger = consoleLogger({ verbose: g.verbose, ...(g.json ? { out: process.stderr } : {}) });
+  if (g.render && name !== 'deploy')
+    throw new C2CError(`--render is a flag of 'c2c deploy', not of '${name}'`);
+  // Human output goes to stderr with --json or --render, so stdout stays machine-readable.
+  const logger = consoleLogger({
+    verbose: g.verbose,
+    ...(g.json || g.render ? { out: process.stderr } : {}),
+  });
   for (const [k, def] of Object.entries(cmd.inputs)) if (def.secret && raw[k]) logger.secret(raw[k]);
-  const { outputs, summary, exitCode } = await cmd.run(raw, g, logger);
-  if (g.json) process.stdout.write(JSON.stringify(outputs, null, 2) + '\n');
+  const { outputs, summary, exitCode, document } = await cmd.run(raw, g, logger);
+  if (document !== undefined) {
+    process.stdout.write(document);
+    if (g.json) process.stderr.write(JSON.stringify(outputs, null, 2) + '\n');
+    else for (const [k, v] of Object.entries(outputs)) if (v) process.stderr.write(`${k}=${v}\n`);
+  } else if (g.json) process.stdout.write(JSON.stringify(outputs, null, 2) + '\n');
   else {
     if (summary) process.stdout.write(`\n${summary}\n`);
     for (const [k, v] of Object.entries(outputs))

@@ -5,6 +5,7 @@ import { parseBool, parseDuration, parseEnum, parseKeyValues, parseList } from '
 import type { InputSpec, RawInputs } from '../core/input-spec.js';
 import { parseImageInput, parseImageReference, type ImageReference } from '../images/reference.js';
 import type { BuilderChoice } from '../build/index.js';
+import { parseImageEntries } from './images.js';
 
 /** The inputs of action-deploy-k8s and `c2c deploy`: names, defaults and meaning. */
 export const DEPLOY_INPUTS = {
@@ -45,7 +46,8 @@ export const DEPLOY_INPUTS = {
   },
   'registry-username': {
     default: '',
-    description: 'Registry user for non-ECR registries. ECR hosts use AWS credentials from the environment.',
+    description:
+      'Registry user for non-ECR registries: for the registry of `image`, or, without a build, of the `images` entries (when they name one registry). ECR hosts use AWS credentials from the environment.',
   },
   'registry-password': {
     default: '',
@@ -166,7 +168,10 @@ export function parseDeployInputs(
       `'${namespace}' is not a valid namespace name`,
       'lowercase letters, digits and -, at most 63 characters',
     );
-  const images = parseList(raw.images).map((v) => {
+  const imageList = parseList(raw.images);
+  // Malformed, tag-less or contradicting entries: one error before anything happens.
+  parseImageEntries(imageList);
+  const images = imageList.map((v) => {
     try {
       return parseImageReference(v);
     } catch (e) {

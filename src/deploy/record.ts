@@ -20,7 +20,7 @@ export function githubRecorder(
         ref: gh.sha ?? gh.ref ?? 'HEAD',
         environment: o.environment,
         description: `commit-to-cloud deploy of ${(gh.sha ?? '').slice(0, 12)}`,
-        production: /prod/i.test(o.environment),
+        // production_environment left to GitHub: true for an environment named 'production'.
       });
       await client.createDeploymentStatus(d.id, { state: 'in_progress', ...common });
       return { id: d.id, url: `${gh.serverUrl}/${repo}/deployments/${encodeURIComponent(o.environment)}` };

@@ -28,8 +28,10 @@ import { annotateObject, templateUnchanged, type AuditInfo } from './annotations
 import { isWatchedKind, rolloutStatus, type RolloutStatus } from './rollout-status.js';
 import { diagnose, podsForWorkload, type DiagnoseInput } from './diagnose.js';
 import { renderDeploySummary, type WorkloadRow } from './summary.js';
-import { containersOf, podSpecOf, podTemplateOf, type K8sObject } from './objects.js';
+import { containersOf, kindOf, podSpecOf, podTemplateOf, type K8sObject } from './objects.js';
+import { stringify as stringifyYaml } from 'yaml';
 import type { DeployOptions } from './inputs.js';
+import type { RetryOptions } from '../core/retry.js';
 
 /**
  * The engine of action-deploy-k8s: validate everything (manifests, kinds, namespaces, images, a
@@ -53,6 +55,8 @@ export interface DeployContext {
   revision?: string;
   source?: string;
   now?: () => number;
+  /** Retry policy of the Kubernetes requests (tests shorten it). */
+  kubeRetry?: RetryOptions;
 }
 
 export type DeployResultKind = 'success' | 'failed' | 'rolled-back' | 'dry-run';
@@ -157,11 +161,191 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** The image steps both a deploy and a render go through: substitute, build and push, pin. */
+interface ImageTarget {
+  object: K8sObject;
+  file: string;
+  line: number;
+}
+
+interface ImageWork {
+  /** The image this run builds, as substituted into the manifests (repository:tag). */
+  buildRef?: ImageReference;
+  changes: ImageChange[];
+  registryFor: (host: string) => Promise<Registry>;
+  image: string;
+  digest: string;
+}
+
+/** Substitutes `images` (and the image to build) into the objects: every entry must match a container. */
+function substituteAll(opts: DeployOptions, targets: ImageTarget[], logger: Logger): ImageWork {
+  const build = opts.build;
+  const buildRef: ImageReference | undefined = build ? { ...build.image, tag: build.tag } : undefined;
+  const entries = [...opts.images.map(formatReference)];
+  if (buildRef && !opts.images.some((i) => canonicalName(i) === canonicalName(buildRef)))
+    entries.push(formatReference(buildRef));
+  const changes = entries.length
+    ? substituteImages(targets, entries, {
+        onSkip: (image, why) => logger.warning(`image '${image}' left as it is: ${why}`),
+      })
+    : [];
+  // Registries: one connection per host. Credentials go only to the registry of `image`; without a
+  // build, to the registry of the `images` entries when they all name one (never to several).
+  const entryHosts = [...new Set(opts.images.map((i) => i.registry))];
+  const credsHost = build ? build.image.registry : entryHosts.length === 1 ? entryHosts[0] : undefined;
+  if (opts.username && !credsHost)
+    logger.warning(
+      `'registry-username' is set, but the images entries name ${entryHosts.length} registries: the credentials are sent to none of them`,
+    );
+  const registries = new Map<string, Promise<Registry>>();
+  const registryFor = (host: string) => {
+    let r = registries.get(host);
+    if (!r) {
+      const withCreds = credsHost === host && opts.username;
+      r = connectRegistry(host, {
+        logger,
+        ...(withCreds ? { username: opts.username!, password: opts.password ?? '' } : {}),
+      });
+      registries.set(host, r);
+    }
+    return r;
+  };
+  return { ...(buildRef ? { buildRef } : {}), changes, registryFor, image: '', digest: '' };
+}
+
+/** Whether a change substitutes the image this run builds. */
+function isBuilt(work: ImageWork, c: ImageChange): boolean {
+  if (!work.buildRef) return false;
+  const ref = parseImageReference(c.to.includes('@') ? c.to.slice(0, c.to.indexOf('@')) : c.to);
+  return canonicalName(ref) === canonicalName(work.buildRef) && ref.tag === work.buildRef.tag;
+}
+
+/**
+ * Resolves substituted tags to digests (pin-digests): `which` = 'others' before the build (every
+ * image but the one this run builds), 'built' after it.
+ */
+async function pinImages(
+  opts: DeployOptions,
+  targets: ImageTarget[],
+  work: ImageWork,
+  which: 'others' | 'built',
+  logger: Logger,
+): Promise<void> {
+  if (!opts.pinDigests) return;
+  const changes = work.changes.filter((c) => (which === 'built') === isBuilt(work, c));
+  if (!changes.some((c) => !c.to.includes('@'))) return;
+  await logger.group(which === 'built' ? 'Pin the built image' : 'Pin images to digests', async () => {
+    await pinDigests(targets, changes, async (_reference, ref) => {
+      if (which === 'built') return work.digest;
+      const reg = await work.registryFor(ref.registry);
+      const found = await reg.head(ref.repository, ref.tag ?? 'latest');
+      if (!found) throw new C2CError(`image ${formatReference(ref)} does not exist in its registry`);
+      return found.digest;
+    });
+    for (const c of changes) logger.info(describeChange(c));
+  });
+}
+
+/** Builds the app image and pushes it to `image` (a registry change: after every check). */
+async function buildImage(opts: DeployOptions, ctx: DeployContext, work: ImageWork): Promise<void> {
+  const build = opts.build;
+  const buildRef = work.buildRef;
+  if (!build || !buildRef) return;
+  const { logger } = ctx;
+  await logger.group(`Build and push ${formatReference(buildRef)}`, async () => {
+    const builder = await resolveBuilder(build.builder, logger);
+    const reg = await work.registryFor(build.image.registry);
+    await reg.ensureRepository(build.image.repository);
+    const creds = await reg.credentials();
+    const targets = [
+      {
+        host: reg.endpointHost,
+        insecure: reg.insecure || isLoopbackHost(reg.endpointHost),
+        ...(creds ? { username: creds.username, password: creds.password } : {}),
+      },
+    ];
+    // The base image's registry, when it is another one, is where the build pulls FROM.
+    const base = build.buildArgs.find(([k]) => k === 'BASE_IMAGE')?.[1];
+    if (base) {
+      const baseHost = parseImageReference(base).registry;
+      if (baseHost !== build.image.registry && isLoopbackHost(baseHost))
+        targets.push({ host: baseHost, insecure: true });
+    }
+    const labels: Record<string, string> = {
+      'org.opencontainers.image.created': new Date((ctx.now ?? Date.now)()).toISOString(),
+    };
+    if (ctx.revision) labels['org.opencontainers.image.revision'] = ctx.revision;
+    if (ctx.source) labels['org.opencontainers.image.source'] = ctx.source;
+    const built = await buildAndPush(
+      {
+        context: build.context,
+        dockerfile: build.dockerfile,
+        tags: [`${reg.endpointHost}/${build.image.repository}:${build.tag}`],
+        buildArgs: build.buildArgs,
+        labels,
+        targets,
+        logger,
+        inputNames: { dockerfile: 'dockerfile', context: 'build-context' },
+      },
+      builder,
+    );
+    work.digest = built.digest;
+    work.image = `${formatReference({ registry: build.image.registry, repository: build.image.repository })}@${built.digest}`;
+    logger.info(`pushed ${work.image}`);
+  });
+}
+
+function registerSecrets(opts: DeployOptions, logger: Logger): void {
+  if (opts.password) logger.secret(opts.password);
+  if (opts.token) logger.secret(opts.token);
+}
+
+export interface RenderResult {
+  /** The objects exactly as they would be applied, as YAML documents. */
+  yaml: string;
+  objects: K8sObject[];
+  image: string;
+  digest: string;
+  changes: ImageChange[];
+}
+
+/**
+ * Everything of a deploy that needs no cluster: read the manifests, set the namespace, substitute
+ * images, build and push (when `build-context` is set), pin digests, annotate. Returns the objects
+ * as they would be applied; contacts no cluster. (Namespaced objects that name no namespace, with
+ * the `namespace` input empty, stay without one: the kubeconfig's context decides at apply time.)
+ */
+export async function renderDeploy(opts: DeployOptions, ctx: DeployContext): Promise<RenderResult> {
+  const { logger } = ctx;
+  registerSecrets(opts, logger);
+  const manifests = await logger.group('Read manifests', () =>
+    loadManifests(opts.manifests, { workspace: opts.workspace, logger }),
+  );
+  applyNamespace(manifests, opts.namespace ?? '');
+  const targets = manifests.map((m) => ({ object: m.object, file: m.file, line: m.line }));
+  const work = substituteAll(opts, targets, logger);
+  await pinImages(opts, targets, work, 'others', logger);
+  await buildImage(opts, ctx, work);
+  await pinImages(opts, targets, work, 'built', logger);
+  if (!opts.pinDigests) for (const c of work.changes) logger.info(describeChange(c));
+  if (opts.annotate && ctx.audit) for (const t of targets) annotateObject(t.object, ctx.audit);
+  const ordered = [...manifests].sort(
+    (a, b) => rank(kindOf(a.object)) - rank(kindOf(b.object)) || a.index - b.index,
+  );
+  const objects = ordered.map((m) => m.object);
+  return {
+    yaml: objects.map((o) => `---\n${stringifyYaml(o, { lineWidth: 0 })}`).join(''),
+    objects,
+    image: work.image,
+    digest: work.digest,
+    changes: work.changes,
+  };
+}
+
 export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promise<DeployResult> {
   const { logger } = ctx;
   const now = ctx.now ?? Date.now;
-  if (opts.password) logger.secret(opts.password);
-  if (opts.token) logger.secret(opts.token);
+  registerSecrets(opts, logger);
   const result: DeployResult = {
     result: 'success',
     image: '',
@@ -177,15 +361,26 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
   };
 
   // ---------------------------------------------------------------- validate: nothing changes here
-  const manifests = await logger.group('Read manifests', async () => {
-    const m = await loadManifests(opts.manifests, { workspace: opts.workspace, logger });
-    return m;
-  });
+  const manifests = await logger.group('Read manifests', () =>
+    loadManifests(opts.manifests, { workspace: opts.workspace, logger }),
+  );
 
-  const client = new KubeClient(await connect(opts, ctx), { logger });
+  const client = new KubeClient(await connect(opts, ctx), {
+    logger,
+    ...(ctx.kubeRetry ? { retry: ctx.kubeRetry } : {}),
+  });
   const defaultNamespace = opts.namespace || client.namespace;
   const items: Item[] = await logger.group('Check the cluster', async () => {
-    await client.version();
+    try {
+      const v = await client.version();
+      logger.info(`${client.connection.server}: Kubernetes ${v.gitVersion ?? 'version unknown'}`);
+    } catch (e) {
+      if (e instanceof KubeApiError && e.status !== 404 && e.status < 500) throw e;
+      throw new C2CError(
+        `Cannot reach the Kubernetes API server at ${client.connection.server}${client.connection.contextName ? ` (context '${client.connection.contextName}')` : ''}: ${errorMessage(e)}`,
+        { cause: e },
+      );
+    }
     const problems: C2CError[] = [];
     const infos = new Map<Manifest, ResourceInfo>();
     await Promise.all(
@@ -221,22 +416,13 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
   });
 
   // Images: every entry (and the image this run builds) must match a container; checked before any build.
-  const build = opts.build;
-  const buildRef: ImageReference | undefined = build ? { ...build.image, tag: build.tag } : undefined;
-  const entries = [...opts.images.map(formatReference)];
-  if (buildRef && !opts.images.some((i) => canonicalName(i) === canonicalName(buildRef)))
-    entries.push(formatReference(buildRef));
-  if (entries.length) {
-    result.changes = substituteImages(
-      items.map((i) => ({
-        object: i.object as unknown as K8sObject,
-        file: i.manifest.file,
-        line: i.manifest.line,
-      })),
-      entries,
-      { onSkip: (image, why) => logger.warning(`image '${image}' left as it is: ${why}`) },
-    );
-  }
+  const targets: ImageTarget[] = items.map((i) => ({
+    object: i.object as unknown as K8sObject,
+    file: i.manifest.file,
+    line: i.manifest.line,
+  }));
+  const work = substituteAll(opts, targets, logger);
+  result.changes = work.changes;
 
   // What runs now: one list per kind and namespace (not one GET per object).
   // Watched kinds are listed (the list's resourceVersion is where their watch starts, so no change
@@ -271,109 +457,32 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
     );
   });
 
-  // Registries: one connection per host; credentials go only to the registry of `image`.
-  const registries = new Map<string, Promise<Registry>>();
-  const registryFor = (host: string) => {
-    let r = registries.get(host);
-    if (!r) {
-      const withCreds = build && build.image.registry === host && opts.username;
-      r = connectRegistry(host, {
-        logger,
-        ...(withCreds ? { username: opts.username!, password: opts.password ?? '' } : {}),
-      });
-      registries.set(host, r);
+  // Every other image resolves to a digest before anything changes.
+  await pinImages(opts, targets, work, 'others', logger);
+
+  // Audit annotations, and whether each workload's template changes (a rollout). Done on copies
+  // for the dry run when the image is still to be built (its digest is not known yet).
+  const finalize = (objectOf: (it: Item) => KubeObject) => {
+    for (const it of items) {
+      const obj = objectOf(it) as unknown as K8sObject;
+      if (opts.annotate && ctx.audit)
+        annotateObject(obj, ctx.audit, it.live ? { live: it.live as unknown as K8sObject } : {});
+      const desiredTemplate = podTemplateOf(obj);
+      const liveTemplate = it.live ? podTemplateOf(it.live as unknown as K8sObject) : undefined;
+      it.templateChanged =
+        !!desiredTemplate && (!liveTemplate || !templateUnchanged(desiredTemplate, liveTemplate));
     }
-    return r;
   };
-
-  // Build and push the app image: a registry change, so after every check that needs no digest.
-  if (build && buildRef) {
-    await logger.group(`Build and push ${formatReference(buildRef)}`, async () => {
-      const builder = await resolveBuilder(build.builder, logger);
-      const reg = await registryFor(build.image.registry);
-      await reg.ensureRepository(build.image.repository);
-      const creds = await reg.credentials();
-      const targets = [
-        {
-          host: reg.endpointHost,
-          insecure: reg.insecure || isLoopbackHost(reg.endpointHost),
-          ...(creds ? { username: creds.username, password: creds.password } : {}),
-        },
-      ];
-      // The base image's registry, when it is another one, is where the build pulls FROM.
-      const base = build.buildArgs.find(([k]) => k === 'BASE_IMAGE')?.[1];
-      if (base) {
-        const baseHost = parseImageReference(base).registry;
-        if (baseHost !== build.image.registry && isLoopbackHost(baseHost))
-          targets.push({ host: baseHost, insecure: true });
-      }
-      const labels: Record<string, string> = {
-        'org.opencontainers.image.created': new Date(now()).toISOString(),
-      };
-      if (ctx.revision) labels['org.opencontainers.image.revision'] = ctx.revision;
-      if (ctx.source) labels['org.opencontainers.image.source'] = ctx.source;
-      const built = await buildAndPush(
-        {
-          context: build.context,
-          dockerfile: build.dockerfile,
-          tags: [`${reg.endpointHost}/${build.image.repository}:${build.tag}`],
-          buildArgs: build.buildArgs,
-          labels,
-          targets,
-          logger,
-          inputNames: { dockerfile: 'dockerfile', context: 'build-context' },
-        },
-        builder,
-      );
-      result.digest = built.digest;
-      result.image = `${formatReference({ registry: build.image.registry, repository: build.image.repository })}@${built.digest}`;
-      logger.info(`pushed ${result.image}`);
-    });
-  }
-
-  if (opts.pinDigests && result.changes.length) {
-    await logger.group('Pin images to digests', async () => {
-      await pinDigests(
-        items.map((i) => ({
-          object: i.object as unknown as K8sObject,
-          file: i.manifest.file,
-          line: i.manifest.line,
-        })),
-        result.changes,
-        async (_reference, ref) => {
-          if (
-            buildRef &&
-            result.digest &&
-            canonicalName(ref) === canonicalName(buildRef) &&
-            ref.tag === buildRef.tag
-          )
-            return result.digest;
-          const reg = await registryFor(ref.registry);
-          const found = await reg.head(ref.repository, ref.tag ?? 'latest');
-          if (!found) throw new C2CError(`image ${formatReference(ref)} does not exist in its registry`);
-          return found.digest;
-        },
-      );
-      for (const c of result.changes) logger.info(describeChange(c));
-    });
-  }
-
-  // Audit annotations, and whether each workload's template changes (a rollout).
-  for (const it of items) {
-    if (opts.annotate && ctx.audit)
-      annotateObject(
-        it.object as unknown as K8sObject,
-        ctx.audit,
-        it.live ? { live: it.live as unknown as K8sObject } : {},
-      );
-    const desiredTemplate = podTemplateOf(it.object as unknown as K8sObject);
-    const liveTemplate = it.live ? podTemplateOf(it.live as unknown as K8sObject) : undefined;
-    it.templateChanged =
-      !!desiredTemplate && (!liveTemplate || !templateUnchanged(desiredTemplate, liveTemplate));
-  }
+  const toBuild = !!work.buildRef;
+  const drafts = new Map<Item, KubeObject>();
+  if (toBuild) {
+    for (const it of items) drafts.set(it, structuredClone(it.object));
+    finalize((it) => drafts.get(it)!);
+  } else finalize((it) => it.object);
   items.sort((a, b) => rank(a.info.kind) - rank(b.info.kind) || a.manifest.index - b.manifest.index);
 
-  // The whole set through a server-side dry run: one rejected object means nothing is applied.
+  // The whole set through a server-side dry run: one rejected object means nothing is applied (and,
+  // when an image is to be built, nothing is pushed).
   const creating = new Set(
     items.filter((i) => i.info.kind === 'Namespace' && !i.live).map((i) => String(i.object.metadata.name)),
   );
@@ -383,7 +492,10 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
     await Promise.all(
       items.map(async (it) => {
         try {
-          out.set(it, await client.apply(it.object, { dryRun: true, force: opts.forceConflicts }));
+          out.set(
+            it,
+            await client.apply(drafts.get(it) ?? it.object, { dryRun: true, force: opts.forceConflicts }),
+          );
         } catch (e) {
           // A namespace this same run creates does not exist yet: its objects cannot be dry-run.
           if (e instanceof KubeApiError && e.status === 404 && it.namespace && creating.has(it.namespace))
@@ -399,8 +511,12 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
       }),
     );
     if (problems.length) {
+      const conflict = problems.some((p) => /conflicted/.test(p.message));
       throw new C2CError(
-        `The cluster rejected ${problems.length} object(s) in a server-side dry run; nothing was applied:\n${problems.map((p) => `  ${p.where?.file}:${p.where?.line}: ${p.message}`).join('\n')}`,
+        `The cluster rejected ${problems.length} object(s) in a server-side dry run; nothing was applied:\n${problems.map((p) => `  ${p.where?.file}:${p.where?.line}: ${p.message}`).join('\n')}` +
+          (conflict && !opts.forceConflicts
+            ? `\nAnother field manager owns these fields. Set 'force-conflicts' to true to take them over, or remove them from the manifests.`
+            : ''),
         { where: problems[0]!.where! },
       );
     }
@@ -434,8 +550,13 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
 
   if (opts.dryRun) {
     await logger.group('Dry run: what would change', async () => {
+      if (work.buildRef)
+        logger.info(
+          `would build ${opts.build!.context} and push ${formatReference(work.buildRef)} (not built in a dry run)`,
+        );
       for (const line of result.plan) logger.info(line);
     });
+    for (const [it, draft] of drafts) it.object = draft;
     result.result = 'dry-run';
     result.applied = items.map((i) => i.key);
     result.rows = items.filter((i) => isWatchedKind(i.info.kind)).map(rowFor);
@@ -444,9 +565,22 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
       title: 'Deploy (dry run)',
       rows: result.rows,
       result: 'dry-run',
-      notes: result.plan,
+      notes: [
+        ...(work.buildRef
+          ? [`${formatReference(work.buildRef)} would be built and pushed (not in a dry run)`]
+          : []),
+        ...result.plan,
+      ],
     });
     return result;
+  }
+
+  if (toBuild) {
+    await buildImage(opts, ctx, work);
+    result.image = work.image;
+    result.digest = work.digest;
+    await pinImages(opts, targets, work, 'built', logger);
+    finalize((it) => it.object);
   }
 
   // ---------------------------------------------------------------- act
@@ -455,7 +589,10 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
     deployment = await ctx.recorder.start();
     result.deploymentId = String(deployment.id);
   }
+  let finished = false;
   const finish = async (state: 'success' | 'failure', description: string) => {
+    if (finished) return;
+    finished = true;
     if (ctx.recorder && deployment) {
       try {
         await ctx.recorder.finish(deployment.id, state, description);
@@ -466,96 +603,113 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
   };
 
   try {
-    await logger.group('Apply', async () => {
-      // Namespaces and the like first, one at a time by rank; objects of one rank in parallel.
-      const ranks = [...new Set(items.map((i) => rank(i.info.kind)))];
-      for (const r of ranks) {
-        await Promise.all(
-          items
-            .filter((i) => rank(i.info.kind) === r)
-            .map(async (it) => {
-              it.applied = await client.apply(it.object, { force: opts.forceConflicts });
-              result.applied.push(it.key);
-              logger.info(
-                `${it.live ? (it.templateChanged ? 'configured' : 'applied') : 'created'} ${it.key}`,
-              );
-            }),
-        );
-      }
-    });
+    return await act();
   } catch (e) {
-    await finish('failure', `apply failed: ${errorMessage(e)}`.slice(0, 140));
+    // Whatever went wrong after the GitHub Deployment was started, it does not stay in_progress.
+    await finish('failure', errorMessage(e).slice(0, 140));
     throw e;
   }
 
-  const watched = items.filter((i) => isWatchedKind(i.info.kind) && i.applied);
-  const deadline = now() + opts.timeoutMs;
-  const outcome = await logger.group(`Watch ${watched.length} rollout(s)`, () =>
-    watchRollouts(client, watched, startVersions, deadline, logger, now),
-  );
-  for (const it of watched) {
-    const o = outcome.get(it)!;
-    result.rows.push({
-      ...rowFor(it),
-      durationMs: o.ms,
-      result: o.status.done && !o.status.failed ? 'success' : o.timedOut ? 'timed-out' : 'failed',
-      ...(o.status.done && !o.status.failed ? {} : { note: o.status.message }),
-    });
-  }
-  const failed = watched.filter((it) => {
-    const o = outcome.get(it)!;
-    return !o.status.done || o.status.failed;
-  });
-
-  if (failed.length === 0) {
-    result.result = 'success';
-    await finish('success', `deployed ${result.applied.length} object(s)`);
-  } else {
-    const what = failed.map((it) => `${it.key} (${outcome.get(it)!.status.message})`).join('; ');
-    await logger.group('Why the rollout failed', async () => {
-      logger.error(`rollout failed: ${what}`);
-      logger.info(await explain(client, failed, outcome, logger));
-    });
-    result.result = 'failed';
-    result.failure = `Rollout failed: ${what}.`;
-    if (opts.rollbackOnFailure) {
-      const back = await logger.group('Roll back', () =>
-        rollBack(client, watched, logger, opts.timeoutMs, now),
-      );
-      result.rolledBack = back.rolledBack.length > 0;
-      for (const row of result.rows) {
-        const k = keyOf(row.kind, row.namespace, row.name);
-        if (back.rolledBack.includes(k)) row.result = 'rolled-back';
-        if (back.created.includes(k))
-          row.note = `${row.note ? `${row.note}; ` : ''}created by this run: not rolled back`;
-      }
-      if (result.rolledBack) {
-        result.result = 'rolled-back';
-        result.failure += back.ok
-          ? ` Rolled back ${back.rolledBack.join(', ')}: the previous version runs again.`
-          : ` Rolled back ${back.rolledBack.join(', ')}, but the rollback itself did not complete: ${back.problems.join('; ')}.`;
-      }
-      if (back.created.length)
-        result.failure += ` Created by this run and left in place: ${back.created.join(', ')}.`;
-    }
-    await finish('failure', result.failure.slice(0, 140));
-  }
-  result.requestCount = client.requestCount;
-  result.summary = renderDeploySummary({
-    rows: result.rows,
-    result: result.result,
-    ...(deployment?.url
-      ? {
-          deployment: {
-            url: deployment.url,
-            id: deployment.id,
-            ...(opts.environment ? { environment: opts.environment } : {}),
-          },
+  async function act(): Promise<DeployResult> {
+    try {
+      await logger.group('Apply', async () => {
+        // Namespaces and the like first, one at a time by rank; objects of one rank in parallel.
+        const ranks = [...new Set(items.map((i) => rank(i.info.kind)))];
+        for (const r of ranks) {
+          await Promise.all(
+            items
+              .filter((i) => rank(i.info.kind) === r)
+              .map(async (it) => {
+                try {
+                  it.applied = await client.apply(it.object, { force: opts.forceConflicts });
+                } catch (e) {
+                  throw new C2CError(
+                    `Apply failed for ${it.key}: ${errorMessage(e)}${result.applied.length ? `\nApplied before the failure: ${result.applied.join(', ')}.` : ' Nothing else was applied.'}`,
+                    { cause: e, where: { file: it.manifest.file, line: it.manifest.line } },
+                  );
+                }
+                result.applied.push(it.key);
+                logger.info(
+                  `${it.live ? (it.templateChanged ? 'configured' : 'applied') : 'created'} ${it.key}`,
+                );
+              }),
+          );
         }
-      : {}),
-    ...(result.failure ? { notes: [result.failure] } : {}),
-  });
-  return result;
+      });
+    } catch (e) {
+      await finish('failure', errorMessage(e).slice(0, 140));
+      throw e;
+    }
+
+    const watched = items.filter((i) => isWatchedKind(i.info.kind) && i.applied);
+    const outcome = await logger.group(`Watch ${watched.length} rollout(s)`, () =>
+      watchRollouts(client, watched, startVersions, opts.timeoutMs, logger, now),
+    );
+    for (const it of watched) {
+      const o = outcome.get(it)!;
+      result.rows.push({
+        ...rowFor(it),
+        durationMs: o.ms,
+        result: o.status.done && !o.status.failed ? 'success' : o.timedOut ? 'timed-out' : 'failed',
+        ...(o.status.done && !o.status.failed ? {} : { note: o.status.message }),
+      });
+    }
+    const failed = watched.filter((it) => {
+      const o = outcome.get(it)!;
+      return !o.status.done || o.status.failed;
+    });
+
+    if (failed.length === 0) {
+      result.result = 'success';
+      await finish('success', `deployed ${result.applied.length} object(s)`);
+    } else {
+      const what = failed.map((it) => `${it.key} (${outcome.get(it)!.status.message})`).join('; ');
+      await logger.group('Why the rollout failed', async () => {
+        // The step's one error comes at the end (what failed and what was done about it).
+        logger.info(`rollout failed: ${what}`);
+        logger.info(await explain(client, failed, outcome, logger));
+      });
+      result.result = 'failed';
+      result.failure = `Rollout failed: ${what}.`;
+      if (opts.rollbackOnFailure) {
+        const back = await logger.group('Roll back', () =>
+          rollBack(client, watched, logger, opts.timeoutMs, now),
+        );
+        result.rolledBack = back.rolledBack.length > 0;
+        for (const row of result.rows) {
+          const k = keyOf(row.kind, row.namespace, row.name);
+          if (back.rolledBack.includes(k)) row.result = 'rolled-back';
+          if (back.created.includes(k))
+            row.note = `${row.note ? `${row.note}; ` : ''}created by this run: not rolled back`;
+        }
+        if (result.rolledBack) {
+          result.result = 'rolled-back';
+          result.failure += back.ok
+            ? ` Rolled back ${back.rolledBack.join(', ')}: the previous version runs again.`
+            : ` Rolled back ${back.rolledBack.join(', ')}, but the rollback itself did not complete: ${back.problems.join('; ')}.`;
+        }
+        if (back.created.length)
+          result.failure += ` Created by this run and left in place: ${back.created.join(', ')}.`;
+      }
+      await finish('failure', result.failure.slice(0, 140));
+    }
+    result.requestCount = client.requestCount;
+    result.summary = renderDeploySummary({
+      rows: result.rows,
+      result: result.result,
+      ...(deployment?.url
+        ? {
+            deployment: {
+              url: deployment.url,
+              id: deployment.id,
+              ...(opts.environment ? { environment: opts.environment } : {}),
+            },
+          }
+        : {}),
+      ...(result.failure ? { notes: [result.failure] } : {}),
+    });
+    return result;
+  }
 }
 
 interface Outcome {
@@ -574,11 +728,12 @@ async function watchRollouts(
   client: KubeClient,
   items: Item[],
   startVersions: Map<string, string>,
-  deadline: number,
+  timeoutMs: number,
   logger: Logger,
   now: () => number,
 ): Promise<Map<Item, Outcome>> {
   const start = now();
+  const deadline = start + timeoutMs;
   const out = new Map<Item, Outcome>();
   const pending = new Set<Item>();
   for (const it of items) {
@@ -632,7 +787,7 @@ async function watchRollouts(
               status: {
                 done: false,
                 failed: true,
-                message: `timed out after ${formatDuration(deadline - start)}${seen ? `: ${seen.status.message}` : ''}`,
+                message: `timed out after ${formatDuration(timeoutMs)}${seen ? `: ${seen.status.message}` : ''}`,
               },
               ms: now() - start,
               timedOut: true,
@@ -736,7 +891,7 @@ async function rollBack(
     }
   }
   if (again.length) {
-    const out = await watchRollouts(client, again, startVersions, now() + timeoutMs, logger, now);
+    const out = await watchRollouts(client, again, startVersions, timeoutMs, logger, now);
     for (const [it, o] of out)
       if (!o.status.done || o.status.failed) problems.push(`${it.key}: ${o.status.message}`);
   }

@@ -1,6 +1,6 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
-import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
+// The AWS SDK is loaded only on the EKS path: a kubeconfig deploy does not pay for it at start-up.
+import type { EKSClient } from '@aws-sdk/client-eks';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { C2CError, InputError, errorMessage } from '../core/errors.js';
@@ -82,11 +82,13 @@ export async function eksConnection(opts: EksConnectionOptions, logger: Logger):
     );
   if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(opts.region))
     throw new InputError('aws-region', `'${opts.region}' is not an AWS region`, 'a region such as eu-west-1');
-  const credentials = opts.credentials ?? defaultProvider();
-  const eks = opts.eksClient ?? new EKSClient({ region: opts.region, credentials, maxAttempts: 1 });
+  const sdk = await import('@aws-sdk/client-eks');
+  const credentials =
+    opts.credentials ?? (await import('@aws-sdk/credential-provider-node')).defaultProvider();
+  const eks = opts.eksClient ?? new sdk.EKSClient({ region: opts.region, credentials, maxAttempts: 1 });
   const out = await retry(
     `EKS DescribeCluster ${opts.clusterName}`,
-    () => eks.send(new DescribeClusterCommand({ name: opts.clusterName })),
+    () => eks.send(new sdk.DescribeClusterCommand({ name: opts.clusterName })),
     {
       retryable: (err) => {
         const e = err as { $retryable?: unknown; $metadata?: { httpStatusCode?: number }; name?: string };

@@ -100,8 +100,7 @@ describe.skipIf(!haveTools('docker-registry'))('runDeploy against the fake clust
   const dep = (ns: string, name: string) => kube.get('apps/v1', 'Deployment', ns, name)!;
   const image = (o: { spec?: { template?: { spec?: { containers?: { image: string }[] } } } }) =>
     o.spec!.template!.spec!.containers![0]!.image;
-  const writes = () =>
-    kube.requestLog.filter((r) => r.method !== 'GET' && !/dryRun=All/.test(r.path));
+  const writes = () => kube.requestLog.filter((r) => r.method !== 'GET' && !/dryRun=All/.test(r.path));
 
   it('applies with field manager commit-to-cloud, annotates, substitutes images by host with port', async () => {
     const { ns, file } = await setup([
@@ -118,12 +117,19 @@ describe.skipIf(!haveTools('docker-registry'))('runDeploy against the fake clust
     });
     expect(r.result, logger.text()).toBe('success');
     expect(r.applied.sort()).toEqual(
-      [`ConfigMap/${ns}/web-config`, `Deployment/${ns}/web`, `Deployment/${ns}/worker`, `Service/${ns}/web`].sort(),
+      [
+        `ConfigMap/${ns}/web-config`,
+        `Deployment/${ns}/web`,
+        `Deployment/${ns}/worker`,
+        `Service/${ns}/web`,
+      ].sort(),
     );
     const web = dep(ns, 'web');
     expect(image(web)).toBe(`${reg.host}/shop/web:v2`);
     expect(image(dep(ns, 'worker'))).toBe('docker.io/library/busybox:1.36');
-    expect(web.metadata.managedFields?.map((m: { manager: string }) => m.manager)).toContain('commit-to-cloud');
+    expect(web.metadata.managedFields?.map((m: { manager: string }) => m.manager)).toContain(
+      'commit-to-cloud',
+    );
     expect(web.metadata.annotations).toMatchObject({
       'commit-to-cloud.dev/commit': COMMIT,
       'commit-to-cloud.dev/ref': 'refs/heads/main',
@@ -149,7 +155,10 @@ describe.skipIf(!haveTools('docker-registry'))('runDeploy against the fake clust
     const { r, logger } = await deploy({ manifests: file, namespace: ns, images: `${reg.host}/shop/api:v7` });
     expect(r.result, logger.text()).toBe('success');
     expect(image(dep(ns, 'api'))).toBe(`${reg.host}/shop/api@${pushed.digest}`);
-    expect(r.changes[0]).toMatchObject({ from: `${reg.host}/shop/api:v1`, to: `${reg.host}/shop/api@${pushed.digest}` });
+    expect(r.changes[0]).toMatchObject({
+      from: `${reg.host}/shop/api:v1`,
+      to: `${reg.host}/shop/api@${pushed.digest}`,
+    });
   });
 
   it('pin-digests: a tag missing from the registry is an error and nothing is applied', async () => {
@@ -195,6 +204,10 @@ describe.skipIf(!haveTools('docker-registry'))('runDeploy against the fake clust
       expect(r.result, log).toBe('rolled-back');
       expect(r.rolledBack).toBe(true);
       expect(log).toContain(how);
+      // The diagnosis names the reason the watch saw, not the state right after the apply.
+      expect(log).toMatch(
+        new RegExp(`Deployment ${ns}/web: deployment "web" exceeded its progress deadline`),
+      );
       if (how === 'CrashLoopBackOff') expect(log).toContain('simulated crash');
       else expect(log).toMatch(/Back-off pulling image|Failed to pull|ErrImagePull/);
       // Events are part of the diagnosis.
@@ -242,7 +255,10 @@ describe.skipIf(!haveTools('docker-registry'))('runDeploy against the fake clust
       metadata: { name: 'migrate' },
       spec: {
         template: {
-          spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', image: `${reg.host}/shop/migrate:v1` }] },
+          spec: {
+            restartPolicy: 'Never',
+            containers: [{ name: 'migrate', image: `${reg.host}/shop/migrate:v1` }],
+          },
         },
       },
     };
@@ -274,7 +290,9 @@ describe.skipIf(!haveTools('docker-registry'))('runDeploy against the fake clust
         .map((o) => stringify(o))
         .join('---\n'),
     );
-    const before = JSON.stringify(kube.list('v1', 'ConfigMap', ns)) + JSON.stringify(kube.list('apps/v1', 'Deployment', ns));
+    const before =
+      JSON.stringify(kube.list('v1', 'ConfigMap', ns)) +
+      JSON.stringify(kube.list('apps/v1', 'Deployment', ns));
     kube.resetRequestLog();
     const { r, logger } = await deploy({
       manifests: file,
@@ -294,7 +312,10 @@ describe.skipIf(!haveTools('docker-registry'))('runDeploy against the fake clust
     );
     expect(writes()).toEqual([]);
     expect(kube.get('v1', 'ConfigMap', ns, 'brand-new')).toBeUndefined();
-    expect(JSON.stringify(kube.list('v1', 'ConfigMap', ns)) + JSON.stringify(kube.list('apps/v1', 'Deployment', ns))).toBe(before);
+    expect(
+      JSON.stringify(kube.list('v1', 'ConfigMap', ns)) +
+        JSON.stringify(kube.list('apps/v1', 'Deployment', ns)),
+    ).toBe(before);
     expect(r.summary).toMatch(/dry run/i);
   });
 
@@ -311,5 +332,136 @@ describe.skipIf(!haveTools('docker-registry'))('runDeploy against the fake clust
     );
     expect(b.r.result).toBe('success');
     expect(dep(ns, 'web').metadata.annotations['deployment.kubernetes.io/revision']).toBe(rv);
+  });
+
+  it('a rollout that does not finish inside timeout fails with "timed out" and is rolled back', async () => {
+    const slow = `${reg.host}/shop/web:never-ready`;
+    kube.failImage(slow, 'ImagePullBackOff');
+    const { ns, file } = await setup([deployment('web', `${reg.host}/shop/web:good`)]);
+    expect((await deploy({ manifests: file, namespace: ns, 'pin-digests': 'false' })).r.result).toBe(
+      'success',
+    );
+    // The progress deadline (the fake's 2 s) comes later: the action's timeout ends the wait.
+    await writeFile(
+      path.join(ws, file),
+      stringify(deployment('web', `${reg.host}/shop/web:good`, { progressDeadlineSeconds: 600 })),
+    );
+    const t0 = Date.now();
+    const { r, logger } = await deploy({
+      manifests: file,
+      namespace: ns,
+      images: slow,
+      'pin-digests': 'false',
+      timeout: '1s',
+    });
+    expect(r.result, logger.text()).toBe('rolled-back');
+    expect(r.failure).toMatch(/timed out after 1(\.0)?s/);
+    expect(r.rows[0]!.result).toBe('rolled-back');
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    await expect.poll(() => image(dep(ns, 'web'))).toBe(`${reg.host}/shop/web:good`);
+  });
+
+  it('StatefulSets and DaemonSets are watched, and rolled back through their ControllerRevisions', async () => {
+    const sts = (img: string) => ({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'db' },
+      spec: {
+        replicas: 1,
+        serviceName: 'db',
+        selector: { matchLabels: { app: 'db' } },
+        template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image: img }] } },
+      },
+    });
+    const ds = (img: string) => ({
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'agent' },
+      spec: {
+        selector: { matchLabels: { app: 'agent' } },
+        template: {
+          metadata: { labels: { app: 'agent' } },
+          spec: { containers: [{ name: 'agent', image: img }] },
+        },
+      },
+    });
+    const { ns, file } = await setup([sts(`${reg.host}/shop/db:1`), ds(`${reg.host}/shop/agent:1`)]);
+    const first = await deploy({ manifests: file, namespace: ns, 'pin-digests': 'false' });
+    expect(first.r.result, first.logger.text()).toBe('success');
+    expect(first.r.rows.map((x) => `${x.kind}:${x.result}`).sort()).toEqual([
+      'DaemonSet:success',
+      'StatefulSet:success',
+    ]);
+    kube.failImage(`${reg.host}/shop/db:2`, 'CrashLoopBackOff');
+    kube.failImage(`${reg.host}/shop/agent:2`, 'ImagePullBackOff');
+    const { r, logger } = await deploy({
+      manifests: file,
+      namespace: ns,
+      images: `${reg.host}/shop/db:2\n${reg.host}/shop/agent:2`,
+      'pin-digests': 'false',
+      timeout: '2s',
+    });
+    expect(r.result, logger.text()).toBe('rolled-back');
+    const tpl = (kind: string, name: string) =>
+      kube.get('apps/v1', kind, ns, name)!.spec.template.spec.containers[0].image as string;
+    await expect.poll(() => tpl('StatefulSet', 'db')).toBe(`${reg.host}/shop/db:1`);
+    await expect.poll(() => tpl('DaemonSet', 'agent')).toBe(`${reg.host}/shop/agent:1`);
+  });
+
+  it('a Namespace created by the same run: its objects are dry-run after it exists, and applied', async () => {
+    const ns = `created-${++n}`;
+    const file = `ns-${n}.yaml`;
+    await writeFile(
+      path.join(ws, file),
+      [
+        {
+          ...deployment('web', `${reg.host}/shop/web:v1`),
+          metadata: { name: 'web', namespace: ns, labels: { app: 'web' } },
+        },
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+      ]
+        .map((o) => stringify(o))
+        .join('---\n'),
+    );
+    const { r, logger } = await deploy({ manifests: file, 'pin-digests': 'false' });
+    expect(r.result, logger.text()).toBe('success');
+    expect(r.applied[0]).toBe(`Namespace/${ns}`);
+    expect(dep(ns, 'web')).toBeDefined();
+  });
+
+  describe('with build-context (no builder runs: these stop before the build)', () => {
+    async function buildWs() {
+      const { ns, file } = await setup([deployment('web', `${reg.host}/shop/built:dev`)]);
+      await mkdir(path.join(ws, 'app'), { recursive: true });
+      await writeFile(path.join(ws, 'app/Dockerfile'), 'FROM scratch\n');
+      return {
+        ns,
+        file,
+        build: { 'build-context': 'app', image: `${reg.host}/shop/built`, builder: 'buildah' },
+      };
+    }
+    const tags = async () => {
+      const res = await fetch(`${reg.url}/v2/shop/built/tags/list`);
+      return res.status === 404 ? [] : (((await res.json()) as { tags: string[] | null }).tags ?? []);
+    };
+
+    it('a dry run does not build or push, and says it would', async () => {
+      const { ns, file, build } = await buildWs();
+      const { r, logger } = await deploy({ manifests: file, namespace: ns, ...build, 'dry-run': 'true' });
+      expect(r.result).toBe('dry-run');
+      expect(logger.text()).toMatch(/would build .*app and push .*shop\/built:sha-0123456789ab/);
+      expect(r.plan).toEqual([`created Deployment/${ns}/web`]);
+      expect(await tags()).toEqual([]);
+      expect(r.image).toBe('');
+    });
+
+    it('a manifest the cluster rejects: nothing is built or pushed', async () => {
+      const { ns, file, build } = await buildWs();
+      kube.forbid({ verb: 'patch', resource: 'deployments', namespace: ns });
+      await expect(deploy({ manifests: file, namespace: ns, ...build })).rejects.toThrow(
+        /forbidden to patch/,
+      );
+      expect(await tags()).toEqual([]);
+    });
   });
 });
