@@ -7399,7 +7399,7 @@ const { setCredentialFeature } = __webpack_require__(5152);
 const { CredentialsProviderError, parseKnownFiles, getProfileName } = __webpack_require__(7291);
 const { HttpRequest } = __webpack_require__(3422);
 const { createHash, createPrivateKey, createPublicKey, sign } = __webpack_require__(7598);
-const { promises } = __webpack_require__(8262);
+const { promises } = __webpack_require__(3024);
 const { homedir } = __webpack_require__(8161);
 const { dirname, join } = __webpack_require__(6760);
 
@@ -8163,7 +8163,7 @@ exports.SSOClient = SSOClient;
 
 const { setCredentialFeature } = __webpack_require__(5152);
 const { CredentialsProviderError, externalDataInterceptor } = __webpack_require__(7291);
-const { readFileSync } = __webpack_require__(8262);
+const { readFileSync } = __webpack_require__(3024);
 
 const fromWebToken = (init) => async (awsIdentityProperties) => {
     init.logger?.debug("@aws-sdk/credential-provider-web-identity - fromWebToken");
@@ -11073,7 +11073,7 @@ exports.signatureV4CrtContainer = signatureV4CrtContainer;
 const { setTokenFeature } = __webpack_require__(5152);
 const { getBearerTokenEnvKey } = __webpack_require__(7523);
 const { TokenProviderError, getSSOTokenFilepath, parseKnownFiles, getProfileName, loadSsoSessionData, getSSOTokenFromFile, memoize, chain } = __webpack_require__(7291);
-const { promises } = __webpack_require__(8262);
+const { promises } = __webpack_require__(3024);
 
 const fromEnvSigningName = ({ logger, signingName } = {}) => async () => {
     logger?.debug?.("@aws-sdk/token-providers - fromEnvSigningName");
@@ -14672,7 +14672,7 @@ exports.tagSymbol = tagSymbol;
 /***/ 9542:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
-const { createReadStream } = __webpack_require__(8262);
+const { createReadStream } = __webpack_require__(3024);
 const { Writable } = __webpack_require__(7075);
 const { toUint8Array, concatBytes } = __webpack_require__(2430);
 const { createHash, createHmac } = __webpack_require__(7598);
@@ -23848,7 +23848,7 @@ exports.translateTraits = translateTraits;
 const { createHmac, createHash, getRandomValues } = __webpack_require__(7598);
 const { hasOwn, HttpResponse } = __webpack_require__(4534);
 exports.hasOwn = hasOwn;
-const { ReadStream, lstatSync, fstatSync } = __webpack_require__(8262);
+const { ReadStream, lstatSync, fstatSync } = __webpack_require__(3024);
 const { toEndpointV1 } = __webpack_require__(2085);
 const { Readable, Writable, PassThrough } = __webpack_require__(7075);
 

@@ -1,10 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
-import { parseBool, parseDuration, parseEnum, parseKeyValues, parseList } from '../core/inputs.js';
+import { parseBool, parseDuration, parseList } from '../core/inputs.js';
 import type { InputSpec, RawInputs } from '../core/input-spec.js';
 import { parseImageInput, parseImageReference, type ImageReference } from '../images/reference.js';
 import type { BuilderChoice } from '../build/index.js';
+import { BUILD_INPUT_DEFS, parseBuildCommon } from '../build/inputs.js';
 import { parseImageEntries } from './images.js';
 
 /** The inputs of action-deploy-k8s and `c2c deploy`: names, defaults and meaning. */
@@ -38,22 +39,14 @@ export const DEPLOY_INPUTS = {
     default: '',
     description: "Passed as build arg `BASE_IMAGE` (e.g. action-hash-base's `image-ref`).",
   },
-  'build-args': { default: '', description: 'Newline-separated `KEY=VALUE` build arguments.' },
-  builder: {
-    default: 'auto',
-    description:
-      '`docker` (docker buildx), `buildah`, or `auto` (docker when a daemon answers, else buildah).',
-  },
+  'build-args': BUILD_INPUT_DEFS['build-args'],
+  builder: BUILD_INPUT_DEFS.builder,
   'registry-username': {
     default: '',
     description:
       'Registry user for non-ECR registries: for the registry of `image`, or, without a build, of the `images` entries (when they name one registry). ECR hosts use AWS credentials from the environment.',
   },
-  'registry-password': {
-    default: '',
-    secret: true,
-    description: 'Registry password or token for non-ECR registries.',
-  },
+  'registry-password': BUILD_INPUT_DEFS['registry-password'],
   'pin-digests': {
     default: 'true',
     description: 'Resolve every substituted tag to its digest and apply `repo@sha256:…`.',
@@ -182,14 +175,14 @@ export function parseDeployInputs(
       );
     }
   });
-  const builder = parseEnum('builder', raw.builder, ['auto', 'docker', 'buildah'] as const, 'auto');
+  const common = parseBuildCommon(raw);
+  const { builder, buildArgs } = common;
   const timeoutMs = parseDuration('timeout', raw.timeout, '10m');
   const pinDigests = parseBool('pin-digests', raw['pin-digests'], true);
   const rollbackOnFailure = parseBool('rollback-on-failure', raw['rollback-on-failure'], true);
   const dryRun = parseBool('dry-run', raw['dry-run'], false);
   const forceConflicts = parseBool('force-conflicts', raw['force-conflicts'], false);
   const annotate = parseBool('annotate', raw.annotate, true);
-  const buildArgs = parseKeyValues('build-args', raw['build-args']);
 
   let build: DeployOptions['build'];
   const ctxRaw = raw['build-context'].trim();
@@ -273,14 +266,7 @@ export function parseDeployInputs(
       );
     cluster = { kind: 'eks', clusterName, region };
   }
-  const username = raw['registry-username'].trim();
-  const password = raw['registry-password'];
-  if (password && !username)
-    throw new InputError(
-      'registry-username',
-      "is empty but 'registry-password' is set",
-      'the user name that goes with the password',
-    );
+  const { username, password } = common;
   const environmentUrl = raw['environment-url'].trim();
   if (environmentUrl && !/^https?:\/\/\S+$/.test(environmentUrl))
     throw new InputError(

@@ -1,11 +1,12 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
-import { parseBool, parseEnum, parseKeyValues, parseList } from '../core/inputs.js';
+import { parseBool, parseEnum, parseList } from '../core/inputs.js';
 import type { InputSpec, RawInputs } from '../core/input-spec.js';
 import { parseImageInput, type ImageReference } from '../images/reference.js';
 import type { HashMode } from '../hashing/index.js';
 import type { BuilderChoice } from '../build/index.js';
+import { BUILD_INPUT_DEFS, parseBuildCommon } from '../build/inputs.js';
 
 /** The inputs of action-hash-base and `c2c hash-base`: names, defaults and meaning. */
 export const HASH_BASE_INPUTS = {
@@ -42,24 +43,16 @@ export const HASH_BASE_INPUTS = {
   },
   context: { default: '.', description: 'Build context, relative to the workspace.' },
   dockerfile: { default: 'Dockerfile.base', description: 'Dockerfile, relative to `context`.' },
-  'build-args': { default: '', description: 'Newline-separated `KEY=VALUE` build arguments.' },
+  'build-args': BUILD_INPUT_DEFS['build-args'],
   target: { default: '', description: 'Build stage to build.' },
   platforms: { default: '', description: 'Target platforms, e.g. `linux/amd64,linux/arm64`.' },
   'extra-tags': { default: '', description: 'Moving tags to push as well, e.g. `latest`.' },
-  builder: {
-    default: 'auto',
-    description:
-      '`docker` (docker buildx), `buildah`, or `auto` (docker when a daemon answers, else buildah).',
-  },
+  builder: BUILD_INPUT_DEFS.builder,
   'registry-username': {
     default: '',
     description: 'Registry user for non-ECR registries. ECR hosts use AWS credentials from the environment.',
   },
-  'registry-password': {
-    default: '',
-    secret: true,
-    description: 'Registry password or token for non-ECR registries.',
-  },
+  'registry-password': BUILD_INPUT_DEFS['registry-password'],
   'allow-empty': {
     default: 'false',
     description:
@@ -124,7 +117,8 @@ export function parseHashBaseInputs(raw: HashBaseRaw, workspace: string): HashBa
       "no 'extra', or mode 'content'",
     );
   const check = parseEnum('check', raw.check, ['registry', 'cache', 'none'] as const, 'registry');
-  const builder = parseEnum('builder', raw.builder, ['auto', 'docker', 'buildah'] as const, 'auto');
+  const common = parseBuildCommon(raw);
+  const { builder, buildArgs } = common;
   const build = parseBool('build', raw.build, false);
   const allowEmpty = parseBool('allow-empty', raw['allow-empty'], false);
   const image = raw.image.trim() ? parseImageInput('image', raw.image, { repositoryOnly: true }) : undefined;
@@ -143,7 +137,6 @@ export function parseHashBaseInputs(raw: HashBaseRaw, workspace: string): HashBa
         `'${t}' is not a valid tag`,
         'letters, digits, _ . - (not starting with . or -)',
       );
-  const buildArgs = parseKeyValues('build-args', raw['build-args']);
   const platforms = parseList(raw.platforms);
   for (const p of platforms)
     if (!/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(p))
@@ -174,14 +167,7 @@ export function parseHashBaseInputs(raw: HashBaseRaw, workspace: string): HashBa
         'a Dockerfile path relative to `context`',
       );
   }
-  const username = raw['registry-username'].trim();
-  const password = raw['registry-password'];
-  if (password && !username)
-    throw new InputError(
-      'registry-username',
-      "is empty but 'registry-password' is set",
-      'the user name that goes with the password',
-    );
+  const { username, password } = common;
   return {
     workspace,
     patterns,
