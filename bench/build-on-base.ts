@@ -28,6 +28,7 @@ import path from 'node:path';
 import { startRegistry, type RegistryServer } from '../test/helpers/registry.js';
 import { makeRootImage } from '../test/helpers/base-image.js';
 import { ROOT } from '../test/e2e/runner.js';
+import { removeBuildahStore as removeStore } from '../test/helpers/buildah-store.js';
 import { buildAndPush, buildahGlobalArgs, buildahStorage, resolveBuilder } from '../src/build/index.js';
 import { exec } from '../src/core/exec.js';
 import { consoleLogger, memoryLogger, type Logger } from '../src/core/logger.js';
@@ -56,19 +57,6 @@ function newLogger(): Logger & { text(): string } {
 function useStore(dir: string): void {
   process.env.C2C_BUILDAH_ROOT = path.join(dir, 'root');
   process.env.C2C_BUILDAH_RUNROOT = path.join(dir, 'run');
-}
-
-/** Unmounts what buildah left mounted under `dir` (the overlay driver's private mount), then removes it. */
-async function removeStore(dir: string): Promise<void> {
-  const mounts = (await readFile('/proc/self/mounts', 'utf8'))
-    .split('\n')
-    .map((l) => l.split(' ')[1] ?? '')
-    .filter((m) => m.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
-  for (const m of mounts) await exec('umount', [m], { allowFailure: true }).catch(() => undefined);
-  await rm(dir, { recursive: true, force: true }).catch((e: Error) =>
-    console.error(`could not remove ${dir}: ${e.message}`),
-  );
 }
 
 async function main(): Promise<void> {
