@@ -264,7 +264,9 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
       try {
         await ctx.cache!.save(`${opts.tagPrefix}${hashed.hash}`, manifestPath);
       } catch (e) {
-        logger.warning(`the base image was pushed, but the Actions cache entry could not be saved: ${errorMessage(e)}`);
+        logger.warning(
+          `the base image was pushed, but the Actions cache entry could not be saved: ${errorMessage(e)}`,
+        );
       }
     });
   }

@@ -10,26 +10,13 @@ import { pushSyntheticImage } from '../helpers/oci.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry.js';
 import { haveTools } from '../helpers/tools.js';
 import { runAction } from './runner.js';
+import { deploymentManifest } from '../fixtures/workloads.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567'; // what the runner harness sets as GITHUB_SHA
 const RUN_ID = 4242; // the harness's GITHUB_RUN_ID
 
-function deployment(name: string, image: string) {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, labels: { app: name } },
-    spec: {
-      replicas: 2,
-      progressDeadlineSeconds: 2,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: 'web', image, ports: [{ containerPort: 8080 }] }] },
-      },
-    },
-  };
-}
+const deployment = (name: string, image: string) =>
+  deploymentManifest(name, image, { container: 'web', ports: [8080], spec: { progressDeadlineSeconds: 2 } });
 
 describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
   'action-deploy-k8s, bundled, run as the runner runs it',

@@ -59,20 +59,30 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
       expect(first.outputs['files-count']).toBe('2');
       expect(await tagList(reg, 'e2e/app-base')).toContain(first.outputs.tag);
       expect(first.summary).toContain('built and pushed');
-    // The OCI labels and the hash manifest travel in the image.
-    const auth = { authorization: `Basic ${Buffer.from(`${reg.username}:${reg.password}`).toString('base64')}` };
-    const manifest = (await (
-      await fetch(`${reg.url}/v2/e2e/app-base/manifests/${first.outputs.tag}`, {
-        headers: { ...auth, accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
-      })
-    ).json()) as { config: { digest: string } };
-    const config = (await (await fetch(`${reg.url}/v2/e2e/app-base/blobs/${manifest.config.digest}`, { headers: auth })).json()) as {
-      config: { Labels: Record<string, string> };
-    };
-    expect(config.config.Labels['org.opencontainers.image.revision']).toBe('0123456789abcdef0123456789abcdef01234567');
-    expect(config.config.Labels['org.opencontainers.image.source']).toBe('https://github.com/acme/shop');
-    expect(config.config.Labels['org.opencontainers.image.created']).toMatch(/^\d{4}-\d\d-\d\dT/);
-    expect(config.config.Labels['dev.commit-to-cloud.hash']).toBe(first.outputs.hash);
+      // The OCI labels and the hash manifest travel in the image.
+      const auth = {
+        authorization: `Basic ${Buffer.from(`${reg.username}:${reg.password}`).toString('base64')}`,
+      };
+      const manifest = (await (
+        await fetch(`${reg.url}/v2/e2e/app-base/manifests/${first.outputs.tag}`, {
+          headers: {
+            ...auth,
+            accept:
+              'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json',
+          },
+        })
+      ).json()) as { config: { digest: string } };
+      const config = (await (
+        await fetch(`${reg.url}/v2/e2e/app-base/blobs/${manifest.config.digest}`, { headers: auth })
+      ).json()) as {
+        config: { Labels: Record<string, string> };
+      };
+      expect(config.config.Labels['org.opencontainers.image.revision']).toBe(
+        '0123456789abcdef0123456789abcdef01234567',
+      );
+      expect(config.config.Labels['org.opencontainers.image.source']).toBe('https://github.com/acme/shop');
+      expect(config.config.Labels['org.opencontainers.image.created']).toMatch(/^\d{4}-\d\d-\d\dT/);
+      expect(config.config.Labels['dev.commit-to-cloud.hash']).toBe(first.outputs.hash);
       // The password is registered with the runner (::add-mask::) before use and never reaches the log otherwise.
       const log = (first.stdout + first.stderr).split('\n');
       expect(log.filter((l) => l.startsWith('::add-mask::')).join('\n')).toContain(reg.password!);
@@ -98,24 +108,37 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
     });
 
     it('check: cache decides from the Actions cache, and saves an entry after a successful build', async () => {
-    const cache = await startActionsCacheFake();
-    try {
-      const cacheInputs = { ...inputs, check: 'cache', 'tag-prefix': 'cached-', image: `${reg.host}/e2e/cache-base` };
-      const first = await runAction('action-hash-base', { inputs: cacheInputs, workspace: ws, env: cache.env });
-      expect(first.code, first.stdout + first.stderr).toBe(0);
-      expect(first.outputs['needs-build']).toBe('true');
-      expect(first.outputs.built).toBe('true');
-      expect(cache.entries.map((e) => e.key)).toContain(`cached-${first.outputs.hash}`);
-      const second = await runAction('action-hash-base', { inputs: cacheInputs, workspace: ws, env: cache.env });
-      expect(second.code, second.stdout + second.stderr).toBe(0);
-      expect(second.outputs['needs-build']).toBe('false');
-      expect(second.outputs.built).toBe('false');
-    } finally {
-      await cache.stop();
-    }
-  });
+      const cache = await startActionsCacheFake();
+      try {
+        const cacheInputs = {
+          ...inputs,
+          check: 'cache',
+          'tag-prefix': 'cached-',
+          image: `${reg.host}/e2e/cache-base`,
+        };
+        const first = await runAction('action-hash-base', {
+          inputs: cacheInputs,
+          workspace: ws,
+          env: cache.env,
+        });
+        expect(first.code, first.stdout + first.stderr).toBe(0);
+        expect(first.outputs['needs-build']).toBe('true');
+        expect(first.outputs.built).toBe('true');
+        expect(cache.entries.map((e) => e.key)).toContain(`cached-${first.outputs.hash}`);
+        const second = await runAction('action-hash-base', {
+          inputs: cacheInputs,
+          workspace: ws,
+          env: cache.env,
+        });
+        expect(second.code, second.stdout + second.stderr).toBe(0);
+        expect(second.outputs['needs-build']).toBe('false');
+        expect(second.outputs.built).toBe('false');
+      } finally {
+        await cache.stop();
+      }
+    });
 
-  it('bad input fails with one error naming the input, and pushes nothing', async () => {
+    it('bad input fails with one error naming the input, and pushes nothing', async () => {
       const before = await tagList(reg, 'e2e/bad-input');
       const cases: Array<[Record<string, string>, RegExp]> = [
         [{ mode: 'md5' }, /Input 'mode': 'md5' is not a known value/],

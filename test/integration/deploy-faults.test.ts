@@ -9,22 +9,12 @@ import { memoryLogger, type Logger } from '../../src/core/logger.js';
 import { DEPLOY_INPUTS, parseDeployInputs, type DeployRaw } from '../../src/deploy/inputs.js';
 import { runDeploy } from '../../src/deploy/run.js';
 import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
+import { deploymentManifest } from '../fixtures/workloads.js';
 
 const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 
-function deployment(name: string, image: string) {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, labels: { app: name } },
-    spec: {
-      replicas: 2,
-      progressDeadlineSeconds: 2,
-      selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image }] } },
-    },
-  };
-}
+const deployment = (name: string, image: string) =>
+  deploymentManifest(name, image, { spec: { progressDeadlineSeconds: 2 } });
 
 describe('runDeploy under injected faults reaches the right result', () => {
   let kube: KubeFake;

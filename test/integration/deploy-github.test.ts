@@ -12,23 +12,13 @@ import { runDeploy } from '../../src/deploy/run.js';
 import { GitHubClient, githubContextFromEnv } from '../../src/github/index.js';
 import { startGitHubFake, type GitHubFake } from '../fakes/github.js';
 import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
+import { deploymentManifest } from '../fixtures/workloads.js';
 
 const COMMIT = 'fedcba9876543210fedcba9876543210fedcba98';
 const RUN_ID = 777;
 
-function deployment(name: string, image: string) {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, labels: { app: name } },
-    spec: {
-      replicas: 1,
-      progressDeadlineSeconds: 2,
-      selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image }] } },
-    },
-  };
-}
+const deployment = (name: string, image: string) =>
+  deploymentManifest(name, image, { replicas: 1, spec: { progressDeadlineSeconds: 2 } });
 
 describe('runDeploy records a GitHub Deployment and who approved the run', () => {
   let kube: KubeFake;

@@ -9,6 +9,7 @@ import { makeRootImage } from '../helpers/base-image.js';
 import { pushSyntheticImage } from '../helpers/oci.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry.js';
 import { haveTools } from '../helpers/tools.js';
+import { deploymentManifest } from '../fixtures/workloads.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const COMMIT = 'aaaaaaaaaaaabbbbbbbbbbbbccccccccccccdddd';
@@ -34,18 +35,7 @@ function c2c(args: string[], env: Record<string, string>, cwd: string) {
   });
 }
 
-function deployment(name: string, image: string) {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, labels: { app: name } },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image }] } },
-    },
-  };
-}
+const deployment = (name: string, image: string) => deploymentManifest(name, image, { replicas: 1 });
 
 describe.skipIf(!haveTools('docker-registry'))('c2c deploy --render', () => {
   let reg: RegistryServer;

@@ -12,6 +12,7 @@ import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry.js';
 import { pushSyntheticImage } from '../helpers/oci.js';
 import { haveTools } from '../helpers/tools.js';
+import { deploymentManifest } from '../fixtures/workloads.js';
 
 const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 const audit = {
@@ -21,22 +22,8 @@ const audit = {
   actor: 'octocat',
 };
 
-function deployment(name: string, image: string, extra: Record<string, unknown> = {}) {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, labels: { app: name } },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: 'app', image }] },
-      },
-      ...extra,
-    },
-  };
-}
+const deployment = (name: string, image: string, spec: Record<string, unknown> = {}) =>
+  deploymentManifest(name, image, { spec });
 const service = (name: string) => ({
   apiVersion: 'v1',
   kind: 'Service',
