@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 need=()
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v buildah >/dev/null 2>&1 || need+=(buildah)
-command -v kubectl >/dev/null 2>&1 || need+=(kubectl)
+# kubectl: the image's own package when apt knows one, else Debian's kubernetes-client.
+if ! command -v kubectl >/dev/null 2>&1; then
+  if apt-cache policy kubectl 2>/dev/null | grep -q 'Candidate: [0-9]'; then need+=(kubectl); else need+=(kubernetes-client); fi
+fi
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
