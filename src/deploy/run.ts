@@ -369,51 +369,7 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
     logger,
     ...(ctx.kubeRetry ? { retry: ctx.kubeRetry } : {}),
   });
-  const defaultNamespace = opts.namespace || client.namespace;
-  const items: Item[] = await logger.group('Check the cluster', async () => {
-    try {
-      const v = await client.version();
-      logger.info(`${client.connection.server}: Kubernetes ${v.gitVersion ?? 'version unknown'}`);
-    } catch (e) {
-      if (e instanceof KubeApiError && e.status !== 404 && e.status < 500) throw e;
-      throw new C2CError(
-        `Cannot reach the Kubernetes API server at ${client.connection.server}${client.connection.contextName ? ` (context '${client.connection.contextName}')` : ''}: ${errorMessage(e)}`,
-        { cause: e },
-      );
-    }
-    const problems: C2CError[] = [];
-    const infos = new Map<Manifest, ResourceInfo>();
-    await Promise.all(
-      manifests.map(async (m) => {
-        try {
-          infos.set(m, await client.resource(String(m.object.apiVersion), String(m.object.kind)));
-        } catch (e) {
-          if (e instanceof KindNotServedError)
-            problems.push(new C2CError(e.message, { where: { file: m.file, line: m.line } }));
-          else throw e;
-        }
-      }),
-    );
-    if (problems.length) throw new ManifestError(problems);
-    applyNamespace(manifests, opts.namespace ?? '', {
-      isNamespaced: (av, kind) =>
-        [...infos.values()].find((i) => i.apiVersion === av && i.kind === kind)?.namespaced,
-    });
-    return manifests.map((m) => {
-      const info = infos.get(m)!;
-      const meta = (m.object.metadata ?? {}) as Record<string, unknown>;
-      const namespace = info.namespaced ? String(meta.namespace ?? defaultNamespace) : undefined;
-      if (namespace) meta.namespace = namespace;
-      return {
-        manifest: m,
-        object: m.object as unknown as KubeObject,
-        info,
-        key: keyOf(info.kind, namespace, String(meta.name)),
-        ...(namespace ? { namespace } : {}),
-        templateChanged: false,
-      };
-    });
-  });
+  const items = await logger.group('Check the cluster', () => resolveItems(client, manifests, opts, logger));
 
   // Images: every entry (and the image this run builds) must match a container; checked before any build.
   const targets: ImageTarget[] = items.map((i) => ({
@@ -427,35 +383,7 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
   // What runs now: one list per kind and namespace (not one GET per object).
   // Watched kinds are listed (the list's resourceVersion is where their watch starts, so no change
   // made by this run is missed); a lone object of another kind is read with one GET.
-  const startVersions = new Map<string, string>();
-  await logger.group('Read what runs now', async () => {
-    await Promise.all(
-      [...groupByCollection(items)].map(async ([key, group]) => {
-        const first = group[0]!;
-        if (group.length === 1 && !isWatchedKind(first.info.kind)) {
-          const live = await client.get({
-            apiVersion: first.info.apiVersion,
-            kind: first.info.kind,
-            name: String(first.object.metadata.name),
-            ...(first.namespace ? { namespace: first.namespace } : {}),
-          });
-          if (live) first.live = live;
-          return;
-        }
-        const list = await client.list(
-          first.info.apiVersion,
-          first.info.kind,
-          first.namespace ? { namespace: first.namespace } : {},
-        );
-        if (list.metadata?.resourceVersion) startVersions.set(key, list.metadata.resourceVersion);
-        const byName = new Map(list.items.map((o) => [o.metadata.name, o]));
-        for (const it of group) {
-          const live = byName.get(String(it.object.metadata.name));
-          if (live) it.live = live;
-        }
-      }),
-    );
-  });
+  const startVersions = await logger.group('Read what runs now', () => readLive(client, items));
 
   // Every other image resolves to a digest before anything changes.
   await pinImages(opts, targets, work, 'others', logger);
@@ -483,45 +411,7 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
 
   // The whole set through a server-side dry run: one rejected object means nothing is applied (and,
   // when an image is to be built, nothing is pushed).
-  const creating = new Set(
-    items.filter((i) => i.info.kind === 'Namespace' && !i.live).map((i) => String(i.object.metadata.name)),
-  );
-  const dryRuns = await logger.group('Server-side dry run', async () => {
-    const problems: C2CError[] = [];
-    const out = new Map<Item, KubeObject>();
-    await Promise.all(
-      items.map(async (it) => {
-        try {
-          out.set(
-            it,
-            await client.apply(drafts.get(it) ?? it.object, { dryRun: true, force: opts.forceConflicts }),
-          );
-        } catch (e) {
-          // A namespace this same run creates does not exist yet: its objects cannot be dry-run.
-          if (e instanceof KubeApiError && e.status === 404 && it.namespace && creating.has(it.namespace))
-            return;
-          if (e instanceof KubeApiError)
-            problems.push(
-              new C2CError(`${it.key}: ${e.message}`, {
-                where: { file: it.manifest.file, line: it.manifest.line },
-              }),
-            );
-          else throw e;
-        }
-      }),
-    );
-    if (problems.length) {
-      const conflict = problems.some((p) => /conflicted/.test(p.message));
-      throw new C2CError(
-        `The cluster rejected ${problems.length} object(s) in a server-side dry run; nothing was applied:\n${problems.map((p) => `  ${p.where?.file}:${p.where?.line}: ${p.message}`).join('\n')}` +
-          (conflict && !opts.forceConflicts
-            ? `\nAnother field manager owns these fields. Set 'force-conflicts' to true to take them over, or remove them from the manifests.`
-            : ''),
-        { where: problems[0]!.where! },
-      );
-    }
-    return out;
-  });
+  const dryRuns = await logger.group('Server-side dry run', () => dryRunAll(client, items, drafts, opts));
 
   for (const it of items) {
     const state = !it.live
@@ -611,35 +501,7 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
   }
 
   async function act(): Promise<DeployResult> {
-    try {
-      await logger.group('Apply', async () => {
-        // Namespaces and the like first, one at a time by rank; objects of one rank in parallel.
-        const ranks = [...new Set(items.map((i) => rank(i.info.kind)))];
-        for (const r of ranks) {
-          await Promise.all(
-            items
-              .filter((i) => rank(i.info.kind) === r)
-              .map(async (it) => {
-                try {
-                  it.applied = await client.apply(it.object, { force: opts.forceConflicts });
-                } catch (e) {
-                  throw new C2CError(
-                    `Apply failed for ${it.key}: ${errorMessage(e)}${result.applied.length ? `\nApplied before the failure: ${result.applied.join(', ')}.` : ' Nothing else was applied.'}`,
-                    { cause: e, where: { file: it.manifest.file, line: it.manifest.line } },
-                  );
-                }
-                result.applied.push(it.key);
-                logger.info(
-                  `${it.live ? (it.templateChanged ? 'configured' : 'applied') : 'created'} ${it.key}`,
-                );
-              }),
-          );
-        }
-      });
-    } catch (e) {
-      await finish('failure', errorMessage(e).slice(0, 140));
-      throw e;
-    }
+    await logger.group('Apply', () => applyAll(client, items, opts, result, logger));
 
     const watched = items.filter((i) => isWatchedKind(i.info.kind) && i.applied);
     const outcome = await logger.group(`Watch ${watched.length} rollout(s)`, () =>
@@ -709,6 +571,174 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
       ...(result.failure ? { notes: [result.failure] } : {}),
     });
     return result;
+  }
+}
+
+/**
+ * Checks the cluster answers and serves every kind (all problems at once, each with its file and
+ * line), applies the namespace input, and gives each object its resource and namespace.
+ */
+async function resolveItems(
+  client: KubeClient,
+  manifests: Manifest[],
+  opts: DeployOptions,
+  logger: Logger,
+): Promise<Item[]> {
+  const defaultNamespace = opts.namespace || client.namespace;
+  try {
+    const v = await client.version();
+    logger.info(`${client.connection.server}: Kubernetes ${v.gitVersion ?? 'version unknown'}`);
+  } catch (e) {
+    if (e instanceof KubeApiError && e.status !== 404 && e.status < 500) throw e;
+    throw new C2CError(
+      `Cannot reach the Kubernetes API server at ${client.connection.server}${client.connection.contextName ? ` (context '${client.connection.contextName}')` : ''}: ${errorMessage(e)}`,
+      { cause: e },
+    );
+  }
+  const problems: C2CError[] = [];
+  const infos = new Map<Manifest, ResourceInfo>();
+  await Promise.all(
+    manifests.map(async (m) => {
+      try {
+        infos.set(m, await client.resource(String(m.object.apiVersion), String(m.object.kind)));
+      } catch (e) {
+        if (e instanceof KindNotServedError)
+          problems.push(new C2CError(e.message, { where: { file: m.file, line: m.line } }));
+        else throw e;
+      }
+    }),
+  );
+  if (problems.length) throw new ManifestError(problems);
+  applyNamespace(manifests, opts.namespace ?? '', {
+    isNamespaced: (av, kind) =>
+      [...infos.values()].find((i) => i.apiVersion === av && i.kind === kind)?.namespaced,
+  });
+  return manifests.map((m) => {
+    const info = infos.get(m)!;
+    const meta = (m.object.metadata ?? {}) as Record<string, unknown>;
+    const namespace = info.namespaced ? String(meta.namespace ?? defaultNamespace) : undefined;
+    if (namespace) meta.namespace = namespace;
+    return {
+      manifest: m,
+      object: m.object as unknown as KubeObject,
+      info,
+      key: keyOf(info.kind, namespace, String(meta.name)),
+      ...(namespace ? { namespace } : {}),
+      templateChanged: false,
+    };
+  });
+}
+
+/**
+ * What runs now: one list per kind and namespace (not one GET per object). Watched kinds are always
+ * listed: the list's resourceVersion is where their watch starts, so no change this run makes is
+ * missed. A lone object of another kind is read with one GET. Returns the start versions.
+ */
+async function readLive(client: KubeClient, items: Item[]): Promise<Map<string, string>> {
+  const startVersions = new Map<string, string>();
+  await Promise.all(
+    [...groupByCollection(items)].map(async ([key, group]) => {
+      const first = group[0]!;
+      if (group.length === 1 && !isWatchedKind(first.info.kind)) {
+        const live = await client.get({
+          apiVersion: first.info.apiVersion,
+          kind: first.info.kind,
+          name: String(first.object.metadata.name),
+          ...(first.namespace ? { namespace: first.namespace } : {}),
+        });
+        if (live) first.live = live;
+        return;
+      }
+      const list = await client.list(
+        first.info.apiVersion,
+        first.info.kind,
+        first.namespace ? { namespace: first.namespace } : {},
+      );
+      if (list.metadata?.resourceVersion) startVersions.set(key, list.metadata.resourceVersion);
+      const byName = new Map(list.items.map((o) => [o.metadata.name, o]));
+      for (const it of group) {
+        const live = byName.get(String(it.object.metadata.name));
+        if (live) it.live = live;
+      }
+    }),
+  );
+  return startVersions;
+}
+
+/** The whole set through a server-side dry run: one rejected object means nothing is applied. */
+async function dryRunAll(
+  client: KubeClient,
+  items: Item[],
+  drafts: Map<Item, KubeObject>,
+  opts: DeployOptions,
+): Promise<Map<Item, KubeObject>> {
+  const creating = new Set(
+    items.filter((i) => i.info.kind === 'Namespace' && !i.live).map((i) => String(i.object.metadata.name)),
+  );
+
+  const problems: C2CError[] = [];
+  const out = new Map<Item, KubeObject>();
+  await Promise.all(
+    items.map(async (it) => {
+      try {
+        out.set(
+          it,
+          await client.apply(drafts.get(it) ?? it.object, { dryRun: true, force: opts.forceConflicts }),
+        );
+      } catch (e) {
+        // A namespace this same run creates does not exist yet: its objects cannot be dry-run.
+        if (e instanceof KubeApiError && e.status === 404 && it.namespace && creating.has(it.namespace))
+          return;
+        if (e instanceof KubeApiError)
+          problems.push(
+            new C2CError(`${it.key}: ${e.message}`, {
+              where: { file: it.manifest.file, line: it.manifest.line },
+            }),
+          );
+        else throw e;
+      }
+    }),
+  );
+  if (problems.length) {
+    const conflict = problems.some((p) => /conflicted/.test(p.message));
+    throw new C2CError(
+      `The cluster rejected ${problems.length} object(s) in a server-side dry run; nothing was applied:\n${problems.map((p) => `  ${p.where?.file}:${p.where?.line}: ${p.message}`).join('\n')}` +
+        (conflict && !opts.forceConflicts
+          ? `\nAnother field manager owns these fields. Set 'force-conflicts' to true to take them over, or remove them from the manifests.`
+          : ''),
+      { where: problems[0]!.where! },
+    );
+  }
+  return out;
+}
+
+/** Applies for real: Namespaces and the like first, one rank at a time; objects of one rank in parallel. */
+async function applyAll(
+  client: KubeClient,
+  items: Item[],
+  opts: DeployOptions,
+  result: DeployResult,
+  logger: Logger,
+): Promise<void> {
+  // Namespaces and the like first, one at a time by rank; objects of one rank in parallel.
+  const ranks = [...new Set(items.map((i) => rank(i.info.kind)))];
+  for (const r of ranks) {
+    await Promise.all(
+      items
+        .filter((i) => rank(i.info.kind) === r)
+        .map(async (it) => {
+          try {
+            it.applied = await client.apply(it.object, { force: opts.forceConflicts });
+          } catch (e) {
+            throw new C2CError(
+              `Apply failed for ${it.key}: ${errorMessage(e)}${result.applied.length ? `\nApplied before the failure: ${result.applied.join(', ')}.` : ' Nothing else was applied.'}`,
+              { cause: e, where: { file: it.manifest.file, line: it.manifest.line } },
+            );
+          }
+          result.applied.push(it.key);
+          logger.info(`${it.live ? (it.templateChanged ? 'configured' : 'applied') : 'created'} ${it.key}`);
+        }),
+    );
   }
 }
 
