@@ -215,7 +215,15 @@ async function main(argv: string[]): Promise<number> {
     ...(g.json || g.render ? { out: process.stderr } : {}),
   });
   for (const [k, def] of Object.entries(cmd.inputs)) if (def.secret && raw[k]) logger.secret(raw[k]);
-  const { outputs, summary, exitCode, document } = await cmd.run(raw, g, logger);
+  let ran: Awaited<ReturnType<Command['run']>>;
+  try {
+    ran = await cmd.run(raw, g, logger);
+  } catch (err) {
+    // Through the logger, so a secret the engine registered never reaches the terminal.
+    logger.error(err instanceof C2CError ? err.message : errorMessage(err));
+    return 1;
+  }
+  const { outputs, summary, exitCode, document } = ran;
   if (document !== undefined) {
     process.stdout.write(document);
     if (g.json) process.stderr.write(JSON.stringify(outputs, null, 2) + '\n');
