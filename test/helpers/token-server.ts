@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import {
   createHash,
   createPrivateKey,
@@ -13,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startRegistry, type RegistryServer } from './registry.js';
+import { selfSignedCert } from './tls.js';
 
 /**
  * A bearer-token server for the real docker-registry run with `auth: token:`. It speaks the Docker
@@ -75,29 +75,9 @@ export function libtrustKeyId(publicKeyDer: Buffer): string {
 
 export async function startTokenServer(opts: TokenServerOptions = {}): Promise<TokenServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'c2c-token-'));
-  const keyPath = path.join(dir, 'key.pem');
-  const certPath = path.join(dir, 'cert.pem');
   const service = opts.service ?? 'c2c-test-registry';
   const issuer = opts.issuer ?? 'c2c-test-token-issuer';
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${issuer}`,
-    ],
-    { stdio: 'ignore' },
-  );
+  const { keyPath, certPath } = selfSignedCert(dir, { cn: issuer });
   const key = createPrivateKey(readFileSync(keyPath));
   const cert = new X509Certificate(readFileSync(certPath));
   const certDer = cert.raw;

@@ -1,5 +1,5 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { memoryLogger } from '../../src/core/logger.js';
 import { connectRegistry, RegistryUnreachableError } from '../../src/registry/index.js';
 import { haveTools } from '../helpers/tools.js';
 import { freePort } from '../helpers/net.js';
+import { selfSignedCert } from '../helpers/tls.js';
 
 /**
  * A loopback registry served over TLS (a port-forwarded in-cluster registry looks like this): the
@@ -23,28 +24,7 @@ describe.skipIf(!haveTools('docker-registry', 'openssl'))(
 
     beforeAll(async () => {
       dir = mkdtempSync(path.join(os.tmpdir(), 'c2c-tls-registry-'));
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-days',
-          '1',
-          '-subj',
-          '/CN=127.0.0.1',
-          '-addext',
-          'subjectAltName=IP:127.0.0.1',
-          '-keyout',
-          path.join(dir, 'key.pem'),
-          '-out',
-          path.join(dir, 'cert.pem'),
-        ],
-        { stdio: 'ignore' },
-      );
-      ca = readFileSync(path.join(dir, 'cert.pem'), 'utf8');
+      ca = selfSignedCert(dir, { cn: '127.0.0.1', san: 'IP:127.0.0.1', days: 1 }).cert;
       const port = await freePort();
       host = `127.0.0.1:${port}`;
       writeFileSync(
