@@ -48,6 +48,10 @@ describe('action.yml, README and code agree', () => {
     });
   }
 
+  it('the tests run on Node 24, the runtime the actions declare (runs.using: node24)', () => {
+    expect(Number(process.versions.node.split('.')[0]), `tests ran on Node ${process.version}`).toBe(24);
+  });
+
   it('no code reads an input except through readInputs(spec)', () => {
     const offenders = walk(path.join(ROOT, 'src'))
       .filter((f) => !f.endsWith(path.join('actions', 'runtime.ts')))
