@@ -61,15 +61,28 @@ export function markdownLink(text: string, url: string): string {
   return `[${escapeMarkdown(text)}](${url.replace(/[()\s<>]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)})`;
 }
 
+/**
+ * An inline code span for a table cell: readable raw and rendered (no backslashes in image
+ * references). The fence is longer than any run of backticks inside; pipes are escaped, as GFM
+ * tables require even in code; a newline becomes a space.
+ */
+export function codeSpan(text: string): string {
+  const t = text.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|');
+  const longest = Math.max(0, ...(t.match(/`+/g) ?? []).map((r) => r.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = t.startsWith('`') || t.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${t}${pad}${fence}`;
+}
+
 function imageCell(images: WorkloadRow['images']): string {
   if (images.length === 0) return '';
   const multi = images.length > 1;
   return images
     .map((i) => {
       const who = multi && i.container ? `${escapeMarkdown(i.container)}: ` : '';
-      if (i.from === undefined) return `${who}${escapeMarkdown(i.to)} (new)`;
-      if (i.from === i.to) return `${who}${escapeMarkdown(i.to)} (unchanged)`;
-      return `${who}${escapeMarkdown(i.from)} → ${escapeMarkdown(i.to)}`;
+      if (i.from === undefined) return `${who}${codeSpan(i.to)} (new)`;
+      if (i.from === i.to) return `${who}${codeSpan(i.to)} (unchanged)`;
+      return `${who}${codeSpan(i.from)} → ${codeSpan(i.to)}`;
     })
     .join('<br>');
 }
@@ -85,7 +98,7 @@ export function renderDeploySummary(input: SummaryInput): string {
       const workload = `${r.kind}/${r.namespace ? `${r.namespace}/` : ''}${r.name}`;
       const result = RESULT_TEXT[r.result] + (r.note ? `: ${escapeMarkdown(r.note)}` : '');
       out.push(
-        `| ${escapeMarkdown(workload)} | ${imageCell(r.images)} | ${r.durationMs === undefined ? '–' : formatDuration(r.durationMs)} | ${result} |`,
+        `| ${codeSpan(workload)} | ${imageCell(r.images)} | ${r.durationMs === undefined ? '–' : formatDuration(r.durationMs)} | ${result} |`,
       );
     }
     out.push('');

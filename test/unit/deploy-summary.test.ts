@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeMarkdown, markdownLink, renderDeploySummary } from '../../src/deploy/summary.js';
+import { codeSpan, escapeMarkdown, markdownLink, renderDeploySummary } from '../../src/deploy/summary.js';
 
 describe('renderDeploySummary', () => {
   it('renders a table of workloads with old -> new image, duration, result and the deployment link', () => {
@@ -37,8 +37,8 @@ describe('renderDeploySummary', () => {
         '',
         '| Workload | Image (old → new) | Rollout | Result |',
         '| --- | --- | --- | --- |',
-        '| Deployment/prod/web | 127\\.0\\.0\\.1\\:5000/web\\:1 → 127\\.0\\.0\\.1\\:5000/web\\@sha256\\:abc | 12.3s | ✅ success |',
-        '| StatefulSet/prod/db | db: postgres\\:16 (unchanged)<br>exporter: ghcr\\.io/org/exp\\:2 (new) | 10m0s | ↩️ rolled back: Waiting for 1 pods to be ready\\.\\.\\. |',
+        '| `Deployment/prod/web` | `127.0.0.1:5000/web:1` → `127.0.0.1:5000/web@sha256:abc` | 12.3s | ✅ success |',
+        '| `StatefulSet/prod/db` | db: `postgres:16` (unchanged)<br>exporter: `ghcr.io/org/exp:2` (new) | 10m0s | ↩️ rolled back: Waiting for 1 pods to be ready\\.\\.\\. |',
         '',
         '[GitHub Deployment to production](https://github.com/org/repo/deployments/production)',
         '',
@@ -58,7 +58,7 @@ describe('renderDeploySummary', () => {
         },
       ],
     });
-    const row = md.split('\n').find((l) => l.startsWith('| Job'))!;
+    const row = md.split('\n').find((l) => l.startsWith('| `Job/'))!;
     // exactly the 5 cell separators of a 4-column row; every other | is escaped
     expect(row.replace(/\\\|/g, '').match(/\|/g)).toHaveLength(5);
     expect(row).toContain('x\\|y');
@@ -72,5 +72,12 @@ describe('renderDeploySummary', () => {
     expect(markdownLink('x', 'javascript:alert(1)')).toBe('x');
     expect(markdownLink('a b', 'https://e.com/a b(c)')).toBe('[a b](https://e.com/a%20b%28c%29)');
     expect(escapeMarkdown('a_b`c')).toBe('a\\_b\\`c');
+  });
+
+  it('puts names and images in code spans that survive backticks and pipes', () => {
+    expect(codeSpan('ghcr.io/org/app:1')).toBe('`ghcr.io/org/app:1`');
+    expect(codeSpan('a`b')).toBe('``a`b``');
+    expect(codeSpan('`x`')).toBe('`` `x` ``');
+    expect(codeSpan('a|b\nc')).toBe('`a\\|b c`');
   });
 });
