@@ -96,18 +96,22 @@ export function deploymentStatus(obj: K8sObject, opts: { pods?: K8sObject[] } = 
   return waiting('Waiting for deployment spec update to be observed...');
 }
 
+/** DaemonSets and StatefulSets with another strategy (OnDelete) have no rollout to wait for. */
+function notRollingUpdate(what: string, name: string, strategy: string): RolloutStatus {
+  return {
+    done: true,
+    failed: false,
+    unsupported: true,
+    message: `${what} "${name}" uses the ${strategy} update strategy: rollout status is only available for RollingUpdate strategy type; its pods change when they are deleted`,
+  };
+}
+
 /** kubectl's DaemonSetStatusViewer. */
 export function daemonSetStatus(obj: K8sObject): RolloutStatus {
   const name = nameOf(obj);
   // The API server defaults the strategy to RollingUpdate; a manifest-only object may lack it.
   const strategy = asString(get(obj, 'spec', 'updateStrategy', 'type')) ?? 'RollingUpdate';
-  if (strategy !== 'RollingUpdate')
-    return {
-      done: true,
-      failed: false,
-      unsupported: true,
-      message: `daemon set "${name}" uses the ${strategy} update strategy: rollout status is only available for RollingUpdate strategy type; its pods change when they are deleted`,
-    };
+  if (strategy !== 'RollingUpdate') return notRollingUpdate('daemon set', name, strategy);
   const status = asObject(obj.status) ?? {};
   if (num(get(obj, 'metadata', 'generation')) <= num(status.observedGeneration)) {
     const desired = num(status.desiredNumberScheduled);
@@ -134,13 +138,7 @@ export function daemonSetStatus(obj: K8sObject): RolloutStatus {
 export function statefulSetStatus(obj: K8sObject): RolloutStatus {
   const name = nameOf(obj);
   const strategy = asString(get(obj, 'spec', 'updateStrategy', 'type')) ?? 'RollingUpdate';
-  if (strategy !== 'RollingUpdate')
-    return {
-      done: true,
-      failed: false,
-      unsupported: true,
-      message: `statefulset "${name}" uses the ${strategy} update strategy: rollout status is only available for RollingUpdate strategy type; its pods change when they are deleted`,
-    };
+  if (strategy !== 'RollingUpdate') return notRollingUpdate('statefulset', name, strategy);
   const status = asObject(obj.status) ?? {};
   const observed = num(status.observedGeneration);
   if (observed === 0 || num(get(obj, 'metadata', 'generation')) > observed)
