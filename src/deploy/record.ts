@@ -1,7 +1,7 @@
 import type { Logger } from '../core/logger.js';
 import { approvedBy, GitHubClient, type GitHubContext } from '../github/index.js';
 import type { AuditInfo } from './annotations.js';
-import type { DeploymentRecorder } from './run.js';
+import type { DeploymentRecorder } from './types.js';
 
 /** The GitHub Deployment of one run: created in_progress, then success or failure, with the environment and run URLs. */
 export function githubRecorder(

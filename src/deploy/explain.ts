@@ -1,0 +1,51 @@
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { KubeClient } from '../kube/index.js';
+import { diagnose, podsForWorkload, type DiagnoseInput } from './diagnose.js';
+import { rolloutStatus } from './rollout-status.js';
+import type { Item } from './items.js';
+import type { K8sObject } from './objects.js';
+import type { Outcome } from './watch.js';
+
+/** The failure report: pod phases, waiting reasons, recent events, last log lines. */
+export async function explain(
+  client: KubeClient,
+  failed: Item[],
+  outcome: Map<Item, Outcome>,
+  logger: Logger,
+): Promise<string> {
+  try {
+    const byNs = new Map<string, { pods: K8sObject[]; events: K8sObject[] }>();
+    for (const ns of new Set(failed.map((f) => f.namespace ?? ''))) {
+      const [pods, events] = await Promise.all([
+        client.list('v1', 'Pod', { namespace: ns }),
+        client.list('v1', 'Event', { namespace: ns }),
+      ]);
+      byNs.set(ns, {
+        pods: pods.items as unknown as K8sObject[],
+        events: events.items as unknown as K8sObject[],
+      });
+    }
+    const inputs: DiagnoseInput[] = failed.map((f) => {
+      const { pods, events } = byNs.get(f.namespace ?? '')!;
+      const o = outcome.get(f);
+      const workload = (o?.object ?? f.applied ?? f.object) as unknown as K8sObject;
+      return {
+        workload,
+        reason: o?.status.message ?? rolloutStatus(workload)?.message ?? 'failed',
+        pods: podsForWorkload(workload, pods),
+        events,
+        fetchLogs: (req) =>
+          client.podLogs(req.namespace, req.pod, {
+            container: req.container,
+            tailLines: req.tailLines,
+            previous: req.previous,
+          }),
+      };
+    });
+    return await diagnose(inputs);
+  } catch (e) {
+    logger.warning(`could not gather the failure details: ${errorMessage(e)}`);
+    return '';
+  }
+}

@@ -1,0 +1,105 @@
+import type { KubeObject, ResourceInfo } from '../kube/index.js';
+import type { Manifest } from './manifests.js';
+import { containersOf, podSpecOf, type K8sObject } from './objects.js';
+import type { WorkloadRow } from './summary.js';
+
+/**
+ * One object of a deploy as it goes through the phases: its manifest, the resource the cluster
+ * serves it as, what runs now, what the apply returned, and whether its pod template changes.
+ */
+export interface Item {
+  manifest: Manifest;
+  object: KubeObject;
+  info: ResourceInfo;
+  key: string;
+  namespace?: string;
+  live?: KubeObject;
+  applied?: KubeObject;
+  /** The pod template differs from what runs: this run starts a rollout. */
+  templateChanged: boolean;
+}
+
+/** Kinds applied first (as kubectl does): what others live in or refer to. */
+const ORDER = [
+  'Namespace',
+  'CustomResourceDefinition',
+  'ServiceAccount',
+  'Role',
+  'ClusterRole',
+  'RoleBinding',
+  'ClusterRoleBinding',
+  'ConfigMap',
+  'Secret',
+  'PersistentVolumeClaim',
+  'Service',
+];
+
+/** The apply order of a kind: lower first. */
+export const rank = (kind: string) => {
+  const i = ORDER.indexOf(kind);
+  return i < 0 ? ORDER.length : i;
+};
+
+/** Items by collection (apiVersion, kind, namespace): one list and one watch each. */
+export function groupByCollection(items: Item[]): Map<string, Item[]> {
+  const groups = new Map<string, Item[]>();
+  for (const it of items) {
+    const g = `${it.info.apiVersion}|${it.info.kind}|${it.namespace ?? ''}`;
+    groups.set(g, [...(groups.get(g) ?? []), it]);
+  }
+  return groups;
+}
+
+/** kind/namespace/name (kind/name when cluster-scoped): the `applied` output's format. */
+export function keyOf(kind: string, namespace: string | undefined, name: string): string {
+  return `${kind}/${namespace ? `${namespace}/` : ''}${name}`;
+}
+
+/** Images of a pod template, container name -> image. */
+export function imagesOf(obj: KubeObject | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!obj) return out;
+  for (const { container } of containersOf(podSpecOf(obj as K8sObject))) {
+    const name = String(container.name ?? '');
+    if (typeof container.image === 'string') out.set(name, container.image);
+  }
+  return out;
+}
+
+/** The summary row of a workload: its images before and after. */
+export function rowFor(it: Item): WorkloadRow {
+  const before = imagesOf(it.live);
+  const after = imagesOf(it.object);
+  return {
+    kind: it.info.kind,
+    ...(it.namespace ? { namespace: it.namespace } : {}),
+    name: String(it.object.metadata.name),
+    images: [...after].map(([container, to]) => ({
+      container,
+      ...(before.get(container) ? { from: before.get(container)! } : {}),
+      to,
+    })),
+    result: 'dry-run',
+  };
+}
+
+const VOLATILE = new Set(['managedFields', 'resourceVersion', 'generation', 'creationTimestamp', 'uid']);
+
+/** An object without status and server bookkeeping, as stable JSON: equal when the spec is. */
+export function comparable(obj: KubeObject | undefined): string {
+  if (!obj) return '';
+  const { status: _s, ...rest } = obj as KubeObject & { status?: unknown };
+  const meta = Object.fromEntries(Object.entries(rest.metadata ?? {}).filter(([k]) => !VOLATILE.has(k)));
+  return stableJson({ ...rest, metadata: meta });
+}
+
+/** JSON with object keys sorted: two objects that differ only in key order compare equal. */
+export function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
+}

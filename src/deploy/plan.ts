@@ -1,0 +1,202 @@
+import { C2CError, errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import {
+  KindNotServedError,
+  KubeApiError,
+  KubeClient,
+  eksConnection,
+  loadKubeconfig,
+  type KubeConnection,
+  type KubeObject,
+  type ResourceInfo,
+} from '../kube/index.js';
+import { ManifestError, type Manifest } from './manifests.js';
+import { applyNamespace } from './namespaces.js';
+import { annotateObject, templateUnchanged, type AuditInfo } from './annotations.js';
+import { isWatchedKind } from './rollout-status.js';
+import { podTemplateOf, type K8sObject } from './objects.js';
+import { comparable, groupByCollection, keyOf, type Item } from './items.js';
+import type { DeployOptions } from './inputs.js';
+import type { DeployContext } from './types.js';
+
+/**
+ * The plan of a deploy, before anything changes: which cluster, which resource each object is,
+ * what runs now, whether each pod template changes, and a server-side dry run of the whole set.
+ */
+
+export async function connect(opts: DeployOptions, ctx: DeployContext): Promise<KubeConnection> {
+  if (ctx.connection) return ctx.connection;
+  const c = opts.cluster;
+  if (c.kind === 'kubeconfig') return loadKubeconfig({ content: c.content, input: 'kubeconfig' }, ctx.logger);
+  if (c.kind === 'eks') return eksConnection({ clusterName: c.clusterName, region: c.region }, ctx.logger);
+  return loadKubeconfig({}, ctx.logger);
+}
+
+/**
+ * Checks the cluster answers and serves every kind (all problems at once, each with its file and
+ * line), applies the namespace input, and gives each object its resource and namespace.
+ */
+export async function resolveItems(
+  client: KubeClient,
+  manifests: Manifest[],
+  opts: DeployOptions,
+  logger: Logger,
+): Promise<Item[]> {
+  const defaultNamespace = opts.namespace || client.namespace;
+  try {
+    const v = await client.version();
+    logger.info(`${client.connection.server}: Kubernetes ${v.gitVersion ?? 'version unknown'}`);
+  } catch (e) {
+    if (e instanceof KubeApiError && e.status !== 404 && e.status < 500) throw e;
+    throw new C2CError(
+      `Cannot reach the Kubernetes API server at ${client.connection.server}${client.connection.contextName ? ` (context '${client.connection.contextName}')` : ''}: ${errorMessage(e)}`,
+      { cause: e },
+    );
+  }
+  const problems: C2CError[] = [];
+  const infos = new Map<Manifest, ResourceInfo>();
+  await Promise.all(
+    manifests.map(async (m) => {
+      try {
+        infos.set(m, await client.resource(String(m.object.apiVersion), String(m.object.kind)));
+      } catch (e) {
+        if (e instanceof KindNotServedError)
+          problems.push(new C2CError(e.message, { where: { file: m.file, line: m.line } }));
+        else throw e;
+      }
+    }),
+  );
+  if (problems.length) throw new ManifestError(problems);
+  applyNamespace(manifests, opts.namespace ?? '', {
+    isNamespaced: (av, kind) =>
+      [...infos.values()].find((i) => i.apiVersion === av && i.kind === kind)?.namespaced,
+  });
+  return manifests.map((m) => {
+    const info = infos.get(m)!;
+    const meta = (m.object.metadata ?? {}) as Record<string, unknown>;
+    const namespace = info.namespaced ? String(meta.namespace ?? defaultNamespace) : undefined;
+    if (namespace) meta.namespace = namespace;
+    return {
+      manifest: m,
+      object: m.object as unknown as KubeObject,
+      info,
+      key: keyOf(info.kind, namespace, String(meta.name)),
+      ...(namespace ? { namespace } : {}),
+      templateChanged: false,
+    };
+  });
+}
+
+/**
+ * What runs now: one list per kind and namespace (not one GET per object). Watched kinds are always
+ * listed: the list's resourceVersion is where their watch starts, so no change this run makes is
+ * missed. A lone object of another kind is read with one GET. Returns the start versions.
+ */
+export async function readLive(client: KubeClient, items: Item[]): Promise<Map<string, string>> {
+  const startVersions = new Map<string, string>();
+  await Promise.all(
+    [...groupByCollection(items)].map(async ([key, group]) => {
+      const first = group[0]!;
+      if (group.length === 1 && !isWatchedKind(first.info.kind)) {
+        const live = await client.get({
+          apiVersion: first.info.apiVersion,
+          kind: first.info.kind,
+          name: String(first.object.metadata.name),
+          ...(first.namespace ? { namespace: first.namespace } : {}),
+        });
+        if (live) first.live = live;
+        return;
+      }
+      const list = await client.list(
+        first.info.apiVersion,
+        first.info.kind,
+        first.namespace ? { namespace: first.namespace } : {},
+      );
+      if (list.metadata?.resourceVersion) startVersions.set(key, list.metadata.resourceVersion);
+      const byName = new Map(list.items.map((o) => [o.metadata.name, o]));
+      for (const it of group) {
+        const live = byName.get(String(it.object.metadata.name));
+        if (live) it.live = live;
+      }
+    }),
+  );
+  return startVersions;
+}
+
+/**
+ * Audit annotations on each object (from `objectOf`), and whether each workload's pod template
+ * changes (a rollout).
+ */
+export function annotateItems(
+  items: Item[],
+  objectOf: (it: Item) => KubeObject,
+  audit: AuditInfo | undefined,
+): void {
+  for (const it of items) {
+    const obj = objectOf(it) as unknown as K8sObject;
+    if (audit) annotateObject(obj, audit, it.live ? { live: it.live as unknown as K8sObject } : {});
+    const desiredTemplate = podTemplateOf(obj);
+    const liveTemplate = it.live ? podTemplateOf(it.live as unknown as K8sObject) : undefined;
+    it.templateChanged =
+      !!desiredTemplate && (!liveTemplate || !templateUnchanged(desiredTemplate, liveTemplate));
+  }
+}
+
+/** The whole set through a server-side dry run: one rejected object means nothing is applied. */
+export async function dryRunAll(
+  client: KubeClient,
+  items: Item[],
+  drafts: Map<Item, KubeObject>,
+  opts: DeployOptions,
+): Promise<Map<Item, KubeObject>> {
+  const creating = new Set(
+    items.filter((i) => i.info.kind === 'Namespace' && !i.live).map((i) => String(i.object.metadata.name)),
+  );
+
+  const problems: C2CError[] = [];
+  const out = new Map<Item, KubeObject>();
+  await Promise.all(
+    items.map(async (it) => {
+      try {
+        out.set(
+          it,
+          await client.apply(drafts.get(it) ?? it.object, { dryRun: true, force: opts.forceConflicts }),
+        );
+      } catch (e) {
+        // A namespace this same run creates does not exist yet: its objects cannot be dry-run.
+        if (e instanceof KubeApiError && e.status === 404 && it.namespace && creating.has(it.namespace))
+          return;
+        if (e instanceof KubeApiError)
+          problems.push(
+            new C2CError(`${it.key}: ${e.message}`, {
+              where: { file: it.manifest.file, line: it.manifest.line },
+            }),
+          );
+        else throw e;
+      }
+    }),
+  );
+  if (problems.length) {
+    const conflict = problems.some((p) => /conflicted/.test(p.message));
+    throw new C2CError(
+      `The cluster rejected ${problems.length} object(s) in a server-side dry run; nothing was applied:\n${problems.map((p) => `  ${p.where?.file}:${p.where?.line}: ${p.message}`).join('\n')}` +
+        (conflict && !opts.forceConflicts
+          ? `\nAnother field manager owns these fields. Set 'force-conflicts' to true to take them over, or remove them from the manifests.`
+          : ''),
+      { where: problems[0]!.where! },
+    );
+  }
+  return out;
+}
+
+/** One line per object: "created|configured|unchanged kind/ns/name", from the dry run's answers. */
+export function planLines(items: Item[], dryRuns: Map<Item, KubeObject>): string[] {
+  return items.map((it) => {
+    const state = !it.live
+      ? 'created'
+      : comparable(dryRuns.get(it)) === comparable(it.live)
+        ? 'unchanged'
+        : 'configured';
+    return `${state} ${it.key}`;
+  });
+}

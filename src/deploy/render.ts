@@ -1,0 +1,52 @@
+import { stringify as stringifyYaml } from 'yaml';
+import { applyNamespace } from './namespaces.js';
+import { loadManifests } from './manifests.js';
+import { annotateObject } from './annotations.js';
+import { describeChange, type ImageChange } from './images.js';
+import { buildImage, pinImages, registerSecrets, substituteAll } from './image-work.js';
+import { rank } from './items.js';
+import { kindOf, type K8sObject } from './objects.js';
+import type { DeployOptions } from './inputs.js';
+import type { DeployContext } from './types.js';
+
+export interface RenderResult {
+  /** The objects exactly as they would be applied, as YAML documents. */
+  yaml: string;
+  objects: K8sObject[];
+  image: string;
+  digest: string;
+  changes: ImageChange[];
+}
+
+/**
+ * Everything of a deploy that needs no cluster: read the manifests, set the namespace, substitute
+ * images, build and push (when `build-context` is set), pin digests, annotate. Returns the objects
+ * as they would be applied; contacts no cluster. (Namespaced objects that name no namespace, with
+ * the `namespace` input empty, stay without one: the kubeconfig's context decides at apply time.)
+ */
+export async function renderDeploy(opts: DeployOptions, ctx: DeployContext): Promise<RenderResult> {
+  const { logger } = ctx;
+  registerSecrets(opts, logger);
+  const manifests = await logger.group('Read manifests', () =>
+    loadManifests(opts.manifests, { workspace: opts.workspace, logger }),
+  );
+  applyNamespace(manifests, opts.namespace ?? '');
+  const targets = manifests.map((m) => ({ object: m.object, file: m.file, line: m.line }));
+  const work = substituteAll(opts, targets, logger);
+  await pinImages(opts, targets, work, 'others', logger);
+  await buildImage(opts, ctx, work);
+  await pinImages(opts, targets, work, 'built', logger);
+  if (!opts.pinDigests) for (const c of work.changes) logger.info(describeChange(c));
+  if (opts.annotate && ctx.audit) for (const t of targets) annotateObject(t.object, ctx.audit);
+  const ordered = [...manifests].sort(
+    (a, b) => rank(kindOf(a.object)) - rank(kindOf(b.object)) || a.index - b.index,
+  );
+  const objects = ordered.map((m) => m.object);
+  return {
+    yaml: objects.map((o) => `---\n${stringifyYaml(o, { lineWidth: 0 })}`).join(''),
+    objects,
+    image: work.image,
+    digest: work.digest,
+    changes: work.changes,
+  };
+}

@@ -1,0 +1,45 @@
+import type { Logger } from '../core/logger.js';
+import type { RetryOptions } from '../core/retry.js';
+import type { KubeConnection } from '../kube/index.js';
+import type { AuditInfo } from './annotations.js';
+import type { ImageChange } from './images.js';
+import type { WorkloadRow } from './summary.js';
+
+/** Records the deploy on GitHub (a Deployment with statuses); the action passes the GitHub layer. */
+export interface DeploymentRecorder {
+  start(): Promise<{ id: number | string; url?: string }>;
+  finish(id: number | string, state: 'success' | 'failure', description: string): Promise<void>;
+}
+
+export interface DeployContext {
+  logger: Logger;
+  audit?: AuditInfo;
+  recorder?: DeploymentRecorder;
+  /** A connection to use instead of resolving one from the options (tests, the CLI's --server). */
+  connection?: KubeConnection;
+  /** Revision and source for the OCI labels of a built image. */
+  revision?: string;
+  source?: string;
+  now?: () => number;
+  /** Retry policy of the Kubernetes requests (tests shorten it). */
+  kubeRetry?: RetryOptions;
+}
+
+export type DeployResultKind = 'success' | 'failed' | 'rolled-back' | 'dry-run';
+
+export interface DeployResult {
+  result: DeployResultKind;
+  image: string;
+  digest: string;
+  applied: string[];
+  rolledBack: boolean;
+  deploymentId: string;
+  rows: WorkloadRow[];
+  changes: ImageChange[];
+  /** What a dry run would do, one line per object: "created|configured|unchanged kind/ns/name". */
+  plan: string[];
+  summary: string;
+  /** Why it failed, when it did. */
+  failure?: string;
+  requestCount: number;
+}

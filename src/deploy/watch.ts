@@ -1,0 +1,98 @@
+import { formatDuration } from '../core/inputs.js';
+import type { Logger } from '../core/logger.js';
+import type { KubeClient, KubeObject } from '../kube/index.js';
+import { rolloutStatus, type RolloutStatus } from './rollout-status.js';
+import { groupByCollection, type Item } from './items.js';
+import type { K8sObject } from './objects.js';
+
+export interface Outcome {
+  status: RolloutStatus;
+  ms: number;
+  timedOut: boolean;
+  /** The workload as last seen (the watch's latest version, else the apply's answer). */
+  object: KubeObject;
+}
+
+/**
+ * Watches every workload until its rollout is done, has failed, or the deadline passes: one watch
+ * stream per kind and namespace (not per object), starting from the version the apply returned.
+ */
+export async function watchRollouts(
+  client: KubeClient,
+  items: Item[],
+  startVersions: Map<string, string>,
+  timeoutMs: number,
+  logger: Logger,
+  now: () => number,
+): Promise<Map<Item, Outcome>> {
+  const start = now();
+  const deadline = start + timeoutMs;
+  const out = new Map<Item, Outcome>();
+  const pending = new Set<Item>();
+  for (const it of items) {
+    const st = rolloutStatus(it.applied as unknown as K8sObject) ?? {
+      done: true,
+      failed: false,
+      message: 'not watched',
+    };
+    // Done already (nothing to roll out, or the controller was quicker than the response) or failed.
+    if (st.done || st.failed)
+      out.set(it, { status: st, ms: now() - start, timedOut: false, object: it.applied ?? it.object });
+    else pending.add(it);
+  }
+  const groups = groupByCollection([...pending]);
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - now()));
+  try {
+    await Promise.all(
+      [...groups].map(async ([key, group]) => {
+        const first = group[0]!;
+        const byName = new Map(group.map((it) => [String(it.object.metadata.name), it]));
+        // From the collection's version read before this run changed anything: nothing is missed.
+        const rv = startVersions.get(key);
+        const last = new Map<Item, { status: RolloutStatus; object: KubeObject }>();
+        try {
+          for await (const ev of client.watch(first.info.apiVersion, first.info.kind, {
+            ...(first.namespace ? { namespace: first.namespace } : {}),
+            ...(rv ? { resourceVersion: rv } : {}),
+            signal: controller.signal,
+          })) {
+            if (ev.type !== 'ADDED' && ev.type !== 'MODIFIED') continue;
+            const it = byName.get(ev.object.metadata.name ?? '');
+            if (!it || !pending.has(it)) continue;
+            const st = rolloutStatus(ev.object as unknown as K8sObject);
+            if (!st) continue;
+            last.set(it, { status: st, object: ev.object });
+            if (st.done || st.failed) {
+              pending.delete(it);
+              out.set(it, { status: st, ms: now() - start, timedOut: false, object: ev.object });
+              logger.info(`${it.key}: ${st.message}`);
+            }
+            if (group.every((g) => !pending.has(g))) break;
+          }
+        } catch (e) {
+          if (!controller.signal.aborted) throw e;
+        }
+        for (const it of group) {
+          if (!out.has(it)) {
+            const seen = last.get(it);
+            out.set(it, {
+              status: {
+                done: false,
+                failed: true,
+                message: `timed out after ${formatDuration(timeoutMs)}${seen ? `: ${seen.status.message}` : ''}`,
+              },
+              ms: now() - start,
+              timedOut: true,
+              object: seen?.object ?? it.applied ?? it.object,
+            });
+          }
+        }
+      }),
+    );
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+  return out;
+}
