@@ -15,7 +15,14 @@ export interface Outcome {
 
 /**
  * Watches every workload until its rollout is done, has failed, or the deadline passes: one watch
- * stream per kind and namespace (not per object), starting from the version the apply returned.
+ * stream per kind and namespace (not per object), from the collection's version read before this
+ * run changed anything, so nothing is missed.
+ *
+ * That replays every change since then, other writers' included (an HPA, `kubectl annotate`, the
+ * controller's status writes): such an event can show the old generation, fully rolled out. So a
+ * workload is judged only on an object whose `metadata.generation` is at least the generation the
+ * apply returned (and, by the status rules, whose `status.observedGeneration` has reached it), as
+ * kubectl does.
  */
 export async function watchRollouts(
   client: KubeClient,
@@ -60,6 +67,8 @@ export async function watchRollouts(
             if (ev.type !== 'ADDED' && ev.type !== 'MODIFIED') continue;
             const it = byName.get(ev.object.metadata.name ?? '');
             if (!it || !pending.has(it)) continue;
+            // An object older than this run's apply says nothing about this run's rollout.
+            if ((ev.object.metadata.generation ?? 0) < generationOf(it)) continue;
             const st = rolloutStatus(ev.object as unknown as K8sObject);
             if (!st) continue;
             last.set(it, { status: st, object: ev.object });
@@ -95,4 +104,9 @@ export async function watchRollouts(
     controller.abort();
   }
   return out;
+}
+
+/** The generation the apply (or the rollback) returned: the first that shows this run's change. */
+function generationOf(it: Item): number {
+  return (it.applied ?? it.object).metadata.generation ?? 0;
 }
