@@ -1,4 +1,4 @@
-import { asObject, get, kindOf, metadataOf, podTemplateOf, type K8sObject } from './objects.js';
+import { asObject, get, kindOf, metadataOf, podTemplateOf, stableJson, type K8sObject } from './objects.js';
 
 /**
  * The audit trail on what is applied: who sent which commit, from which run, approved by whom.
@@ -11,9 +11,10 @@ import { asObject, get, kindOf, metadataOf, podTemplateOf, type K8sObject } from
  * revision and restarts every pod. Putting the run URL (different on every run) there would
  * restart all pods on every run, even a re-run with nothing new; putting the commit there
  * unconditionally would restart every service of a monorepo on every commit, also the ones whose
- * image did not change. Neither is what a user expects. So when the live object is known and its
- * template already holds everything the new one says (ignoring our own annotations), the live
- * template's audit annotations are carried over unchanged and the template is left as it is;
+ * image did not change. Neither is what a user expects. Whether the template changes is the
+ * server's to say: the deploy compares the template of a server-side dry run (which drops the
+ * fields the manifest no longer sets) with the live one (templatesEqual). When it does not change,
+ * the live template's audit annotations are carried over and the template is left as it is;
  * otherwise the template gets the new commit, and the new pods say which commit they run.
  * Jobs get no template annotation at all: a Job's pod template is immutable.
  */
@@ -57,8 +58,13 @@ export function auditAnnotations(audit: AuditInfo): Record<string, string> {
 const TEMPLATE_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'CronJob']);
 
 export interface AnnotateOptions {
-  /** The object as it runs now in the cluster, when it exists: decides whether the template changes. */
+  /** The object as it runs now in the cluster, when it exists. */
   live?: K8sObject;
+  /**
+   * Whether this run changes the pod template (a rollout). Default: true without a live object,
+   * false with one (the deploy learns the truth from its server-side dry run and annotates again).
+   */
+  templateChanges?: boolean;
 }
 
 function annotationsOf(meta: K8sObject): Record<string, unknown> {
@@ -71,8 +77,10 @@ function annotationsOf(meta: K8sObject): Record<string, unknown> {
 }
 
 /**
- * Annotates one object (in place): every audit key on its metadata; the commit on its pod template
- * when the template changes (see above). Returns whether the pod template received a new commit.
+ * Annotates one object (in place): every audit key on its metadata; on its pod template the new
+ * commit when the template changes, else the live template's own audit annotations, so the
+ * template stays byte for byte what runs (with server-side apply, leaving out a field set before
+ * would remove it: a change). Returns whether the pod template received the new commit.
  */
 export function annotateObject(obj: K8sObject, audit: AuditInfo, opts: AnnotateOptions = {}): boolean {
   Object.assign(annotationsOf(metadataOf(obj)), auditAnnotations(audit));
@@ -80,19 +88,18 @@ export function annotateObject(obj: K8sObject, audit: AuditInfo, opts: AnnotateO
   const template = podTemplateOf(obj);
   if (!template) return false;
   const liveTemplate = opts.live ? podTemplateOf(opts.live) : undefined;
-  if (liveTemplate && templateUnchanged(template, liveTemplate)) {
-    // Carry the live audit annotations over, so the template stays byte-for-byte what runs (with
-    // server-side apply, leaving a field out that we set before would remove it: a change).
+  const changes = opts.templateChanges ?? !liveTemplate;
+  const meta = metadataOf(template);
+  const ann = asObject(meta.annotations) ?? {};
+  for (const k of Object.keys(ann)) if (k.startsWith(AUDIT_PREFIX)) delete ann[k];
+  if (changes) ann[AUDIT_KEYS.commit] = audit.commit;
+  else {
     const liveAnn = asObject(get(liveTemplate, 'metadata', 'annotations')) ?? {};
-    const own = Object.entries(liveAnn).filter(([k]) => k.startsWith(AUDIT_PREFIX));
-    if (own.length > 0) {
-      const ann = annotationsOf(metadataOf(template));
-      for (const [k, v] of own) ann[k] = v;
-    }
-    return false;
+    for (const [k, v] of Object.entries(liveAnn)) if (k.startsWith(AUDIT_PREFIX)) ann[k] = v;
   }
-  annotationsOf(metadataOf(template))[AUDIT_KEYS.commit] = audit.commit;
-  return true;
+  if (Object.keys(ann).length > 0) meta.annotations = ann;
+  else delete meta.annotations;
+  return changes;
 }
 
 /** Annotates every object; `live` finds an object's live version (undefined when new or unknown). */
@@ -108,14 +115,13 @@ export function annotateAll(
 }
 
 /**
- * Whether applying `desired` leaves the live template as it is: every field the desired template
- * sets has the same value in the live one (the live one also holds server defaults), our own audit
- * annotations aside. Lists compare element by element and must have the same length. Known limit:
- * a quantity written differently from the server's canonical form (`1000m` vs `1`) counts as a
- * change, which costs at most one rollout that would not have been needed.
+ * Whether two pod templates are the same, our own audit annotations aside: both as the API server
+ * returns them (defaults filled in), e.g. the result of a server-side dry run and the live one. A
+ * field the new manifest drops is missing from the dry run's template, so that is a change too.
  */
-export function templateUnchanged(desired: K8sObject, live: K8sObject): boolean {
-  return subset(stripAudit(desired), stripAudit(live));
+export function templatesEqual(a: K8sObject | undefined, b: K8sObject | undefined): boolean {
+  if (!a || !b) return a === b;
+  return stableJson(stripAudit(a)) === stableJson(stripAudit(b));
 }
 
 function stripAudit(template: K8sObject): K8sObject {
@@ -127,20 +133,4 @@ function stripAudit(template: K8sObject): K8sObject {
   if (Object.keys(kept).length > 0) m.annotations = kept;
   else delete m.annotations;
   return { ...template, metadata: m };
-}
-
-function subset(want: unknown, have: unknown): boolean {
-  if (want === null || want === undefined) return true;
-  if (Array.isArray(want)) {
-    if (!Array.isArray(have) || have.length !== want.length) return false;
-    return want.every((w, i) => subset(w, have[i]));
-  }
-  const wo = asObject(want);
-  if (wo) {
-    const ho = asObject(have);
-    if (!ho) return Object.keys(wo).length === 0 && (have === undefined || have === null);
-    return Object.entries(wo).every(([k, v]) => subset(v, ho[k]));
-  }
-  // Scalars: the API server turns int-or-string ports and numbers the same way in both, so strict.
-  return want === have;
 }

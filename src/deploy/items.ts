@@ -1,6 +1,6 @@
 import type { KubeObject, ResourceInfo } from '../kube/index.js';
 import type { Manifest } from './manifests.js';
-import { containersOf, podSpecOf, type K8sObject } from './objects.js';
+import { containersOf, podSpecOf, stableJson, type K8sObject } from './objects.js';
 import type { WorkloadRow } from './summary.js';
 
 /**
@@ -91,15 +91,4 @@ export function comparable(obj: KubeObject | undefined): string {
   const { status: _s, ...rest } = obj as KubeObject & { status?: unknown };
   const meta = Object.fromEntries(Object.entries(rest.metadata ?? {}).filter(([k]) => !VOLATILE.has(k)));
   return stableJson({ ...rest, metadata: meta });
-}
-
-/** JSON with object keys sorted: two objects that differ only in key order compare equal. */
-export function stableJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
-  if (v && typeof v === 'object')
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  return JSON.stringify(v);
 }

@@ -12,9 +12,9 @@ import {
 } from '../kube/index.js';
 import { ManifestError, type Manifest } from './manifests.js';
 import { applyNamespace } from './namespaces.js';
-import { annotateObject, templateUnchanged, type AuditInfo } from './annotations.js';
+import { annotateObject, templatesEqual, type AuditInfo } from './annotations.js';
 import { isWatchedKind } from './rollout-status.js';
-import { podTemplateOf, type K8sObject } from './objects.js';
+import { asObject, containersOf, podTemplateOf, type K8sObject } from './objects.js';
 import { comparable, groupByCollection, keyOf, type Item } from './items.js';
 import type { DeployOptions } from './inputs.js';
 import type { DeployContext } from './types.js';
@@ -124,8 +124,9 @@ export async function readLive(client: KubeClient, items: Item[]): Promise<Map<s
 }
 
 /**
- * Audit annotations on each object (from `objectOf`), and whether each workload's pod template
- * changes (a rollout).
+ * Audit annotations on each object (from `objectOf`). Before the dry run a workload that runs
+ * already is taken to keep its template (its live audit annotations carried over); markChanges
+ * corrects that from the dry run.
  */
 export function annotateItems(
   items: Item[],
@@ -134,12 +135,53 @@ export function annotateItems(
 ): void {
   for (const it of items) {
     const obj = objectOf(it) as unknown as K8sObject;
-    if (audit) annotateObject(obj, audit, it.live ? { live: it.live as unknown as K8sObject } : {});
-    const desiredTemplate = podTemplateOf(obj);
-    const liveTemplate = it.live ? podTemplateOf(it.live as unknown as K8sObject) : undefined;
-    it.templateChanged =
-      !!desiredTemplate && (!liveTemplate || !templateUnchanged(desiredTemplate, liveTemplate));
+    const live = it.live as unknown as K8sObject | undefined;
+    const hasTemplate = !!podTemplateOf(obj);
+    it.templateChanged = hasTemplate && (!live || it.templateChanged);
+    if (audit) annotateObject(obj, audit, { ...(live ? { live } : {}), templateChanges: it.templateChanged });
   }
+}
+
+/**
+ * Whether each workload's pod template changes, as the server says: the template of its dry run
+ * (with the images the objects carry now: the built image's digest is known only after the build)
+ * against the live template. A dropped field, a changed value, a new container: a change, and a
+ * rollout. Templates that change get the new commit annotation on the object from `objectOf`.
+ */
+export function markChanges(
+  items: Item[],
+  dryRuns: Map<Item, KubeObject>,
+  objectOf: (it: Item) => KubeObject,
+  audit: AuditInfo | undefined,
+): void {
+  for (const it of items) {
+    const obj = objectOf(it) as unknown as K8sObject;
+    const desired = podTemplateOf(obj);
+    if (!desired || !it.live) continue;
+    const dry = dryRuns.get(it);
+    const live = it.live as unknown as K8sObject;
+    const after = dry ? withImagesOf(podTemplateOf(dry as unknown as K8sObject), desired) : undefined;
+    // No dry-run answer (an object in a namespace this run creates): it changes.
+    it.templateChanged = !after || !templatesEqual(after, podTemplateOf(live));
+    if (audit) annotateObject(obj, audit, { live, templateChanges: it.templateChanged });
+  }
+}
+
+/** A copy of `template` whose containers carry the images of the same-named containers of `from`. */
+function withImagesOf(template: K8sObject | undefined, from: K8sObject): K8sObject | undefined {
+  if (!template) return undefined;
+  const copy = structuredClone(template);
+  const images = new Map(
+    containersOf(asObject(from.spec)).map(({ list, container }) => [
+      `${list}/${String(container.name)}`,
+      container.image,
+    ]),
+  );
+  for (const { list, container } of containersOf(asObject(copy.spec))) {
+    const image = images.get(`${list}/${String(container.name)}`);
+    if (image !== undefined) container.image = image;
+  }
+  return copy;
 }
 
 /** The whole set through a server-side dry run: one rejected object means nothing is applied. */

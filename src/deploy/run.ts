@@ -9,7 +9,7 @@ import type { K8sObject } from './objects.js';
 import type { DeployOptions } from './inputs.js';
 import { buildImage, pinImages, registerSecrets, substituteAll, type ImageWork } from './image-work.js';
 import { keyOf, rank, rowFor, type Item } from './items.js';
-import { annotateItems, connect, dryRunAll, planLines, readLive, resolveItems } from './plan.js';
+import { annotateItems, connect, dryRunAll, markChanges, planLines, readLive, resolveItems } from './plan.js';
 import { applyAll } from './apply.js';
 import { watchRollouts } from './watch.js';
 import { explain } from './explain.js';
@@ -77,6 +77,7 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
 
   // One rejected object means nothing is applied (and, when an image is to be built, nothing is pushed).
   const dryRuns = await logger.group('Server-side dry run', () => dryRunAll(client, items, drafts, opts));
+  markChanges(items, dryRuns, (it) => drafts.get(it) ?? it.object, audit);
   result.plan = planLines(items, dryRuns);
 
   if (opts.dryRun) return reportDryRun(opts, client, items, drafts, work, result, logger);
@@ -88,6 +89,7 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
     result.digest = work.digest;
     await pinImages(opts, targets, work, 'built', logger);
     annotateItems(items, (it) => it.object, audit);
+    markChanges(items, dryRuns, (it) => it.object, audit);
   }
 
   let deployment: { id: number | string; url?: string } | undefined;

@@ -4,7 +4,7 @@ import {
   annotateObject,
   AUDIT_KEYS,
   auditAnnotations,
-  templateUnchanged,
+  templatesEqual,
   type AuditInfo,
 } from '../../src/deploy/annotations.js';
 
@@ -90,7 +90,7 @@ describe('annotateObject', () => {
 
   it('puts the new commit on the template when the template changes anyway', () => {
     const d = deployment('app:2');
-    expect(annotateObject(d, audit, { live: live('app:1', 'old-commit') })).toBe(true);
+    expect(annotateObject(d, audit, { live: live('app:1', 'old-commit'), templateChanges: true })).toBe(true);
     expect(d.spec.template.metadata.annotations).toEqual({ [AUDIT_KEYS.commit]: audit.commit });
   });
 
@@ -118,18 +118,20 @@ describe('annotateObject', () => {
   });
 });
 
-describe('templateUnchanged', () => {
-  it('ignores server defaults and our own annotations, but sees a changed or removed list element', () => {
-    const want = deployment('app:1').spec.template;
-    expect(templateUnchanged(want, live('app:1', 'x').spec.template)).toBe(true);
-    expect(templateUnchanged(deployment('app:2').spec.template, live('app:1', 'x').spec.template)).toBe(
-      false,
-    );
-    const more = deployment('app:1').spec.template;
+describe('templatesEqual', () => {
+  it('ignores our own annotations, sees changed, added and removed fields', () => {
+    const a = live('app:1', 'x').spec.template;
+    expect(templatesEqual(a, live('app:1', 'y').spec.template)).toBe(true);
+    expect(templatesEqual(live('app:2', 'x').spec.template, a)).toBe(false);
+    const more = live('app:1', 'x').spec.template;
     more.spec.containers.push({ name: 'side', image: 'b' });
-    expect(templateUnchanged(more, live('app:1', 'x').spec.template)).toBe(false);
-    const labelled = deployment('app:1').spec.template;
-    labelled.metadata.labels.tier = 'front';
-    expect(templateUnchanged(labelled, live('app:1', 'x').spec.template)).toBe(false);
+    expect(templatesEqual(more, a)).toBe(false);
+    // A field the manifest dropped is missing from the dry run's template: a change.
+    const fewer = live('app:1', 'x').spec.template;
+    delete fewer.spec.containers[0].ports;
+    expect(templatesEqual(fewer, a)).toBe(false);
+    const relabelled = live('app:1', 'x').spec.template;
+    relabelled.metadata.labels.tier = 'front';
+    expect(templatesEqual(relabelled, a)).toBe(false);
   });
 });

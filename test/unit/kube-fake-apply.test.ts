@@ -52,7 +52,14 @@ describe('kube fake server-side apply', () => {
     expect(r.conflicts).toEqual([{ manager: 'm1', path: 'f:data\u0000f:a' }]);
     const f = serverSideApply(o, cm({ a: '2' }), 'm2', true, 'v1');
     expect(f.object.data.a).toBe('2');
-    expect(f.object.metadata.managedFields.map((e: { manager: string }) => e.manager)).toEqual(['m2']);
+    // m1 keeps only the map itself (data is a map: its applier owns it, '.'), as on a real server.
+    const owned = Object.fromEntries(
+      f.object.metadata.managedFields.map((e: { manager: string; fieldsV1: object }) => [
+        e.manager,
+        e.fieldsV1,
+      ]),
+    );
+    expect(owned).toEqual({ m1: { 'f:data': { '.': {} } }, m2: { 'f:data': { '.': {}, 'f:a': {} } } });
   });
 
   it('an update takes the fields it changed from the applier', () => {
@@ -63,7 +70,10 @@ describe('kube fake server-side apply', () => {
     const managers = Object.fromEntries(
       after.metadata.managedFields.map((e: { manager: string; fieldsV1: object }) => [e.manager, e.fieldsV1]),
     );
-    expect(managers).toEqual({ m1: { 'f:data': { 'f:b': {} } }, editor: { 'f:data': { 'f:a': {} } } });
+    expect(managers).toEqual({
+      m1: { 'f:data': { '.': {}, 'f:b': {} } },
+      editor: { 'f:data': { 'f:a': {} } },
+    });
   });
 
   it('strategic merge: keyed lists by name, $patch: replace; JSON patch errors on a missing path', () => {

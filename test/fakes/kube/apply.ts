@@ -65,6 +65,22 @@ const SKIP_META = new Set([
 type Path = string[];
 const SEP = '\u0000';
 
+/**
+ * Fields that are maps of arbitrary keys (not structs): like the real server, an applier owns the
+ * map itself too (a '.' entry), so when it stops setting the map, the map goes, not only its keys.
+ */
+const MAP_FIELDS = new Set([
+  'labels',
+  'annotations',
+  'limits',
+  'requests',
+  'matchLabels',
+  'nodeSelector',
+  'data',
+  'stringData',
+  'binaryData',
+]);
+
 /** The set of field paths an object (or applied configuration) sets. */
 export function fieldSet(obj: Obj): Set<string> {
   const out = new Set<string>();
@@ -84,6 +100,7 @@ export function fieldSet(obj: Obj): Set<string> {
       return;
     }
     if (v && typeof v === 'object' && Object.keys(v).length) {
+      if (MAP_FIELDS.has(field)) out.add([...path, '.'].join(SEP));
       walkMap(v as Obj, path);
       return;
     }
@@ -151,9 +168,13 @@ function valueAt(obj: Obj, path: string): unknown {
   return v;
 }
 
-/** Removes the field at a path (a keyed-list item when the path ends in '.'). */
+/** Removes the field at a path (a keyed-list item or a whole map when the path ends in '.'). */
 function removeAt(obj: Obj, path: string): void {
   const segs = path.split(SEP);
+  if (segs.length >= 2 && segs[segs.length - 1] === '.' && segs[segs.length - 2]!.startsWith('f:')) {
+    removeAt(obj, segs.slice(0, -1).join(SEP));
+    return;
+  }
   let parent: unknown = obj;
   for (let i = 0; i < segs.length - 1; i++) {
     const seg = segs[i]!;
@@ -174,6 +195,15 @@ function removeAt(obj: Obj, path: string): void {
   const last = segs[segs.length - 1]!;
   if (last.startsWith('f:') && parent && typeof parent === 'object' && !Array.isArray(parent))
     delete (parent as Obj)[last.slice(2)];
+}
+
+function pruneEmptyKeyedLists(v: unknown): void {
+  if (Array.isArray(v)) v.forEach(pruneEmptyKeyedLists);
+  else if (v && typeof v === 'object')
+    for (const [k, x] of Object.entries(v as Obj)) {
+      if (Array.isArray(x) && x.length === 0 && MERGE_KEYS[k]) delete (v as Obj)[k];
+      else pruneEmptyKeyedLists(x);
+    }
 }
 
 /** Merges an applied configuration into a live object: maps recursively, keyed lists by key, the rest replaced. */
@@ -276,8 +306,17 @@ export function serverSideApply(
   if (mine) {
     const otherOwned = new Set(others.flatMap((e) => [...fromFieldsV1(e.fieldsV1)]));
     const dropped = [...fromFieldsV1(mine.fieldsV1)].filter((p) => !applied.has(p) && !otherOwned.has(p));
-    // Remove deepest first so list items go after their fields.
-    for (const p of dropped.sort((a, b) => b.length - a.length)) removeAt(base, p);
+    // A whole list item or map ('.') goes only when no other manager owns a field inside it.
+    const whole = dropped.filter((p) => p.endsWith(`${SEP}.`));
+    const inside = (p: string) => p.slice(0, -1);
+    const removable = whole.filter((p) => ![...otherOwned].some((o) => o.startsWith(inside(p))));
+    // Whole items and maps first (outermost first: their keys are still there to find them), then
+    // the remaining fields, deepest first.
+    for (const p of removable.sort((a, b) => a.length - b.length)) removeAt(base, p);
+    for (const p of dropped.filter((x) => !whole.includes(x)).sort((a, b) => b.length - a.length))
+      removeAt(base, p);
+    // A keyed list left empty is omitted, as the server's JSON (omitempty) shows it.
+    if (removable.length) pruneEmptyKeyedLists(base);
   }
   const { metadata: cfgMeta, ...cfgRest } = config;
   const merged = mergeApplied(base, cfgRest) as Obj;
@@ -318,8 +357,13 @@ export function recordUpdate(
 ): void {
   const entries: Entry[] = structuredClone((before?.metadata?.managedFields ?? []) as Entry[]);
   const afterSet = fieldSet(after);
+  // A list item or a map ('.') changes when it appears; its fields change on their own.
   const changed = new Set(
-    [...afterSet].filter((p) => !before || !sameJson(valueAt(before, p), valueAt(after, p))),
+    [...afterSet].filter((p) =>
+      p.endsWith(`${SEP}.`)
+        ? !before || valueAt(before, p) === undefined
+        : !before || !sameJson(valueAt(before, p), valueAt(after, p)),
+    ),
   );
   const me = { manager, operation: 'Update' as const };
   const next: Entry[] = [];

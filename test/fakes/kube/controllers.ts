@@ -103,6 +103,8 @@ function cond(
 
 export class Controllers {
   readonly failImages = new Map<string, ImageFailure>();
+  /** Containers that fail by other traits than their image (a missing env var, say). */
+  readonly failRules: Array<(container: Obj, pod: Obj) => ImageFailure | undefined> = [];
   /** Log lines per pod-name prefix (set by tests); otherwise generated. */
   readonly logs = new Map<string, string[]>();
   private readonly born = new Map<string, number>();
@@ -738,7 +740,7 @@ export class Controllers {
     const elapsed = Date.now() - born;
     const containers = (p.spec?.containers ?? []) as Obj[];
     const runOnce = p.spec?.restartPolicy && p.spec.restartPolicy !== 'Always';
-    const failing = containers.map((c) => [c, this.failImages.get(c.image)] as const).find(([, f]) => f);
+    const failing = containers.map((c) => [c, this.failureOf(c, p)] as const).find(([, f]) => f);
     const prev = p.status ?? {};
     const ts = prev.startTime ?? now();
     const ip = prev.podIP ?? `10.244.0.${(this.podIp = (this.podIp % 250) + 1)}`;
@@ -824,7 +826,7 @@ export class Controllers {
         phase: 'Pending',
         conditions: conds(false),
         containerStatuses: containers.map((c) =>
-          this.failImages.get(c.image) === 'ImagePullBackOff'
+          this.failureOf(c, p) === 'ImagePullBackOff'
             ? csOf(
                 c,
                 { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } },
@@ -866,7 +868,7 @@ export class Controllers {
           phase: 'Running',
           conditions: conds(false),
           containerStatuses: containers.map((c) =>
-            this.failImages.get(c.image) === 'CrashLoopBackOff'
+            this.failureOf(c, p) === 'CrashLoopBackOff'
               ? csOf(
                   c,
                   {
@@ -926,15 +928,20 @@ export class Controllers {
     this.setStatus(RES.pod, p, status);
   }
 
+  /** How a container fails, if it does: by its image, else by the first rule that says so. */
+  private failureOf(c: Obj, p: Obj): ImageFailure | undefined {
+    return this.failImages.get(c.image) ?? this.failRules.map((r) => r(c, p)).find(Boolean);
+  }
+
   /** A pod container's log: what a test set for the pod's name prefix, or a generated one. */
   podLog(p: Obj, container: string | undefined): string[] {
     for (const [prefix, lines] of this.logs) if (p.metadata.name.startsWith(prefix)) return lines;
     const c = ((p.spec?.containers ?? []) as Obj[]).find((x) => !container || x.name === container);
     if (!c) return [];
     const lines = [`starting ${c.name} (${c.image})`];
-    if (this.failImages.get(c.image) === 'CrashLoopBackOff')
+    if (this.failureOf(c, p) === 'CrashLoopBackOff')
       lines.push('panic: simulated crash: the application exited', 'exit status 1');
-    else if (this.failImages.get(c.image) !== 'ImagePullBackOff') lines.push('listening on :8080', 'ready');
+    else if (this.failureOf(c, p) !== 'ImagePullBackOff') lines.push('listening on :8080', 'ready');
     else return [];
     return lines;
   }

@@ -51,6 +51,8 @@ export interface KubeFake {
   failImage(image: string, how: ImageFailure): void;
   /** Undo failImage. */
   healImage(image: string): void;
+  /** Make containers fail by a rule on the container and its pod (env, volumes...); returns an undo. */
+  failContainers(rule: (container: Obj, pod: Obj) => ImageFailure | undefined): () => void;
   /** Log lines for pods whose name starts with prefix. */
   setLogs(podPrefix: string, lines: string[]): void;
   /** Deny a verb on a resource (403 Forbidden as a real RBAC denial). */
@@ -173,6 +175,13 @@ export async function startKubeFake(opts: KubeFakeOptions = {}): Promise<KubeFak
     requestLog: state.requestLog,
     failImage: (image, how) => controllers.failImages.set(image, how),
     healImage: (image) => controllers.failImages.delete(image),
+    failContainers: (rule) => {
+      controllers.failRules.push(rule);
+      return () => {
+        const i = controllers.failRules.indexOf(rule);
+        if (i >= 0) controllers.failRules.splice(i, 1);
+      };
+    },
     setLogs: (prefix, lines) => controllers.logs.set(prefix, lines),
     forbid: (rule) => state.forbids.push(rule),
     allowAll: () => {
