@@ -28,6 +28,17 @@ export class InputError extends C2CError {
   }
 }
 
+/** Several problems at once (every rejected object, say): one annotation each, on its file and line. */
+export class ProblemsError extends C2CError {
+  override name = 'ProblemsError';
+  constructor(
+    message: string,
+    readonly problems: C2CError[],
+  ) {
+    super(message);
+  }
+}
+
 /** A program the engine needs is not installed. */
 export class ToolMissingError extends C2CError {
   override name = 'ToolMissingError';

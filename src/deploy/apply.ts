@@ -3,33 +3,50 @@ import type { Logger } from '../core/logger.js';
 import type { KubeClient } from '../kube/index.js';
 import { rank, type Item } from './items.js';
 import type { DeployOptions } from './inputs.js';
-import type { DeployResult } from './types.js';
 
-/** Applies for real: Namespaces and the like first, one rank at a time; objects of one rank in parallel. */
+/** The apply failed for one or more objects; `applied` is what this run had written by then. */
+export class ApplyFailure extends C2CError {
+  override name = 'ApplyFailure';
+  constructor(
+    readonly failures: Array<{ item: Item; error: unknown }>,
+    readonly applied: Item[],
+  ) {
+    const first = failures[0]!;
+    super(failures.map((f) => `Apply failed for ${f.item.key}: ${errorMessage(f.error)}`).join('\n'), {
+      cause: first.error,
+      where: { file: first.item.manifest.file, line: first.item.manifest.line },
+    });
+  }
+}
+
+/**
+ * Applies for real: Namespaces and the like first, one rank at a time; objects of one rank in
+ * parallel. Objects already applied (namespaces created before the dry run) are skipped. When a
+ * write fails, the rank's other writes still finish (so what was applied is known exactly), then
+ * ApplyFailure says what failed and what was applied.
+ */
 export async function applyAll(
   client: KubeClient,
   items: Item[],
   opts: DeployOptions,
-  result: DeployResult,
   logger: Logger,
 ): Promise<void> {
   const ranks = [...new Set(items.map((i) => rank(i.info.kind)))];
   for (const r of ranks) {
-    await Promise.all(
-      items
-        .filter((i) => rank(i.info.kind) === r)
-        .map(async (it) => {
-          try {
-            it.applied = await client.apply(it.object, { force: opts.forceConflicts });
-          } catch (e) {
-            throw new C2CError(
-              `Apply failed for ${it.key}: ${errorMessage(e)}${result.applied.length ? `\nApplied before the failure: ${result.applied.join(', ')}.` : ' Nothing else was applied.'}`,
-              { cause: e, where: { file: it.manifest.file, line: it.manifest.line } },
-            );
-          }
-          result.applied.push(it.key);
-          logger.info(`${it.live ? (it.templateChanged ? 'configured' : 'applied') : 'created'} ${it.key}`);
-        }),
+    const batch = items.filter((i) => rank(i.info.kind) === r && !i.applied);
+    const settled = await Promise.allSettled(
+      batch.map(async (it) => {
+        it.applied = await client.apply(it.object, { force: opts.forceConflicts });
+        logger.info(`${it.live ? (it.templateChanged ? 'configured' : 'applied') : 'created'} ${it.key}`);
+      }),
     );
+    const failures = settled.flatMap((s, i) =>
+      s.status === 'rejected' ? [{ item: batch[i]!, error: s.reason as unknown }] : [],
+    );
+    if (failures.length)
+      throw new ApplyFailure(
+        failures,
+        items.filter((i) => i.applied),
+      );
   }
 }

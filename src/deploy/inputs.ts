@@ -18,7 +18,12 @@ export const DEPLOY_INPUTS = {
   namespace: {
     default: '',
     description:
-      'Namespace for namespaced objects that name none. An object naming another namespace is an error.',
+      'Namespace for namespaced objects that name none. An object naming another namespace is an error. The namespace must exist, be a Namespace manifest in the set, or be created with `create-namespace`.',
+  },
+  'create-namespace': {
+    default: 'false',
+    description:
+      'Create the namespace of `namespace` when it does not exist (like a Namespace manifest in the set).',
   },
   images: {
     default: '',
@@ -51,11 +56,19 @@ export const DEPLOY_INPUTS = {
     default: 'true',
     description: 'Resolve every substituted tag to its digest and apply `repo@sha256:…`.',
   },
-  timeout: { default: '10m', description: 'Rollout timeout for all workloads together, e.g. `90s`, `10m`.' },
+  timeout: {
+    default: '10m',
+    description:
+      'How long the rollouts may take, all workloads together, e.g. `90s`, `10m`. The rollback after a failure has its own `rollback-timeout`.',
+  },
   'rollback-on-failure': {
     default: 'true',
     description:
-      'When a rollout fails: restore each changed workload to its previous revision and wait for it.',
+      'When a rollout fails: restore each changed workload to its previous revision and wait for it. When the apply itself fails half-way: restore what it changed and remove what it created.',
+  },
+  'rollback-timeout': {
+    default: '5m',
+    description: 'How long to wait for the rollback of a failed rollout, after `timeout`.',
   },
   'dry-run': {
     default: 'false',
@@ -125,8 +138,10 @@ export interface DeployOptions {
   username?: string;
   password?: string;
   pinDigests: boolean;
+  createNamespace: boolean;
   timeoutMs: number;
   rollbackOnFailure: boolean;
+  rollbackTimeoutMs: number;
   dryRun: boolean;
   forceConflicts: boolean;
   cluster:
@@ -178,6 +193,14 @@ export function parseDeployInputs(
   const common = parseBuildCommon(raw);
   const { builder, buildArgs } = common;
   const timeoutMs = parseDuration('timeout', raw.timeout, '10m');
+  const rollbackTimeoutMs = parseDuration('rollback-timeout', raw['rollback-timeout'], '5m');
+  const createNamespace = parseBool('create-namespace', raw['create-namespace'], false);
+  if (createNamespace && !namespace)
+    throw new InputError(
+      'create-namespace',
+      "is true but 'namespace' is empty: there is no namespace to create",
+      "a 'namespace', or a Namespace manifest in the set instead",
+    );
   const pinDigests = parseBool('pin-digests', raw['pin-digests'], true);
   const rollbackOnFailure = parseBool('rollback-on-failure', raw['rollback-on-failure'], true);
   const dryRun = parseBool('dry-run', raw['dry-run'], false);
@@ -284,8 +307,10 @@ export function parseDeployInputs(
     ...(username ? { username } : {}),
     ...(password ? { password } : {}),
     pinDigests,
+    createNamespace,
     timeoutMs,
     rollbackOnFailure,
+    rollbackTimeoutMs,
     dryRun,
     forceConflicts,
     cluster,

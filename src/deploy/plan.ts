@@ -1,4 +1,4 @@
-import { C2CError, errorMessage } from '../core/errors.js';
+import { C2CError, ProblemsError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import {
   KindNotServedError,
@@ -10,7 +10,7 @@ import {
   type KubeObject,
   type ResourceInfo,
 } from '../kube/index.js';
-import { ManifestError, type Manifest } from './manifests.js';
+import { ManifestError, formatWhere, type Manifest } from './manifests.js';
 import { applyNamespace } from './namespaces.js';
 import { annotateObject, templatesEqual, type AuditInfo } from './annotations.js';
 import { isWatchedKind } from './rollout-status.js';
@@ -71,7 +71,7 @@ export async function resolveItems(
     isNamespaced: (av, kind) =>
       [...infos.values()].find((i) => i.apiVersion === av && i.kind === kind)?.namespaced,
   });
-  return manifests.map((m) => {
+  const items: Item[] = manifests.map((m) => {
     const info = infos.get(m)!;
     const meta = (m.object.metadata ?? {}) as Record<string, unknown>;
     const namespace = info.namespaced ? String(meta.namespace ?? defaultNamespace) : undefined;
@@ -85,6 +85,67 @@ export async function resolveItems(
       templateChanged: false,
     };
   });
+  // create-namespace: the namespace input as if it were a Namespace manifest of the set.
+  const ns = opts.namespace;
+  if (
+    opts.createNamespace &&
+    ns &&
+    !items.some((i) => i.info.kind === 'Namespace' && i.object.metadata.name === ns)
+  ) {
+    const object = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } };
+    items.unshift({
+      manifest: { object, file: "(input 'create-namespace')", line: 0, index: -1 },
+      object: object as KubeObject,
+      info: await client.resource('v1', 'Namespace'),
+      key: keyOf('Namespace', undefined, ns),
+      templateChanged: false,
+    });
+  }
+  return items;
+}
+
+/** Namespaces of the set that do not exist yet: this run creates them. */
+export function namespacesToCreate(items: Item[]): Item[] {
+  return items.filter((i) => i.info.kind === 'Namespace' && !i.live);
+}
+
+/**
+ * Creates the namespaces this run creates before the dry run of the rest: a server validates an
+ * object only inside a namespace that exists (a dry-run create of the Namespace does not make it
+ * exist). They are deleted again when the validation fails (deleteCreatedNamespaces).
+ */
+export async function createNamespacesFirst(
+  client: KubeClient,
+  items: Item[],
+  opts: DeployOptions,
+  logger: Logger,
+): Promise<Item[]> {
+  const created: Item[] = [];
+  for (const it of namespacesToCreate(items)) {
+    it.applied = await client.apply(it.object, { force: opts.forceConflicts });
+    created.push(it);
+    logger.info(`created ${it.key} (first, so that the server can validate what goes in it)`);
+  }
+  return created;
+}
+
+/** Deletes namespaces createNamespacesFirst made, after a failed validation: nothing stays. */
+export async function deleteCreatedNamespaces(
+  client: KubeClient,
+  created: Item[],
+  logger: Logger,
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const it of created) {
+    try {
+      await client.delete({ apiVersion: 'v1', kind: 'Namespace', name: String(it.object.metadata.name) });
+      it.applied = undefined;
+      logger.info(`deleted ${it.key} again: the validation failed`);
+    } catch (e) {
+      problems.push(`${it.key}: ${errorMessage(e)}`);
+    }
+  }
+  return problems;
 }
 
 /**
@@ -184,51 +245,62 @@ function withImagesOf(template: K8sObject | undefined, from: K8sObject): K8sObje
   return copy;
 }
 
-/** The whole set through a server-side dry run: one rejected object means nothing is applied. */
+const MISSING_NAMESPACE = /namespaces "([^"]+)" not found/;
+
+/**
+ * The whole set through a server-side dry run: one rejected object means nothing is applied. Every
+ * rejection is reported, each on its file and line; objects whose namespace does not exist make one
+ * error per namespace that says how to fix it. Only in a dry run of the action (`dry-run: true`)
+ * are objects in a namespace the set creates left unvalidated: that namespace is not created then.
+ */
 export async function dryRunAll(
   client: KubeClient,
   items: Item[],
   drafts: Map<Item, KubeObject>,
   opts: DeployOptions,
 ): Promise<Map<Item, KubeObject>> {
-  const creating = new Set(
-    items.filter((i) => i.info.kind === 'Namespace' && !i.live).map((i) => String(i.object.metadata.name)),
-  );
-
+  const creating = new Set(namespacesToCreate(items).map((i) => String(i.object.metadata.name)));
   const problems: C2CError[] = [];
+  const missing = new Map<string, C2CError[]>();
   const out = new Map<Item, KubeObject>();
   await Promise.all(
     items.map(async (it) => {
+      if (it.applied) return out.set(it, it.applied); // created for real already (a namespace)
       try {
         out.set(
           it,
           await client.apply(drafts.get(it) ?? it.object, { dryRun: true, force: opts.forceConflicts }),
         );
       } catch (e) {
-        // A namespace this same run creates does not exist yet: its objects cannot be dry-run.
-        if (e instanceof KubeApiError && e.status === 404 && it.namespace && creating.has(it.namespace))
-          return;
-        if (e instanceof KubeApiError)
-          problems.push(
-            new C2CError(`${it.key}: ${e.message}`, {
-              where: { file: it.manifest.file, line: it.manifest.line },
-            }),
-          );
-        else throw e;
+        if (!(e instanceof KubeApiError)) throw e;
+        const where = { file: it.manifest.file, line: it.manifest.line };
+        const ns = e.status === 404 ? MISSING_NAMESPACE.exec(e.message)?.[1] : undefined;
+        if (ns && opts.dryRun && creating.has(ns)) return; // would be created first: not validated
+        if (ns) {
+          const list = missing.get(ns) ?? [];
+          list.push(new C2CError(`${it.key}: namespace '${ns}' does not exist`, { where }));
+          missing.set(ns, list);
+        } else problems.push(new C2CError(`${it.key}: ${e.message}`, { where }));
       }
     }),
   );
-  if (problems.length) {
-    const conflict = problems.some((p) => /conflicted/.test(p.message));
-    throw new C2CError(
-      `The cluster rejected ${problems.length} object(s) in a server-side dry run; nothing was applied:\n${problems.map((p) => `  ${p.where?.file}:${p.where?.line}: ${p.message}`).join('\n')}` +
-        (conflict && !opts.forceConflicts
-          ? `\nAnother field manager owns these fields. Set 'force-conflicts' to true to take them over, or remove them from the manifests.`
-          : ''),
-      { where: problems[0]!.where! },
+  if (problems.length === 0 && missing.size === 0) return out;
+  const lines: string[] = [];
+  if (problems.length)
+    lines.push(
+      `The cluster rejected ${problems.length} object(s) in a server-side dry run; nothing was applied:`,
+      ...problems.map((p) => `  ${formatWhere(p.where)}${p.message}`),
     );
-  }
-  return out;
+  for (const [ns, objs] of missing)
+    lines.push(
+      `The namespace '${ns}' does not exist, and ${objs.length} object(s) go there: ${objs.map((o) => o.message.split(':')[0]).join(', ')}. Add a Namespace manifest for it to the set, or set 'create-namespace: true' (with 'namespace: ${ns}'). Nothing was applied.`,
+    );
+  const conflict = problems.some((p) => /conflicted/.test(p.message));
+  if (conflict && !opts.forceConflicts)
+    lines.push(
+      "Another field manager owns these fields. Set 'force-conflicts' to true to take them over, or remove them from the manifests.",
+    );
+  throw new ProblemsError(lines.join('\n'), [...problems, ...[...missing.values()].flat()]);
 }
 
 /** One line per object: "created|configured|unchanged kind/ns/name", from the dry run's answers. */

@@ -15,6 +15,7 @@ export function githubRecorder(
     ...(gh.runUrl ? { log_url: gh.runUrl } : {}),
   };
   return {
+    check: () => client.checkDeploymentPermission(),
     async start() {
       const d = await client.createDeployment({
         ref: gh.sha ?? gh.ref ?? 'HEAD',

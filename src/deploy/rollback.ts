@@ -1,7 +1,8 @@
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { rollback, type KubeClient } from '../kube/index.js';
-import { groupByCollection, type Item } from './items.js';
+import { extractOwned, FIELD_MANAGER, rollback, type KubeClient } from '../kube/index.js';
+import { isWatchedKind } from './rollout-status.js';
+import { groupByCollection, rank, type Item } from './items.js';
 import { watchRollouts } from './watch.js';
 
 export interface RollBackResult {
@@ -27,17 +28,10 @@ export async function rollBack(
   const created: string[] = [];
   const problems: string[] = [];
   const again: Item[] = [];
-  const startVersions = new Map<string, string>();
-  for (const [key, group] of groupByCollection(
+  const startVersions = await collectionVersions(
+    client,
     watched.filter((i) => i.live && i.templateChanged && i.info.kind !== 'Job'),
-  )) {
-    const first = group[0]!;
-    const list = await client.list(first.info.apiVersion, first.info.kind, {
-      ...(first.namespace ? { namespace: first.namespace } : {}),
-      limit: 1,
-    });
-    if (list.metadata?.resourceVersion) startVersions.set(key, list.metadata.resourceVersion);
-  }
+  );
   for (const it of watched) {
     if (!it.live) {
       created.push(it.key);
@@ -60,4 +54,80 @@ export async function rollBack(
       if (!o.status.done || o.status.failed) problems.push(`${it.key}: ${o.status.message}`);
   }
   return { rolledBack, created, ok: problems.length === 0, problems };
+}
+
+export interface UndoResult {
+  /** Objects put back as they were before this run. */
+  restored: string[];
+  /** Objects this run created, deleted again. */
+  removed: string[];
+  /** What could not be undone, with why. */
+  problems: string[];
+}
+
+/**
+ * Undoes a half-done apply: deletes what this run created and puts back what it changed, in the
+ * reverse order of the apply. An object is put back with a forced server-side apply of what this
+ * field manager owned before the run (its earlier values; fields it did not own before are dropped
+ * again), so ownership stays as it was. Workloads whose template went back roll back: that is
+ * waited for, within `timeoutMs`.
+ */
+export async function undoApply(
+  client: KubeClient,
+  applied: Item[],
+  logger: Logger,
+  timeoutMs: number,
+  now: () => number,
+): Promise<UndoResult> {
+  const restored: string[] = [];
+  const removed: string[] = [];
+  const problems: string[] = [];
+  const rollingBack: Item[] = [];
+  const startVersions = await collectionVersions(
+    client,
+    applied.filter((i) => i.live && i.templateChanged),
+  );
+  for (const it of [...applied].sort((a, b) => rank(b.info.kind) - rank(a.info.kind))) {
+    const ref = {
+      apiVersion: it.info.apiVersion,
+      kind: it.info.kind,
+      name: String(it.object.metadata.name),
+      ...(it.namespace ? { namespace: it.namespace } : {}),
+    };
+    try {
+      if (!it.live) {
+        await client.delete(ref, { propagationPolicy: 'Background' });
+        removed.push(it.key);
+        logger.info(`${it.key}: created by this run, deleted again`);
+      } else {
+        const back = await client.apply(extractOwned(it.live, FIELD_MANAGER), { force: true });
+        restored.push(it.key);
+        logger.info(`${it.key}: restored`);
+        if (it.templateChanged && isWatchedKind(it.info.kind)) rollingBack.push({ ...it, applied: back });
+      }
+    } catch (e) {
+      problems.push(`${it.key}: ${errorMessage(e)}`);
+      logger.error(`could not undo ${it.key}: ${errorMessage(e)}`);
+    }
+  }
+  if (rollingBack.length) {
+    const out = await watchRollouts(client, rollingBack, startVersions, timeoutMs, logger, now);
+    for (const [it, o] of out)
+      if (!o.status.done || o.status.failed) problems.push(`${it.key}: ${o.status.message}`);
+  }
+  return { restored, removed, problems };
+}
+
+/** The current resourceVersion of each collection the items are in: where a watch starts. */
+async function collectionVersions(client: KubeClient, items: Item[]): Promise<Map<string, string>> {
+  const versions = new Map<string, string>();
+  for (const [key, group] of groupByCollection(items)) {
+    const first = group[0]!;
+    const list = await client.list(first.info.apiVersion, first.info.kind, {
+      ...(first.namespace ? { namespace: first.namespace } : {}),
+      limit: 1,
+    });
+    if (list.metadata?.resourceVersion) versions.set(key, list.metadata.resourceVersion);
+  }
+  return versions;
 }

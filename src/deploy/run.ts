@@ -1,4 +1,5 @@
-import { errorMessage } from '../core/errors.js';
+import { C2CError, errorMessage } from '../core/errors.js';
+import { formatDuration } from '../core/inputs.js';
 import { formatReference } from '../images/reference.js';
 import { KubeClient, type KubeObject } from '../kube/index.js';
 import { loadManifests } from './manifests.js';
@@ -9,11 +10,21 @@ import type { K8sObject } from './objects.js';
 import type { DeployOptions } from './inputs.js';
 import { buildImage, pinImages, registerSecrets, substituteAll, type ImageWork } from './image-work.js';
 import { keyOf, rank, rowFor, type Item } from './items.js';
-import { annotateItems, connect, dryRunAll, markChanges, planLines, readLive, resolveItems } from './plan.js';
+import {
+  annotateItems,
+  connect,
+  createNamespacesFirst,
+  deleteCreatedNamespaces,
+  dryRunAll,
+  markChanges,
+  planLines,
+  readLive,
+  resolveItems,
+} from './plan.js';
 import { applyAll } from './apply.js';
-import { watchRollouts } from './watch.js';
+import { watchRollouts, type Outcome } from './watch.js';
 import { explain } from './explain.js';
-import { rollBack } from './rollback.js';
+import { rollBack, undoApply } from './rollback.js';
 import type { DeployContext, DeployResult } from './types.js';
 
 export type { DeployContext, DeployResult, DeployResultKind, DeploymentRecorder } from './types.js';
@@ -52,6 +63,8 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
     ...(ctx.kubeRetry ? { retry: ctx.kubeRetry } : {}),
   });
   const items = await logger.group('Check the cluster', () => resolveItems(client, manifests, opts, logger));
+  // The GitHub Deployment can be recorded: checked before anything is built or changed.
+  if (ctx.recorder && !opts.dryRun) await ctx.recorder.check();
 
   // Images: every entry (and the image this run builds) must match a container; checked before any build.
   const targets: ImageTarget[] = items.map((i) => ({
@@ -75,117 +88,192 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
   } else annotateItems(items, (it) => it.object, audit);
   items.sort((a, b) => rank(a.info.kind) - rank(b.info.kind) || a.manifest.index - b.manifest.index);
 
-  // One rejected object means nothing is applied (and, when an image is to be built, nothing is pushed).
-  const dryRuns = await logger.group('Server-side dry run', () => dryRunAll(client, items, drafts, opts));
+  // One rejected object means nothing is applied (and, when an image is to be built, nothing is
+  // pushed). Namespaces the set creates are created first, so what goes in them is validated too.
+  const dryRuns = await logger.group('Server-side dry run', async () => {
+    const created = opts.dryRun ? [] : await createNamespacesFirst(client, items, opts, logger);
+    try {
+      return await dryRunAll(client, items, drafts, opts);
+    } catch (e) {
+      const left = await deleteCreatedNamespaces(client, created, logger);
+      if (left.length && e instanceof Error)
+        e.message += `\nNamespaces created for the validation could not be deleted again: ${left.join('; ')}.`;
+      throw e;
+    }
+  });
   markChanges(items, dryRuns, (it) => drafts.get(it) ?? it.object, audit);
   result.plan = planLines(items, dryRuns);
 
   if (opts.dryRun) return reportDryRun(opts, client, items, drafts, work, result, logger);
 
   // ---------------------------------------------------------------- act
-  if (work.buildRef) {
-    await buildImage(opts, ctx, work);
-    result.image = work.image;
-    result.digest = work.digest;
-    await pinImages(opts, targets, work, 'built', logger);
-    annotateItems(items, (it) => it.object, audit);
-    markChanges(items, dryRuns, (it) => it.object, audit);
-  }
-
-  let deployment: { id: number | string; url?: string } | undefined;
-  if (ctx.recorder) {
-    deployment = await ctx.recorder.start();
-    result.deploymentId = String(deployment.id);
-  }
-  let finished = false;
-  const finish = async (state: 'success' | 'failure', description: string) => {
-    if (finished) return;
-    finished = true;
-    if (ctx.recorder && deployment) {
-      try {
-        await ctx.recorder.finish(deployment.id, state, description);
-      } catch (e) {
-        logger.warning(`could not record the deployment status: ${errorMessage(e)}`);
-      }
-    }
-  };
-
+  const recorder = startRecorder(ctx);
   try {
-    await logger.group('Apply', () => applyAll(client, items, opts, result, logger));
+    result.deploymentId = await recorder.start();
+    if (work.buildRef) {
+      await buildImage(opts, ctx, work);
+      result.image = work.image;
+      result.digest = work.digest;
+      await pinImages(opts, targets, work, 'built', logger);
+      annotateItems(items, (it) => it.object, audit);
+      markChanges(items, dryRuns, (it) => it.object, audit);
+    }
+    await logger.group('Apply', () => applyAll(client, items, opts, logger));
+    result.applied = items.filter((i) => i.applied).map((i) => i.key);
 
     const watched = items.filter((i) => isWatchedKind(i.info.kind) && i.applied);
     const outcome = await logger.group(`Watch ${watched.length} rollout(s)`, () =>
       watchRollouts(client, watched, startVersions, opts.timeoutMs, logger, now),
     );
-    for (const it of watched) {
-      const o = outcome.get(it)!;
-      result.rows.push({
-        ...rowFor(it),
-        durationMs: o.ms,
-        result: o.status.done && !o.status.failed ? 'success' : o.timedOut ? 'timed-out' : 'failed',
-        ...(o.status.done && !o.status.failed ? {} : { note: o.status.message }),
-      });
-    }
-    const failed = watched.filter((it) => {
-      const o = outcome.get(it)!;
-      return !o.status.done || o.status.failed;
-    });
-
+    const failed = judge(watched, outcome, result);
     if (failed.length === 0) {
       result.result = 'success';
-      await finish('success', `deployed ${result.applied.length} object(s)`);
+      await recorder.finish('success', `deployed ${result.applied.length} object(s)`);
     } else {
-      const what = failed.map((it) => `${it.key} (${outcome.get(it)!.status.message})`).join('; ');
-      await logger.group('Why the rollout failed', async () => {
-        // The step's one error comes at the end (what failed and what was done about it).
-        logger.info(`rollout failed: ${what}`);
-        logger.info(await explain(client, failed, outcome, logger));
-      });
-      result.result = 'failed';
-      result.failure = `Rollout failed: ${what}.`;
-      if (opts.rollbackOnFailure) {
-        const back = await logger.group('Roll back', () =>
-          rollBack(client, watched, logger, opts.timeoutMs, now),
-        );
-        result.rolledBack = back.rolledBack.length > 0;
-        for (const row of result.rows) {
-          const k = keyOf(row.kind, row.namespace, row.name);
-          if (back.rolledBack.includes(k)) row.result = 'rolled-back';
-          if (back.created.includes(k))
-            row.note = `${row.note ? `${row.note}; ` : ''}created by this run: not rolled back`;
-        }
-        if (result.rolledBack) {
-          result.result = 'rolled-back';
-          result.failure += back.ok
-            ? ` Rolled back ${back.rolledBack.join(', ')}: the previous version runs again.`
-            : ` Rolled back ${back.rolledBack.join(', ')}, but the rollback itself did not complete: ${back.problems.join('; ')}.`;
-        }
-        if (back.created.length)
-          result.failure += ` Created by this run and left in place: ${back.created.join(', ')}.`;
-      }
-      await finish('failure', result.failure.slice(0, 140));
+      await failRollout(client, opts, watched, failed, outcome, result, logger, now);
+      await recorder.finish('failure', result.failure!);
     }
   } catch (e) {
-    // Whatever went wrong after the GitHub Deployment was started, it does not stay in_progress.
-    await finish('failure', errorMessage(e).slice(0, 140));
-    throw e;
+    // Whatever went wrong after the first write, what this run wrote is undone (when asked), and
+    // the GitHub Deployment does not stay in_progress.
+    const failure = await undoAfterFailure(client, items, opts, e, logger, now);
+    await recorder.finish('failure', errorMessage(failure));
+    throw failure;
   }
   result.requestCount = client.requestCount;
   result.summary = renderDeploySummary({
     rows: result.rows,
     result: result.result,
-    ...(deployment?.url
+    ...(recorder.url
       ? {
           deployment: {
-            url: deployment.url,
-            id: deployment.id,
+            url: recorder.url,
+            id: result.deploymentId,
             ...(opts.environment ? { environment: opts.environment } : {}),
           },
         }
       : {}),
-    ...(result.failure ? { notes: [result.failure] } : {}),
+    notes: [
+      ...(result.failure ? [result.failure] : []),
+      `Timeouts: rollout timeout ${formatDuration(opts.timeoutMs)}, rollback timeout ${formatDuration(opts.rollbackTimeoutMs)}.`,
+    ],
   });
   return result;
+}
+
+/** The GitHub Deployment of this run, when there is a recorder: started once, finished once. */
+function startRecorder(ctx: DeployContext) {
+  let id: number | string | undefined;
+  let finished = false;
+  const self = {
+    url: undefined as string | undefined,
+    async start(): Promise<string> {
+      if (!ctx.recorder) return '';
+      const d = await ctx.recorder.start();
+      id = d.id;
+      self.url = d.url;
+      return String(d.id);
+    },
+    async finish(state: 'success' | 'failure', description: string): Promise<void> {
+      if (finished || !ctx.recorder || id === undefined) return;
+      finished = true;
+      try {
+        await ctx.recorder.finish(id, state, description.slice(0, 140));
+      } catch (e) {
+        ctx.logger.warning(`could not record the deployment status: ${errorMessage(e)}`);
+      }
+    },
+  };
+  return self;
+}
+
+/** One summary row per watched workload; returns the workloads whose rollout failed. */
+function judge(watched: Item[], outcome: Map<Item, Outcome>, result: DeployResult): Item[] {
+  for (const it of watched) {
+    const o = outcome.get(it)!;
+    const ok = o.status.done && !o.status.failed;
+    result.rows.push({
+      ...rowFor(it),
+      durationMs: o.ms,
+      result: ok ? 'success' : o.timedOut ? 'timed-out' : 'failed',
+      ...(ok ? {} : { note: o.status.message }),
+    });
+  }
+  return watched.filter((it) => {
+    const o = outcome.get(it)!;
+    return !o.status.done || o.status.failed;
+  });
+}
+
+/** A failed rollout: explained, then (rollback-on-failure) rolled back within rollback-timeout. */
+async function failRollout(
+  client: KubeClient,
+  opts: DeployOptions,
+  watched: Item[],
+  failed: Item[],
+  outcome: Map<Item, Outcome>,
+  result: DeployResult,
+  logger: DeployContext['logger'],
+  now: () => number,
+): Promise<void> {
+  const what = failed.map((it) => `${it.key} (${outcome.get(it)!.status.message})`).join('; ');
+  await logger.group('Why the rollout failed', async () => {
+    // The step's one error comes at the end (what failed and what was done about it).
+    logger.info(`rollout failed: ${what}`);
+    logger.info(await explain(client, failed, outcome, logger));
+  });
+  result.result = 'failed';
+  result.failure = `Rollout failed: ${what}.`;
+  if (!opts.rollbackOnFailure) return;
+  const back = await logger.group('Roll back', () =>
+    rollBack(client, watched, logger, opts.rollbackTimeoutMs, now),
+  );
+  result.rolledBack = back.rolledBack.length > 0;
+  for (const row of result.rows) {
+    const k = keyOf(row.kind, row.namespace, row.name);
+    if (back.rolledBack.includes(k)) row.result = 'rolled-back';
+    if (back.created.includes(k))
+      row.note = `${row.note ? `${row.note}; ` : ''}created by this run: not rolled back`;
+  }
+  if (result.rolledBack) {
+    result.result = 'rolled-back';
+    result.failure += back.ok
+      ? ` Rolled back ${back.rolledBack.join(', ')}: the previous version runs again.`
+      : ` Rolled back ${back.rolledBack.join(', ')}, but the rollback itself did not complete: ${back.problems.join('; ')}.`;
+  }
+  if (back.created.length)
+    result.failure += ` Created by this run and left in place: ${back.created.join(', ')}.`;
+}
+
+/**
+ * After a failure between the first write and the watch (a build that fails after the namespaces
+ * were created, an apply refused half-way by a quota or a webhook): with rollback-on-failure, what
+ * this run wrote is undone; the error says what was and what could not be.
+ */
+async function undoAfterFailure(
+  client: KubeClient,
+  items: Item[],
+  opts: DeployOptions,
+  e: unknown,
+  logger: DeployContext['logger'],
+  now: () => number,
+): Promise<unknown> {
+  const written = items.filter((i) => i.applied);
+  if (written.length === 0 || !(e instanceof C2CError)) return e;
+  if (!opts.rollbackOnFailure) {
+    e.message += `\nApplied before the failure: ${written.map((i) => i.key).join(', ')} (rollback-on-failure is false: left as they are).`;
+    return e;
+  }
+  const undo = await logger.group('Undo what this run applied', () =>
+    undoApply(client, written, logger, opts.rollbackTimeoutMs, now),
+  );
+  const said: string[] = [];
+  if (undo.restored.length) said.push(`Restored ${undo.restored.join(', ')} as they were before this run.`);
+  if (undo.removed.length) said.push(`Removed ${undo.removed.join(', ')}, created by this run.`);
+  if (undo.problems.length) said.push(`These could not be restored: ${undo.problems.join('; ')}.`);
+  else said.push('Nothing this run applied is left.');
+  e.message += `\n${said.join(' ')}`;
+  return e;
 }
 
 /** A dry run ends after the server-side dry run: what would change, in the log and the summary. */

@@ -43,15 +43,21 @@ const RESULT_TEXT: Record<WorkloadResult, string> = {
 };
 
 /**
- * Escapes text for a GitHub-flavoured Markdown table cell: backslash-escapes the punctuation that
- * starts markup, entity-encodes < > & (no HTML), and keeps a cell on one line.
+ * Escapes text for a GitHub-flavoured Markdown table cell or line, and no more than that, so the
+ * raw summary stays readable (`rolled-back`, `sample-app`, `ready...` as they are): backslash
+ * before the characters that start inline markup (\\ ` * _ [ ] | ~), before the `://` of a URL (no
+ * autolink), and before a character that would start a block at the beginning of a line (# - + > =
+ * or the dot of `1.`); entity-encodes < > & (no HTML); keeps a cell on one line.
  */
 export function escapeMarkdown(text: string): string {
   return text
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/([\\`*_{}[\]()#+\-.!|~:@])/g, '\\$1')
+    .replace(/([\\`*_[\]|~])/g, '\\$1')
+    .replace(/:\/\//g, '\\://')
+    .replace(/^(\s*)([#+=-])/, '$1\\$2')
+    .replace(/^(\s*\d+)\./, '$1\\.')
     .replace(/\r?\n/g, '<br>');
 }
 

@@ -7,6 +7,8 @@ import type { WorkloadRow } from './summary.js';
 
 /** Records the deploy on GitHub (a Deployment with statuses); the action passes the GitHub layer. */
 export interface DeploymentRecorder {
+  /** Fails, before anything is built or changed, when the deployment could not be recorded. */
+  check(): Promise<void>;
   start(): Promise<{ id: number | string; url?: string }>;
   finish(id: number | string, state: 'success' | 'failure', description: string): Promise<void>;
 }

@@ -224,8 +224,16 @@ export class GitHubClient {
         }
       }
     }
-    if (status === 403 && !transient && retryAfterMs === undefined)
-      detail = `${message} (the token lacks a permission this needs: check the job's 'permissions:', e.g. deployments: write, pull-requests: write, actions: read)`;
+    if (status === 403 && !transient && retryAfterMs === undefined) {
+      // GitHub names what the endpoint accepts, e.g. 'deployments=write' or 'issues=write; pull_requests=write'.
+      const accepted = String(headers['x-accepted-github-permissions'] ?? '')
+        .split(/[;,]/)
+        .map((p) => p.trim().replace('=', ': ').replace('_', '-'))
+        .filter(Boolean);
+      detail = accepted.length
+        ? `${message} (the token lacks the permission ${accepted.map((a) => `'${a}'`).join(' or ')}: add it to the job's 'permissions:')`
+        : `${message} (the token lacks a permission this needs: check the job's 'permissions:', e.g. deployments: write, pull-requests: write, actions: read)`;
+    }
     if (status === 401)
       detail = `${message} (the token was refused: check the 'token' input and its permissions)`;
     return new GitHubApiError(
@@ -274,6 +282,33 @@ export class GitHubClient {
   }
 
   // ---- deployments -------------------------------------------------------------------------
+
+  /**
+   * Checks that the token may create deployments, without creating one: GitHub checks the
+   * permission before it validates the request, so a request without a `ref` is refused with 403
+   * when the permission is missing and with 422 (nothing created) when it is there.
+   */
+  async checkDeploymentPermission(): Promise<void> {
+    try {
+      await this.call('check the permission to create deployments', () =>
+        this.octokit.request('POST /repos/{owner}/{repo}/deployments', {
+          ...this.repo,
+          request: this.request,
+        } as never),
+      );
+    } catch (e) {
+      if (e instanceof GitHubApiError && e.status === 422) return;
+      if (e instanceof GitHubApiError && (e.status === 403 || e.status === 404))
+        throw new C2CError(
+          `The GitHub token cannot create deployments in ${this.repo.owner}/${this.repo.repo}: it needs the permission 'deployments: write' (add it to the job's 'permissions:'), because 'environment' is set. Nothing was built or changed. (${e.message})`,
+          { cause: e },
+        );
+      throw e;
+    }
+    throw new C2CError(
+      'GitHub accepted a deployment without a ref: cannot tell whether the token may create deployments',
+    );
+  }
 
   async createDeployment(o: CreateDeploymentOptions): Promise<Deployment> {
     if (!o.ref?.trim()) throw new InputError('ref', 'is empty', 'a branch, tag or commit SHA');

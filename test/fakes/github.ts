@@ -109,6 +109,24 @@ export interface GitHubFakeOptions {
   pathPrefix?: string;
   /** The user the token belongs to. */
   user?: FakeUser;
+  /**
+   * The token's permissions, as a workflow's `permissions:` block grants them to GITHUB_TOKEN.
+   * Default: write on everything. A request beyond them gets GitHub's 403 "Resource not accessible
+   * by integration" with the `x-accepted-github-permissions` header, before any validation.
+   */
+  permissions?: Partial<Record<FakePermission, 'read' | 'write' | 'none'>>;
+}
+
+export type FakePermission = 'contents' | 'deployments' | 'actions' | 'issues' | 'pull-requests' | 'metadata';
+
+/** The permission a route needs (of the routes this fake serves). */
+function permissionFor(method: string, rest: string): [FakePermission, 'read' | 'write'] {
+  const level = method === 'GET' ? 'read' : 'write';
+  if (rest.startsWith('/deployments')) return ['deployments', level];
+  if (rest.startsWith('/actions/')) return ['actions', level];
+  if (rest.startsWith('/issues')) return ['issues', level];
+  if (rest.startsWith('/pulls')) return ['pull-requests', level];
+  return ['metadata', 'read'];
 }
 
 export interface GitHubFake {
@@ -155,6 +173,7 @@ class HttpStatus extends Error {
   constructor(
     readonly status: number,
     readonly body: unknown,
+    readonly headers: Record<string, string> = {},
   ) {
     super(String(status));
   }
@@ -362,6 +381,18 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
     if (decodeURIComponent(m[1]!) !== owner || decodeURIComponent(m[2]!) !== repo) throw notFound();
     const rest = m[3] ?? '';
     let r: RegExpExecArray | null;
+    const [perm, level] = permissionFor(method, rest);
+    const granted = opts.permissions?.[perm] ?? 'write';
+    if (granted === 'none' || (level === 'write' && granted === 'read'))
+      throw new HttpStatus(
+        403,
+        {
+          message: 'Resource not accessible by integration',
+          documentation_url: DOCS,
+          status: '403',
+        },
+        { 'x-accepted-github-permissions': `${perm.replace('-', '_')}=${level}` },
+      );
 
     if (rest === '' && method === 'GET')
       return {
@@ -693,7 +724,7 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
         const out = route(method, path, url, (body ?? {}) as Record<string, unknown>);
         send(out.status, out.body, out.headers);
       } catch (err) {
-        if (err instanceof HttpStatus) send(err.status, err.body);
+        if (err instanceof HttpStatus) send(err.status, err.body, err.headers);
         else send(500, { message: `fake error: ${(err as Error).message}` });
       }
     });

@@ -49,20 +49,20 @@ describe('runDeploy records a GitHub Deployment and who approved the run', () =>
   }
 
   /** What the action does: audit from the run's approvals, a recorder for the environment. */
-  async function deploy(r: Partial<DeployRaw>, runId = RUN_ID) {
+  async function deploy(r: Partial<DeployRaw>, runId = RUN_ID, fake: GitHubFake = gh) {
     const logger = memoryLogger();
     const opts = parseDeployInputs(
       withDefaults(DEPLOY_INPUTS, {
         kubeconfig: kube.kubeconfig,
         'pin-digests': 'false',
-        token: gh.token,
+        token: fake.token,
         ...r,
       } as Record<string, string>),
       ws,
       { sha: COMMIT },
     );
     const context = githubContextFromEnv({
-      ...gh.env,
+      ...fake.env,
       GITHUB_SHA: COMMIT,
       GITHUB_REF: 'refs/heads/main',
       GITHUB_RUN_ID: String(runId),
@@ -182,6 +182,23 @@ describe('runDeploy records a GitHub Deployment and who approved the run', () =>
       expect(d.statuses[1]!.description).toMatch(/forbidden/);
     } finally {
       kube.allowAll();
+    }
+  });
+
+  it('a token without deployments: write fails before anything is built or changed, naming the permission', async () => {
+    const readOnly = await startGitHubFake({ permissions: { deployments: 'read', actions: 'read' } });
+    try {
+      readOnly.addRun(RUN_ID, []);
+      const { ns, file } = await setup([deployment('web', 'reg.example.com/web:1')]);
+      kube.resetRequestLog();
+      await expect(
+        deploy({ manifests: file, namespace: ns, environment: 'production' }, RUN_ID, readOnly),
+      ).rejects.toThrow(/needs the permission 'deployments: write'.*Nothing was built or changed/s);
+      expect(readOnly.deployments).toEqual([]);
+      // Not even a dry run reached the cluster: only reads.
+      expect(kube.requestLog.filter((x) => x.method !== 'GET')).toEqual([]);
+    } finally {
+      await readOnly.stop();
     }
   });
 });

@@ -395,27 +395,6 @@ describe.skipIf(!haveTools('docker-registry'))('runDeploy against the fake clust
     await expect.poll(() => tpl('DaemonSet', 'agent')).toBe(`${reg.host}/shop/agent:1`);
   });
 
-  it('a Namespace created by the same run: its objects are dry-run after it exists, and applied', async () => {
-    const ns = `created-${++n}`;
-    const file = `ns-${n}.yaml`;
-    await writeFile(
-      path.join(ws, file),
-      [
-        {
-          ...deployment('web', `${reg.host}/shop/web:v1`),
-          metadata: { name: 'web', namespace: ns, labels: { app: 'web' } },
-        },
-        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
-      ]
-        .map((o) => stringify(o))
-        .join('---\n'),
-    );
-    const { r, logger } = await deploy({ manifests: file, 'pin-digests': 'false' });
-    expect(r.result, logger.text()).toBe('success');
-    expect(r.applied[0]).toBe(`Namespace/${ns}`);
-    expect(dep(ns, 'web')).toBeDefined();
-  });
-
   describe('with build-context (no builder runs: these stop before the build)', () => {
     async function buildWs() {
       const { ns, file } = await setup([deployment('web', `${reg.host}/shop/built:dev`)]);

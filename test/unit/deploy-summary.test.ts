@@ -33,12 +33,12 @@ describe('renderDeploySummary', () => {
       [
         '## Deploy',
         '',
-        'Result: **rolled\\-back**',
+        'Result: **rolled-back**',
         '',
         '| Workload | Image (old → new) | Rollout | Result |',
         '| --- | --- | --- | --- |',
         '| `Deployment/prod/web` | `127.0.0.1:5000/web:1` → `127.0.0.1:5000/web@sha256:abc` | 12.3s | ✅ success |',
-        '| `StatefulSet/prod/db` | db: `postgres:16` (unchanged)<br>exporter: `ghcr.io/org/exp:2` (new) | 10m0s | ↩️ rolled back: Waiting for 1 pods to be ready\\.\\.\\. |',
+        '| `StatefulSet/prod/db` | db: `postgres:16` (unchanged)<br>exporter: `ghcr.io/org/exp:2` (new) | 10m0s | ↩️ rolled back: Waiting for 1 pods to be ready... |',
         '',
         '[GitHub Deployment to production](https://github.com/org/repo/deployments/production)',
         '',
@@ -62,7 +62,7 @@ describe('renderDeploySummary', () => {
     // exactly the 5 cell separators of a 4-column row; every other | is escaped
     expect(row.replace(/\\\|/g, '').match(/\|/g)).toHaveLength(5);
     expect(row).toContain('x\\|y');
-    expect(row).toContain('line1<br>&lt;script&gt;alert\\(1\\)&lt;/script&gt; \\*bold\\* \\[l\\]\\(http\\:');
+    expect(row).toContain('line1<br>&lt;script&gt;alert(1)&lt;/script&gt; \\*bold\\* \\[l\\](http\\://e)');
     expect(row).not.toContain('<script>');
     expect(row).toContain('| – |');
   });
@@ -72,6 +72,12 @@ describe('renderDeploySummary', () => {
     expect(markdownLink('x', 'javascript:alert(1)')).toBe('x');
     expect(markdownLink('a b', 'https://e.com/a b(c)')).toBe('[a b](https://e.com/a%20b%28c%29)');
     expect(escapeMarkdown('a_b`c')).toBe('a\\_b\\`c');
+    // Readable raw: no escapes where Markdown needs none; a line that would start a list is escaped.
+    expect(escapeMarkdown('rolled-back sample-app: ready... (2 of 2)')).toBe(
+      'rolled-back sample-app: ready... (2 of 2)',
+    );
+    expect(escapeMarkdown('- not a list')).toBe('\\- not a list');
+    expect(escapeMarkdown('1. not a list')).toBe('1\\. not a list');
   });
 
   it('puts names and images in code spans that survive backticks and pipes', () => {

@@ -50,6 +50,11 @@ export interface Fault {
   watch?: boolean;
   /** How many requests it hits. Default 1. */
   times?: number;
+  /** Only dry-run requests (true) or only real ones (false); default both. */
+  dryRun?: boolean;
+  /** Status reason and message of the answer (e.g. a quota or an admission webhook's denial). */
+  reason?: string;
+  message?: string;
 }
 
 export interface LoggedRequest {
@@ -223,6 +228,7 @@ export function makeHandler(state: ServerState) {
           (f.times ?? 1) > 0 &&
           (!f.method || f.method === req.method) &&
           (!f.pathIncludes || log.path.includes(f.pathIncludes)) &&
+          (f.dryRun === undefined || f.dryRun === /[?&]dryRun=All/.test(log.path)) &&
           (f.watch ? true : !watch),
       );
       if (fault) {
@@ -239,10 +245,11 @@ export function makeHandler(state: ServerState) {
           code,
           statusBody(
             code,
-            code === 429 ? 'TooManyRequests' : 'InternalError',
-            code === 429
-              ? 'the server has received too many requests and has asked us to try again later'
-              : 'an error on the server ("injected fault") has prevented the request from succeeding',
+            fault.reason ?? (code === 429 ? 'TooManyRequests' : 'InternalError'),
+            fault.message ??
+              (code === 429
+                ? 'the server has received too many requests and has asked us to try again later'
+                : 'an error on the server ("injected fault") has prevented the request from succeeding'),
             code === 429 ? { retryAfterSeconds: fault.retryAfterSeconds ?? 1 } : undefined,
           ),
           log,
