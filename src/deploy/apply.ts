@@ -21,7 +21,8 @@ export class ApplyFailure extends C2CError {
 
 /**
  * Applies for real: Namespaces and the like first, one rank at a time; objects of one rank in
- * parallel. Objects already applied (namespaces created before the dry run) are skipped. When a
+ * parallel. Objects already applied (namespaces created before the dry run) and those the dry run
+ * showed unchanged are not written. When a
  * write fails, the rank's other writes still finish (so what was applied is known exactly), then
  * ApplyFailure says what failed and what was applied.
  */
@@ -33,11 +34,13 @@ export async function applyAll(
 ): Promise<void> {
   const ranks = [...new Set(items.map((i) => rank(i.info.kind)))];
   for (const r of ranks) {
-    const batch = items.filter((i) => rank(i.info.kind) === r && !i.applied);
+    const batch = items.filter((i) => rank(i.info.kind) === r && !i.applied && i.state !== 'unchanged');
+    for (const it of items.filter((i) => rank(i.info.kind) === r && i.state === 'unchanged' && !i.applied))
+      logger.info(`unchanged ${it.key}`);
     const settled = await Promise.allSettled(
       batch.map(async (it) => {
         it.applied = await client.apply(it.object, { force: opts.forceConflicts });
-        logger.info(`${it.live ? (it.templateChanged ? 'configured' : 'applied') : 'created'} ${it.key}`);
+        logger.info(`${it.live ? 'configured' : 'created'} ${it.key}`);
       }),
     );
     const failures = settled.flatMap((s, i) =>

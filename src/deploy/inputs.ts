@@ -116,7 +116,8 @@ export type DeployRaw = RawInputs<typeof DEPLOY_INPUTS>;
 export const DEPLOY_OUTPUTS = {
   image: 'The pushed image as `repo@digest`, when one was built.',
   digest: 'The digest of the built image.',
-  applied: 'What was applied, `kind/namespace/name`, one per line.',
+  applied:
+    'Every object of the set, `kind/namespace/name`, one per line; ` (unchanged)` after those the server-side dry run showed unchanged, which were not written. In a dry run: what the apply would do, the same way.',
   'rolled-back': '`true` when a failed rollout was rolled back.',
   'deployment-id': 'The id of the GitHub Deployment, when `environment` is set.',
   result: '`success`, `failed`, `rolled-back` or `dry-run`.',

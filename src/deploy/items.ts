@@ -1,6 +1,7 @@
 import type { KubeObject, ResourceInfo } from '../kube/index.js';
 import type { Manifest } from './manifests.js';
-import { containersOf, podSpecOf, stableJson, type K8sObject } from './objects.js';
+import { AUDIT_KEYS, AUDIT_PREFIX } from './annotations.js';
+import { asObject, containersOf, podSpecOf, podTemplateOf, stableJson, type K8sObject } from './objects.js';
 import type { WorkloadRow } from './summary.js';
 
 /**
@@ -17,6 +18,8 @@ export interface Item {
   applied?: KubeObject;
   /** The pod template differs from what runs: this run starts a rollout. */
   templateChanged: boolean;
+  /** What the apply does to it, as the server-side dry run shows: unchanged objects are not written. */
+  state?: 'created' | 'configured' | 'unchanged';
 }
 
 /** Kinds applied first (as kubectl does): what others live in or refer to. */
@@ -84,11 +87,29 @@ export function rowFor(it: Item): WorkloadRow {
 }
 
 const VOLATILE = new Set(['managedFields', 'resourceVersion', 'generation', 'creationTimestamp', 'uid']);
+/** Audit annotations that say which run wrote an object, not what it is (the commit stays). */
+const RUN_ANNOTATIONS = [AUDIT_KEYS.ref, AUDIT_KEYS.runUrl, AUDIT_KEYS.actor, AUDIT_KEYS.approvedBy];
 
-/** An object without status and server bookkeeping, as stable JSON: equal when the spec is. */
+/**
+ * An object as stable JSON without status, server bookkeeping, the audit annotations that only name
+ * the run (a re-run of the same commit is no change) and the pod template's audit annotations
+ * (whether the template changes is decided apart): equal when applying one over the other changes
+ * nothing that matters.
+ */
 export function comparable(obj: KubeObject | undefined): string {
   if (!obj) return '';
-  const { status: _s, ...rest } = obj as KubeObject & { status?: unknown };
+  const { status: _s, ...rest } = structuredClone(obj) as KubeObject & { status?: unknown };
   const meta = Object.fromEntries(Object.entries(rest.metadata ?? {}).filter(([k]) => !VOLATILE.has(k)));
+  const ann = meta.annotations as Record<string, string> | undefined;
+  if (ann) {
+    for (const k of RUN_ANNOTATIONS) delete ann[k];
+    if (Object.keys(ann).length === 0) delete meta.annotations;
+  }
+  const template = podTemplateOf(rest);
+  const tAnn = template?.metadata ? asObject((template.metadata as K8sObject).annotations) : undefined;
+  if (template && tAnn) {
+    for (const k of Object.keys(tAnn)) if (k.startsWith(AUDIT_PREFIX)) delete tAnn[k];
+    if (Object.keys(tAnn).length === 0) delete (template.metadata as K8sObject).annotations;
+  }
   return stableJson({ ...rest, metadata: meta });
 }

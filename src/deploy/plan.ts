@@ -14,7 +14,7 @@ import { ManifestError, formatWhere, type Manifest } from './manifests.js';
 import { applyNamespace } from './namespaces.js';
 import { annotateObject, templatesEqual, type AuditInfo } from './annotations.js';
 import { isWatchedKind } from './rollout-status.js';
-import { asObject, containersOf, podTemplateOf, type K8sObject } from './objects.js';
+import { containersOf, podSpecOf, podTemplateOf, type K8sObject } from './objects.js';
 import { comparable, groupByCollection, keyOf, type Item } from './items.js';
 import type { DeployOptions } from './inputs.js';
 import type { DeployContext } from './types.js';
@@ -204,9 +204,10 @@ export function annotateItems(
 }
 
 /**
- * Whether each workload's pod template changes, as the server says: the template of its dry run
- * (with the images the objects carry now: the built image's digest is known only after the build)
- * against the live template. A dropped field, a changed value, a new container: a change, and a
+ * What the apply does to each object, as the server says. `state`: the dry run's object (with the
+ * images the objects carry now: the built image's digest is known only after the build) against the
+ * live one: created, configured, or unchanged (then it is not written). `templateChanged`: the same
+ * for the pod template alone: a dropped field, a changed value, a new container is a change and a
  * rollout. Templates that change get the new commit annotation on the object from `objectOf`.
  */
 export function markChanges(
@@ -218,27 +219,32 @@ export function markChanges(
   for (const it of items) {
     const obj = objectOf(it) as unknown as K8sObject;
     const desired = podTemplateOf(obj);
-    if (!desired || !it.live) continue;
     const dry = dryRuns.get(it);
+    if (!it.live || !dry) {
+      // New, or not validated (an object in a namespace this run would create, in a dry run).
+      it.state = it.live ? 'configured' : 'created';
+      it.templateChanged = !!desired;
+      continue;
+    }
     const live = it.live as unknown as K8sObject;
-    const after = dry ? withImagesOf(podTemplateOf(dry as unknown as K8sObject), desired) : undefined;
-    // No dry-run answer (an object in a namespace this run creates): it changes.
-    it.templateChanged = !after || !templatesEqual(after, podTemplateOf(live));
-    if (audit) annotateObject(obj, audit, { live, templateChanges: it.templateChanged });
+    const after = withImagesOf(dry as unknown as K8sObject, obj);
+    it.templateChanged = !!desired && !templatesEqual(podTemplateOf(after), podTemplateOf(live));
+    if (audit && desired) annotateObject(obj, audit, { live, templateChanges: it.templateChanged });
+    it.state =
+      comparable(after as unknown as KubeObject) === comparable(it.live) ? 'unchanged' : 'configured';
   }
 }
 
-/** A copy of `template` whose containers carry the images of the same-named containers of `from`. */
-function withImagesOf(template: K8sObject | undefined, from: K8sObject): K8sObject | undefined {
-  if (!template) return undefined;
-  const copy = structuredClone(template);
+/** A copy of `obj` whose containers carry the images of the same-named containers of `from`. */
+function withImagesOf(obj: K8sObject, from: K8sObject): K8sObject {
+  const copy = structuredClone(obj);
   const images = new Map(
-    containersOf(asObject(from.spec)).map(({ list, container }) => [
+    containersOf(podSpecOf(from)).map(({ list, container }) => [
       `${list}/${String(container.name)}`,
       container.image,
     ]),
   );
-  for (const { list, container } of containersOf(asObject(copy.spec))) {
+  for (const { list, container } of containersOf(podSpecOf(copy))) {
     const image = images.get(`${list}/${String(container.name)}`);
     if (image !== undefined) container.image = image;
   }
@@ -303,14 +309,7 @@ export async function dryRunAll(
   throw new ProblemsError(lines.join('\n'), [...problems, ...[...missing.values()].flat()]);
 }
 
-/** One line per object: "created|configured|unchanged kind/ns/name", from the dry run's answers. */
-export function planLines(items: Item[], dryRuns: Map<Item, KubeObject>): string[] {
-  return items.map((it) => {
-    const state = !it.live
-      ? 'created'
-      : comparable(dryRuns.get(it)) === comparable(it.live)
-        ? 'unchanged'
-        : 'configured';
-    return `${state} ${it.key}`;
-  });
+/** One line per object: "created|configured|unchanged kind/ns/name". */
+export function planLines(items: Item[]): string[] {
+  return items.map((it) => `${it.state ?? 'configured'} ${it.key}`);
 }

@@ -3,7 +3,7 @@ import { formatDuration } from '../core/inputs.js';
 import { formatReference } from '../images/reference.js';
 import { KubeClient, type KubeObject } from '../kube/index.js';
 import { loadManifests } from './manifests.js';
-import { isWatchedKind } from './rollout-status.js';
+import { isWatchedKind, rolloutStatus } from './rollout-status.js';
 import { renderDeploySummary } from './summary.js';
 import type { ImageTarget } from './images.js';
 import type { K8sObject } from './objects.js';
@@ -102,7 +102,7 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
     }
   });
   markChanges(items, dryRuns, (it) => drafts.get(it) ?? it.object, audit);
-  result.plan = planLines(items, dryRuns);
+  result.plan = planLines(items);
 
   if (opts.dryRun) return reportDryRun(opts, client, items, drafts, work, result, logger);
 
@@ -119,13 +119,16 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
       markChanges(items, dryRuns, (it) => it.object, audit);
     }
     await logger.group('Apply', () => applyAll(client, items, opts, logger));
-    result.applied = items.filter((i) => i.applied).map((i) => i.key);
+    result.applied = appliedLines(items);
 
-    const watched = items.filter((i) => isWatchedKind(i.info.kind) && i.applied);
-    const outcome = await logger.group(`Watch ${watched.length} rollout(s)`, () =>
-      watchRollouts(client, watched, startVersions, opts.timeoutMs, logger, now),
-    );
-    const failed = judge(watched, outcome, result);
+    // Only rollouts this run starts are watched: a workload whose template did not change has none.
+    const watched = items.filter((i) => isWatchedKind(i.info.kind) && i.applied && i.templateChanged);
+    const outcome = watched.length
+      ? await logger.group(`Watch ${watched.length} rollout(s)`, () =>
+          watchRollouts(client, watched, startVersions, opts.timeoutMs, logger, now),
+        )
+      : new Map<Item, Outcome>();
+    const failed = judge(items, watched, outcome, result, logger);
     if (failed.length === 0) {
       result.result = 'success';
       await recorder.finish('success', `deployed ${result.applied.length} object(s)`);
@@ -187,10 +190,29 @@ function startRecorder(ctx: DeployContext) {
   return self;
 }
 
-/** One summary row per watched workload; returns the workloads whose rollout failed. */
-function judge(watched: Item[], outcome: Map<Item, Outcome>, result: DeployResult): Item[] {
-  for (const it of watched) {
-    const o = outcome.get(it)!;
+/**
+ * One summary row per workload: the watched ones with their rollout's end, the others as not
+ * watched (written, no new template) or unchanged (not written; a live rollout that is not complete
+ * is a warning, since this run did not start it). Returns the workloads whose rollout failed.
+ */
+function judge(
+  items: Item[],
+  watched: Item[],
+  outcome: Map<Item, Outcome>,
+  result: DeployResult,
+  logger: DeployContext['logger'],
+): Item[] {
+  for (const it of items.filter((i) => isWatchedKind(i.info.kind))) {
+    const o = outcome.get(it);
+    if (!o) {
+      const st = it.live ? rolloutStatus(it.live as unknown as K8sObject) : undefined;
+      if (!it.applied && st && !st.done)
+        logger.warning(
+          `${it.key} is unchanged by this run, but its current rollout is not complete: ${st.message}`,
+        );
+      result.rows.push({ ...rowFor(it), result: it.applied ? 'not-watched' : 'unchanged' });
+      continue;
+    }
     const ok = o.status.done && !o.status.failed;
     result.rows.push({
       ...rowFor(it),
@@ -203,6 +225,11 @@ function judge(watched: Item[], outcome: Map<Item, Outcome>, result: DeployResul
     const o = outcome.get(it)!;
     return !o.status.done || o.status.failed;
   });
+}
+
+/** The `applied` output: every object, those the dry run showed unchanged (not written) marked so. */
+function appliedLines(items: Item[]): string[] {
+  return items.map((i) => (i.state === 'unchanged' && !i.applied ? `${i.key} (unchanged)` : i.key));
 }
 
 /** A failed rollout: explained, then (rollback-on-failure) rolled back within rollback-timeout. */
@@ -295,7 +322,7 @@ async function reportDryRun(
   });
   for (const [it, draft] of drafts) it.object = draft;
   result.result = 'dry-run';
-  result.applied = items.map((i) => i.key);
+  result.applied = appliedLines(items);
   result.rows = items.filter((i) => isWatchedKind(i.info.kind)).map(rowFor);
   result.requestCount = client.requestCount;
   result.summary = renderDeploySummary({

@@ -7,7 +7,7 @@ import { formatDuration } from '../core/inputs.js';
  */
 
 export type WorkloadResult =
-  'success' | 'failed' | 'rolled-back' | 'dry-run' | 'timed-out' | 'not-watched' | 'skipped';
+  'success' | 'failed' | 'rolled-back' | 'dry-run' | 'timed-out' | 'not-watched' | 'unchanged' | 'skipped';
 
 export interface WorkloadRow {
   kind: string;
@@ -38,7 +38,8 @@ const RESULT_TEXT: Record<WorkloadResult, string> = {
   'rolled-back': '↩️ rolled back',
   'dry-run': '🧪 dry run',
   'timed-out': '⏱️ timed out',
-  'not-watched': '➖ applied, not watched',
+  'not-watched': '➖ applied, no rollout',
+  unchanged: '➖ unchanged (not written)',
   skipped: '➖ skipped',
 };
 
