@@ -34,6 +34,7 @@ export async function watchRollouts(
 ): Promise<Map<Item, Outcome>> {
   const start = now();
   const deadline = start + timeoutMs;
+  const progress = new Progress(logger, start, timeoutMs, now);
   const out = new Map<Item, Outcome>();
   const pending = new Set<Item>();
   for (const it of items) {
@@ -45,7 +46,10 @@ export async function watchRollouts(
     // Done already (nothing to roll out, or the controller was quicker than the response) or failed.
     if (st.done || st.failed)
       out.set(it, { status: st, ms: now() - start, timedOut: false, object: it.applied ?? it.object });
-    else pending.add(it);
+    else {
+      pending.add(it);
+      progress.update(it, st.message);
+    }
   }
   const groups = groupByCollection([...pending]);
   const controller = new AbortController();
@@ -72,7 +76,9 @@ export async function watchRollouts(
             const st = rolloutStatus(ev.object as unknown as K8sObject);
             if (!st) continue;
             last.set(it, { status: st, object: ev.object });
-            if (st.done || st.failed) {
+            if (!st.done && !st.failed) progress.update(it, st.message);
+            else {
+              progress.forget(it);
               pending.delete(it);
               out.set(it, { status: st, ms: now() - start, timedOut: false, object: ev.object });
               logger.info(`${it.key}: ${st.message}`);
@@ -101,9 +107,72 @@ export async function watchRollouts(
     );
   } finally {
     clearTimeout(timer);
+    progress.stop();
     controller.abort();
   }
   return out;
+}
+
+/**
+ * kubectl-style progress of long rollouts: a workload's status line when it changes, at most one
+ * per workload every `minIntervalMs` (a change inside that window is printed when it ends), and the
+ * last line again after `heartbeatMs` of silence, so a wait is never silent; each line ends with
+ * the time elapsed against the timeout.
+ */
+class Progress {
+  private readonly state = new Map<Item, { message: string; printedAt: number; printed: string }>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly start: number,
+    private readonly timeoutMs: number,
+    private readonly now: () => number,
+    private readonly minIntervalMs = 5_000,
+    private readonly heartbeatMs = 30_000,
+  ) {
+    this.timer = setInterval(() => this.tick(), 1_000);
+    this.timer.unref();
+  }
+
+  update(it: Item, message: string): void {
+    const s = this.state.get(it);
+    if (!s) {
+      this.state.set(it, { message, printedAt: this.now(), printed: message });
+      this.print(it, message);
+      return;
+    }
+    s.message = message;
+    if (message !== s.printed && this.now() - s.printedAt >= this.minIntervalMs) this.flush(it, s);
+  }
+
+  forget(it: Item): void {
+    this.state.delete(it);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private tick(): void {
+    const t = this.now();
+    for (const [it, s] of this.state) {
+      const changed = s.message !== s.printed && t - s.printedAt >= this.minIntervalMs;
+      if (changed || t - s.printedAt >= this.heartbeatMs) this.flush(it, s);
+    }
+  }
+
+  private flush(it: Item, s: { message: string; printedAt: number; printed: string }): void {
+    s.printedAt = this.now();
+    s.printed = s.message;
+    this.print(it, s.message);
+  }
+
+  private print(it: Item, message: string): void {
+    this.logger.info(
+      `${it.key}: ${message} [${formatDuration(this.now() - this.start)} of ${formatDuration(this.timeoutMs)}]`,
+    );
+  }
 }
 
 /** The generation the apply (or the rollback) returned: the first that shows this run's change. */

@@ -110,3 +110,41 @@ describe('re-runs cost nothing (Kubernetes fake)', () => {
     });
   });
 });
+
+describe('a rollout that takes a while speaks (Kubernetes fake)', () => {
+  let kube: KubeFake;
+  let h: DeployHarness;
+  beforeAll(async () => {
+    kube = await startKubeFake({ readyDelayMs: 6000, tickMs: 100 });
+    h = await deployHarness(kube.kubeconfig);
+  });
+  afterAll(async () => {
+    await kube?.stop();
+    await h?.close();
+    closeHttpAgents();
+  });
+
+  it('prints kubectl-style progress when it changes, at most one line per workload every few seconds, with the elapsed time', async () => {
+    const ns = await h.namespace('slow');
+    const file = await h.write([deploymentManifest('web', 'registry.example/shop/web:v1')]);
+    const t0 = Date.now();
+    const { r, logger } = await h.deploy({
+      manifests: file,
+      namespace: ns,
+      'pin-digests': 'false',
+      timeout: '1m',
+    });
+    const took = Date.now() - t0;
+    expect(r.result, logger.text()).toBe('success');
+    const progress = logger.lines.filter((l) =>
+      l.message.startsWith(`Deployment/${ns}/web: Waiting for deployment "web" rollout to finish`),
+    );
+    expect(progress.length, logger.text()).toBeGreaterThanOrEqual(1);
+    expect(progress[0]!.message).toMatch(/\[\d+(\.\d)?s of 1m0s\]$/);
+    // At most one line per workload every 5 s (plus the first and a last change).
+    expect(progress.length).toBeLessThanOrEqual(Math.ceil(took / 5000) + 1);
+    expect(logger.text()).toMatch(
+      new RegExp(`Deployment/${ns}/web: deployment "web" successfully rolled out`),
+    );
+  });
+});
