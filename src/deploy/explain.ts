@@ -3,17 +3,23 @@ import type { Logger } from '../core/logger.js';
 import type { KubeClient } from '../kube/index.js';
 import { diagnose, podsForWorkload, type DiagnoseInput } from './diagnose.js';
 import { rolloutStatus } from './rollout-status.js';
+import { describeUnhealable, findUnhealable } from './fail-fast.js';
 import type { Item } from './items.js';
 import type { K8sObject } from './objects.js';
 import type { Outcome } from './watch.js';
 
-/** The failure report: pod phases, waiting reasons, recent events, last log lines. */
+/**
+ * The failure report: pod phases, waiting reasons, recent events, last log lines; and per workload
+ * the cause in one line (the first container stuck in a state that does not heal, with its image)
+ * for the verdict, when the rollout's own message does not name it.
+ */
 export async function explain(
   client: KubeClient,
   failed: Item[],
   outcome: Map<Item, Outcome>,
   logger: Logger,
-): Promise<string> {
+): Promise<{ text: string; causes: Map<Item, string> }> {
+  const causes = new Map<Item, string>();
   try {
     const byNs = new Map<string, { pods: K8sObject[]; events: K8sObject[] }>();
     for (const ns of new Set(failed.map((f) => f.namespace ?? ''))) {
@@ -30,6 +36,13 @@ export async function explain(
       const { pods, events } = byNs.get(f.namespace ?? '')!;
       const o = outcome.get(f);
       const workload = (o?.object ?? f.applied ?? f.object) as unknown as K8sObject;
+      const stuck = findUnhealable(
+        podsForWorkload(workload, pods),
+        { graceMs: 0, crashRestarts: 0 },
+        new Map(),
+        0,
+      );
+      if (stuck && !o?.status.message.includes(stuck.reason)) causes.set(f, describeUnhealable(stuck));
       return {
         workload,
         reason: o?.status.message ?? rolloutStatus(workload)?.message ?? 'failed',
@@ -43,9 +56,9 @@ export async function explain(
           }),
       };
     });
-    return await diagnose(inputs);
+    return { text: await diagnose(inputs), causes };
   } catch (e) {
     logger.warning(`could not gather the failure details: ${errorMessage(e)}`);
-    return '';
+    return { text: '', causes };
   }
 }

@@ -61,6 +61,16 @@ export const DEPLOY_INPUTS = {
     description:
       'How long the rollouts may take, all workloads together, e.g. `90s`, `10m`. The rollback after a failure has its own `rollback-timeout`.',
   },
+  'fail-fast': {
+    default: 'true',
+    description:
+      'Fail a rollout as soon as its new pods are in a state that will not heal without a new change: an image pull failing past `fail-fast-grace`, InvalidImageName, CreateContainerConfigError (a missing Secret or ConfigMap key), CrashLoopBackOff after 3 restarts; then roll back. `false`: wait for the progress deadline or `timeout`.',
+  },
+  'fail-fast-grace': {
+    default: '60s',
+    description:
+      'How long an image pull may keep failing (ErrImagePull, ImagePullBackOff) before fail-fast fails the rollout.',
+  },
   'rollback-on-failure': {
     default: 'true',
     description:
@@ -141,6 +151,8 @@ export interface DeployOptions {
   pinDigests: boolean;
   createNamespace: boolean;
   timeoutMs: number;
+  failFast: boolean;
+  failFastGraceMs: number;
   rollbackOnFailure: boolean;
   rollbackTimeoutMs: number;
   dryRun: boolean;
@@ -195,6 +207,8 @@ export function parseDeployInputs(
   const { builder, buildArgs } = common;
   const timeoutMs = parseDuration('timeout', raw.timeout, '10m');
   const rollbackTimeoutMs = parseDuration('rollback-timeout', raw['rollback-timeout'], '5m');
+  const failFast = parseBool('fail-fast', raw['fail-fast'], true);
+  const failFastGraceMs = parseDuration('fail-fast-grace', raw['fail-fast-grace'], '60s');
   const createNamespace = parseBool('create-namespace', raw['create-namespace'], false);
   if (createNamespace && !namespace)
     throw new InputError(
@@ -310,6 +324,8 @@ export function parseDeployInputs(
     pinDigests,
     createNamespace,
     timeoutMs,
+    failFast,
+    failFastGraceMs,
     rollbackOnFailure,
     rollbackTimeoutMs,
     dryRun,

@@ -49,7 +49,7 @@ export async function rollBack(
     }
   }
   if (again.length) {
-    const out = await watchRollouts(client, again, startVersions, timeoutMs, logger, now);
+    const out = await watchRollouts(client, again, { startVersions, timeoutMs, logger, now });
     for (const [it, o] of out)
       if (!o.status.done || o.status.failed) problems.push(`${it.key}: ${o.status.message}`);
   }
@@ -111,7 +111,7 @@ export async function undoApply(
     }
   }
   if (rollingBack.length) {
-    const out = await watchRollouts(client, rollingBack, startVersions, timeoutMs, logger, now);
+    const out = await watchRollouts(client, rollingBack, { startVersions, timeoutMs, logger, now });
     for (const [it, o] of out)
       if (!o.status.done || o.status.failed) problems.push(`${it.key}: ${o.status.message}`);
   }

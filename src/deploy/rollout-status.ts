@@ -203,6 +203,15 @@ export function jobStatus(obj: K8sObject): RolloutStatus {
       failed: true,
       message: `job "${name}" is failing${reasonOf('FailureTarget')}: ${failedPods} failed, ${succeeded} succeeded`,
     };
+  // More pods failed than the backoffLimit allows: the Job controller will fail it (it may first
+  // wait out pod finalizers), no need to wait for that.
+  const backoffLimit = asNumber(get(obj, 'spec', 'backoffLimit')) ?? 6;
+  if (failedPods > backoffLimit && !isTrue('Complete'))
+    return {
+      done: false,
+      failed: true,
+      message: `job "${name}" failed: ${failedPods} pod(s) failed, more than its backoffLimit ${backoffLimit}`,
+    };
   if (isTrue('Complete') || isTrue('SuccessCriteriaMet'))
     return { done: true, failed: false, message: `job "${name}" completed: ${succeeded} succeeded` };
   if (get(obj, 'spec', 'suspend') === true || isTrue('Suspended'))

@@ -125,7 +125,13 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
     const watched = items.filter((i) => isWatchedKind(i.info.kind) && i.applied && i.templateChanged);
     const outcome = watched.length
       ? await logger.group(`Watch ${watched.length} rollout(s)`, () =>
-          watchRollouts(client, watched, startVersions, opts.timeoutMs, logger, now),
+          watchRollouts(client, watched, {
+            startVersions,
+            timeoutMs: opts.timeoutMs,
+            logger,
+            now,
+            ...(opts.failFast ? { failFast: { graceMs: opts.failFastGraceMs } } : {}),
+          }),
         )
       : new Map<Item, Outcome>();
     const failed = judge(items, watched, outcome, result, logger);
@@ -243,12 +249,24 @@ async function failRollout(
   logger: DeployContext['logger'],
   now: () => number,
 ): Promise<void> {
-  const what = failed.map((it) => `${it.key} (${outcome.get(it)!.status.message})`).join('; ');
-  await logger.group('Why the rollout failed', async () => {
-    // The step's one error comes at the end (what failed and what was done about it).
-    logger.info(`rollout failed: ${what}`);
-    logger.info(await explain(client, failed, outcome, logger));
+  const why = await logger.group('Why the rollout failed', async () => {
+    logger.info(
+      `rollout failed: ${failed.map((it) => `${it.key} (${outcome.get(it)!.status.message})`).join('; ')}`,
+    );
+    const e = await explain(client, failed, outcome, logger);
+    logger.info(e.text);
+    return e;
   });
+  // The verdict names the cause (the waiting reason and the image), not only the symptom.
+  const reasonOf = (it: Item) => {
+    const cause = why.causes.get(it);
+    return `${outcome.get(it)!.status.message}${cause ? `; cause: ${cause}` : ''}`;
+  };
+  for (const row of result.rows) {
+    const it = failed.find((f) => f.key === keyOf(row.kind, row.namespace, row.name));
+    if (it) row.note = reasonOf(it);
+  }
+  const what = failed.map((it) => `${it.key} (${reasonOf(it)})`).join('; ');
   result.result = 'failed';
   result.failure = `Rollout failed: ${what}.`;
   if (!opts.rollbackOnFailure) return;

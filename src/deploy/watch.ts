@@ -1,9 +1,12 @@
 import { formatDuration } from '../core/inputs.js';
 import type { Logger } from '../core/logger.js';
 import type { KubeClient, KubeObject } from '../kube/index.js';
+import { errorMessage } from '../core/errors.js';
 import { rolloutStatus, type RolloutStatus } from './rollout-status.js';
 import { groupByCollection, type Item } from './items.js';
-import type { K8sObject } from './objects.js';
+import { get, kindOf, nameOf, type K8sObject } from './objects.js';
+import { podsForWorkload } from './diagnose.js';
+import { describeUnhealable, findUnhealable, lastWriteTime, type FailFastOptions } from './fail-fast.js';
 
 export interface Outcome {
   status: RolloutStatus;
@@ -11,6 +14,16 @@ export interface Outcome {
   timedOut: boolean;
   /** The workload as last seen (the watch's latest version, else the apply's answer). */
   object: KubeObject;
+}
+
+export interface WatchRolloutsOptions {
+  /** Per collection, the resourceVersion to watch from (read before this run changed anything). */
+  startVersions: Map<string, string>;
+  timeoutMs: number;
+  logger: Logger;
+  now: () => number;
+  /** Fail a rollout as soon as its new pods are in a state that will not heal (undefined: off). */
+  failFast?: FailFastOptions;
 }
 
 /**
@@ -23,20 +36,22 @@ export interface Outcome {
  * workload is judged only on an object whose `metadata.generation` is at least the generation the
  * apply returned (and, by the status rules, whose `status.observedGeneration` has reached it), as
  * kubectl does.
+ *
+ * With fail-fast, one pod watch per namespace follows the pods created since the apply: a pod
+ * state that will not heal (findUnhealable) fails that rollout at once, naming the cause.
  */
 export async function watchRollouts(
   client: KubeClient,
   items: Item[],
-  startVersions: Map<string, string>,
-  timeoutMs: number,
-  logger: Logger,
-  now: () => number,
+  o: WatchRolloutsOptions,
 ): Promise<Map<Item, Outcome>> {
+  const { startVersions, timeoutMs, logger, now } = o;
   const start = now();
   const deadline = start + timeoutMs;
   const progress = new Progress(logger, start, timeoutMs, now);
   const out = new Map<Item, Outcome>();
   const pending = new Set<Item>();
+  const lastSeen = new Map<Item, { status: RolloutStatus; object: KubeObject }>();
   for (const it of items) {
     const st = rolloutStatus(it.applied as unknown as K8sObject) ?? {
       done: true,
@@ -51,22 +66,40 @@ export async function watchRollouts(
       progress.update(it, st.message);
     }
   }
-  const groups = groupByCollection([...pending]);
+  const groups = [...groupByCollection([...pending])];
   const controller = new AbortController();
+  const groupControllers = new Map(groups.map(([key]) => [key, new AbortController()]));
+  const groupOf = new Map(groups.flatMap(([key, group]) => group.map((it) => [it, key] as const)));
   const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - now()));
+  controller.signal.addEventListener('abort', () => groupControllers.forEach((c) => c.abort()));
+
+  /** A workload's rollout ended (done, failed or failed fast): its group's watch stops when all have. */
+  const settle = (it: Item, status: RolloutStatus, object: KubeObject) => {
+    if (!pending.has(it)) return;
+    pending.delete(it);
+    progress.forget(it);
+    out.set(it, { status, ms: now() - start, timedOut: false, object });
+    logger.info(`${it.key}: ${status.message}`);
+    const key = groupOf.get(it)!;
+    if (groups.find(([k]) => k === key)![1].every((g) => !pending.has(g))) groupControllers.get(key)!.abort();
+  };
+
+  const pods = o.failFast
+    ? new PodFailFast(client, pending, o.failFast, logger, now, settle, lastSeen)
+    : undefined;
   try {
+    const podWork = pods?.run();
     await Promise.all(
-      [...groups].map(async ([key, group]) => {
+      groups.map(async ([key, group]) => {
         const first = group[0]!;
         const byName = new Map(group.map((it) => [String(it.object.metadata.name), it]));
-        // From the collection's version read before this run changed anything: nothing is missed.
+        const signal = groupControllers.get(key)!.signal;
         const rv = startVersions.get(key);
-        const last = new Map<Item, { status: RolloutStatus; object: KubeObject }>();
         try {
           for await (const ev of client.watch(first.info.apiVersion, first.info.kind, {
             ...(first.namespace ? { namespace: first.namespace } : {}),
             ...(rv ? { resourceVersion: rv } : {}),
-            signal: controller.signal,
+            signal,
           })) {
             if (ev.type !== 'ADDED' && ev.type !== 'MODIFIED') continue;
             const it = byName.get(ev.object.metadata.name ?? '');
@@ -75,42 +108,117 @@ export async function watchRollouts(
             if ((ev.object.metadata.generation ?? 0) < generationOf(it)) continue;
             const st = rolloutStatus(ev.object as unknown as K8sObject);
             if (!st) continue;
-            last.set(it, { status: st, object: ev.object });
-            if (!st.done && !st.failed) progress.update(it, st.message);
-            else {
-              progress.forget(it);
-              pending.delete(it);
-              out.set(it, { status: st, ms: now() - start, timedOut: false, object: ev.object });
-              logger.info(`${it.key}: ${st.message}`);
-            }
+            lastSeen.set(it, { status: st, object: ev.object });
+            if (st.done || st.failed) settle(it, st, ev.object);
+            else progress.update(it, st.message);
             if (group.every((g) => !pending.has(g))) break;
           }
         } catch (e) {
-          if (!controller.signal.aborted) throw e;
-        }
-        for (const it of group) {
-          if (!out.has(it)) {
-            const seen = last.get(it);
-            out.set(it, {
-              status: {
-                done: false,
-                failed: true,
-                message: `timed out after ${formatDuration(timeoutMs)}${seen ? `: ${seen.status.message}` : ''}`,
-              },
-              ms: now() - start,
-              timedOut: true,
-              object: seen?.object ?? it.applied ?? it.object,
-            });
-          }
+          if (!signal.aborted) throw e;
         }
       }),
     );
+    pods?.stop();
+    await podWork;
   } finally {
     clearTimeout(timer);
     progress.stop();
+    pods?.stop();
     controller.abort();
   }
+  for (const it of pending) {
+    const seen = lastSeen.get(it);
+    out.set(it, {
+      status: {
+        done: false,
+        failed: true,
+        message: `timed out after ${formatDuration(timeoutMs)}${seen ? `: ${seen.status.message}` : ''}`,
+      },
+      ms: now() - start,
+      timedOut: true,
+      object: seen?.object ?? it.applied ?? it.object,
+    });
+  }
   return out;
+}
+
+/**
+ * Fail-fast's eyes: one pod watch per namespace of the pending workloads, and a check of their new
+ * pods on every pod event and every second (a pull failure fails only after its grace period).
+ */
+class PodFailFast {
+  private readonly pods = new Map<string, Map<string, K8sObject>>();
+  private readonly firstSeen = new Map<string, number>();
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly pending: Set<Item>,
+    private readonly opts: FailFastOptions,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+    private readonly settle: (it: Item, status: RolloutStatus, object: KubeObject) => void,
+    private readonly lastSeen: Map<Item, { status: RolloutStatus; object: KubeObject }>,
+  ) {}
+
+  async run(): Promise<void> {
+    const namespaces = [...new Set([...this.pending].map((i) => i.namespace ?? ''))];
+    this.timer = setInterval(() => namespaces.forEach((ns) => this.check(ns)), 1_000);
+    this.timer.unref();
+    await Promise.all(
+      namespaces.map(async (ns) => {
+        const byName = new Map<string, K8sObject>();
+        this.pods.set(ns, byName);
+        try {
+          for await (const ev of this.client.watch('v1', 'Pod', {
+            ...(ns ? { namespace: ns } : {}),
+            signal: this.controller.signal,
+          })) {
+            const name = ev.object.metadata.name ?? '';
+            if (ev.type === 'DELETED') byName.delete(name);
+            else if (ev.type === 'ADDED' || ev.type === 'MODIFIED')
+              byName.set(name, ev.object as unknown as K8sObject);
+            else continue;
+            this.check(ns);
+          }
+        } catch (e) {
+          if (this.controller.signal.aborted) return;
+          this.logger.warning(
+            `fail-fast cannot follow the pods of namespace '${ns}' (${errorMessage(e)}): rollouts there end by their progress deadline or the timeout`,
+          );
+        }
+      }),
+    );
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.controller.abort();
+  }
+
+  private check(ns: string): void {
+    const inNs = [...(this.pods.get(ns)?.values() ?? [])];
+    for (const it of [...this.pending].filter((i) => (i.namespace ?? '') === ns)) {
+      const workload = (this.lastSeen.get(it)?.object ?? it.applied ?? it.object) as unknown as K8sObject;
+      // Only pods made since this run's write: an old pod's trouble is not this rollout's.
+      const since = lastWriteTime(it.applied as unknown as K8sObject);
+      const mine = podsForWorkload(workload, inNs).filter(
+        (p) => !since || String(get(p, 'metadata', 'creationTimestamp') ?? '') >= since,
+      );
+      const u = findUnhealable(mine, this.opts, this.firstSeen, this.now());
+      if (!u) continue;
+      this.settle(
+        it,
+        {
+          done: false,
+          failed: true,
+          message: `${kindOf(workload).toLowerCase()} "${nameOf(workload)}" cannot become ready (failing fast): ${describeUnhealable(u)}`,
+        },
+        workload as unknown as KubeObject,
+      );
+    }
+  }
 }
 
 /**

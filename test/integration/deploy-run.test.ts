@@ -200,6 +200,9 @@ describe.skipIf(!haveTools('docker-registry'))('runDeploy against the fake clust
       // Events are part of the diagnosis.
       expect(log).toMatch(/BackOff|Failed/);
       expect(r.failure).toContain(`Deployment/${ns}/web`);
+      // The verdict names the cause and the image, not only the progress deadline.
+      expect(r.failure).toContain(`cause: ${how} on image ${bad}`);
+      expect(r.rows.find((x) => x.name === 'web')!.note).toContain(`cause: ${how} on image ${bad}`);
       expect(r.failure).toMatch(/previous version runs again/);
       expect(r.failure).toContain(`Deployment/${ns}/fresh`);
       // web runs its previous image again; fresh (created by this run) still exists, not deleted.

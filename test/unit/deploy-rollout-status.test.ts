@@ -325,6 +325,17 @@ describe('jobStatus', () => {
     expect(jobStatus(job({ conditions: [{ type: 'Complete', status: 'False' }] })).done).toBe(false);
   });
 
+  it('fails a Job whose failed pods exceed its backoffLimit, before the controller says so', () => {
+    expect(jobStatus(job({ failed: 2, active: 1 }, { backoffLimit: 1 }))).toEqual({
+      done: false,
+      failed: true,
+      message: 'job "migrate" failed: 2 pod(s) failed, more than its backoffLimit 1',
+    });
+    // The default backoffLimit is 6.
+    expect(jobStatus(job({ failed: 6, active: 1 })).failed).toBe(false);
+    expect(jobStatus(job({ failed: 7, active: 1 })).failed).toBe(true);
+  });
+
   it('does not wait for a suspended Job', () => {
     expect(jobStatus(job({}, { suspend: true }))).toMatchObject({ done: true, unsupported: true });
   });

@@ -13,7 +13,15 @@ import { applyDefaults } from './defaults.js';
  * It runs as sweeps over the store: after every change and on a short tick (for time-based
  * transitions); a sweep writes only what differs, so it settles.
  */
-export type ImageFailure = 'ImagePullBackOff' | 'CrashLoopBackOff';
+export type ImageFailure =
+  'ImagePullBackOff' | 'CrashLoopBackOff' | 'InvalidImageName' | 'CreateContainerConfigError';
+
+/** Containers that never start and stay waiting with this reason (no pull, no restart). */
+const WAITING_ONLY: Partial<Record<ImageFailure, (c: Obj) => string>> = {
+  InvalidImageName: (c) =>
+    `Failed to apply default image tag "${c.image}": couldn't parse image name "${c.image}": invalid reference format`,
+  CreateContainerConfigError: () => "couldn't find key DATABASE_URL in Secret default/app-secrets",
+};
 
 export interface ControllerOptions {
   /** Time from pod creation to Running/Ready. Default 300 ms. */
@@ -807,6 +815,27 @@ export class Controllers {
         containerStatuses: containers.map((c) =>
           csOf(c, { waiting: { reason: 'ContainerCreating' } }, false),
         ),
+      };
+    } else if (failing && WAITING_ONLY[failing[1]!]) {
+      const [fc, how] = failing;
+      this.emit(
+        p,
+        'Warning',
+        how === 'InvalidImageName' ? 'InspectFailed' : 'Failed',
+        WAITING_ONLY[how!]!(fc),
+        'kubelet',
+      );
+      this.emit(p, 'Warning', 'Failed', `Error: ${how}`, 'kubelet');
+      status = {
+        ...base,
+        phase: 'Pending',
+        conditions: conds(false),
+        containerStatuses: containers.map((c) => {
+          const f = this.failureOf(c, p);
+          return f && WAITING_ONLY[f]
+            ? csOf(c, { waiting: { reason: f, message: WAITING_ONLY[f]!(c) } }, false)
+            : csOf(c, { running: { startedAt: prevCs(c.name)?.state?.running?.startedAt ?? now() } }, true);
+        }),
       };
     } else if (failing && failing[1] === 'ImagePullBackOff') {
       const [fc] = failing;
