@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import { C2CError, errorMessage } from '../core/errors.js';
 import { closeHttpAgents } from '../core/http.js';
+import { renderFailureSummary } from '../core/markdown.js';
 import type { InputSpec, RawInputs } from '../core/input-spec.js';
 import type { Logger, SourceLocation } from '../core/logger.js';
 
@@ -17,13 +18,49 @@ function annotation(where?: SourceLocation): core.AnnotationProperties | undefin
   };
 }
 
+let inGroup = false;
+
+/**
+ * The Logger over @actions/core. A group is opened only when its first line is written, so a phase
+ * with nothing to say leaves no empty group in the log.
+ */
 export function actionLogger(): Logger {
+  let pending: string | undefined;
+  const open = () => {
+    if (pending === undefined) return;
+    core.startGroup(pending);
+    pending = undefined;
+  };
   return {
-    debug: (m) => core.debug(m),
-    info: (m) => core.info(m),
-    warning: (m, w) => core.warning(m, annotation(w)),
-    error: (m, w) => core.error(m, annotation(w)),
-    group: (name, fn) => core.group(name, fn),
+    debug: (m) => {
+      if (core.isDebug()) open();
+      core.debug(m);
+    },
+    info: (m) => {
+      open();
+      core.info(m);
+    },
+    warning: (m, w) => {
+      open();
+      core.warning(m, annotation(w));
+    },
+    error: (m, w) => {
+      open();
+      core.error(m, annotation(w));
+    },
+    group: async (name, fn) => {
+      // GitHub's log has no nested groups: an inner group's lines go in the outer one.
+      if (inGroup) return fn();
+      pending = name;
+      inGroup = true;
+      try {
+        return await fn();
+      } finally {
+        inGroup = false;
+        if (pending === undefined) core.endGroup();
+        pending = undefined;
+      }
+    },
     secret: (v) => {
       if (v) core.setSecret(v);
     },
@@ -45,11 +82,29 @@ export function setOutputs(outputs: Record<string, string | number | boolean | u
   for (const [k, v] of Object.entries(outputs)) core.setOutput(k, v === undefined ? '' : String(v));
 }
 
-/** Runs an action's main: any error fails the step with its message (and an annotation when it has a place). */
-export async function runAction(main: () => Promise<void>): Promise<void> {
+let summaryWritten = false;
+
+/** Writes the job summary (once per step: a failure after it does not write another). */
+export async function writeSummary(markdown: string): Promise<void> {
+  summaryWritten = true;
+  await core.summary.addRaw(markdown).write();
+}
+
+/**
+ * Runs an action's main: any error fails the step with its message (and an annotation when it has
+ * a place); when main wrote no summary, the summary lists what was wrong.
+ */
+export async function runAction(main: () => Promise<void>, opts: { title?: string } = {}): Promise<void> {
   try {
     await main();
   } catch (err) {
+    if (!summaryWritten && opts.title) {
+      try {
+        await writeSummary(renderFailureSummary(opts.title, err));
+      } catch {
+        // no summary file (outside a runner): the error below still says everything
+      }
+    }
     if (err instanceof C2CError) {
       // Several problems (every bad manifest at once): one annotation each, on its file and line.
       const problems = (err as { problems?: unknown }).problems;

@@ -1,4 +1,4 @@
-import { C2CError } from '../core/errors.js';
+import { C2CError, InputError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import {
   canonicalName,
@@ -17,6 +17,7 @@ import {
   type ImageTarget,
 } from './images.js';
 import type { DeployOptions } from './inputs.js';
+import { containersOf, podSpecOf } from './objects.js';
 import type { DeployContext } from './types.js';
 
 /**
@@ -37,8 +38,10 @@ export function substituteAll(opts: DeployOptions, targets: ImageTarget[], logge
   const build = opts.build;
   const buildRef: ImageReference | undefined = build ? { ...build.image, tag: build.tag } : undefined;
   const entries = [...opts.images.map(formatReference)];
-  if (buildRef && !opts.images.some((i) => canonicalName(i) === canonicalName(buildRef)))
+  if (buildRef && !opts.images.some((i) => canonicalName(i) === canonicalName(buildRef))) {
+    requireContainerOf(targets, buildRef);
     entries.push(formatReference(buildRef));
+  }
   const changes = entries.length
     ? substituteImages(targets, entries, {
         onSkip: (image, why) => logger.warning(`image '${image}' left as it is: ${why}`),
@@ -66,6 +69,28 @@ export function substituteAll(opts: DeployOptions, targets: ImageTarget[], logge
     return r;
   };
   return { ...(buildRef ? { buildRef } : {}), changes, registryFor, image: '', digest: '' };
+}
+
+/** The image to build must be the image of some container: else the input `image` is wrong. */
+function requireContainerOf(targets: ImageTarget[], ref: ImageReference): void {
+  const repos = new Set<string>();
+  for (const t of targets)
+    for (const { container } of containersOf(podSpecOf(t.object))) {
+      if (typeof container.image !== 'string') continue;
+      try {
+        const r = parseImageReference(container.image);
+        if (canonicalName(r) === canonicalName(ref)) return;
+        repos.add(formatReference({ registry: r.registry, repository: r.repository }));
+      } catch {
+        // a malformed image in a manifest is reported where images are substituted
+      }
+    }
+  const repo = formatReference({ registry: ref.registry, repository: ref.repository });
+  throw new InputError(
+    'image',
+    `'${repo}' is the repository of no container in the manifests, so the built image would replace nothing`,
+    `the repository a container's image names, exactly, registry host and port included${repos.size ? `: ${[...repos].sort().slice(0, 20).join(', ')}` : ''}`,
+  );
 }
 
 /** Whether a change substitutes the image this run builds. */

@@ -34,7 +34,8 @@ export const DEPLOY_INPUTS = {
   dockerfile: { default: 'Dockerfile', description: 'Dockerfile, relative to `build-context`.' },
   image: {
     default: '',
-    description: 'Repository the built image is pushed to (ECR or any OCI registry), e.g. `ghcr.io/org/app`.',
+    description:
+      'Repository the built image is pushed to (ECR or any OCI registry), e.g. `ghcr.io/org/app`. A container in the manifests must name this repository exactly, registry host and port included: its image is replaced by the built one.',
   },
   tag: {
     default: '',

@@ -32,7 +32,11 @@ export function githubRecorder(
   };
 }
 
-/** Who triggered the run and, under a protected environment, who approved it (for the audit annotations). */
+/**
+ * Who triggered the run and, under a protected environment, who approved it (for the audit
+ * annotations). Approvals exist only for a job with an environment: without `environment` there is
+ * nothing to look up, and GitHub is not asked.
+ */
 export async function auditFromGitHub(
   gh: GitHubContext,
   client: GitHubClient | undefined,
@@ -41,7 +45,7 @@ export async function auditFromGitHub(
 ): Promise<AuditInfo | undefined> {
   if (!gh.sha) return undefined;
   let approvers: string[] = [];
-  if (client && gh.runId) {
+  if (client && gh.runId && environment) {
     try {
       approvers = approvedBy(await client.runApprovals(gh.runId), environment);
     } catch (e) {

@@ -1,4 +1,5 @@
 import { formatDuration } from '../core/inputs.js';
+import { codeSpan, escapeMarkdown, markdownLink } from '../core/markdown.js';
 
 /**
  * The job summary of a deploy: one row per workload with its images (old -> new), how long its
@@ -42,44 +43,6 @@ const RESULT_TEXT: Record<WorkloadResult, string> = {
   unchanged: '➖ unchanged (not written)',
   skipped: '➖ skipped',
 };
-
-/**
- * Escapes text for a GitHub-flavoured Markdown table cell or line, and no more than that, so the
- * raw summary stays readable (`rolled-back`, `sample-app`, `ready...` as they are): backslash
- * before the characters that start inline markup (\\ ` * _ [ ] | ~), before the `://` of a URL (no
- * autolink), and before a character that would start a block at the beginning of a line (# - + > =
- * or the dot of `1.`); entity-encodes < > & (no HTML); keeps a cell on one line.
- */
-export function escapeMarkdown(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/([\\`*_[\]|~])/g, '\\$1')
-    .replace(/:\/\//g, '\\://')
-    .replace(/^(\s*)([#+=-])/, '$1\\$2')
-    .replace(/^(\s*\d+)\./, '$1\\.')
-    .replace(/\r?\n/g, '<br>');
-}
-
-/** A link whose URL is kept to http(s) and whose text is escaped. */
-export function markdownLink(text: string, url: string): string {
-  if (!/^https?:\/\//i.test(url)) return escapeMarkdown(text);
-  return `[${escapeMarkdown(text)}](${url.replace(/[()\s<>]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)})`;
-}
-
-/**
- * An inline code span for a table cell: readable raw and rendered (no backslashes in image
- * references). The fence is longer than any run of backticks inside; pipes are escaped, as GFM
- * tables require even in code; a newline becomes a space.
- */
-export function codeSpan(text: string): string {
-  const t = text.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|');
-  const longest = Math.max(0, ...(t.match(/`+/g) ?? []).map((r) => r.length));
-  const fence = '`'.repeat(longest + 1);
-  const pad = t.startsWith('`') || t.endsWith('`') ? ' ' : '';
-  return `${fence}${pad}${t}${pad}${fence}`;
-}
 
 function imageCell(images: WorkloadRow['images']): string {
   if (images.length === 0) return '';

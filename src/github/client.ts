@@ -202,6 +202,20 @@ export class GitHubClient {
   /** Turns an Octokit failure into one clear error that says whether another attempt may help. */
   private translate(what: string, err: unknown): GitHubApiError {
     const e = (err ?? {}) as OctokitLikeError;
+    // Octokit reports a request that never got an answer (DNS, refused, reset, timeout) as a status
+    // 500 without a response: that is a network error, not GitHub's 500.
+    if (!e.response && (e.status === 500 || e.status === undefined)) {
+      const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+      const why = [cause?.code, e.message ?? String(err)].filter(Boolean).join(': ');
+      return new GitHubApiError(
+        `GitHub API: ${what} failed: network error, no answer from GitHub (${why})`,
+        0,
+        {
+          transient: true,
+          cause: err,
+        },
+      );
+    }
     const status = typeof e.status === 'number' ? e.status : 0;
     const headers = e.response?.headers ?? {};
     const message = (e.message ?? String(err)).trim();
@@ -247,8 +261,8 @@ export class GitHubClient {
     );
   }
 
-  /** One API call under the retry helper. */
-  private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /** One API call under the retry helper (`retryOpts` narrows it for lookups that matter less). */
+  private call<T>(what: string, fn: () => Promise<T>, retryOpts: RetryOptions = {}): Promise<T> {
     return retry(
       `GitHub API: ${what}`,
       async () => {
@@ -260,6 +274,7 @@ export class GitHubClient {
       },
       {
         ...this.retryOpts,
+        ...retryOpts,
         onRetry: (err, attempt, delay) => {
           this.logger.debug(`${(err as Error).message}; attempt ${attempt + 1} in ${delay} ms`);
           this.retryOpts.onRetry?.(err, attempt, delay);
@@ -408,6 +423,10 @@ export class GitHubClient {
   // ---- run approvals -----------------------------------------------------------------------
 
   /** Who reviewed a run's deployments to protected environments ([] when nobody had to). */
+  /**
+   * Who approved the run's deployments. Part of the audit trail, not of the deploy: two attempts
+   * within 5 s, so an unreachable GitHub costs seconds, not a minute of retries.
+   */
   async runApprovals(runId: number): Promise<RunApproval[]> {
     if (!Number.isSafeInteger(runId) || runId <= 0)
       throw new InputError(
@@ -415,8 +434,11 @@ export class GitHubClient {
         `'${runId}' is not a workflow run id`,
         'a positive integer (GITHUB_RUN_ID)',
       );
-    const res = await this.call(`read approvals of run ${runId}`, () =>
-      this.octokit.rest.actions.getReviewsForRun({ ...this.repo, run_id: runId, request: this.request }),
+    const res = await this.call(
+      `read approvals of run ${runId}`,
+      () =>
+        this.octokit.rest.actions.getReviewsForRun({ ...this.repo, run_id: runId, request: this.request }),
+      { attempts: 2, deadlineMs: 5_000 },
     );
     const rows = Array.isArray(res.data) ? (res.data as unknown as Record<string, unknown>[]) : [];
     return rows.map((r) => {

@@ -110,6 +110,10 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
       expect(d.environment).toBe('production');
       expect(d.statuses.map((s) => s.state)).toEqual(['in_progress', 'success']);
       expect(d.statuses[1]!.environment_url).toBe('https://shop.example.com');
+      // No empty groups: a phase with nothing to say opens none.
+      expect(r.stdout).not.toMatch(/::group::Read what runs now\n::endgroup::/);
+      for (const g of r.stdout.matchAll(/::group::([^\n]*)\n::endgroup::/g))
+        expect.fail(`empty group ${g[1]}`);
       // The job summary: the workload, its images, the result, the Deployment link.
       expect(r.summary).toContain(`Deployment/${ns}/web`);
       expect(r.summary).toContain('success');
@@ -178,6 +182,32 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
       expect(JSON.stringify([kube.list('apps/v1', 'Deployment', ns), kube.list('v1', 'ConfigMap', ns)])).toBe(
         before,
       );
+    });
+
+    it('(d) manifests the cluster rejects: the step fails, one annotation per object, and a summary lists them', async () => {
+      await mkdir(path.join(ws, 'k8s-missing-ns'), { recursive: true });
+      await writeFile(
+        path.join(ws, 'k8s-missing-ns/app.yaml'),
+        [
+          deployment('web', `${reg.host}/e2e/web:latest`),
+          { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { A: '1' } },
+        ]
+          .map((o) => stringify(o))
+          .join('---\n'),
+      );
+      const r = await runAction('action-deploy-k8s', {
+        inputs: { ...base, manifests: 'k8s-missing-ns/', namespace: 'not-there', 'pin-digests': 'false' },
+        env,
+        workspace: ws,
+      });
+      expect(r.code).not.toBe(0);
+      const errors = r.stdout.split('\n').filter((l) => l.startsWith('::error'));
+      // One annotation per object concerned, each on its own line of the file, and the failure itself.
+      expect(errors.filter((l) => l.includes('file=k8s-missing-ns/app.yaml'))).toHaveLength(2);
+      expect(r.summary).toMatch(/failed/);
+      expect(r.summary).toContain("namespace 'not-there' does not exist");
+      expect(r.summary).toContain('`k8s-missing-ns/app.yaml:1`');
+      expect(r.summary).toMatch(/create-namespace: true/);
     });
   },
 );

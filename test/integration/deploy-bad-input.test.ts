@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -150,6 +150,17 @@ describe('runDeploy: bad input is one clear error, and nothing is applied', () =
     await expectRejected(
       deploy({ manifests: file, namespace: ns, images: 'reg.example.com/shop/web:2' }),
       /Input 'images': 'reg.example.com\/shop\/web:2' matches no container image.*reg.example.com:5000\/shop\/web/s,
+      ns,
+    );
+  });
+
+  it('a built `image` whose repository matches no container names the input `image`, exactly', async () => {
+    const { ns, file } = await setup([deployment('web', 'reg.example.com:5000/shop/web:1')]);
+    await mkdir(path.join(ws, 'app'), { recursive: true });
+    await writeFile(path.join(ws, 'app/Dockerfile'), 'FROM scratch\n');
+    await expectRejected(
+      deploy({ manifests: file, namespace: ns, 'build-context': 'app', image: 'reg.example.com/shop/web' }),
+      /^Input 'image': 'reg.example.com\/shop\/web' is the repository of no container.*exactly.*reg.example.com:5000\/shop\/web/s,
       ns,
     );
   });

@@ -201,4 +201,13 @@ describe('runDeploy records a GitHub Deployment and who approved the run', () =>
       await readOnly.stop();
     }
   });
+
+  it('without environment, no approvals are looked up (there can be none)', async () => {
+    gh.addRun(RUN_ID + 4, []);
+    const { ns, file } = await setup([deployment('web', 'reg.example.com/web:1')]);
+    const before = gh.requestsTo('GET', /\/approvals$/).length;
+    const { r, logger } = await deploy({ manifests: file, namespace: ns }, RUN_ID + 4);
+    expect(r.result, logger.text()).toBe('success');
+    expect(gh.requestsTo('GET', /\/approvals$/).length).toBe(before);
+  });
 });

@@ -4,6 +4,7 @@ import { githubContextFromEnv } from '../../src/github/context.js';
 import type { Logger } from '../../src/core/logger.js';
 import { memoryLogger } from '../../src/core/logger.js';
 import { startGitHubFake, type GitHubFake } from '../fakes/github.js';
+import { freePort } from '../helpers/net.js';
 
 let gh: GitHubFake;
 let delays: number[];
@@ -213,11 +214,10 @@ describe('labels and pull requests', () => {
 
 describe('retries', () => {
   it('retries a 500 and a dropped connection, then succeeds', async () => {
-    gh.addRun(9100);
-    gh.fail({ method: 'GET', path: /\/approvals$/, status: 500, times: 2 });
-    gh.fail({ method: 'GET', path: /\/approvals$/, drop: true });
+    gh.fail({ method: 'GET', path: /\/deployments$/, status: 500, times: 2 });
+    gh.fail({ method: 'GET', path: /\/deployments$/, drop: true });
     const before = gh.requests.length;
-    expect(await client().runApprovals(9100)).toEqual([]);
+    expect(await client().listDeployments({ environment: 'nowhere' })).toEqual([]);
     const tries = gh.requests.slice(before);
     expect(tries.map((r) => r.status)).toEqual([500, 500, 0, 200]);
     expect(delays).toHaveLength(3);
@@ -235,21 +235,20 @@ describe('retries', () => {
   });
 
   it('honours x-ratelimit-reset on a primary rate limit and 429 Retry-After', async () => {
-    gh.addRun(9101);
     const reset = Math.floor(Date.now() / 1000) + 5;
     gh.fail({
-      path: /\/approvals$/,
+      path: /\/deployments$/,
       status: 403,
       headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) },
       body: { message: 'API rate limit exceeded for installation ID 1.' },
     });
     gh.fail({
-      path: /\/approvals$/,
+      path: /\/deployments$/,
       status: 429,
       headers: { 'retry-after': '2' },
       body: { message: 'Too Many Requests' },
     });
-    expect(await client().runApprovals(9101)).toEqual([]);
+    expect(await client().listDeployments({ environment: 'nowhere' })).toEqual([]);
     expect(delays).toHaveLength(2);
     expect(delays[0]).toBeGreaterThan(3000);
     expect(delays[0]).toBeLessThanOrEqual(7000);
@@ -257,23 +256,53 @@ describe('retries', () => {
   });
 
   it('does not wait an hour for a rate limit: fails with a clear message', async () => {
-    gh.addRun(9102);
     gh.fail({
-      path: /\/approvals$/,
+      path: /\/deployments$/,
       status: 403,
       headers: { 'retry-after': '3600' },
       body: { message: 'You have exceeded a secondary rate limit.' },
     });
-    await expect(client().runApprovals(9102)).rejects.toThrow(/rate limited by GitHub for another 3600s/);
+    await expect(client().listDeployments({ environment: 'nowhere' })).rejects.toThrow(
+      /rate limited by GitHub for another 3600s/,
+    );
     expect(delays).toEqual([]);
   });
 
   it('gives up after bounded attempts on a persistent 500', async () => {
-    gh.addRun(9103);
-    gh.fail({ path: /\/approvals$/, status: 502, times: 10 });
-    await expect(client().runApprovals(9103)).rejects.toThrow(/failed after 5 attempts.*HTTP 502/);
+    gh.fail({ path: /\/deployments$/, status: 502, times: 10 });
+    await expect(client().listDeployments({ environment: 'x' })).rejects.toThrow(
+      /failed after 5 attempts.*HTTP 502/,
+    );
     expect(delays).toHaveLength(4);
     gh.clearFaults();
+  });
+
+  it('the approvals lookup (audit only) tries twice, not five times', async () => {
+    gh.addRun(9103);
+    gh.fail({ path: /\/approvals$/, status: 502, times: 10 });
+    await expect(client().runApprovals(9103)).rejects.toThrow(/failed after 2 attempts.*HTTP 502/);
+    expect(delays).toHaveLength(1);
+    gh.clearFaults();
+  });
+
+  it('a GitHub that does not answer is a network error, not an HTTP 500', async () => {
+    const context = githubContextFromEnv({
+      ...gh.env,
+      GITHUB_API_URL: `http://127.0.0.1:${await freePort()}`,
+      GITHUB_RUN_ID: '77',
+    });
+    const c = new GitHubClient({
+      token: gh.token,
+      context,
+      logger: memoryLogger(),
+      retry: { baseDelayMs: 1 },
+    });
+    const err = (await c.runApprovals(77).then(
+      () => undefined,
+      (e: Error) => e,
+    ))!;
+    expect(err.message).toMatch(/network error, no answer from GitHub.*ECONNREFUSED/);
+    expect(err.message).not.toMatch(/HTTP 500/);
   });
 });
 

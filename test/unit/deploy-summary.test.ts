@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { codeSpan, escapeMarkdown, markdownLink, renderDeploySummary } from '../../src/deploy/summary.js';
+import { codeSpan, escapeMarkdown, markdownLink } from '../../src/core/markdown.js';
+import { renderDeploySummary } from '../../src/deploy/summary.js';
 
 describe('renderDeploySummary', () => {
   it('renders a table of workloads with old -> new image, duration, result and the deployment link', () => {

@@ -1,47 +1,49 @@
-import * as core from '@actions/core';
 import { C2CError } from '../../core/errors.js';
 import { DEPLOY_INPUTS, parseDeployInputs } from '../../deploy/inputs.js';
 import { runDeploy } from '../../deploy/run.js';
 import { auditFromGitHub, githubRecorder } from '../../deploy/record.js';
 import { GitHubClient, githubContextFromEnv } from '../../github/index.js';
-import { actionLogger, readInputs, runAction, setOutputs } from '../runtime.js';
+import { actionLogger, readInputs, runAction, setOutputs, writeSummary } from '../runtime.js';
 
-await runAction(async () => {
-  const logger = actionLogger();
-  const gh = githubContextFromEnv();
-  const opts = parseDeployInputs(readInputs(DEPLOY_INPUTS), process.env.GITHUB_WORKSPACE || process.cwd(), {
-    ...(gh.sha ? { sha: gh.sha } : {}),
-    ...(process.env.AWS_REGION ? { awsRegion: process.env.AWS_REGION } : {}),
-  });
-  const github =
-    opts.token && gh.repository ? new GitHubClient({ token: opts.token, context: gh, logger }) : undefined;
-  if (opts.environment && !github)
-    throw new C2CError(
-      "'environment' is set, but there is no token or repository to record the GitHub Deployment with",
-    );
-  const audit = opts.annotate ? await auditFromGitHub(gh, github, opts.environment, logger) : undefined;
-  const r = await runDeploy(opts, {
-    logger,
-    ...(audit ? { audit } : {}),
-    ...(github && opts.environment
-      ? {
-          recorder: githubRecorder(github, gh, {
-            environment: opts.environment,
-            ...(opts.environmentUrl ? { environmentUrl: opts.environmentUrl } : {}),
-          }),
-        }
-      : {}),
-    ...(gh.sha ? { revision: gh.sha } : {}),
-    ...(gh.repository ? { source: `${gh.serverUrl}/${gh.repository.owner}/${gh.repository.repo}` } : {}),
-  });
-  setOutputs({
-    image: r.image,
-    digest: r.digest,
-    applied: r.applied.join('\n'),
-    'rolled-back': r.rolledBack,
-    'deployment-id': r.deploymentId,
-    result: r.result,
-  });
-  await core.summary.addRaw(r.summary).write();
-  if (r.failure) throw new C2CError(r.failure);
-});
+await runAction(
+  async () => {
+    const logger = actionLogger();
+    const gh = githubContextFromEnv();
+    const opts = parseDeployInputs(readInputs(DEPLOY_INPUTS), process.env.GITHUB_WORKSPACE || process.cwd(), {
+      ...(gh.sha ? { sha: gh.sha } : {}),
+      ...(process.env.AWS_REGION ? { awsRegion: process.env.AWS_REGION } : {}),
+    });
+    const github =
+      opts.token && gh.repository ? new GitHubClient({ token: opts.token, context: gh, logger }) : undefined;
+    if (opts.environment && !github)
+      throw new C2CError(
+        "'environment' is set, but there is no token or repository to record the GitHub Deployment with",
+      );
+    const audit = opts.annotate ? await auditFromGitHub(gh, github, opts.environment, logger) : undefined;
+    const r = await runDeploy(opts, {
+      logger,
+      ...(audit ? { audit } : {}),
+      ...(github && opts.environment
+        ? {
+            recorder: githubRecorder(github, gh, {
+              environment: opts.environment,
+              ...(opts.environmentUrl ? { environmentUrl: opts.environmentUrl } : {}),
+            }),
+          }
+        : {}),
+      ...(gh.sha ? { revision: gh.sha } : {}),
+      ...(gh.repository ? { source: `${gh.serverUrl}/${gh.repository.owner}/${gh.repository.repo}` } : {}),
+    });
+    setOutputs({
+      image: r.image,
+      digest: r.digest,
+      applied: r.applied.join('\n'),
+      'rolled-back': r.rolledBack,
+      'deployment-id': r.deploymentId,
+      result: r.result,
+    });
+    await writeSummary(r.summary);
+    if (r.failure) throw new C2CError(r.failure);
+  },
+  { title: 'Deploy' },
+);

@@ -1,36 +1,39 @@
 import os from 'node:os';
-import * as core from '@actions/core';
 import { HASH_BASE_INPUTS, parseHashBaseInputs } from '../../hashbase/inputs.js';
 import { renderHashBaseSummary, runHashBase } from '../../hashbase/run.js';
-import { actionLogger, readInputs, runAction, setOutputs } from '../runtime.js';
+import { actionLogger, readInputs, runAction, setOutputs, writeSummary } from '../runtime.js';
 import { githubContextFromEnv } from '../../github/context.js';
 
-await runAction(async () => {
-  const logger = actionLogger();
-  const gh = githubContextFromEnv();
-  const opts = parseHashBaseInputs(
-    readInputs(HASH_BASE_INPUTS),
-    process.env.GITHUB_WORKSPACE || process.cwd(),
-  );
-  // The cache adapter loads @actions/cache only when check: cache asks for it (it is large, and the hot path is not).
-  const cache = opts.check === 'cache' ? (await import('../shared/cache.js')).actionsCacheStore() : undefined;
-  const r = await runHashBase(opts, {
-    logger,
-    manifestDir: process.env.RUNNER_TEMP || os.tmpdir(),
-    ...(cache ? { cache } : {}),
-    ...(gh.sha ? { revision: gh.sha } : {}),
-    ...(gh.repository ? { source: `${gh.serverUrl}/${gh.repository.owner}/${gh.repository.repo}` } : {}),
-  });
-  setOutputs({
-    hash: r.hash,
-    tag: r.tag,
-    'image-ref': r.imageRef,
-    'needs-build': r.needsBuild,
-    built: r.built,
-    digest: r.digest,
-    'files-count': r.filesCount,
-    changed: r.changed.join('\n'),
-    'manifest-path': r.manifestPath,
-  });
-  await core.summary.addRaw(renderHashBaseSummary(r)).write();
-});
+await runAction(
+  async () => {
+    const logger = actionLogger();
+    const gh = githubContextFromEnv();
+    const opts = parseHashBaseInputs(
+      readInputs(HASH_BASE_INPUTS),
+      process.env.GITHUB_WORKSPACE || process.cwd(),
+    );
+    // The cache adapter loads @actions/cache only when check: cache asks for it (it is large, and the hot path is not).
+    const cache =
+      opts.check === 'cache' ? (await import('../shared/cache.js')).actionsCacheStore() : undefined;
+    const r = await runHashBase(opts, {
+      logger,
+      manifestDir: process.env.RUNNER_TEMP || os.tmpdir(),
+      ...(cache ? { cache } : {}),
+      ...(gh.sha ? { revision: gh.sha } : {}),
+      ...(gh.repository ? { source: `${gh.serverUrl}/${gh.repository.owner}/${gh.repository.repo}` } : {}),
+    });
+    setOutputs({
+      hash: r.hash,
+      tag: r.tag,
+      'image-ref': r.imageRef,
+      'needs-build': r.needsBuild,
+      built: r.built,
+      digest: r.digest,
+      'files-count': r.filesCount,
+      changed: r.changed.join('\n'),
+      'manifest-path': r.manifestPath,
+    });
+    await writeSummary(renderHashBaseSummary(r));
+  },
+  { title: 'Hash base' },
+);
