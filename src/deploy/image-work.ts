@@ -9,6 +9,7 @@ import {
 } from '../images/reference.js';
 import { connectRegistry, type Registry } from '../registry/index.js';
 import { buildAndPush, resolveBuilder } from '../build/index.js';
+import { sourceDateEpoch } from '../build/source-date.js';
 import {
   describeChange,
   pinDigests,
@@ -126,12 +127,57 @@ export async function pinImages(
   });
 }
 
-/** Builds the app image and pushes it to `image` (a registry change: after every check). */
+const REVISION_LABEL = 'org.opencontainers.image.revision';
+
+/**
+ * The image to build exists already as `image:tag`, built from this revision: it is used as it is
+ * (one HEAD, then its config's revision label), so a re-run rebuilds nothing and restarts nothing.
+ * An image under that tag built from another revision (a moving tag such as `latest`) is rebuilt.
+ * `rebuild: true` always builds. Returns whether it was reused (then work.image and work.digest are set).
+ */
+export async function reuseBuiltImage(
+  opts: DeployOptions,
+  ctx: DeployContext,
+  work: ImageWork,
+): Promise<boolean> {
+  const build = opts.build;
+  const buildRef = work.buildRef;
+  if (!build || !buildRef || build.rebuild) return false;
+  const reg = await work.registryFor(build.image.registry);
+  const found = await reg.head(build.image.repository, build.tag);
+  if (!found) return false;
+  const label = ctx.revision
+    ? (await reg.imageConfig(build.image.repository, found.digest)).labels[REVISION_LABEL]
+    : undefined;
+  if (ctx.revision && label !== ctx.revision) {
+    ctx.logger.info(
+      `${formatReference(buildRef)} exists, but was built from ${label ? `revision ${label}` : 'an unknown revision'}, not ${ctx.revision}: building it again`,
+    );
+    return false;
+  }
+  work.digest = found.digest;
+  work.image = `${formatReference({ registry: build.image.registry, repository: build.image.repository })}@${found.digest}`;
+  ctx.logger.info(
+    `${formatReference(buildRef)} exists already (${found.digest}): not built again (set 'rebuild' to build anyway)`,
+  );
+  return true;
+}
+
+/**
+ * Builds the app image and pushes it to `image` (a registry change: after every check). The build
+ * is reproducible: the created time and file times are the commit's (sourceDateEpoch), so the same
+ * commit gives the same digest.
+ */
 export async function buildImage(opts: DeployOptions, ctx: DeployContext, work: ImageWork): Promise<void> {
   const build = opts.build;
   const buildRef = work.buildRef;
   if (!build || !buildRef) return;
   const { logger } = ctx;
+  const epoch = ctx.sourceDateEpoch ?? (await sourceDateEpoch(build.context, ctx.revision));
+  if (epoch === undefined)
+    logger.warning(
+      'the build is not reproducible: no SOURCE_DATE_EPOCH and no git commit time for the build context, so it stamps the current time',
+    );
   await logger.group(`Build and push ${formatReference(buildRef)}`, async () => {
     const builder = await resolveBuilder(build.builder, logger);
     const reg = await work.registryFor(build.image.registry);
@@ -152,9 +198,11 @@ export async function buildImage(opts: DeployOptions, ctx: DeployContext, work: 
         targets.push({ host: baseHost, insecure: true });
     }
     const labels: Record<string, string> = {
-      'org.opencontainers.image.created': new Date((ctx.now ?? Date.now)()).toISOString(),
+      'org.opencontainers.image.created': new Date(
+        epoch !== undefined ? epoch * 1000 : (ctx.now ?? Date.now)(),
+      ).toISOString(),
     };
-    if (ctx.revision) labels['org.opencontainers.image.revision'] = ctx.revision;
+    if (ctx.revision) labels[REVISION_LABEL] = ctx.revision;
     if (ctx.source) labels['org.opencontainers.image.source'] = ctx.source;
     const built = await buildAndPush(
       {
@@ -165,6 +213,7 @@ export async function buildImage(opts: DeployOptions, ctx: DeployContext, work: 
         labels,
         targets,
         logger,
+        ...(epoch !== undefined ? { timestamp: epoch } : {}),
         inputNames: { dockerfile: 'dockerfile', context: 'build-context' },
       },
       builder,

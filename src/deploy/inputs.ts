@@ -41,6 +41,11 @@ export const DEPLOY_INPUTS = {
     default: '',
     description: 'Tag of the built image. Default: `sha-` + the first 12 hex characters of the commit.',
   },
+  rebuild: {
+    default: 'false',
+    description:
+      'Build and push even when `image:tag` exists already. By default an existing image built from the same commit (its `org.opencontainers.image.revision` label) is used as it is, so a re-run rebuilds and restarts nothing.',
+  },
   'base-image': {
     default: '',
     description: "Passed as build arg `BASE_IMAGE` (e.g. action-hash-base's `image-ref`).",
@@ -146,6 +151,7 @@ export interface DeployOptions {
     tag: string;
     buildArgs: Array<[string, string]>;
     builder: BuilderChoice;
+    rebuild: boolean;
   };
   username?: string;
   password?: string;
@@ -276,7 +282,15 @@ export function parseDeployInputs(
       }
       if (!buildArgs.some(([k]) => k === 'BASE_IMAGE')) buildArgs.push(['BASE_IMAGE', base]);
     }
-    build = { context, dockerfile, image, tag, buildArgs, builder };
+    build = {
+      context,
+      dockerfile,
+      image,
+      tag,
+      buildArgs,
+      builder,
+      rebuild: parseBool('rebuild', raw.rebuild, false),
+    };
   } else if (raw.image.trim()) {
     throw new InputError(
       'build-context',

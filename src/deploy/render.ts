@@ -3,7 +3,7 @@ import { applyNamespace } from './namespaces.js';
 import { loadManifests } from './manifests.js';
 import { annotateObject } from './annotations.js';
 import { describeChange, type ImageChange } from './images.js';
-import { buildImage, pinImages, registerSecrets, substituteAll } from './image-work.js';
+import { buildImage, pinImages, registerSecrets, reuseBuiltImage, substituteAll } from './image-work.js';
 import { rank } from './items.js';
 import { kindOf, type K8sObject } from './objects.js';
 import type { DeployOptions } from './inputs.js';
@@ -34,7 +34,7 @@ export async function renderDeploy(opts: DeployOptions, ctx: DeployContext): Pro
   const targets = manifests.map((m) => ({ object: m.object, file: m.file, line: m.line }));
   const work = substituteAll(opts, targets, logger);
   await pinImages(opts, targets, work, 'others', logger);
-  await buildImage(opts, ctx, work);
+  if (!(await reuseBuiltImage(opts, ctx, work))) await buildImage(opts, ctx, work);
   await pinImages(opts, targets, work, 'built', logger);
   if (!opts.pinDigests) for (const c of work.changes) logger.info(describeChange(c));
   if (opts.annotate && ctx.audit) for (const t of targets) annotateObject(t.object, ctx.audit);

@@ -8,7 +8,14 @@ import { renderDeploySummary } from './summary.js';
 import type { ImageTarget } from './images.js';
 import type { K8sObject } from './objects.js';
 import type { DeployOptions } from './inputs.js';
-import { buildImage, pinImages, registerSecrets, substituteAll, type ImageWork } from './image-work.js';
+import {
+  buildImage,
+  pinImages,
+  registerSecrets,
+  reuseBuiltImage,
+  substituteAll,
+  type ImageWork,
+} from './image-work.js';
 import { keyOf, rank, rowFor, type Item } from './items.js';
 import {
   annotateItems,
@@ -77,12 +84,19 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
 
   const startVersions = await logger.group('Read what runs now', () => readLive(client, items));
   await pinImages(opts, targets, work, 'others', logger);
+  // The image to build may exist already (a re-run): then its digest is known before the dry run.
+  const toBuild = !!work.buildRef && !(await reuseBuiltImage(opts, ctx, work));
+  if (work.buildRef && !toBuild) {
+    result.image = work.image;
+    result.digest = work.digest;
+    await pinImages(opts, targets, work, 'built', logger);
+  }
 
   // Annotations and template changes on copies for the dry run when the image is still to be built
   // (its digest is not known yet).
   const audit = opts.annotate ? ctx.audit : undefined;
   const drafts = new Map<Item, KubeObject>();
-  if (work.buildRef) {
+  if (toBuild) {
     for (const it of items) drafts.set(it, structuredClone(it.object));
     annotateItems(items, (it) => drafts.get(it)!, audit);
   } else annotateItems(items, (it) => it.object, audit);
@@ -104,13 +118,14 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
   markChanges(items, dryRuns, (it) => drafts.get(it) ?? it.object, audit);
   result.plan = planLines(items);
 
-  if (opts.dryRun) return reportDryRun(opts, client, items, drafts, work, result, logger);
+  if (opts.dryRun)
+    return reportDryRun(opts, client, items, drafts, toBuild ? work : undefined, result, logger);
 
   // ---------------------------------------------------------------- act
   const recorder = startRecorder(ctx);
   try {
     result.deploymentId = await recorder.start();
-    if (work.buildRef) {
+    if (toBuild) {
       await buildImage(opts, ctx, work);
       result.image = work.image;
       result.digest = work.digest;
@@ -327,12 +342,13 @@ async function reportDryRun(
   client: KubeClient,
   items: Item[],
   drafts: Map<Item, KubeObject>,
-  work: ImageWork,
+  /** The image work when an image would be built (not when it exists already). */
+  work: ImageWork | undefined,
   result: DeployResult,
   logger: DeployContext['logger'],
 ): Promise<DeployResult> {
   await logger.group('Dry run: what would change', async () => {
-    if (work.buildRef)
+    if (work?.buildRef)
       logger.info(
         `would build ${opts.build!.context} and push ${formatReference(work.buildRef)} (not built in a dry run)`,
       );
@@ -348,7 +364,7 @@ async function reportDryRun(
     rows: result.rows,
     result: 'dry-run',
     notes: [
-      ...(work.buildRef
+      ...(work?.buildRef
         ? [`${formatReference(work.buildRef)} would be built and pushed (not in a dry run)`]
         : []),
       ...result.plan,

@@ -23,6 +23,8 @@ export interface DeployContext {
   revision?: string;
   source?: string;
   now?: () => number;
+  /** Epoch seconds stamped on a built image (default: SOURCE_DATE_EPOCH, else the commit's time). */
+  sourceDateEpoch?: number;
   /** Retry policy of the Kubernetes requests (tests shorten it). */
   kubeRetry?: RetryOptions;
 }
