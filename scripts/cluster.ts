@@ -6,6 +6,7 @@ import {
   ensureControlPlane,
   missingBinaries,
   binDir,
+  updateGoSums,
 } from '../test/helpers/cluster-build.js';
 import {
   ClusterStartError,
@@ -21,7 +22,8 @@ const USAGE = `usage: scripts/cluster.sh <command>
   up DIR [--nodes N] start a control plane with its files in DIR; prints DIR/kubeconfig when ready
   down DIR           stop the processes 'up DIR' started (DIR stays, with the logs)
   env DIR            print shell exports (KUBECONFIG, PATH with our kubectl first): eval "$(scripts/cluster.sh env DIR)"
-  status DIR         say whether the control plane in DIR is up (exit 0) or not (exit 1)`;
+  status DIR         say whether the control plane in DIR is up (exit 0) or not (exit 1)
+  sums               rewrite scripts/cluster/*/go.sum for the versions in versions.env (after changing one)`;
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -78,6 +80,10 @@ async function main(argv: string[]): Promise<number> {
         );
       } else say(`not up in ${dir}`);
       return up ? 0 : 1;
+    }
+    case 'sums': {
+      await updateGoSums(say);
+      return 0;
     }
     default:
       throw new UsageError(cmd ? `unknown command ${cmd}` : 'no command');

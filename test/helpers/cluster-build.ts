@@ -86,8 +86,12 @@ export function missingBinaries(dir = binDir()): Binary[] {
   });
 }
 
-/** Go's environment for the build: the user's GOPATH and module cache, no toolchain switch, no cgo. */
-function goEnv(): NodeJS.ProcessEnv {
+/**
+ * Go's environment for the build: the user's GOPATH and module cache, no toolchain switch, no cgo.
+ * The compiled packages (about 4 GB for this build) go to a build cache of the build's own, removed
+ * with it, unless GOCACHE is set: the binaries are what is worth keeping.
+ */
+function goEnv(scratch?: string): NodeJS.ProcessEnv {
   const flags = (process.env.GOFLAGS ?? '').split(/\s+/).filter((f) => f && !f.startsWith('-mod='));
   return {
     ...process.env,
@@ -95,6 +99,7 @@ function goEnv(): NodeJS.ProcessEnv {
     GOFLAGS: [...flags, '-mod=mod'].join(' '),
     GOWORK: 'off',
     CGO_ENABLED: '0',
+    ...(scratch && !process.env.GOCACHE ? { GOCACHE: path.join(scratch, 'gocache') } : {}),
   };
 }
 
@@ -168,19 +173,8 @@ async function build(v: ControlPlaneVersions, dir: string, bin: string, log: Bui
   await rm(scratch, { recursive: true, force: true });
   const out = path.join(scratch, 'bin');
   await mkdir(out, { recursive: true });
-  const vars: Record<string, string> = {
-    KUBERNETES_VERSION: v.kubernetes,
-    ETCD_VERSION: v.etcd,
-    KWOK_VERSION: v.kwok,
-  };
   try {
-    const kube = await prepareModule('kubernetes', scratch, vars);
-    await writeFile(
-      path.join(kube, 'go.mod'),
-      (await readFile(path.join(kube, 'go.mod'), 'utf8')) + (await stagingReplaces(kube, v.kubernetes)),
-    );
-    const etcd = await prepareModule('etcd', scratch, vars);
-    const kwok = await prepareModule('kwok', scratch, vars);
+    const { kube, etcd, kwok } = await prepareModules(v, scratch);
 
     const [major, minor] = v.kubernetes.replace(/^v/, '').split('.');
     const kubeLdflags = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']
@@ -221,7 +215,7 @@ async function build(v: ControlPlaneVersions, dir: string, bin: string, log: Bui
       log(`  ${label}: building${first ? ' (with its module downloads)' : ''}`);
       const tick = setInterval(() => log(`  ${label}: still building (${elapsed(t0)})`), 60_000);
       try {
-        await goBuild(step.cwd, step.pkg, path.join(out, step.name), `-s -w ${step.ldflags}`.trim());
+        await goBuild(step.cwd, scratch, step.pkg, path.join(out, step.name), `-s -w ${step.ldflags}`.trim());
       } finally {
         clearInterval(tick);
       }
@@ -240,8 +234,65 @@ async function build(v: ControlPlaneVersions, dir: string, bin: string, log: Bui
   }
 }
 
+/** The three build modules in scratch/src: go.mod from each template, k8s.io/kubernetes's replaces added. */
+async function prepareModules(
+  v: ControlPlaneVersions,
+  scratch: string,
+  withSums = true,
+): Promise<{ kube: string; etcd: string; kwok: string }> {
+  const vars: Record<string, string> = {
+    KUBERNETES_VERSION: v.kubernetes,
+    ETCD_VERSION: v.etcd,
+    KWOK_VERSION: v.kwok,
+  };
+  const kube = await prepareModule('kubernetes', scratch, vars, withSums);
+  await writeFile(
+    path.join(kube, 'go.mod'),
+    (await readFile(path.join(kube, 'go.mod'), 'utf8')) +
+      (await stagingReplaces(kube, scratch, v.kubernetes)),
+  );
+  const etcd = await prepareModule('etcd', scratch, vars, withSums);
+  const kwok = await prepareModule('kwok', scratch, vars, withSums);
+  return { kube, etcd, kwok };
+}
+
+/**
+ * Rewrites scripts/cluster/<part>/go.sum for the versions in versions.env (after changing a version:
+ * `scripts/cluster.sh sums`, then commit them). The build starts from these files, so every module it
+ * downloads is checked against a checksum from the repository.
+ */
+export async function updateGoSums(log: BuildLog): Promise<void> {
+  const v = readVersions();
+  const scratch = path.join(versionDir(v), `sums-${process.pid}`);
+  await rm(scratch, { recursive: true, force: true });
+  try {
+    // From scratch, so that the files hold exactly what these versions need.
+    const modules = await prepareModules(v, scratch, false);
+    const packages: Record<keyof typeof modules, string[]> = {
+      kube: ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'].map(
+        (c) => `k8s.io/kubernetes/cmd/${c}`,
+      ),
+      etcd: ['.'],
+      kwok: ['sigs.k8s.io/kwok/cmd/kwok'],
+    };
+    for (const [key, dir] of Object.entries(modules) as [keyof typeof modules, string][]) {
+      await goRun(dir, scratch, ['list', '-deps', ...packages[key]]);
+      const name = path.basename(dir);
+      await copyFile(path.join(dir, 'go.sum'), path.join(SOURCES, name, 'go.sum'));
+      log(`scripts/cluster/${name}/go.sum updated`);
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
 /** Copies scripts/cluster/<name> into the scratch dir, go.mod from its template. */
-async function prepareModule(name: string, scratch: string, vars: Record<string, string>): Promise<string> {
+async function prepareModule(
+  name: string,
+  scratch: string,
+  vars: Record<string, string>,
+  withSums: boolean,
+): Promise<string> {
   const src = path.join(SOURCES, name);
   const dst = path.join(scratch, 'src', name);
   await mkdir(dst, { recursive: true });
@@ -253,7 +304,7 @@ async function prepareModule(name: string, scratch: string, vars: Record<string,
         return val;
       });
       await writeFile(path.join(dst, 'go.mod'), text);
-    } else {
+    } else if (f !== 'go.sum' || withSums) {
       await copyFile(path.join(src, f), path.join(dst, f));
     }
   }
@@ -264,8 +315,13 @@ async function prepareModule(name: string, scratch: string, vars: Record<string,
  * One replace per k8s.io staging module that k8s.io/kubernetes requires at v0.0.0, to the published
  * version that matches (v1.34.4 -> v0.34.4), read from the go.mod the module proxy serves.
  */
-async function stagingReplaces(moduleDir: string, version: string): Promise<string> {
-  const { stdout } = await goRun(moduleDir, ['mod', 'download', '-json', `k8s.io/kubernetes@${version}`]);
+async function stagingReplaces(moduleDir: string, scratch: string, version: string): Promise<string> {
+  const { stdout } = await goRun(moduleDir, scratch, [
+    'mod',
+    'download',
+    '-json',
+    `k8s.io/kubernetes@${version}`,
+  ]);
   const info = JSON.parse(stdout) as { GoMod?: string; Error?: string };
   if (!info.GoMod) throw new Error(`go mod download k8s.io/kubernetes@${version}: ${info.Error ?? stdout}`);
   const gomod = await readFile(info.GoMod, 'utf8');
@@ -277,9 +333,13 @@ async function stagingReplaces(moduleDir: string, version: string): Promise<stri
   return `\nreplace (\n${[...new Set(staging)].map((m) => `\t${m} => ${m} ${published}\n`).join('')})\n`;
 }
 
-async function goRun(cwd: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+async function goRun(
+  cwd: string,
+  scratch: string,
+  args: string[],
+): Promise<{ stdout: string; stderr: string }> {
   try {
-    return await run('go', args, { cwd, env: goEnv(), maxBuffer: 64 << 20 });
+    return await run('go', args, { cwd, env: goEnv(scratch), maxBuffer: 64 << 20 });
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     throw new Error(`go ${args.join(' ')} (in ${cwd}) failed:\n${tail(err.stderr ?? err.message, 40)}`, {
@@ -289,10 +349,10 @@ async function goRun(cwd: string, args: string[]): Promise<{ stdout: string; std
 }
 
 /** go build, two packages at a time (the machines are shared), static, without paths or symbols. */
-function goBuild(cwd: string, pkg: string, output: string, ldflags: string): Promise<void> {
+function goBuild(cwd: string, scratch: string, pkg: string, output: string, ldflags: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const args = ['build', '-p', '2', '-trimpath', '-ldflags', ldflags, '-o', output, pkg];
-    const child = spawn('go', args, { cwd, env: goEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('go', args, { cwd, env: goEnv(scratch), stdio: ['ignore', 'pipe', 'pipe'] });
     let output_ = '';
     child.stdout.on('data', (d) => (output_ += d));
     child.stderr.on('data', (d) => (output_ += d));
