@@ -98,7 +98,7 @@ main(process.argv.slice(2)).then(
     if (e instanceof UsageError) say(`${e.message}\n${USAGE}`);
     else if (e instanceof GoMissingError || e instanceof ClusterStartError) say(e.message);
     else say((e as Error).stack ?? String(e));
-    say(`(binaries: ${binDir()})`);
+    if (!(e instanceof UsageError)) say(`(binaries: ${binDir()})`);
     process.exit(e instanceof UsageError ? 2 : 1);
   },
 );

@@ -172,10 +172,11 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
     ].join('\n') + '\n',
     { mode: 0o600 },
   );
-  const kubeconfig = kubeconfigYaml(server, f.ca, 'admin', tokens.admin);
+  const caPem = await readFile(f.ca, 'utf8');
+  const kubeconfig = kubeconfigYaml(server, caPem, 'admin', tokens.admin);
   await writeFile(f.kubeconfig, kubeconfig, { mode: 0o600 });
   for (const c of ['kube-controller-manager', 'kube-scheduler', 'kwok'] as const) {
-    await writeFile(f.componentKubeconfig(c), kubeconfigYaml(server, f.ca, c, tokens[c]), { mode: 0o600 });
+    await writeFile(f.componentKubeconfig(c), kubeconfigYaml(server, caPem, c, tokens[c]), { mode: 0o600 });
   }
   // kwok's configuration: the pod Stages, and one simulated log for every container, served by kwok's
   // kubelet API (pods/log through the apiserver works; the line says that nothing really runs).
@@ -598,7 +599,8 @@ async function makePki(f: ReturnType<typeof files>): Promise<void> {
   for (const key of [f.caKey, f.servingKey, f.kwokKey, f.saKey]) await chmod(key, 0o600);
 }
 
-function kubeconfigYaml(server: string, caPath: string, user: string, token: string): string {
+/** A self-contained kubeconfig (the CA inline): its content works wherever it is passed, as a secret would be. */
+function kubeconfigYaml(server: string, caPem: string, user: string, token: string): string {
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -606,7 +608,7 @@ function kubeconfigYaml(server: string, caPath: string, user: string, token: str
     '- name: c2c-test',
     '  cluster:',
     `    server: ${server}`,
-    `    certificate-authority: ${caPath}`,
+    `    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}`,
     'users:',
     `- name: ${user}`,
     '  user:',
