@@ -126,7 +126,12 @@ const files = (dir: string) => ({
   containerLog: path.join(dir, 'kwok', 'container.log'),
 });
 
-/** Starts a control plane in `dir` (building the binaries first when they are missing). */
+/**
+ * Starts a fresh control plane in `dir` (building the binaries first when they are missing) and
+ * returns once the nodes are Ready and the default ServiceAccount exists. A component that exits or
+ * is not ready within readyTimeoutMs: everything started is stopped, and the error carries the tail
+ * of that component's log.
+ */
 export async function startCluster(opts: StartClusterOptions = {}): Promise<Cluster> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const bin = await ensureControlPlane({ log });
@@ -140,7 +145,10 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
       );
     }
   }
-  // etcd makes its data dir itself (0700; it warns about a wider one).
+  // Always a fresh cluster: a previous run's data and certificates in this dir are discarded (its logs
+  // are overwritten). etcd makes its data dir itself (0700; it warns about a wider one).
+  await rm(path.join(workDir, 'etcd'), { recursive: true, force: true });
+  await rm(f.pki, { recursive: true, force: true });
   for (const d of ['pki', 'kubeconfigs', 'logs', 'kwok', 'flexvolume']) {
     await mkdir(path.join(workDir, d), { recursive: true });
   }
@@ -301,7 +309,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
 
   const started: Component[] = [];
   const start = async (c: Component) => {
-    const out = openSync(f.log(c), 'a');
+    const out = openSync(f.log(c), 'w');
     try {
       const child = spawn(path.join(bin, c), args[c], {
         cwd: workDir,
