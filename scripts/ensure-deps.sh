@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need when it is missing: Debian packages (the real registry,
-# buildah, kubectl, busybox-static) and the npm packages (npm ci, which also brings Node 24).
+# buildah, kubectl, busybox-static), the npm packages (npm ci, which also brings Node 24), and the
+# local Kubernetes control plane of the cluster tests (built from the Go module proxy once, cached).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,4 +26,13 @@ fi
 # npm ci when node_modules is missing or older than the lockfile.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
+fi
+
+# The Kubernetes control plane for test/cluster: built once per machine (and per version set) into
+# ${XDG_CACHE_HOME:-$HOME/.cache}/commit-to-cloud; says what it builds and why, with progress.
+if command -v go >/dev/null 2>&1; then
+  scripts/cluster.sh build >/dev/null
+else
+  echo "Go is not installed, so the Kubernetes control plane of the cluster tests cannot be built" \
+    "(the cluster tests fail under CI=true): install Go >= 1.24 (https://go.dev/dl/), then run scripts/cluster.sh build" >&2
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (unit, integration against the real registry, buildah, kubectl and the
-# fakes, and end-to-end runs of the bundled actions). Works on a fresh clone.
+# fakes, cluster tests against a local Kubernetes control plane, and end-to-end runs of the bundled
+# actions). Works on a fresh clone (the first run builds the control plane: about 5 minutes, once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-deps.sh

@@ -1,0 +1,422 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+/**
+ * Builds the genuine Kubernetes control plane the cluster tests run against (kube-apiserver,
+ * kube-controller-manager, kube-scheduler, kubectl, etcd, kwok) from the Go module proxy, once, into
+ * a cache directory outside the repository whose name carries the versions. The versions live in
+ * scripts/cluster/versions.env, the Go files in scripts/cluster/<part>/.
+ *
+ * Atomic: binaries are built into a scratch directory and renamed into place when all six exist.
+ * Locked: a second process (another vitest run, scripts/cluster.sh) waits for the first one's build.
+ */
+
+const run = promisify(execFile);
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SOURCES = path.join(REPO_ROOT, 'scripts', 'cluster');
+
+export const BINARIES = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kubectl',
+  'kwok',
+] as const;
+export type Binary = (typeof BINARIES)[number];
+
+export interface ControlPlaneVersions {
+  kubernetes: string;
+  etcd: string;
+  kwok: string;
+}
+
+/** The oldest Go that builds k8s.io/kubernetes v1.34 (its go.mod says go 1.24.0). */
+const MIN_GO = [1, 24] as const;
+
+export type BuildLog = (line: string) => void;
+
+/** The control plane cannot be built here because Go is missing (the one reason a test may skip). */
+export class GoMissingError extends Error {}
+
+export function readVersions(file = path.join(SOURCES, 'versions.env')): ControlPlaneVersions {
+  const vars = new Map<string, string>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^\s*([A-Z_]+)=(\S+)\s*$/.exec(line);
+    if (m) vars.set(m[1]!, m[2]!);
+  }
+  const get = (name: string) => {
+    const v = vars.get(name);
+    if (!v) throw new Error(`${file} does not set ${name}`);
+    return v;
+  };
+  return { kubernetes: get('KUBERNETES_VERSION'), etcd: get('ETCD_VERSION'), kwok: get('KWOK_VERSION') };
+}
+
+/** ${XDG_CACHE_HOME:-$HOME/.cache}/commit-to-cloud */
+export function cacheRoot(): string {
+  const xdg = process.env.XDG_CACHE_HOME;
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache'), 'commit-to-cloud');
+}
+
+/** The cache directory of one set of versions: .../commit-to-cloud/k8s-v1.34.4-etcd-v3.6.8-kwok-v0.7.0 */
+export function versionDir(v: ControlPlaneVersions = readVersions()): string {
+  return path.join(cacheRoot(), `k8s-${v.kubernetes}-etcd-${v.etcd}-kwok-${v.kwok}`);
+}
+
+/** Where the six binaries are (or will be). */
+export function binDir(v: ControlPlaneVersions = readVersions()): string {
+  return path.join(versionDir(v), 'bin');
+}
+
+/** The binaries not (yet) in binDir. */
+export function missingBinaries(dir = binDir()): Binary[] {
+  return BINARIES.filter((b) => {
+    try {
+      return !statSync(path.join(dir, b)).isFile();
+    } catch {
+      return true;
+    }
+  });
+}
+
+/**
+ * Go's environment for the build: the user's GOPATH and module cache, no toolchain switch, no cgo.
+ * The compiled packages (about 4 GB for this build) go to a build cache of the build's own, removed
+ * with it, unless GOCACHE is set: the binaries are what is worth keeping.
+ */
+function goEnv(scratch?: string): NodeJS.ProcessEnv {
+  const flags = (process.env.GOFLAGS ?? '').split(/\s+/).filter((f) => f && !f.startsWith('-mod='));
+  return {
+    ...process.env,
+    GOTOOLCHAIN: 'local',
+    GOFLAGS: [...flags, '-mod=mod'].join(' '),
+    GOWORK: 'off',
+    CGO_ENABLED: '0',
+    ...(scratch && !process.env.GOCACHE ? { GOCACHE: path.join(scratch, 'gocache') } : {}),
+  };
+}
+
+/** `go version` of the go on PATH as [major, minor], or undefined when there is none. */
+export async function goVersion(): Promise<[number, number] | undefined> {
+  try {
+    const { stdout } = await run('go', ['env', 'GOVERSION'], { env: goEnv() });
+    const m = /go(\d+)\.(\d+)/.exec(stdout);
+    return m ? [Number(m[1]), Number(m[2])] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const elapsed = (since: number) => {
+  const s = Math.round((Date.now() - since) / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+};
+
+/**
+ * The cached bin directory, built first when a binary is missing. Prints what it builds and why,
+ * then one line per binary with the time it took (and a line a minute while one builds).
+ */
+export async function ensureControlPlane(opts: { log?: BuildLog } = {}): Promise<string> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const versions = readVersions();
+  const bin = binDir(versions);
+  if (missingBinaries(bin).length === 0) return bin;
+
+  const go = await goVersion();
+  if (!go) {
+    throw new GoMissingError(
+      `Go is not installed: the Kubernetes control plane for the cluster tests is built from the Go module proxy. ` +
+        `Install Go >= ${MIN_GO.join('.')} (https://go.dev/dl/), then run: scripts/cluster.sh build`,
+    );
+  }
+  if (go[0] < MIN_GO[0] || (go[0] === MIN_GO[0] && go[1] < MIN_GO[1])) {
+    throw new Error(
+      `Go ${go.join('.')} is too old to build Kubernetes ${versions.kubernetes} (needs >= ${MIN_GO.join('.')}). ` +
+        `Install a newer Go (https://go.dev/dl/), then run: scripts/cluster.sh build`,
+    );
+  }
+
+  const dir = versionDir(versions);
+  await mkdir(dir, { recursive: true });
+  const unlock = await acquireLock(path.join(dir, 'build.lock'), 'building the control plane', log, (pid) =>
+    rm(path.join(dir, `build-${pid}`), { recursive: true, force: true }),
+  );
+  try {
+    // Someone else may have built it while this process waited for the lock.
+    const missing = missingBinaries(bin);
+    if (missing.length === 0) return bin;
+    log(
+      `building a local Kubernetes control plane from the Go module proxy once (about 5 minutes, ~1 GB downloads), ` +
+        `cached in ${bin}`,
+    );
+    log(
+      `  why: ${existsSync(bin) ? `missing ${missing.join(', ')}` : 'not built yet'}; versions: Kubernetes ${versions.kubernetes}, ` +
+        `etcd ${versions.etcd}, kwok ${versions.kwok} (scripts/cluster/versions.env), go ${go.join('.')}`,
+    );
+    await build(versions, dir, bin, log);
+    return bin;
+  } finally {
+    await unlock();
+  }
+}
+
+async function build(v: ControlPlaneVersions, dir: string, bin: string, log: BuildLog): Promise<void> {
+  const started = Date.now();
+  const scratch = path.join(dir, `build-${process.pid}`);
+  await rm(scratch, { recursive: true, force: true });
+  const out = path.join(scratch, 'bin');
+  await mkdir(out, { recursive: true });
+  try {
+    const { kube, etcd, kwok } = await prepareModules(v, scratch);
+
+    const [major, minor] = v.kubernetes.replace(/^v/, '').split('.');
+    const kubeLdflags = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']
+      .flatMap((pkg) => [
+        `-X ${pkg}.gitVersion=${v.kubernetes}`,
+        `-X ${pkg}.gitMajor=${major}`,
+        `-X ${pkg}.gitMinor=${minor}`,
+        `-X ${pkg}.gitTreeState=clean`,
+      ])
+      .join(' ');
+    const steps: { name: Binary; cwd: string; pkg: string; ldflags: string }[] = [
+      {
+        name: 'kube-apiserver',
+        cwd: kube,
+        pkg: 'k8s.io/kubernetes/cmd/kube-apiserver',
+        ldflags: kubeLdflags,
+      },
+      {
+        name: 'kube-controller-manager',
+        cwd: kube,
+        pkg: 'k8s.io/kubernetes/cmd/kube-controller-manager',
+        ldflags: kubeLdflags,
+      },
+      {
+        name: 'kube-scheduler',
+        cwd: kube,
+        pkg: 'k8s.io/kubernetes/cmd/kube-scheduler',
+        ldflags: kubeLdflags,
+      },
+      { name: 'kubectl', cwd: kube, pkg: 'k8s.io/kubernetes/cmd/kubectl', ldflags: kubeLdflags },
+      { name: 'etcd', cwd: etcd, pkg: '.', ldflags: '' },
+      { name: 'kwok', cwd: kwok, pkg: 'sigs.k8s.io/kwok/cmd/kwok', ldflags: '' },
+    ];
+    for (const [i, step] of steps.entries()) {
+      const t0 = Date.now();
+      const label = `[${i + 1}/${steps.length}] ${step.name}`;
+      const first = i === 0 || steps[i - 1]!.cwd !== step.cwd;
+      log(`  ${label}: building${first ? ' (with its module downloads)' : ''}`);
+      const tick = setInterval(() => log(`  ${label}: still building (${elapsed(t0)})`), 60_000);
+      try {
+        await goBuild(step.cwd, scratch, step.pkg, path.join(out, step.name), `-s -w ${step.ldflags}`.trim());
+      } finally {
+        clearInterval(tick);
+      }
+      log(`  ${label}: done in ${elapsed(t0)}`);
+    }
+    await writeFile(
+      path.join(out, 'VERSIONS'),
+      `kubernetes=${v.kubernetes}\netcd=${v.etcd}\nkwok=${v.kwok}\nbuilt=${new Date().toISOString()}\n`,
+    );
+    // The rename is the commit point: bin/ either holds all six binaries or does not exist.
+    await rm(bin, { recursive: true, force: true });
+    await rename(out, bin);
+    log(`built the control plane in ${elapsed(started)}: ${bin}`);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The three build modules in scratch/src: go.mod from each template, k8s.io/kubernetes's replaces added. */
+async function prepareModules(
+  v: ControlPlaneVersions,
+  scratch: string,
+  withSums = true,
+): Promise<{ kube: string; etcd: string; kwok: string }> {
+  const vars: Record<string, string> = {
+    KUBERNETES_VERSION: v.kubernetes,
+    ETCD_VERSION: v.etcd,
+    KWOK_VERSION: v.kwok,
+  };
+  const kube = await prepareModule('kubernetes', scratch, vars, withSums);
+  await writeFile(
+    path.join(kube, 'go.mod'),
+    (await readFile(path.join(kube, 'go.mod'), 'utf8')) +
+      (await stagingReplaces(kube, scratch, v.kubernetes)),
+  );
+  const etcd = await prepareModule('etcd', scratch, vars, withSums);
+  const kwok = await prepareModule('kwok', scratch, vars, withSums);
+  return { kube, etcd, kwok };
+}
+
+/**
+ * Rewrites scripts/cluster/<part>/go.sum for the versions in versions.env (after changing a version:
+ * `scripts/cluster.sh sums`, then commit them). The build starts from these files, so every module it
+ * downloads is checked against a checksum from the repository.
+ */
+export async function updateGoSums(log: BuildLog): Promise<void> {
+  const v = readVersions();
+  const scratch = path.join(versionDir(v), `sums-${process.pid}`);
+  await rm(scratch, { recursive: true, force: true });
+  try {
+    // From scratch, so that the files hold exactly what these versions need.
+    const modules = await prepareModules(v, scratch, false);
+    const packages: Record<keyof typeof modules, string[]> = {
+      kube: ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'].map(
+        (c) => `k8s.io/kubernetes/cmd/${c}`,
+      ),
+      etcd: ['.'],
+      kwok: ['sigs.k8s.io/kwok/cmd/kwok'],
+    };
+    for (const [key, dir] of Object.entries(modules) as [keyof typeof modules, string][]) {
+      await goRun(dir, scratch, ['list', '-deps', ...packages[key]]);
+      const name = path.basename(dir);
+      await copyFile(path.join(dir, 'go.sum'), path.join(SOURCES, name, 'go.sum'));
+      log(`scripts/cluster/${name}/go.sum updated`);
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Copies scripts/cluster/<name> into the scratch dir, go.mod from its template. */
+async function prepareModule(
+  name: string,
+  scratch: string,
+  vars: Record<string, string>,
+  withSums: boolean,
+): Promise<string> {
+  const src = path.join(SOURCES, name);
+  const dst = path.join(scratch, 'src', name);
+  await mkdir(dst, { recursive: true });
+  for (const f of await readdir(src)) {
+    if (f === 'go.mod.tmpl') {
+      const text = (await readFile(path.join(src, f), 'utf8')).replace(/\$\{([A-Z_]+)\}/g, (_, k: string) => {
+        const val = vars[k];
+        if (val === undefined) throw new Error(`${src}/go.mod.tmpl: unknown variable ${k}`);
+        return val;
+      });
+      await writeFile(path.join(dst, 'go.mod'), text);
+    } else if (f !== 'go.sum' || withSums) {
+      await copyFile(path.join(src, f), path.join(dst, f));
+    }
+  }
+  return dst;
+}
+
+/**
+ * One replace per k8s.io staging module that k8s.io/kubernetes requires at v0.0.0, to the published
+ * version that matches (v1.34.4 -> v0.34.4), read from the go.mod the module proxy serves.
+ */
+async function stagingReplaces(moduleDir: string, scratch: string, version: string): Promise<string> {
+  const { stdout } = await goRun(moduleDir, scratch, [
+    'mod',
+    'download',
+    '-json',
+    `k8s.io/kubernetes@${version}`,
+  ]);
+  const info = JSON.parse(stdout) as { GoMod?: string; Error?: string };
+  if (!info.GoMod) throw new Error(`go mod download k8s.io/kubernetes@${version}: ${info.Error ?? stdout}`);
+  const gomod = await readFile(info.GoMod, 'utf8');
+  const staging = [...gomod.matchAll(/^\s*(?:require\s+)?(k8s\.io\/[\w.-]+)\s+v0\.0\.0\s*$/gm)].map(
+    (m) => m[1]!,
+  );
+  if (staging.length === 0) throw new Error(`no k8s.io staging modules at v0.0.0 in ${info.GoMod}`);
+  const published = version.replace(/^v1\./, 'v0.');
+  return `\nreplace (\n${[...new Set(staging)].map((m) => `\t${m} => ${m} ${published}\n`).join('')})\n`;
+}
+
+async function goRun(
+  cwd: string,
+  scratch: string,
+  args: string[],
+): Promise<{ stdout: string; stderr: string }> {
+  try {
+    return await run('go', args, { cwd, env: goEnv(scratch), maxBuffer: 64 << 20 });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`go ${args.join(' ')} (in ${cwd}) failed:\n${tail(err.stderr ?? err.message, 40)}`, {
+      cause: e,
+    });
+  }
+}
+
+/** go build, two packages at a time (the machines are shared), static, without paths or symbols. */
+function goBuild(cwd: string, scratch: string, pkg: string, output: string, ldflags: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const args = ['build', '-p', '2', '-trimpath', '-ldflags', ldflags, '-o', output, pkg];
+    const child = spawn('go', args, { cwd, env: goEnv(scratch), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output_ = '';
+    child.stdout.on('data', (d) => (output_ += d));
+    child.stderr.on('data', (d) => (output_ += d));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (code === 0) resolve();
+      else
+        reject(
+          new Error(`go build ${pkg} failed (${signal ?? `exit ${code}`}) in ${cwd}:\n${tail(output_, 40)}`),
+        );
+    });
+  });
+}
+
+export function tail(text: string, lines: number): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/**
+ * A lock directory (mkdir is atomic) holding the owner's pid. A lock whose owner is gone (killed
+ * mid-build) is taken over, after onStale cleaned up after it. Waiting speaks once a minute.
+ */
+export async function acquireLock(
+  lockDir: string,
+  what: string,
+  log: BuildLog,
+  onStale?: (pid: number) => Promise<void>,
+): Promise<() => Promise<void>> {
+  const owner = path.join(lockDir, 'pid');
+  const t0 = Date.now();
+  let lastSaid = 0;
+  for (;;) {
+    try {
+      await mkdir(lockDir);
+      await writeFile(owner, String(process.pid));
+      return () => rm(lockDir, { recursive: true, force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const pid = Number(await readFile(owner, 'utf8').catch(() => ''));
+    if (pid > 0 && !alive(pid)) {
+      // The owner died without unlocking.
+      await onStale?.(pid);
+      await rm(lockDir, { recursive: true, force: true });
+      continue;
+    }
+    if (!pid && Date.now() - t0 > 10_000) {
+      // A lock without a pid for 10 s: its owner died between mkdir and writing the pid.
+      await rm(lockDir, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() - lastSaid >= 60_000) {
+      log(`another process (pid ${pid || '?'}) is ${what}; waiting for it (${elapsed(t0)})`);
+      lastSaid = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
