@@ -1,6 +1,7 @@
 import { C2CError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { KubeClient } from '../kube/index.js';
+import type { KubeClient, KubeObject } from '../kube/index.js';
+import { HANDOVER_MANAGER } from './plan.js';
 import { rank, type Item } from './items.js';
 import type { DeployOptions } from './inputs.js';
 
@@ -39,6 +40,7 @@ export async function applyAll(
       logger.info(`unchanged ${it.key}`);
     const settled = await Promise.allSettled(
       batch.map(async (it) => {
+        if (it.replicasHandover !== undefined) await handOverReplicas(client, it, logger);
         it.applied = await client.apply(it.object, { force: opts.forceConflicts });
         logger.info(`${it.live ? 'configured' : 'created'} ${it.key}`);
       }),
@@ -52,4 +54,24 @@ export async function applyAll(
         items.filter((i) => i.applied),
       );
   }
+}
+
+/**
+ * Before a workload is applied without the `replicas` it used to set (an HPA scales it now): another
+ * field manager takes the current count, so the field stays when this manager lets it go.
+ */
+async function handOverReplicas(client: KubeClient, it: Item, logger: Logger): Promise<void> {
+  await client.apply(
+    {
+      apiVersion: it.info.apiVersion,
+      kind: it.info.kind,
+      metadata: {
+        name: String(it.object.metadata.name),
+        ...(it.namespace ? { namespace: it.namespace } : {}),
+      },
+      spec: { replicas: it.replicasHandover },
+    } as unknown as KubeObject,
+    { fieldManager: HANDOVER_MANAGER, force: true },
+  );
+  logger.info(`${it.key}: replicas (${it.replicasHandover}) handed over to the HorizontalPodAutoscaler`);
 }

@@ -18,6 +18,12 @@ export interface Item {
   applied?: KubeObject;
   /** The pod template differs from what runs: this run starts a rollout. */
   templateChanged: boolean;
+  /**
+   * An HPA scales this workload and this run stops applying `replicas`, which it owned: the current
+   * count, handed over to another field manager first so that the field is not removed (and the
+   * workload not scaled to 1) when this run's apply leaves it out.
+   */
+  replicasHandover?: number;
   /** What the apply does to it, as the server-side dry run shows: unchanged objects are not written. */
   state?: 'created' | 'configured' | 'unchanged';
 }

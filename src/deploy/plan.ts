@@ -1,6 +1,7 @@
 import { C2CError, ProblemsError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import {
+  FIELD_MANAGER,
   KindNotServedError,
   KubeApiError,
   KubeClient,
@@ -182,6 +183,79 @@ export async function readLive(client: KubeClient, items: Item[]): Promise<Map<s
     }),
   );
   return startVersions;
+}
+
+const SCALABLE = new Set(['Deployment', 'StatefulSet', 'ReplicaSet']);
+export const HANDOVER_MANAGER = 'commit-to-cloud-replicas-handover';
+
+/**
+ * The deploy does not fight an HPA over `replicas`: a workload that a HorizontalPodAutoscaler
+ * targets (one in the cluster, or one in the set) is applied without `spec.replicas`, so the HPA's
+ * count stays. One list of HPAs per namespace of scalable workloads; a cluster that serves no
+ * autoscaling/v2, or RBAC that forbids listing them, leaves the manifests as they are (a warning).
+ * When this field manager owned `replicas`, the current count is handed over (replicasHandover) so
+ * that leaving the field out does not reset it.
+ */
+export async function leaveReplicasToAutoscalers(
+  client: KubeClient,
+  items: Item[],
+  logger: Logger,
+): Promise<void> {
+  const scalable = items.filter(
+    (i) =>
+      SCALABLE.has(i.info.kind) &&
+      (i.object as unknown as { spec?: { replicas?: unknown } }).spec?.replicas !== undefined,
+  );
+  if (scalable.length === 0) return;
+  const hpas: KubeObject[] = items
+    .filter((i) => i.info.kind === 'HorizontalPodAutoscaler')
+    .map((i) => i.object);
+  let served = true;
+  try {
+    await client.resource('autoscaling/v2', 'HorizontalPodAutoscaler');
+  } catch (e) {
+    if (!(e instanceof KindNotServedError)) throw e;
+    served = false;
+  }
+  if (served)
+    await Promise.all(
+      [...new Set(scalable.map((i) => i.namespace ?? ''))].map(async (ns) => {
+        try {
+          hpas.push(
+            ...(await client.list('autoscaling/v2', 'HorizontalPodAutoscaler', { namespace: ns })).items,
+          );
+        } catch (e) {
+          if (!(e instanceof KubeApiError) || e.status !== 403) throw e;
+          logger.warning(
+            `cannot list HorizontalPodAutoscalers in namespace '${ns}' (${e.message}): replicas are applied as the manifests say`,
+          );
+        }
+      }),
+    );
+  for (const it of scalable) {
+    const hpa = hpas.find((h) => {
+      const ref = (h as unknown as { spec?: { scaleTargetRef?: { kind?: string; name?: string } } }).spec
+        ?.scaleTargetRef;
+      return (
+        (h.metadata.namespace ?? it.namespace) === it.namespace &&
+        ref?.kind === it.info.kind &&
+        ref?.name === it.object.metadata.name
+      );
+    });
+    if (!hpa) continue;
+    delete (it.object as unknown as { spec: { replicas?: unknown } }).spec.replicas;
+    const owned = (it.live?.metadata.managedFields ?? []).some(
+      (e) =>
+        e.manager === FIELD_MANAGER &&
+        e.operation === 'Apply' &&
+        !!(e.fieldsV1 as { 'f:spec'?: { 'f:replicas'?: unknown } } | undefined)?.['f:spec']?.['f:replicas'],
+    );
+    const current = (it.live as unknown as { spec?: { replicas?: number } } | undefined)?.spec?.replicas;
+    if (owned && current !== undefined) it.replicasHandover = current;
+    logger.info(
+      `${it.key}: replicas left out, the HorizontalPodAutoscaler ${hpa.metadata.namespace ?? it.namespace}/${hpa.metadata.name} sets them`,
+    );
+  }
 }
 
 /**

@@ -23,6 +23,7 @@ import {
   createNamespacesFirst,
   deleteCreatedNamespaces,
   dryRunAll,
+  leaveReplicasToAutoscalers,
   markChanges,
   planLines,
   readLive,
@@ -82,7 +83,11 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
   const work = substituteAll(opts, targets, logger);
   result.changes = work.changes;
 
-  const startVersions = await logger.group('Read what runs now', () => readLive(client, items));
+  const startVersions = await logger.group('Read what runs now', async () => {
+    const versions = await readLive(client, items);
+    await leaveReplicasToAutoscalers(client, items, logger);
+    return versions;
+  });
   await pinImages(opts, targets, work, 'others', logger);
   // The image to build may exist already (a re-run): then its digest is known before the dry run.
   const toBuild = !!work.buildRef && !(await reuseBuiltImage(opts, ctx, work));

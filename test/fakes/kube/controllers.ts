@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { findKind } from './resources.js';
+import { recordUpdate } from './apply.js';
 import { Store, canonical, now, sameJson, type Obj } from './store.js';
 import { applyDefaults } from './defaults.js';
 
@@ -63,6 +64,7 @@ const RES = {
   ds: R('apps/v1', 'DaemonSet'),
   cr: R('apps/v1', 'ControllerRevision'),
   job: R('batch/v1', 'Job'),
+  hpa: R('autoscaling/v2', 'HorizontalPodAutoscaler'),
 };
 
 export const REVISION = 'deployment.kubernetes.io/revision';
@@ -107,6 +109,22 @@ function cond(
     reason,
     message,
   };
+}
+
+/**
+ * Failures asked for by image name, the same markers as the genuine control plane's kwok stages
+ * (scripts/cluster/stages.yaml), so one test runs on both: fail-pull, invalid-name, config-error,
+ * crash-loop, and fail-job (a Job's pod fails; elsewhere it runs).
+ */
+function markerFailure(c: Obj, p: Obj): ImageFailure | undefined {
+  const image = String(c.image ?? '');
+  if (image.includes('fail-pull')) return 'ImagePullBackOff';
+  if (image.includes('invalid-name')) return 'InvalidImageName';
+  if (image.includes('config-error')) return 'CreateContainerConfigError';
+  if (image.includes('crash-loop')) return 'CrashLoopBackOff';
+  if (image.includes('fail-job') && p.spec?.restartPolicy && p.spec.restartPolicy !== 'Always')
+    return 'CrashLoopBackOff';
+  return undefined;
 }
 
 export class Controllers {
@@ -164,6 +182,7 @@ export class Controllers {
         for (const s of this.store.all(RES.sts)) this.statefulSet(s);
         for (const ds of this.store.all(RES.ds)) this.daemonSet(ds);
         for (const j of this.store.all(RES.job)) this.job(j);
+        for (const h of this.store.all(RES.hpa)) this.autoscaler(h);
         for (const p of this.store.all(RES.pod)) this.kubelet(p);
         if (this.store.currentRv() === before) break;
       }
@@ -582,11 +601,16 @@ export class Controllers {
     const replicas: number = s.spec.replicas ?? 1;
     const updateRevision = this.controllerRevision(s);
     const crHash = updateRevision;
+    // Pods below the partition keep their revision (all of them with OnDelete), as the real
+    // controller does; the others are replaced by pods of the update revision.
+    const strategy = s.spec.updateStrategy ?? {};
+    const partition: number =
+      strategy.type === 'OnDelete' ? replicas : (strategy.rollingUpdate?.partition ?? 0);
     let pods = this.podsOf(s);
     for (const p of pods) {
       const idx = Number(p.metadata.name.slice(s.metadata.name.length + 1));
-      if (idx >= replicas || p.metadata.labels?.['controller-revision-hash'] !== crHash)
-        this.store.delete(RES.pod, p.metadata.namespace, p.metadata.name);
+      const stale = p.metadata.labels?.['controller-revision-hash'] !== crHash && idx >= partition;
+      if (idx >= replicas || stale) this.store.delete(RES.pod, p.metadata.namespace, p.metadata.name);
     }
     for (let i = 0; i < replicas; i++) {
       const name = `${s.metadata.name}-${i}`;
@@ -735,6 +759,30 @@ export class Controllers {
     status.terminating = 0;
     status.uncountedTerminatedPods ??= {};
     this.setStatus(RES.job, j, status);
+  }
+
+  // ---------------------------------------------------------------- horizontal pod autoscaler
+
+  /**
+   * What the HPA controller does without a metrics API (as on a cluster without metrics-server):
+   * a target below minReplicas or above maxReplicas is scaled into range, through the scale
+   * subresource (field manager kube-controller-manager); nothing else.
+   */
+  private autoscaler(h: Obj): void {
+    const ref = h.spec?.scaleTargetRef ?? {};
+    const res = ref.kind === 'Deployment' ? RES.deploy : ref.kind === 'StatefulSet' ? RES.sts : undefined;
+    if (!res) return;
+    const target = this.store.get(res, h.metadata.namespace, ref.name);
+    if (!target) return;
+    const current = target.spec?.replicas ?? 1;
+    const min = h.spec?.minReplicas ?? 1;
+    const max = h.spec?.maxReplicas ?? current;
+    const want = Math.min(max, Math.max(min, current));
+    if (want === current) return;
+    const next = structuredClone(target);
+    next.spec.replicas = want;
+    recordUpdate(target, next, 'kube-controller-manager', 'apps/v1', 'scale');
+    this.store.update(res, next);
   }
 
   // ---------------------------------------------------------------- kubelet
@@ -959,7 +1007,9 @@ export class Controllers {
 
   /** How a container fails, if it does: by its image, else by the first rule that says so. */
   private failureOf(c: Obj, p: Obj): ImageFailure | undefined {
-    return this.failImages.get(c.image) ?? this.failRules.map((r) => r(c, p)).find(Boolean);
+    return (
+      this.failImages.get(c.image) ?? this.failRules.map((r) => r(c, p)).find(Boolean) ?? markerFailure(c, p)
+    );
   }
 
   /** A pod container's log: what a test set for the pod's name prefix, or a generated one. */

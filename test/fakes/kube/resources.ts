@@ -82,6 +82,11 @@ export const RESOURCES: ResourceDef[] = [
     categories: ['all'],
     subresources: ['status'],
   }),
+  def('autoscaling', 'v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, {
+    shortNames: ['hpa'],
+    categories: ['all'],
+    subresources: ['status'],
+  }),
   def('networking.k8s.io', 'v1', 'Ingress', 'ingresses', true, {
     shortNames: ['ing'],
     subresources: ['status'],
