@@ -528,8 +528,7 @@ export class KubeClient {
       },
       {
         ...this.retryOpts,
-        retryable: (err) =>
-          err instanceof KubeApiError ? isTransient({ status: err.status }) : isTransient(err),
+        retryable: (err) => (err instanceof KubeApiError ? err.transient : isTransient(err)),
         onRetry: (err, attempt, delay) =>
           this.logger.debug(
             `${o.verb} ${o.target}: attempt ${attempt} failed (${(err as Error).message}); retrying in ${delay} ms`,
@@ -574,8 +573,7 @@ export class KubeClient {
       {
         ...this.retryOpts,
         retryable: (err) =>
-          !signal?.aborted &&
-          (err instanceof KubeApiError ? isTransient({ status: err.status }) : isTransient(err)),
+          !signal?.aborted && (err instanceof KubeApiError ? err.transient : isTransient(err)),
       },
     );
   }

@@ -1,4 +1,5 @@
 import { C2CError } from '../core/errors.js';
+import { isTransient } from '../core/retry.js';
 import type { KubeStatus } from './types.js';
 
 /**
@@ -27,7 +28,19 @@ export class KubeApiError extends C2CError {
   get reason(): string | undefined {
     return this.kubeStatus?.reason;
   }
+
+  /**
+   * Whether another attempt may help: 429 and 5xx (not 501), except the 500s a server gives for an
+   * object it cannot even type (`failed to create typed patch object`: a value of the wrong type in
+   * the manifest, such as an unquoted `on` where a string belongs), which fail the same way again.
+   */
+  get transient(): boolean {
+    if (this.status === 500 && PERMANENT_500.test(this.kubeStatus?.message ?? '')) return false;
+    return isTransient({ status: this.status });
+  }
 }
+
+const PERMANENT_500 = /failed to create typed (patch|live) object/;
 
 /** 403: says which verb on which resource the credentials may not use. */
 export class KubeForbiddenError extends KubeApiError {

@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { expect, it } from 'vitest';
 import { deploymentManifest } from '../fixtures/workloads.js';
 import { onBothTargets } from '../helpers/targets.js';
@@ -219,5 +221,40 @@ onBothTargets('deploy contract', (target) => {
     expect(r.result, logger.text()).toBe('success');
     expect(logger.text()).toMatch(/replicas \(4\) handed over/);
     expect(((await get('apps/v1', 'Deployment', ns, 'web')) as Obj).spec.replicas).toBe(4);
+  });
+
+  it('a value of the wrong type (YAML 1.1 reads an unquoted `on` as true) is one clear error, not retried', async () => {
+    const { harness: h } = target();
+    const ns = await h.namespace('typed');
+    const file = 'typed.yaml';
+    await writeFile(
+      path.join(h.ws, file),
+      [
+        'apiVersion: apps/v1',
+        'kind: Deployment',
+        'metadata: {name: web}',
+        'spec:',
+        '  selector: {matchLabels: {app: web}}',
+        '  template:',
+        '    metadata: {labels: {app: web}}',
+        '    spec:',
+        '      containers:',
+        '        - name: app',
+        `          image: ${REG}/web:v1`,
+        '          env:',
+        '            - {name: FEATURE, value: on}',
+        '',
+      ].join('\n'),
+    );
+    const t0 = Date.now();
+    const err = await h.deploy({ manifests: file, namespace: ns, ...quick }).then(
+      () => undefined,
+      (e: Error & { problems?: Array<{ where?: { file: string; line?: number } }> }) => e,
+    );
+    expect(err?.message).toMatch(/env\[name="FEATURE"\]\.value: expected string/);
+    expect(err?.message).toMatch(/nothing was applied/);
+    expect(err?.problems?.[0]?.where).toEqual({ file, line: 1 });
+    // Not retried as if the server were overloaded.
+    expect(Date.now() - t0).toBeLessThan(2_000);
   });
 });

@@ -133,6 +133,23 @@ const files = (dir: string) => ({
  * of that component's log.
  */
 export async function startCluster(opts: StartClusterOptions = {}): Promise<Cluster> {
+  // Ports are picked free, then bound by the components a moment later: another process on the
+  // machine (a registry a test starts, another control plane) can take one in between. That start
+  // is stopped, and the control plane starts again on other ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(opts);
+    } catch (e) {
+      if (attempt >= 3 || !(e instanceof ClusterStartError) || !/address already in use/.test(e.message))
+        throw e;
+      (opts.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(
+        `a port of the control plane was taken meanwhile (address already in use): starting again on other ports`,
+      );
+    }
+  }
+}
+
+async function startClusterOnce(opts: StartClusterOptions): Promise<Cluster> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const bin = await ensureControlPlane({ log });
   const workDir = path.resolve(opts.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'c2c-k8s-'))));

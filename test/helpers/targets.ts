@@ -26,7 +26,7 @@ export interface Target {
 
 export function onBothTargets(
   title: string,
-  body: (target: () => Target) => void,
+  body: (target: () => Target, kind: 'fake' | 'cluster') => void,
   opts: { fake?: KubeFakeOptions } = {},
 ): void {
   for (const kind of ['fake', 'cluster'] as const) {
@@ -50,7 +50,8 @@ export function onBothTargets(
           kubeconfig,
           ...(fake ? { fake } : {}),
           ...(cluster ? { cluster } : {}),
-          get: (apiVersion, k, namespace, name) => harness.client.get({ apiVersion, kind: k, namespace, name }),
+          get: (apiVersion, k, namespace, name) =>
+            harness.client.get({ apiVersion, kind: k, namespace, name }),
         };
       }, CLUSTER_SETUP_TIMEOUT_MS);
       afterAll(async () => {
@@ -61,7 +62,7 @@ export function onBothTargets(
       body(() => {
         if (!t) throw new Error(`the ${kind} target did not start (see beforeAll)`);
         return t;
-      });
+      }, kind);
     });
   }
 }

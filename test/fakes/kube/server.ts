@@ -134,6 +134,36 @@ interface Route {
   sub?: string;
 }
 
+/**
+ * The first string field of an applied configuration that holds another type, in the form of the
+ * real server's structured-merge-diff message; undefined when the typed fields are strings.
+ */
+function typedPatchError(o: Obj): string | undefined {
+  const notString = (v: unknown) => v !== undefined && v !== null && typeof v !== 'string';
+  const got = (v: unknown) =>
+    `expected string, got &value.valueUnstructured{Value:${typeof v === 'number' ? v : String(v)}}`;
+  for (const [k, v] of Object.entries(o.metadata?.labels ?? {}))
+    if (notString(v)) return `.metadata.labels.${k}: ${got(v)}`;
+  for (const [k, v] of Object.entries(o.metadata?.annotations ?? {}))
+    if (notString(v)) return `.metadata.annotations.${k}: ${got(v)}`;
+  const template = o.spec?.template ?? o.spec?.jobTemplate?.spec?.template;
+  const podSpec = o.kind === 'Pod' ? o.spec : template?.spec;
+  const prefix =
+    o.kind === 'Pod'
+      ? '.spec'
+      : o.spec?.jobTemplate
+        ? '.spec.jobTemplate.spec.template.spec'
+        : '.spec.template.spec';
+  for (const list of ['initContainers', 'containers'])
+    for (const c of (podSpec?.[list] ?? []) as Obj[]) {
+      const at = `${prefix}.${list}[name="${String(c.name)}"]`;
+      if (notString(c.image)) return `${at}.image: ${got(c.image)}`;
+      for (const e of (c.env ?? []) as Obj[])
+        if (notString(e.value)) return `${at}.env[name="${String(e.name)}"].value: ${got(e.value)}`;
+    }
+  return undefined;
+}
+
 /** Splits a REST path into resource, namespace, name and subresource. */
 function route(segs: string[]): Route | undefined {
   let group = '';
@@ -459,6 +489,16 @@ export function makeHandler(state: ServerState) {
         const force = q.get('force') === 'true';
         const config = structuredClone(o);
         if (r.namespace) config.metadata = { ...config.metadata, namespace: r.namespace };
+        // The real server types the applied configuration first: a value of the wrong type is a 500
+        // "failed to create typed patch object", not a 422 (checked for the string fields users get
+        // wrong through YAML 1.1: `on`, `yes`, `1.10` unquoted).
+        const typeError = typedPatchError(config);
+        if (typeError)
+          throw new HttpStatus(
+            500,
+            'InternalError',
+            `failed to create typed patch object (${r.namespace ? `${r.namespace}/` : ''}${r.name}; ${apiVersionOf(r.res)}, Kind=${r.res.kind}): ${typeError}`,
+          );
         const result = serverSideApply(live, config, manager, force, apiVersionOf(r.res));
         if (result.conflicts.length && !force) {
           const plural = result.conflicts.length > 1;
