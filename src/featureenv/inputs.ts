@@ -1,0 +1,396 @@
+import { InputError } from '../core/errors.js';
+import { parseBool, parseDuration, parseEnum, parseList } from '../core/inputs.js';
+import { withDefaults, type InputSpec, type RawInputs } from '../core/input-spec.js';
+import { DEPLOY_INPUTS, parseDeployInputs, type DeployOptions } from '../deploy/inputs.js';
+
+/** The inputs of action-feature-env and `c2c feature-env`: names, defaults and meaning. */
+export const FEATURE_ENV_INPUTS = {
+  command: {
+    default: 'auto',
+    description:
+      '`auto` decides from the event: a pull request labeled with `label` → up; synchronize or reopened while the label is on → up (update); unlabeled (that label) or closed → down; `schedule` or `workflow_dispatch` → reap. Or `up`, `down`, `reap` explicitly.',
+  },
+  label: { default: 'feature-env', description: 'The label that asks for an environment.' },
+  'pull-request': {
+    default: '',
+    description:
+      "The pull request number, for `up` and `down` outside a pull_request event (a workflow_dispatch, the CLI). Default: the event's.",
+  },
+  manifests: {
+    default: '',
+    description:
+      'The full set of services (required for up), as in deploy-k8s: files, directories or globs of YAML; a kustomization directory is rendered.',
+  },
+  images: {
+    default: '',
+    description:
+      'The images under test, substituted as in deploy-k8s (matched by repository); every other service runs the image its manifest names.',
+  },
+  'build-context': DEPLOY_INPUTS['build-context'],
+  dockerfile: DEPLOY_INPUTS.dockerfile,
+  image: DEPLOY_INPUTS.image,
+  tag: {
+    default: '',
+    description: 'Tag of the built image. Default: `pr-<number>-<7 hex of the head commit>`.',
+  },
+  'base-image': DEPLOY_INPUTS['base-image'],
+  'build-args': DEPLOY_INPUTS['build-args'],
+  builder: DEPLOY_INPUTS.builder,
+  'registry-username': DEPLOY_INPUTS['registry-username'],
+  'registry-password': DEPLOY_INPUTS['registry-password'],
+  'namespace-prefix': {
+    default: 'fe-',
+    description: 'Prefix of the namespaces this action makes (`fe-pr-42`, `fe-spare-x7k2q`).',
+  },
+  domain: {
+    default: '',
+    description: 'Base domain of the environments; each Ingress host is rewritten with `host-template`.',
+  },
+  'host-template': {
+    default: '{service}.pr-{number}.{domain}',
+    description:
+      'Host of each Ingress rule: `{service}` (the Ingress name, or the backend Service of the rule), `{number}`, `{namespace}`, `{domain}`.',
+  },
+  'ingress-annotations': {
+    default: '',
+    description:
+      'Newline-separated `key=value` set on every Ingress (an internal load-balancer scheme, an allow-list of source ranges: internal-only access).',
+  },
+  links: {
+    default: '',
+    description:
+      'Newline-separated `Name=URL template` shown in the PR comment (the dashboard, the logs); placeholders `{namespace}`, `{number}`, `{sha}`.',
+  },
+  ttl: {
+    default: '72h',
+    description: 'Expiry of an environment, pushed forward by every update; reap removes expired ones.',
+  },
+  'warm-pool': {
+    default: '0',
+    description:
+      'Ready spare environments kept: the baseline stack deployed and ready, no pull request attached. Claiming one rolls only the changed services. Refilled after a claim and on reap.',
+  },
+  database: {
+    default: 'none',
+    description:
+      '`none`, `postgres-template` (a database cloned from a template on a shared server) or `rds-snapshot`.',
+  },
+  'db-url': {
+    default: '',
+    secret: true,
+    description: '`postgres-template`: the admin connection URL of the shared PostgreSQL server.',
+  },
+  'db-template': {
+    default: '',
+    description:
+      '`postgres-template`: the database cloned for each environment (e.g. a nightly copy of the integration data).',
+  },
+  'db-source-instance': {
+    default: '',
+    description: '`rds-snapshot`: the RDS instance whose newest snapshot is restored.',
+  },
+  'db-instance-class': {
+    default: 'db.t4g.micro',
+    description: '`rds-snapshot`: the class of restored instances.',
+  },
+  'db-pool': {
+    default: '1',
+    description:
+      '`rds-snapshot`: restored, available, unclaimed instances kept ready (the n+1 of a restore pool).',
+  },
+  'db-secret-name': {
+    default: 'database',
+    description:
+      "The Secret created in the environment's namespace with `host`, `port`, `database`, `user`, `password` and `url`.",
+  },
+  'allow-forks': {
+    default: 'false',
+    description:
+      'Pull requests from forks are refused unless `true` (read the security notes on `pull_request_target` first).',
+  },
+  'required-permission': {
+    default: 'write',
+    description:
+      'Whoever added the label must have at least this permission on the repository: `read`, `triage`, `write`, `maintain` or `admin`.',
+  },
+  timeout: { default: '10m', description: 'How long the rollouts of an environment may take.' },
+  token: DEPLOY_INPUTS.token,
+  kubeconfig: DEPLOY_INPUTS.kubeconfig,
+  'cluster-name': DEPLOY_INPUTS['cluster-name'],
+  'aws-region': DEPLOY_INPUTS['aws-region'],
+} as const satisfies InputSpec;
+
+export type FeatureEnvRaw = RawInputs<typeof FEATURE_ENV_INPUTS>;
+
+export const FEATURE_ENV_OUTPUTS = {
+  namespace: "The environment's namespace.",
+  url: "The URL of the environment's first service (its first Ingress host), when it has one.",
+  status: '`up`, `updated`, `down`, `reaped` or `skipped`.',
+  'deployment-id': 'The id of the GitHub Deployment (environment `feature-env/pr-<number>`).',
+  'expires-at': 'When the environment expires (ISO 8601), unless updated before.',
+  'ready-seconds': 'Seconds from the start of the step until the environment was ready.',
+} as const;
+
+export type FeatureCommand = 'auto' | 'up' | 'down' | 'reap';
+export type DatabaseMode = 'none' | 'postgres-template' | 'rds-snapshot';
+export type Permission = 'read' | 'triage' | 'write' | 'maintain' | 'admin';
+export const PERMISSIONS: readonly Permission[] = ['read', 'triage', 'write', 'maintain', 'admin'];
+
+export interface FeatureEnvOptions {
+  command: FeatureCommand;
+  label: string;
+  pullRequest?: number;
+  /** The deploy of the environment's services (manifests, images, the build), without a namespace yet. */
+  deploy?: DeployOptions;
+  namespacePrefix: string;
+  domain: string;
+  hostTemplate: string;
+  ingressAnnotations: Array<[string, string]>;
+  links: Array<[string, string]>;
+  ttlMs: number;
+  warmPool: number;
+  database:
+    | { mode: 'none' }
+    | { mode: 'postgres-template'; url: string; template: string }
+    | { mode: 'rds-snapshot'; sourceInstance: string; instanceClass: string; pool: number; region?: string };
+  dbSecretName: string;
+  allowForks: boolean;
+  requiredPermission: Permission;
+  timeoutMs: number;
+  token?: string;
+  cluster: DeployOptions['cluster'];
+}
+
+const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const HOST_PLACEHOLDERS = ['service', 'number', 'namespace', 'domain'];
+
+/**
+ * Validates every input before anything happens. `env.sha` is the head commit of the pull request
+ * (for the default tag), `env.pullRequest` the event's pull request number.
+ */
+export function parseFeatureEnvInputs(
+  raw: FeatureEnvRaw,
+  workspace: string,
+  env: { sha?: string; pullRequest?: number; awsRegion?: string } = {},
+): FeatureEnvOptions {
+  const command = parseEnum('command', raw.command, ['auto', 'up', 'down', 'reap'] as const, 'auto');
+  const label = raw.label.trim();
+  if (!label) throw new InputError('label', 'is empty', "a label name such as 'feature-env'");
+  let pullRequest = env.pullRequest;
+  if (raw['pull-request'].trim()) {
+    const n = Number(raw['pull-request'].trim());
+    if (!Number.isSafeInteger(n) || n <= 0)
+      throw new InputError(
+        'pull-request',
+        `'${raw['pull-request']}' is not a pull request number`,
+        'a positive integer',
+      );
+    pullRequest = n;
+  }
+  const namespacePrefix = raw['namespace-prefix'].trim();
+  if (!/^[a-z0-9][-a-z0-9]{0,19}$/.test(namespacePrefix))
+    throw new InputError(
+      'namespace-prefix',
+      `'${namespacePrefix}' cannot start a namespace name`,
+      'lowercase letters, digits and -, starting with a letter or digit, at most 20 characters',
+    );
+  const domain = raw.domain.trim().replace(/\.$/, '');
+  if (domain && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/.test(domain))
+    throw new InputError(
+      'domain',
+      `'${domain}' is not a DNS domain`,
+      "a domain such as 'preview.example.com'",
+    );
+  const hostTemplate = raw['host-template'].trim();
+  const unknown = [...hostTemplate.matchAll(/\{([^}]*)\}/g)]
+    .map((m) => m[1]!)
+    .filter((p) => !HOST_PLACEHOLDERS.includes(p));
+  if (unknown.length)
+    throw new InputError(
+      'host-template',
+      `has unknown placeholder(s) ${unknown.map((u) => `{${u}}`).join(', ')}`,
+      `placeholders among ${HOST_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`,
+    );
+  if (hostTemplate.includes('{domain}') && !domain)
+    throw new InputError(
+      'domain',
+      "is empty, but 'host-template' uses {domain}",
+      "a base domain such as 'preview.example.com', or a host-template without {domain}",
+    );
+  const ingressAnnotations = keyValueLines(
+    'ingress-annotations',
+    raw['ingress-annotations'],
+    "'key=value' lines",
+  );
+  const links = keyValueLines(
+    'links',
+    raw.links,
+    "'Name=URL template' lines, e.g. 'Logs=https://logs.example.com/?ns={namespace}'",
+  );
+  for (const [name, url] of links)
+    if (!/^https?:\/\//.test(url))
+      throw new InputError('links', `'${name}' has no http(s) URL: '${url}'`, "'Name=https://…' lines");
+  const ttlMs = parseDuration('ttl', raw.ttl, '72h');
+  const warmPool = count('warm-pool', raw['warm-pool'], 20);
+  const dbMode = parseEnum(
+    'database',
+    raw.database,
+    ['none', 'postgres-template', 'rds-snapshot'] as const,
+    'none',
+  );
+  let database: FeatureEnvOptions['database'] = { mode: 'none' };
+  if (dbMode === 'postgres-template') {
+    const url = raw['db-url'].trim();
+    if (!/^postgres(ql)?:\/\//.test(url))
+      throw new InputError(
+        'db-url',
+        url ? 'is not a postgres:// URL' : 'is empty',
+        "the admin URL of the shared server, 'postgres://user:password@host:5432/postgres'",
+      );
+    const template = raw['db-template'].trim();
+    if (!/^[a-z_][a-z0-9_$-]{0,62}$/i.test(template))
+      throw new InputError(
+        'db-template',
+        template ? `'${template}' is not a database name` : 'is empty',
+        'the name of the database to clone',
+      );
+    database = { mode: 'postgres-template', url, template };
+  } else if (dbMode === 'rds-snapshot') {
+    const sourceInstance = raw['db-source-instance'].trim();
+    if (!sourceInstance)
+      throw new InputError(
+        'db-source-instance',
+        "is empty, but 'database' is rds-snapshot",
+        'the RDS instance whose newest snapshot is restored',
+      );
+    if (!/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/.test(sourceInstance))
+      throw new InputError(
+        'db-source-instance',
+        `'${sourceInstance}' is not an RDS instance identifier`,
+        'letters, digits and hyphens, starting with a letter',
+      );
+    const instanceClass = raw['db-instance-class'].trim();
+    if (!/^db\.[a-z0-9]+\.[a-z0-9]+$/.test(instanceClass))
+      throw new InputError(
+        'db-instance-class',
+        `'${instanceClass}' is not an instance class`,
+        "a class such as 'db.t4g.micro'",
+      );
+    const region = raw['aws-region'].trim() || env.awsRegion;
+    database = {
+      mode: 'rds-snapshot',
+      sourceInstance,
+      instanceClass,
+      pool: count('db-pool', raw['db-pool'], 20),
+      ...(region ? { region } : {}),
+    };
+  }
+  const dbSecretName = raw['db-secret-name'].trim();
+  if (!NAME.test(dbSecretName) || dbSecretName.length > 253)
+    throw new InputError(
+      'db-secret-name',
+      `'${dbSecretName}' is not a Secret name`,
+      'lowercase letters, digits and -',
+    );
+  const allowForks = parseBool('allow-forks', raw['allow-forks'], false);
+  const requiredPermission = parseEnum(
+    'required-permission',
+    raw['required-permission'],
+    PERMISSIONS,
+    'write',
+  );
+  const timeoutMs = parseDuration('timeout', raw.timeout, '10m');
+
+  // The services: parsed by deploy-k8s's own parser (manifests, images, the build), namespace later.
+  let deploy: DeployOptions | undefined;
+  const manifests = parseList(raw.manifests, { commas: false });
+  if (manifests.length || raw['build-context'].trim() || raw.images.trim()) {
+    if (!manifests.length)
+      throw new InputError(
+        'manifests',
+        "is empty, but the services' images or a build are given",
+        "the manifests of the full set of services, e.g. 'k8s/'",
+      );
+    const tag = raw.tag.trim() || (pullRequest && env.sha ? `pr-${pullRequest}-${env.sha.slice(0, 7)}` : '');
+    deploy = parseDeployInputs(
+      withDefaults(DEPLOY_INPUTS, {
+        manifests: raw.manifests,
+        images: raw.images,
+        'build-context': raw['build-context'],
+        dockerfile: raw.dockerfile,
+        image: raw.image,
+        tag,
+        'base-image': raw['base-image'],
+        'build-args': raw['build-args'],
+        builder: raw.builder,
+        'registry-username': raw['registry-username'],
+        'registry-password': raw['registry-password'],
+        timeout: raw.timeout,
+        kubeconfig: raw.kubeconfig,
+        'cluster-name': raw['cluster-name'],
+        'aws-region': raw['aws-region'],
+        token: raw.token,
+      }),
+      workspace,
+      { ...(env.sha ? { sha: env.sha } : {}), ...(env.awsRegion ? { awsRegion: env.awsRegion } : {}) },
+    );
+  }
+  if (command === 'up' && !deploy)
+    throw new InputError(
+      'manifests',
+      "is empty, but 'command' is up",
+      "the manifests of the full set of services, e.g. 'k8s/'",
+    );
+  const cluster = (
+    deploy ??
+    parseDeployInputs(
+      withDefaults(DEPLOY_INPUTS, {
+        manifests: '.',
+        kubeconfig: raw.kubeconfig,
+        'cluster-name': raw['cluster-name'],
+        'aws-region': raw['aws-region'],
+      }),
+      workspace,
+      env.awsRegion ? { awsRegion: env.awsRegion } : {},
+    )
+  ).cluster;
+  const token = raw.token.startsWith('${{') ? '' : raw.token;
+  return {
+    command,
+    label,
+    ...(pullRequest ? { pullRequest } : {}),
+    ...(deploy ? { deploy } : {}),
+    namespacePrefix,
+    domain,
+    hostTemplate,
+    ingressAnnotations,
+    links,
+    ttlMs,
+    warmPool,
+    database,
+    dbSecretName,
+    allowForks,
+    requiredPermission,
+    timeoutMs,
+    ...(token ? { token } : {}),
+    cluster,
+  };
+}
+
+function count(input: string, value: string, max: number): number {
+  const v = value.trim();
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > max)
+    throw new InputError(input, `'${value}' is not a count`, `a whole number from 0 to ${max}`);
+  return n;
+}
+
+function keyValueLines(input: string, value: string, expected: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const line of parseList(value, { commas: false })) {
+    const eq = line.indexOf('=');
+    if (eq <= 0) throw new InputError(input, `'${line}' has no '='`, expected);
+    out.push([line.slice(0, eq).trim(), line.slice(eq + 1).trim()]);
+  }
+  return out;
+}
