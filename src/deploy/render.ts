@@ -30,6 +30,7 @@ export async function renderDeploy(opts: DeployOptions, ctx: DeployContext): Pro
   const manifests = await logger.group('Read manifests', () =>
     loadManifests(opts.manifests, { workspace: opts.workspace, logger }),
   );
+  ctx.transform?.(manifests.map((m) => m.object));
   applyNamespace(manifests, opts.namespace ?? '');
   const targets = manifests.map((m) => ({ object: m.object, file: m.file, line: m.line }));
   const work = substituteAll(opts, targets, logger);

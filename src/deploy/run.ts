@@ -66,6 +66,7 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
   const manifests = await logger.group('Read manifests', () =>
     loadManifests(opts.manifests, { workspace: opts.workspace, logger }),
   );
+  ctx.transform?.(manifests.map((m) => m.object));
   const client = new KubeClient(await connect(opts, ctx), {
     logger,
     ...(ctx.kubeRetry ? { retry: ctx.kubeRetry } : {}),

@@ -4,6 +4,7 @@ import type { KubeConnection } from '../kube/index.js';
 import type { AuditInfo } from './annotations.js';
 import type { ImageChange } from './images.js';
 import type { WorkloadRow } from './summary.js';
+import type { K8sObject } from './objects.js';
 
 /** Records the deploy on GitHub (a Deployment with statuses); the action passes the GitHub layer. */
 export interface DeploymentRecorder {
@@ -27,6 +28,11 @@ export interface DeployContext {
   sourceDateEpoch?: number;
   /** Retry policy of the Kubernetes requests (tests shorten it). */
   kubeRetry?: RetryOptions;
+  /**
+   * Changes the objects right after they are read, before anything else looks at them (the feature
+   * environments rewrite Ingress hosts there).
+   */
+  transform?: (objects: K8sObject[]) => void;
 }
 
 export type DeployResultKind = 'success' | 'failed' | 'rolled-back' | 'dry-run';

@@ -594,6 +594,42 @@ export class GitHubClient {
   }
 
   /** Open pull requests, only those carrying `label` when given. */
+  /**
+   * A user's role on the repository: admin, maintain, write, triage or read (the role name GitHub
+   * shows; a custom role counts as its base permission), or none.
+   */
+  async collaboratorPermission(
+    login: string,
+  ): Promise<'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none'> {
+    if (!/^[A-Za-z0-9-]+(\[bot\])?$/.test(login))
+      throw new InputError('login', `'${login}' is not a GitHub login`, 'a user name');
+    const res = await this.call(`read the permission of ${login}`, () =>
+      this.octokit.rest.repos.getCollaboratorPermissionLevel({
+        ...this.repo,
+        username: login,
+        request: this.request,
+      }),
+    );
+    const d = res.data as { permission?: string; role_name?: string };
+    const known = ['admin', 'maintain', 'write', 'triage', 'read', 'none'] as const;
+    const role = known.find((k) => k === d.role_name) ?? known.find((k) => k === d.permission) ?? 'none';
+    return role;
+  }
+
+  /** Who added `label` to the issue or pull request last (from its events), if anyone did. */
+  async labelAddedBy(issueNumber: number, label: string): Promise<string | undefined> {
+    checkNumber(issueNumber);
+    const events = await this.all<{
+      event?: string;
+      label?: { name?: string };
+      actor?: { login?: string } | null;
+    }>(`list events of #${issueNumber}`, 'GET /repos/{owner}/{repo}/issues/{issue_number}/events', {
+      issue_number: issueNumber,
+    });
+    const last = events.filter((e) => e.event === 'labeled' && e.label?.name === label).at(-1);
+    return last?.actor?.login ?? undefined;
+  }
+
   async listOpenPullRequests(opts: { label?: string } = {}): Promise<PullRequestInfo[]> {
     const rows = await this.all<Record<string, unknown>>(
       'list open pull requests',
@@ -617,8 +653,8 @@ function checkNumber(n: number): void {
 }
 
 function pullInfo(d: Record<string, unknown>): PullRequestInfo {
-  const head = (d.head ?? {}) as { ref?: string; sha?: string };
-  const base = (d.base ?? {}) as { ref?: string };
+  const head = (d.head ?? {}) as { ref?: string; sha?: string; repo?: { full_name?: string } | null };
+  const base = (d.base ?? {}) as { ref?: string; repo?: { full_name?: string } | null };
   const labels = Array.isArray(d.labels) ? (d.labels as { name?: string }[]) : [];
   const p: PullRequestInfo = {
     number: Number(d.number),
@@ -629,6 +665,8 @@ function pullInfo(d: Record<string, unknown>): PullRequestInfo {
   if (head.ref) p.headRef = head.ref;
   if (head.sha) p.headSha = head.sha;
   if (base.ref) p.baseRef = base.ref;
+  if (head.repo?.full_name) p.headRepo = head.repo.full_name;
+  if (base.repo?.full_name) p.baseRepo = base.repo.full_name;
   if (typeof d.html_url === 'string') p.htmlUrl = d.html_url;
   const login = (d.user as { login?: string } | null | undefined)?.login;
   if (login) p.author = login;

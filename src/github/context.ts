@@ -22,6 +22,9 @@ export interface PullRequestInfo {
   baseRef?: string;
   htmlUrl?: string;
   author?: string;
+  /** owner/repo of the head and the base: they differ for a pull request from a fork. */
+  headRepo?: string;
+  baseRepo?: string;
 }
 
 export interface GitHubContext {

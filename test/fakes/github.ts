@@ -97,6 +97,8 @@ export interface FakeIssue {
   baseRef: string;
   user: FakeUser;
   created_at: string;
+  /** owner/repo of the head branch: another repository for a pull request from a fork. */
+  headRepo?: string;
 }
 
 export interface GitHubFakeOptions {
@@ -143,6 +145,10 @@ export interface GitHubFake {
   issues: Map<number, FakeIssue>;
   /** Branch name -> commit SHA; deployments of other refs (40-hex SHAs aside) get 422. */
   refs: Map<string, string>;
+  /** login -> role on the repository (read, triage, write, maintain, admin); others have none. */
+  collaborators: Map<string, string>;
+  /** Adds (or removes) a label as `actor` did in the web UI: the issue's labels and its events. */
+  label(number: number, label: string, actor: string, action?: 'labeled' | 'unlabeled'): void;
   addPullRequest(pr: Partial<FakeIssue> & { number: number }): FakeIssue;
   addIssue(issue: Partial<FakeIssue> & { number: number }): FakeIssue;
   /** Makes a workflow run known, with the reviews of its deployments ([] when none were needed). */
@@ -193,6 +199,18 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
 
   const requests: RecordedRequest[] = [];
   const deployments: FakeDeployment[] = [];
+  /** login -> role (read, triage, write, maintain, admin); others have none. */
+  const collaborators = new Map<string, string>();
+  /** Issue events (labeled/unlabeled) per issue number, oldest first. */
+  const issueEvents = new Map<
+    number,
+    Array<{ id: number; event: string; label: string; actor: string; created_at: string }>
+  >();
+  const recordLabel = (n: number, event: 'labeled' | 'unlabeled', label: string, actor: string) => {
+    const list = issueEvents.get(n) ?? [];
+    list.push({ id: nextId++, event, label, actor, created_at: now() });
+    issueEvents.set(n, list);
+  };
   const comments: FakeComment[] = [];
   const issues = new Map<number, FakeIssue>();
   const refs = new Map<string, string>([[defaultBranch, sha1(`branch:${defaultBranch}`)]]);
@@ -307,8 +325,21 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
     updated_at: p.created_at,
     closed_at: p.state === 'closed' ? p.created_at : null,
     draft: false,
-    head: { label: `${owner}:${p.headRef}`, ref: p.headRef, sha: p.headSha },
-    base: { label: `${owner}:${p.baseRef}`, ref: p.baseRef, sha: refs.get(p.baseRef) ?? sha1(p.baseRef) },
+    head: {
+      label: `${(p.headRepo ?? `${owner}/${repo}`).split('/')[0]}:${p.headRef}`,
+      ref: p.headRef,
+      sha: p.headSha,
+      repo: {
+        full_name: p.headRepo ?? `${owner}/${repo}`,
+        fork: (p.headRepo ?? `${owner}/${repo}`) !== `${owner}/${repo}`,
+      },
+    },
+    base: {
+      label: `${owner}:${p.baseRef}`,
+      ref: p.baseRef,
+      sha: refs.get(p.baseRef) ?? sha1(p.baseRef),
+      repo: { full_name: `${owner}/${repo}`, fork: false },
+    },
   });
 
   const approvalJson = (a: FakeApproval) => ({
@@ -603,6 +634,7 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
             status: '404',
           });
         issue.labels.splice(i, 1);
+        recordLabel(issue.number, 'unlabeled', name, tokenUser.login);
         return { status: 200, body: issue.labels.map(labelJson) };
       }
       if (method === 'GET') return page(url, issue.labels.map(labelJson));
@@ -615,7 +647,11 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
           throw invalid('Invalid request.\n\n"labels" wasn\'t supplied.');
         const names = raw.map((l) => (typeof l === 'string' ? l : String((l as { name: string }).name)));
         if (method === 'PUT') issue.labels = [];
-        for (const n of names) if (!issue.labels.includes(n)) issue.labels.push(n);
+        for (const n of names)
+          if (!issue.labels.includes(n)) {
+            issue.labels.push(n);
+            recordLabel(issue.number, 'labeled', n, tokenUser.login);
+          }
         return { status: 200, body: issue.labels.map(labelJson) };
       }
       if (method === 'DELETE') {
@@ -623,6 +659,36 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
         return { status: 204 };
       }
       throw notFound();
+    }
+
+    // --- issue events (who added or removed a label)
+    if ((r = /^\/issues\/(\d+)\/events$/.exec(rest)) && method === 'GET') {
+      const issue = issueOr404(r[1]!);
+      return page(
+        url,
+        (issueEvents.get(issue.number) ?? []).map((e) => ({
+          id: e.id,
+          node_id: `LE_${e.id}`,
+          url: `${repoApi()}/issues/events/${e.id}`,
+          actor: userJson(userNamed(e.actor)),
+          event: e.event,
+          commit_id: null,
+          commit_url: null,
+          created_at: e.created_at,
+          label: { name: e.label, color: 'ededed' },
+        })),
+      );
+    }
+
+    // --- collaborators: a user's permission (role_name as in the UI; permission the legacy four)
+    if ((r = /^\/collaborators\/([^/]+)\/permission$/.exec(rest)) && method === 'GET') {
+      const login = decodeURIComponent(r[1]!);
+      const role = collaborators.get(login) ?? 'none';
+      const permission = role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role;
+      return {
+        status: 200,
+        body: { permission, role_name: role, user: userJson(userNamed(login)) },
+      };
     }
 
     // --- pull requests
@@ -752,6 +818,14 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
     comments,
     issues,
     refs,
+    collaborators,
+    label: (n, label, actor, action = 'labeled') => {
+      const issue = issues.get(n);
+      if (!issue) throw new Error(`no issue #${n}`);
+      if (action === 'labeled' && !issue.labels.includes(label)) issue.labels.push(label);
+      if (action === 'unlabeled') issue.labels = issue.labels.filter((l) => l !== label);
+      recordLabel(n, action, label, actor);
+    },
     addPullRequest: (p) => addIssue(p, true),
     addIssue: (p) => addIssue(p, false),
     addRun: (runId, approvals = []) => {

@@ -541,6 +541,14 @@ export function makeHandler(state: ServerState) {
         throw new HttpStatus(422, 'Invalid', (err as Error).message);
       }
       if (r.sub !== 'status') next.status = live.status;
+      // A patch that names a resourceVersion is a precondition (optimistic concurrency), as on a real server.
+      if (next.metadata?.resourceVersion && next.metadata.resourceVersion !== live.metadata.resourceVersion)
+        throw new HttpStatus(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on ${qualified(r.res)} "${r.name}": the object has been modified; please apply your changes to the latest version and try again`,
+          { name: r.name, ...(r.res.group ? { group: r.res.group } : {}), kind: r.res.resource },
+        );
       return send(
         res,
         200,
