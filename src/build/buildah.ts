@@ -217,7 +217,6 @@ export async function buildahBuildAndPush(req: ValidatedRequest): Promise<BuildR
       `buildah: building ${req.dockerfile} in ${req.context} ` +
         `(storage ${storage.driver ?? 'as configured'}, isolation ${storage.isolation})`,
     );
-    logger.debug(`buildah ${draft.build.join(' ')}`);
     await exec('buildah', draft.build, { env, logger, stream: true, installHint: BUILDAH_INSTALL_HINT });
     const imageId = draft.multiPlatform ? files.manifestName : (await readFile(files.iidFile, 'utf8')).trim();
     const plan = buildahArgs(req, files, storage, imageId);
@@ -226,7 +225,6 @@ export async function buildahBuildAndPush(req: ValidatedRequest): Promise<BuildR
     for (const [i, push] of plan.pushes.entries()) {
       const target = targetFor(parseImageReference(push.tag).registry, req.targets);
       logger.info(`buildah: pushing ${push.tag}`);
-      logger.debug(`buildah ${push.args.join(' ')}`);
       try {
         await retry(
           `pushing ${push.tag}`,

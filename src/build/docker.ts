@@ -96,7 +96,6 @@ export async function dockerBuildAndPush(req: ValidatedRequest): Promise<BuildRe
     const files: DockerFiles = { metadataFile: path.join(work, 'metadata.json') };
     const args = dockerArgs(req, files);
     logger.info(`docker buildx: building ${req.dockerfile} in ${req.context}`);
-    logger.debug(`docker ${args.join(' ')}`);
     await retry(
       'docker buildx build --push',
       () => exec('docker', args, { env, logger, stream: true, installHint: DOCKER_INSTALL_HINT }),
