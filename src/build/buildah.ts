@@ -14,6 +14,7 @@ import {
   type AuthFile,
   type PushTarget,
 } from './auth.js';
+import { secretArgs, writeSecretSources } from './secrets.js';
 import type { BuildResult } from './types.js';
 import type { ValidatedRequest } from './validate.js';
 
@@ -84,6 +85,8 @@ export interface BuildahFiles {
   digestFile: (i: number) => string;
   /** Local manifest list name, for several platforms. */
   manifestName: string;
+  /** The file each of the request's secrets is read from (writeSecretSources). */
+  secrets?: readonly string[];
 }
 
 export interface BuildahPlan {
@@ -120,6 +123,7 @@ export function buildahArgs(
   b.push('-f', req.dockerfile);
   if (files.authFile) b.push('--authfile', files.authFile);
   for (const [k, v] of req.buildArgs ?? []) b.push('--build-arg', `${k}=${v}`);
+  b.push(...secretArgs(req.secrets ?? [], files.secrets));
   if (req.target) b.push('--target', req.target);
   if (platforms.length) b.push('--platform', platforms.join(','));
   for (const [k, v] of Object.entries(req.labels ?? {})) b.push('--label', `${k}=${v}`);
@@ -182,7 +186,10 @@ async function readDigest(file: string): Promise<string> {
   return d;
 }
 
-/** Builds with buildah and pushes to every tag; credentials only in a 0600 auth file, removed after. */
+/**
+ * Builds with buildah and pushes to every tag; credentials only in a 0600 auth file, secret values
+ * only in 0600 files of the private work dir, both removed after.
+ */
 export async function buildahBuildAndPush(req: ValidatedRequest): Promise<BuildResult> {
   const start = Date.now();
   const logger: Logger = req.logger;
@@ -211,6 +218,7 @@ export async function buildahBuildAndPush(req: ValidatedRequest): Promise<BuildR
       iidFile: path.join(work, 'iid'),
       digestFile: (i) => path.join(work, `digest-${i}`),
       manifestName,
+      secrets: await writeSecretSources(req.secrets ?? [], work),
     };
     const draft = buildahArgs(req, files, storage);
     logger.info(

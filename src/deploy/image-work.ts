@@ -210,11 +210,17 @@ export async function buildImage(opts: DeployOptions, ctx: DeployContext, work: 
         dockerfile: build.dockerfile,
         tags: [`${reg.endpointHost}/${build.image.repository}:${build.tag}`],
         buildArgs: build.buildArgs,
+        ...(build.secrets ? { secrets: build.secrets } : {}),
         labels,
         targets,
         logger,
         ...(epoch !== undefined ? { timestamp: epoch } : {}),
-        inputNames: { dockerfile: 'dockerfile', context: 'build-context' },
+        inputNames: {
+          dockerfile: 'dockerfile',
+          context: 'build-context',
+          secrets: 'secrets',
+          secretFiles: 'secret-files',
+        },
       },
       builder,
     );
