@@ -14,7 +14,7 @@ import {
   type AuthFile,
   type PushTarget,
 } from './auth.js';
-import { secretArgs, writeSecretSources } from './secrets.js';
+import { displayBuildArgs, secretArgs, writeSecretSources } from './secrets.js';
 import type { BuildResult } from './types.js';
 import type { ValidatedRequest } from './validate.js';
 
@@ -225,7 +225,13 @@ export async function buildahBuildAndPush(req: ValidatedRequest): Promise<BuildR
       `buildah: building ${req.dockerfile} in ${req.context} ` +
         `(storage ${storage.driver ?? 'as configured'}, isolation ${storage.isolation})`,
     );
-    await exec('buildah', draft.build, { env, logger, stream: true, installHint: BUILDAH_INSTALL_HINT });
+    await exec('buildah', draft.build, {
+      env,
+      logger,
+      stream: true,
+      installHint: BUILDAH_INSTALL_HINT,
+      displayArgs: displayBuildArgs(draft.build),
+    });
     const imageId = draft.multiPlatform ? files.manifestName : (await readFile(files.iidFile, 'utf8')).trim();
     const plan = buildahArgs(req, files, storage, imageId);
 

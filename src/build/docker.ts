@@ -6,7 +6,7 @@ import { C2CError, ToolMissingError } from '../core/errors.js';
 import { exec, ExecError, which } from '../core/exec.js';
 import { retry } from '../core/retry.js';
 import { hasCredentials, writeAuthFile, type AuthFile } from './auth.js';
-import { secretArgs, writeSecretSources } from './secrets.js';
+import { displayBuildArgs, secretArgs, writeSecretSources } from './secrets.js';
 import type { BuildResult } from './types.js';
 import type { ValidatedRequest } from './validate.js';
 
@@ -106,7 +106,14 @@ export async function dockerBuildAndPush(req: ValidatedRequest): Promise<BuildRe
     logger.info(`docker buildx: building ${req.dockerfile} in ${req.context}`);
     await retry(
       'docker buildx build --push',
-      () => exec('docker', args, { env, logger, stream: true, installHint: DOCKER_INSTALL_HINT }),
+      () =>
+        exec('docker', args, {
+          env,
+          logger,
+          stream: true,
+          installHint: DOCKER_INSTALL_HINT,
+          displayArgs: displayBuildArgs(args),
+        }),
       {
         attempts: 2,
         baseDelayMs: 2000,

@@ -15,6 +15,7 @@ export type {
   BuildInputNames,
   BuildSecret,
 } from './types.js';
+export { looksSecret, displayBuildArgs } from './secrets.js';
 export type { PushTarget, AuthFile, AuthFileOptions } from './auth.js';
 export { writeAuthFile, validateTargets, registriesConfText, defaultContainersAuthFiles } from './auth.js';
 export {
@@ -111,8 +112,8 @@ export async function resolveBuilder(
  * Validates the request (context, dockerfile, tags, args, targets: nothing runs when one is wrong),
  * then builds and pushes to every tag with the given builder. Credentials reach the builder only
  * through a private 0600 auth file, secret values through private 0600 files, all removed
- * afterwards; the builder's output is streamed to the logger, which masks the passwords and the
- * secrets.
+ * afterwards; the builder's output is streamed to the logger, which masks the passwords, the
+ * secrets and the values of build args whose names look secret (each of those with a warning).
  */
 export async function buildAndPush(req: BuildRequest, builder: BuilderName): Promise<BuildResult> {
   const valid = await validateBuildRequest(req);

@@ -11,7 +11,7 @@ export const BUILD_INPUT_DEFS = {
   'build-args': {
     default: '',
     description:
-      'Newline-separated `KEY=VALUE` build arguments. Not for secrets (a build argument stays readable in the image): use `secrets`.',
+      'Newline-separated `KEY=VALUE` build arguments. Not for secrets: a build argument stays readable in the image; the values of names containing `TOKEN`, `PASSWORD`, `SECRET` or `KEY` are hidden in the log, with a warning to use `secrets`.',
   },
   secrets: {
     default: '',

@@ -4,14 +4,34 @@ import type { Logger } from '../core/logger.js';
 import type { BuildSecret } from './types.js';
 import type { ValidatedRequest } from './validate.js';
 
-/** The build secrets (`secrets`, `secret-files`), handed to the builder as files. */
+/**
+ * Secrets of a build: the build secrets (`secrets`, `secret-files`), handed to the builder as files,
+ * and build arguments whose names look secret, hidden wherever this program shows them.
+ */
 
+/** A build argument name that looks like it holds a secret: *TOKEN*, *PASSWORD*, *SECRET*, *KEY* (any case). */
+export function looksSecret(name: string): boolean {
+  return /token|password|secret|key/i.test(name);
+}
+
+/** A command line as it may be shown: `--build-arg NAME=***` for every name that looks secret. */
+export function displayBuildArgs(args: readonly string[]): string[] {
+  return args.map((a, i) => {
+    if (args[i - 1] !== '--build-arg') return a;
+    const eq = a.indexOf('=');
+    return eq > 0 && looksSecret(a.slice(0, eq)) ? `${a.slice(0, eq)}=***` : a;
+  });
+}
+
+/** Masking below this length would hide every occurrence of common short strings ('1', 'yes'). */
+const MIN_MASKED_ARG = 4;
 /** A secret file larger than this is not read for masking (a key store, not a line of text). */
 const MAX_MASKED_FILE = 64 * 1024;
 
 /**
- * Registers every secret of the request with the logger before the builder runs: secret values and
- * the content of (small) secret files.
+ * Registers every secret of the request with the logger before the builder runs: secret values,
+ * the content of (small) secret files, and the values of build arguments whose names look secret,
+ * with a warning for each of those: a build argument stays readable in the image.
  */
 export async function registerBuildSecrets(req: ValidatedRequest, logger: Logger): Promise<void> {
   for (const s of req.secrets ?? []) {
@@ -23,6 +43,14 @@ export async function registerBuildSecrets(req: ValidatedRequest, logger: Logger
         if (content.trim()) logger.secret(content.trim());
       }
     }
+  }
+  for (const [name, value] of req.buildArgs ?? []) {
+    if (!looksSecret(name)) continue;
+    if (value.length >= MIN_MASKED_ARG) logger.secret(value);
+    const where = req.inputNames?.buildArgs ? `Input '${req.inputNames.buildArgs}': ` : 'Build argument ';
+    logger.warning(
+      `${where}${name} looks like a secret. Its value is hidden in this log, but a build argument stays readable in the image (its history and config): pass it in '${req.inputNames?.secrets ?? 'secrets'}' instead and read it with RUN --mount=type=secret,id=${name}.`,
+    );
   }
 }
 

@@ -218,6 +218,7 @@ export async function buildImage(opts: DeployOptions, ctx: DeployContext, work: 
         inputNames: {
           dockerfile: 'dockerfile',
           context: 'build-context',
+          buildArgs: 'build-args',
           secrets: 'secrets',
           secretFiles: 'secret-files',
         },

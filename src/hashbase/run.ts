@@ -251,7 +251,7 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
             },
           ],
           logger,
-          inputNames: { secrets: 'secrets', secretFiles: 'secret-files' },
+          inputNames: { buildArgs: 'build-args', secrets: 'secrets', secretFiles: 'secret-files' },
         },
         builder,
       );

@@ -11,12 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildahArgs,
   buildAndPush,
+  displayBuildArgs,
   dockerArgs,
+  looksSecret,
   validateBuildRequest,
   type BuildahFiles,
   type BuildRequest,
 } from '../../src/build/index.js';
 import { C2CError, InputError } from '../../src/core/errors.js';
+import { ExecError } from '../../src/core/exec.js';
 import { memoryLogger, nullLogger, type Logger } from '../../src/core/logger.js';
 import { makeRootImage } from '../helpers/base-image.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry.js';
@@ -90,6 +93,33 @@ describe('build secrets on the command line', () => {
     const a = dockerArgs(req, { metadataFile: '/tmp/work/metadata.json', secrets: files.secrets! });
     expect(values(a, '--secret')).toEqual(['id=token,src=/tmp/work/secret-0', `id=npmrc,src=${secretFile}`]);
     expect(a.join('\n')).not.toContain(TOKEN);
+  });
+
+  it('shows build args whose names look secret as NAME=***, whatever the length of the value', () => {
+    for (const name of ['NPM_TOKEN', 'db_password', 'MY_SECRET', 'api_key', 'SshKeyFile'])
+      expect(looksSecret(name), name).toBe(true);
+    for (const name of ['BASE_IMAGE', 'GREETING', 'VERSION', 'PASS'])
+      expect(looksSecret(name), name).toBe(false);
+    const argv = [
+      'bud',
+      '--build-arg',
+      'GREETING=hi',
+      '--build-arg',
+      'NPM_TOKEN=ab',
+      '--build-arg',
+      `API_KEY=${ARG_SECRET}`,
+      '.',
+    ];
+    expect(displayBuildArgs(argv)).toEqual([
+      'bud',
+      '--build-arg',
+      'GREETING=hi',
+      '--build-arg',
+      'NPM_TOKEN=***',
+      '--build-arg',
+      'API_KEY=***',
+      '.',
+    ]);
   });
 
   it('refuses bad ids, an id given twice and a missing file before anything runs', async () => {
@@ -257,6 +287,42 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
       expect(tarText).toContain('npmrc-checked');
       expect(tarText).not.toMatch(/run\/secrets\/(token|npmrc)/);
       expect(config).toContain('--mount=type=secret,id=token');
+    });
+
+    it('hides a build arg whose name looks secret in every line and in the error, and says to use secrets', async () => {
+      const fctx = path.join(dir, 'failing-ctx');
+      await mkdir(fctx, { recursive: true });
+      await writeFile(
+        path.join(fctx, 'Dockerfile'),
+        ['ARG ROOT_IMAGE', 'FROM ${ROOT_IMAGE}', 'ARG NPM_TOKEN', 'RUN test -z "$NPM_TOKEN"', ''].join('\n'),
+      );
+      const logger = memoryLogger();
+      const err = await buildAndPush(
+        {
+          context: fctx,
+          dockerfile: path.join(fctx, 'Dockerfile'),
+          tags: [`${registry.host}/team/failing:v1`],
+          buildArgs: [
+            ['ROOT_IMAGE', root],
+            ['NPM_TOKEN', ARG_SECRET],
+          ],
+          targets: [],
+          logger,
+          inputNames: { buildArgs: 'build-args' },
+        },
+        'buildah',
+      ).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ExecError);
+      const e = err as ExecError;
+      expect(e.message).not.toContain(ARG_SECRET);
+      expect(e.command).toContain('--build-arg NPM_TOKEN=***');
+      expect(logger.text()).not.toContain(ARG_SECRET);
+      const debug = logger.lines.filter((l) => l.level === 'debug').map((l) => l.message);
+      expect(debug.some((l) => / bud .*--build-arg NPM_TOKEN=\*\*\*/.test(l))).toBe(true);
+      const warnings = logger.lines.filter((l) => l.level === 'warning').map((l) => l.message);
+      expect(warnings).toEqual([
+        "Input 'build-args': NPM_TOKEN looks like a secret. Its value is hidden in this log, but a build argument stays readable in the image (its history and config): pass it in 'secrets' instead and read it with RUN --mount=type=secret,id=NPM_TOKEN.",
+      ]);
     });
   },
 );
