@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
 import { makeRootImage } from '../helpers/base-image.js';
 import { CLI_NODE_MAJORS, nodeBinaries } from '../helpers/node-versions.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry.js';
@@ -99,6 +100,58 @@ describe.each(nodes)('c2c on Node $major', ({ major, bin, version }) => {
     const none = await run(['deploy', '--manifests', 'k8s/*.json', '--render']);
     expect(none.code).toBe(1);
     expect(none.stderr).toContain("Input 'manifests': nothing matched 'k8s/*.json'");
+  });
+
+  it.skipIf(!bin)('parses flags: --name value, --name=value, a flag given twice adds a line', async () => {
+    const r = await run([
+      'deploy',
+      '--manifests=k8s/a-config.yaml',
+      '--manifests',
+      'k8s/b-*.yaml',
+      '--render',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('name: a-config');
+    expect(r.stdout).toContain('name: b-config');
+    const ws2 = await run(['hash-base', '--workspace', 'k8s', '--files', '*.yaml', '--json']);
+    expect(ws2.code, ws2.stderr).toBe(0);
+    expect((JSON.parse(ws2.stdout) as Record<string, string>)['files-count']).toBe('2');
+  });
+
+  it.skipIf(!bin)('bad usage: exit code 2 and one line that names the flag', async () => {
+    const cases: Array<[string[], string]> = [
+      [['deploy', '--manifests', 'k8s/', '--bogus', 'x'], "c2c deploy: unknown flag '--bogus'"],
+      [['deploy', '--manifests'], "c2c deploy: flag '--manifests' needs a value"],
+      [['deploy', '--manifests', 'k8s/', '--json=yes'], "c2c deploy: flag '--json' takes no value"],
+      [['deploy', 'k8s/'], "c2c deploy: unexpected argument 'k8s/'"],
+      [['hash-base', '--files', 'x', '--render'], "c2c hash-base: --render is a flag of 'c2c deploy'"],
+      [['nope'], "c2c: unknown command 'nope'"],
+      [[], 'usage: c2c <command>'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr.split('\n')[0]).toContain(message);
+      expect(r.stdout).toBe('');
+    }
+  });
+
+  it.skipIf(!bin)('--help per command, whatever else is on the line', async () => {
+    for (const args of [
+      ['deploy', '--help'],
+      ['deploy', '-h', '--bogus'],
+      ['help', 'deploy'],
+    ]) {
+      const r = await run(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout).toMatch(/^usage: c2c deploy \[flags\]/);
+      expect(r.stdout).toMatch(/--kubeconfig PATH\s+.*kubeconfig file/);
+      expect(r.stdout).toContain('--render');
+    }
+    const hb = await run(['hash-base', '--help']);
+    expect(hb.code).toBe(0);
+    expect(hb.stdout).toMatch(/^usage: c2c hash-base \[flags\]/);
+    expect(hb.stdout).not.toContain('--render');
   });
 
   it.skipIf(!bin)('hashes (hash-base --json)', async () => {
@@ -195,6 +248,78 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
         headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
       });
       expect(m.headers.get('docker-content-digest')).toBe(digest);
+    });
+  },
+);
+
+describe.skipIf(!haveTools('openssl'))(
+  'c2c deploy --kubeconfig PATH (a file, as for kubectl) on each Node',
+  () => {
+    let fake: KubeFake;
+    let home: string;
+
+    beforeAll(async () => {
+      fake = await startKubeFake({ auth: 'token', readyDelayMs: 0 });
+      // A kubeconfig whose CA and token are files next to it, named relative to it (as kubectl reads them).
+      home = path.join(ws, 'home');
+      await mkdir(path.join(home, 'kube'), { recursive: true });
+      await writeFile(path.join(home, 'kube/ca.crt'), fake.ca);
+      await writeFile(path.join(home, 'kube/token'), fake.token);
+      await writeFile(
+        path.join(home, 'kube/config'),
+        YAML.stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [{ name: 'fake', cluster: { server: fake.url, 'certificate-authority': 'ca.crt' } }],
+          users: [{ name: 'u', user: { tokenFile: 'token' } }],
+          contexts: [{ name: 'c', context: { cluster: 'fake', user: 'u', namespace: 'default' } }],
+          'current-context': 'c',
+        }),
+      );
+    });
+    afterAll(async () => {
+      await fake?.stop();
+    });
+
+    it.each(nodes)('Node $major', async ({ major, bin }) => {
+      if (!bin) return;
+      const env = { HOME: home, KUBECONFIG: path.join(ws, 'no-such-kubeconfig') };
+      const name = `cm-node${major}`;
+      await writeFile(
+        path.join(ws, `${name}.yaml`),
+        `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  k: v\n`,
+      );
+      // A path relative to the current directory, and one with ~ (not expanded by a shell after '=').
+      for (const flag of [['--kubeconfig', 'home/kube/config'], ['--kubeconfig=~/kube/config']]) {
+        const r = await c2c(bin, ['deploy', '--manifests', `${name}.yaml`, ...flag], { cwd: ws, env });
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(r.stdout).toMatch(/^result=success$/m);
+        expect(r.stdout + r.stderr).not.toContain(fake.token);
+      }
+      expect(fake.get('v1', 'ConfigMap', 'default', name)).toBeDefined();
+      const missing = await c2c(bin, ['deploy', '--manifests', `${name}.yaml`, '--kubeconfig', 'kube.yaml'], {
+        cwd: ws,
+        env,
+      });
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain(
+        `Input 'kubeconfig': 'kube.yaml' is not a file (looked for ${path.join(ws, 'kube.yaml')}). Expected the path of a kubeconfig file`,
+      );
+      const both = await c2c(
+        bin,
+        [
+          'deploy',
+          '--manifests',
+          `${name}.yaml`,
+          '--kubeconfig',
+          'home/kube/config',
+          '--cluster-name',
+          'prod',
+        ],
+        { cwd: ws, env },
+      );
+      expect(both.code).toBe(1);
+      expect(both.stderr).toContain("Input 'kubeconfig': and 'cluster-name' are both set");
     });
   },
 );
