@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need when it is missing: Debian packages (the real registry,
-# buildah, kubectl, busybox-static), the npm packages (npm ci, which also brings Node 24), and the
-# local Kubernetes control plane of the cluster tests (built from the Go module proxy once, cached).
+# buildah, kubectl, busybox-static), the npm packages (npm ci, which also brings Node 24), the
+# Node 20 and 22 binaries the CLI tests run c2c with (outside the repository), and the local
+# Kubernetes control plane of the cluster tests (built from the Go module proxy once, cached).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,9 @@ fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+
+# Node 20 and 22 for the CLI tests (the CLI supports 20, 22 and 24; the actions run on 24).
+scripts/install-node-versions.sh
 
 # The Kubernetes control plane for test/cluster: built once per machine (and per version set) into
 # ${XDG_CACHE_HOME:-$HOME/.cache}/commit-to-cloud; says what it builds and why, with progress.

@@ -3,7 +3,7 @@ import { C2CError, errorMessage } from '../core/errors.js';
 import { closeHttpAgents } from '../core/http.js';
 import { renderFailureSummary } from '../core/markdown.js';
 import type { InputSpec, RawInputs } from '../core/input-spec.js';
-import type { Logger, SourceLocation } from '../core/logger.js';
+import { Masker, type Logger, type SourceLocation } from '../core/logger.js';
 
 /**
  * What every action entry shares: the Logger over @actions/core, reading the inputs a spec declares
@@ -25,6 +25,8 @@ let inGroup = false;
  * with nothing to say leaves no empty group in the log.
  */
 export function actionLogger(): Logger {
+  // The runner masks what reaches the log; this copy masks the text that leaves otherwise (messages).
+  const masker = new Masker();
   let pending: string | undefined;
   const open = () => {
     if (pending === undefined) return;
@@ -62,8 +64,11 @@ export function actionLogger(): Logger {
       }
     },
     secret: (v) => {
-      if (v) core.setSecret(v);
+      if (!v) return;
+      core.setSecret(v);
+      masker.add(v);
     },
+    mask: (t) => masker.mask(t),
   };
 }
 

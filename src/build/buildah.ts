@@ -14,6 +14,7 @@ import {
   type AuthFile,
   type PushTarget,
 } from './auth.js';
+import { displayBuildArgs, secretArgs, writeSecretSources } from './secrets.js';
 import type { BuildResult } from './types.js';
 import type { ValidatedRequest } from './validate.js';
 
@@ -84,6 +85,8 @@ export interface BuildahFiles {
   digestFile: (i: number) => string;
   /** Local manifest list name, for several platforms. */
   manifestName: string;
+  /** The file each of the request's secrets is read from (writeSecretSources). */
+  secrets?: readonly string[];
 }
 
 export interface BuildahPlan {
@@ -120,6 +123,7 @@ export function buildahArgs(
   b.push('-f', req.dockerfile);
   if (files.authFile) b.push('--authfile', files.authFile);
   for (const [k, v] of req.buildArgs ?? []) b.push('--build-arg', `${k}=${v}`);
+  b.push(...secretArgs(req.secrets ?? [], files.secrets));
   if (req.target) b.push('--target', req.target);
   if (platforms.length) b.push('--platform', platforms.join(','));
   for (const [k, v] of Object.entries(req.labels ?? {})) b.push('--label', `${k}=${v}`);
@@ -182,7 +186,10 @@ async function readDigest(file: string): Promise<string> {
   return d;
 }
 
-/** Builds with buildah and pushes to every tag; credentials only in a 0600 auth file, removed after. */
+/**
+ * Builds with buildah and pushes to every tag; credentials only in a 0600 auth file, secret values
+ * only in 0600 files of the private work dir, both removed after.
+ */
 export async function buildahBuildAndPush(req: ValidatedRequest): Promise<BuildResult> {
   const start = Date.now();
   const logger: Logger = req.logger;
@@ -211,14 +218,20 @@ export async function buildahBuildAndPush(req: ValidatedRequest): Promise<BuildR
       iidFile: path.join(work, 'iid'),
       digestFile: (i) => path.join(work, `digest-${i}`),
       manifestName,
+      secrets: await writeSecretSources(req.secrets ?? [], work),
     };
     const draft = buildahArgs(req, files, storage);
     logger.info(
       `buildah: building ${req.dockerfile} in ${req.context} ` +
         `(storage ${storage.driver ?? 'as configured'}, isolation ${storage.isolation})`,
     );
-    logger.debug(`buildah ${draft.build.join(' ')}`);
-    await exec('buildah', draft.build, { env, logger, stream: true, installHint: BUILDAH_INSTALL_HINT });
+    await exec('buildah', draft.build, {
+      env,
+      logger,
+      stream: true,
+      installHint: BUILDAH_INSTALL_HINT,
+      displayArgs: displayBuildArgs(draft.build),
+    });
     const imageId = draft.multiPlatform ? files.manifestName : (await readFile(files.iidFile, 'utf8')).trim();
     const plan = buildahArgs(req, files, storage, imageId);
 
@@ -226,7 +239,6 @@ export async function buildahBuildAndPush(req: ValidatedRequest): Promise<BuildR
     for (const [i, push] of plan.pushes.entries()) {
       const target = targetFor(parseImageReference(push.tag).registry, req.targets);
       logger.info(`buildah: pushing ${push.tag}`);
-      logger.debug(`buildah ${push.args.join(' ')}`);
       try {
         await retry(
           `pushing ${push.tag}`,

@@ -6,6 +6,7 @@ import { C2CError, ToolMissingError } from '../core/errors.js';
 import { exec, ExecError, which } from '../core/exec.js';
 import { retry } from '../core/retry.js';
 import { hasCredentials, writeAuthFile, type AuthFile } from './auth.js';
+import { displayBuildArgs, secretArgs, writeSecretSources } from './secrets.js';
 import type { BuildResult } from './types.js';
 import type { ValidatedRequest } from './validate.js';
 
@@ -15,11 +16,14 @@ export const DOCKER_INSTALL_HINT =
 export interface DockerFiles {
   /** Where buildx writes its metadata (containerimage.digest). */
   metadataFile: string;
+  /** The file each of the request's secrets is read from (writeSecretSources). */
+  secrets?: readonly string[];
 }
 
 /**
  * The `docker buildx build` command line for a validated request: a pure function. Credentials are
- * never on it; they reach buildx through DOCKER_CONFIG (config.json, 0600). Pushes with
+ * never on it; they reach buildx through DOCKER_CONFIG (config.json, 0600); secrets are named by id
+ * and file (`--secret id=…,src=…`). Pushes with
  * `--push`, or an image output with registry.insecure=true when a target is a plain-http loopback
  * registry. No provenance attestation, so one platform gives a plain manifest digest.
  */
@@ -28,6 +32,7 @@ export function dockerArgs(req: ValidatedRequest, files: DockerFiles): string[] 
   a.push('-f', req.dockerfile);
   for (const t of req.tags) a.push('--tag', t);
   for (const [k, v] of req.buildArgs ?? []) a.push('--build-arg', `${k}=${v}`);
+  a.push(...secretArgs(req.secrets ?? [], files.secrets));
   if (req.target) a.push('--target', req.target);
   if (req.platforms?.length) a.push('--platform', req.platforms.join(','));
   for (const [k, v] of Object.entries(req.labels ?? {})) a.push('--label', `${k}=${v}`);
@@ -93,13 +98,22 @@ export async function dockerBuildAndPush(req: ValidatedRequest): Promise<BuildRe
   try {
     auth = await dockerConfigDir(req, env);
     if (auth) env.DOCKER_CONFIG = auth.dir;
-    const files: DockerFiles = { metadataFile: path.join(work, 'metadata.json') };
+    const files: DockerFiles = {
+      metadataFile: path.join(work, 'metadata.json'),
+      secrets: await writeSecretSources(req.secrets ?? [], work),
+    };
     const args = dockerArgs(req, files);
     logger.info(`docker buildx: building ${req.dockerfile} in ${req.context}`);
-    logger.debug(`docker ${args.join(' ')}`);
     await retry(
       'docker buildx build --push',
-      () => exec('docker', args, { env, logger, stream: true, installHint: DOCKER_INSTALL_HINT }),
+      () =>
+        exec('docker', args, {
+          env,
+          logger,
+          stream: true,
+          installHint: DOCKER_INSTALL_HINT,
+          displayArgs: displayBuildArgs(args),
+        }),
       {
         attempts: 2,
         baseDelayMs: 2000,

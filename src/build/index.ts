@@ -4,9 +4,18 @@ import type { Logger } from '../core/logger.js';
 import { BUILDAH_INSTALL_HINT, buildahBuildAndPush } from './buildah.js';
 import { DOCKER_INSTALL_HINT, dockerBuildAndPush } from './docker.js';
 import type { BuilderChoice, BuilderName, BuildRequest, BuildResult } from './types.js';
+import { registerBuildSecrets } from './secrets.js';
 import { validateBuildRequest } from './validate.js';
 
-export type { BuildRequest, BuildResult, BuilderChoice, BuilderName, BuildInputNames } from './types.js';
+export type {
+  BuildRequest,
+  BuildResult,
+  BuilderChoice,
+  BuilderName,
+  BuildInputNames,
+  BuildSecret,
+} from './types.js';
+export { looksSecret, displayBuildArgs } from './secrets.js';
 export type { PushTarget, AuthFile, AuthFileOptions } from './auth.js';
 export { writeAuthFile, validateTargets, registriesConfText, defaultContainersAuthFiles } from './auth.js';
 export {
@@ -102,11 +111,13 @@ export async function resolveBuilder(
 /**
  * Validates the request (context, dockerfile, tags, args, targets: nothing runs when one is wrong),
  * then builds and pushes to every tag with the given builder. Credentials reach the builder only
- * through a private 0600 auth file that is removed afterwards; the builder's output is streamed to
- * the logger, which masks the passwords.
+ * through a private 0600 auth file, secret values through private 0600 files, all removed
+ * afterwards; the builder's output is streamed to the logger, which masks the passwords, the
+ * secrets and the values of build args whose names look secret (each of those with a warning).
  */
 export async function buildAndPush(req: BuildRequest, builder: BuilderName): Promise<BuildResult> {
   const valid = await validateBuildRequest(req);
+  await registerBuildSecrets(valid, valid.logger);
   if (builder === 'buildah') return buildahBuildAndPush(valid);
   if (builder === 'docker') return dockerBuildAndPush(valid);
   throw new C2CError(`Unknown builder '${String(builder)}'. Expected docker or buildah.`);

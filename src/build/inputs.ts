@@ -1,11 +1,29 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import { parseEnum, parseKeyValues } from '../core/inputs.js';
 import type { InputDef } from '../core/input-spec.js';
-import type { BuilderChoice } from './index.js';
+import type { BuilderChoice, BuildSecret } from './index.js';
+import { SECRET_ID, SECRET_ID_EXPECTED } from './validate.js';
 
 /** The build inputs every building action shares (same names, defaults and parsing). */
 export const BUILD_INPUT_DEFS = {
-  'build-args': { default: '', description: 'Newline-separated `KEY=VALUE` build arguments.' },
+  'build-args': {
+    default: '',
+    description:
+      'Newline-separated `KEY=VALUE` build arguments. Not for secrets: a build argument stays readable in the image; the values of names containing `TOKEN`, `PASSWORD`, `SECRET` or `KEY` are hidden in the log, with a warning to use `secrets`.',
+  },
+  secrets: {
+    default: '',
+    secret: true,
+    description:
+      'Build secrets, one `id=value` per line, for `RUN --mount=type=secret,id=<id>` (read from `/run/secrets/<id>` in that step only). Never on a command line, in the log or in the image. An empty value fails (an unset repository secret expands to nothing).',
+  },
+  'secret-files': {
+    default: '',
+    description:
+      'Build secrets read from files, one `id=path` per line (path relative to the workspace), for `RUN --mount=type=secret,id=<id>`.',
+  },
   builder: {
     default: 'auto',
     description:
@@ -23,18 +41,102 @@ export interface BuildCommonRaw {
   builder: string;
   'registry-username': string;
   'registry-password': string;
+  secrets: string;
+  'secret-files': string;
 }
 
 export interface BuildCommon {
   buildArgs: Array<[string, string]>;
+  secrets: BuildSecret[];
   builder: BuilderChoice;
   username?: string;
   password?: string;
 }
 
-export function parseBuildCommon(raw: BuildCommonRaw): BuildCommon {
+/** `id=…` lines of `input`, numbered as the user wrote them; a bad line is refused without its content. */
+function idLines(input: string, value: string, what: string, example: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const [i, raw] of value.split(/\r?\n/).entries()) {
+    const line = raw.trim();
+    if (!line) continue;
+    const eq = line.indexOf('=');
+    if (eq <= 0)
+      throw new InputError(
+        input,
+        `line ${i + 1} is not id=${what} (its content is not shown: it may be a secret)`,
+        `one id=${what} per line, e.g. '${example}'`,
+      );
+    const id = line.slice(0, eq).trim();
+    if (!SECRET_ID.test(id))
+      throw new InputError(input, `'${id}' is not a valid secret id`, SECRET_ID_EXPECTED);
+    out.push([id, line.slice(eq + 1)]);
+  }
+  return out;
+}
+
+/** `secrets` (id=value) and `secret-files` (id=path, relative to the workspace): each id once. */
+export function parseBuildSecrets(
+  raw: { secrets: string; 'secret-files': string },
+  workspace: string,
+): BuildSecret[] {
+  const secrets: BuildSecret[] = [];
+  const seen = new Set<string>();
+  const once = (input: string, id: string) => {
+    if (seen.has(id))
+      throw new InputError(
+        input,
+        `secret id '${id}' is given twice (in 'secrets' or 'secret-files')`,
+        'each id once',
+      );
+    seen.add(id);
+  };
+  for (const [id, value] of idLines('secrets', raw.secrets, 'value', 'npm_token=${{ secrets.NPM_TOKEN }}')) {
+    once('secrets', id);
+    if (!value)
+      throw new InputError(
+        'secrets',
+        `secret '${id}' is empty (a secret that is not set expands to an empty string)`,
+        `id=value with a value: check that the secret behind '${id}' exists and is available to this workflow`,
+      );
+    secrets.push({ id, value });
+  }
+  for (const [id, rel] of idLines('secret-files', raw['secret-files'], 'path', 'npmrc=.npmrc')) {
+    once('secret-files', id);
+    const file = rel.trim();
+    const expected = 'id=path with the path of a file, relative to the workspace';
+    if (!file) throw new InputError('secret-files', `secret '${id}' names no file`, expected);
+    if (file.includes(','))
+      throw new InputError(
+        'secret-files',
+        `the path of secret '${id}', '${file}', contains a comma`,
+        'a path without commas',
+      );
+    const abs = path.resolve(workspace, file);
+    let st;
+    try {
+      st = statSync(abs);
+    } catch {
+      throw new InputError(
+        'secret-files',
+        `the file of secret '${id}', '${file}', does not exist (looked for ${abs})`,
+        expected,
+      );
+    }
+    if (!st.isFile())
+      throw new InputError(
+        'secret-files',
+        `the file of secret '${id}', '${file}' is not a regular file`,
+        expected,
+      );
+    secrets.push({ id, file: abs });
+  }
+  return secrets;
+}
+
+export function parseBuildCommon(raw: BuildCommonRaw, workspace: string): BuildCommon {
   const builder = parseEnum('builder', raw.builder, ['auto', 'docker', 'buildah'] as const, 'auto');
   const buildArgs = parseKeyValues('build-args', raw['build-args']);
+  const secrets = parseBuildSecrets(raw, workspace);
   const username = raw['registry-username'].trim();
   const password = raw['registry-password'];
   if (password && !username)
@@ -43,5 +145,11 @@ export function parseBuildCommon(raw: BuildCommonRaw): BuildCommon {
       "is empty but 'registry-password' is set",
       'the user name that goes with the password',
     );
-  return { buildArgs, builder, ...(username ? { username } : {}), ...(password ? { password } : {}) };
+  return {
+    buildArgs,
+    secrets,
+    builder,
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
+  };
 }

@@ -17,7 +17,18 @@ export interface BuildInputNames {
   target?: string;
   platforms?: string;
   labels?: string;
+  /** The input of value secrets (id=value). */
+  secrets?: string;
+  /** The input of file secrets (id=path). */
+  secretFiles?: string;
 }
+
+/**
+ * A build secret, for `RUN --mount=type=secret,id=<id>` (at /run/secrets/<id> during that step
+ * only): a value (written to a private 0600 file for the builder, removed after) or a file the
+ * builder reads. Never on a command line, in a log or in an image layer.
+ */
+export type BuildSecret = { id: string; value: string } | { id: string; file: string };
 
 export interface BuildRequest {
   /** Build context directory (absolute or relative to cwd). */
@@ -26,7 +37,10 @@ export interface BuildRequest {
   dockerfile: string;
   /** Full references to push, each with a tag: 127.0.0.1:5000/app-base:deps-0123abcd… */
   tags: string[];
+  /** Build arguments. Values of names that look secret (see looksSecret) are hidden in every log line. */
   buildArgs?: Array<[string, string]>;
+  /** Build secrets (RUN --mount=type=secret). */
+  secrets?: BuildSecret[];
   target?: string;
   /** os/arch[/variant]; more than one makes a multi-platform index. */
   platforms?: string[];

@@ -20,6 +20,8 @@ const FIELD_LABEL: Record<keyof BuildInputNames, string> = {
   target: 'Target stage',
   platforms: 'Platform',
   labels: 'Label',
+  secrets: 'Build secret',
+  secretFiles: 'Build secret file',
 };
 
 function bad(req: BuildRequest, field: keyof BuildInputNames, problem: string, expected?: string): never {
@@ -40,6 +42,9 @@ async function kind(p: string): Promise<'file' | 'dir' | 'other' | 'missing'> {
 const PLATFORM = /^[a-z0-9_]+\/[a-z0-9_]+(?:\/[a-z0-9_.]+)?$/;
 const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const STAGE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** A secret id names the file /run/secrets/<id>, and sits in `--secret id=<id>,src=…`. */
+export const SECRET_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+export const SECRET_ID_EXPECTED = 'letters, digits, _ . - (it names the file /run/secrets/<id>)';
 
 /**
  * Checks everything about a build request before anything runs: context and dockerfile exist, tags
@@ -75,6 +80,30 @@ export async function validateBuildRequest(req: BuildRequest): Promise<Validated
       bad(req, 'tags', `'${t}' carries a digest; a digest cannot be pushed to`, 'registry/repository:tag');
     if (ref.tag === undefined) bad(req, 'tags', `'${t}' has no tag`, 'registry/repository:tag');
     hosts.add(ref.registry);
+  }
+
+  const ids = new Set<string>();
+  for (const s of req.secrets ?? []) {
+    const field = 'file' in s ? 'secretFiles' : 'secrets';
+    if (!SECRET_ID.test(s.id)) bad(req, field, `'${s.id}' is not a valid secret id`, SECRET_ID_EXPECTED);
+    if (ids.has(s.id)) bad(req, field, `secret id '${s.id}' is given twice`, 'each id once');
+    ids.add(s.id);
+    if ('value' in s) {
+      if (!s.value) bad(req, field, `secret '${s.id}' is empty`, 'a value');
+      continue;
+    }
+    const fk = await kind(s.file);
+    if (fk === 'missing')
+      bad(req, field, `the file of secret '${s.id}' ('${s.file}') does not exist`, 'the path of a file');
+    if (fk !== 'file')
+      bad(
+        req,
+        field,
+        `the file of secret '${s.id}' ('${s.file}') is not a regular file`,
+        'the path of a file',
+      );
+    if (s.file.includes(','))
+      bad(req, field, `the path of secret '${s.id}' ('${s.file}') contains a comma`, 'a path without commas');
   }
 
   for (const [k] of req.buildArgs ?? [])

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
+import { statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { C2CError, errorMessage } from '../core/errors.js';
+import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
+import { C2CError, InputError, errorMessage } from '../core/errors.js';
 import { closeHttpAgents } from '../core/http.js';
 import { withDefaults, type InputSpec } from '../core/input-spec.js';
 import { consoleLogger, type Logger } from '../core/logger.js';
@@ -81,6 +83,7 @@ const commands: Record<string, Command> = {
       'Build and push the app image, pin manifests to digests, apply, watch the rollout, roll back on failure.',
     inputs: DEPLOY_INPUTS,
     async run(raw, g, logger) {
+      useKubeconfigFile(raw);
       const sha = await currentCommit(g.workspace);
       const opts = parseDeployInputs(withDefaults(DEPLOY_INPUTS, raw, 'flag'), g.workspace, {
         ...(sha ? { sha } : {}),
@@ -120,6 +123,46 @@ const commands: Record<string, Command> = {
   },
 };
 
+/**
+ * `--kubeconfig PATH`: a file, as for kubectl (relative to the current directory, `~` expanded; the
+ * action's input of the same name is the content). It stands for $KUBECONFIG, which the engine reads
+ * when no other cluster is given, so the files a kubeconfig names are found next to it.
+ */
+function useKubeconfigFile(raw: Record<string, string>): void {
+  const given = raw.kubeconfig;
+  delete raw.kubeconfig;
+  if (given === undefined) return;
+  const expected = 'the path of a kubeconfig file, as for kubectl --kubeconfig';
+  if (given.includes('\n')) throw new InputError('kubeconfig', 'is given more than once', expected);
+  if (raw['cluster-name']?.trim())
+    throw new InputError(
+      'kubeconfig',
+      "and 'cluster-name' are both set",
+      'one of them: a kubeconfig file, or an EKS cluster name with aws-region',
+    );
+  const home = process.env.HOME || os.homedir();
+  const file = path.resolve(
+    given === '~' ? home : given.startsWith('~/') ? path.join(home, given.slice(2)) : given,
+  );
+  let isFile: boolean;
+  try {
+    isFile = statSync(file).isFile();
+  } catch {
+    isFile = false;
+  }
+  if (!isFile) throw new InputError('kubeconfig', `'${given}' is not a file (looked for ${file})`, expected);
+  process.env.KUBECONFIG = file;
+}
+
+/** How a flag reads in --help where it differs from the action's input. */
+const FLAG_HELP: Record<string, { value: string; description: string }> = {
+  kubeconfig: {
+    value: 'PATH',
+    description:
+      'Path of a kubeconfig file, as for kubectl (relative to the current directory, ~ expanded). Else `--cluster-name` + `--aws-region` (EKS), else `$KUBECONFIG` or `~/.kube/config`.',
+  },
+};
+
 function usage(): string {
   const lines = [
     'usage: c2c <command> [--input value ...] [--workspace DIR] [--json] [--verbose] [--render]',
@@ -140,11 +183,16 @@ function commandHelp(name: string, c: Command): string {
     'flags (the inputs of the action, same names and defaults):',
   ];
   for (const [flag, def] of Object.entries(c.inputs)) {
+    const cli = name === 'deploy' ? FLAG_HELP[flag] : undefined;
     const d = def.required ? ' (required)' : def.default ? ` (default: ${def.default})` : '';
-    lines.push(`  --${flag}${d}`, `      ${def.description}`);
+    lines.push(
+      `  --${flag}${cli ? ` ${cli.value}` : ''}${d}`,
+      `      ${cli?.description ?? def.description}`,
+    );
   }
   lines.push('  --workspace DIR   the directory inputs are relative to (default: the current directory)');
   lines.push('  --json            print the outputs as one JSON object');
+  lines.push('  --verbose         print debug lines too (the commands run, among others)');
   if (name === 'deploy')
     lines.push(
       '  --render          contact no cluster: read the manifests, substitute images, build and push (with',
@@ -153,68 +201,105 @@ function commandHelp(name: string, c: Command): string {
   return lines.join('\n');
 }
 
-export function parseArgs(
+/** Bad usage of the command line (an unknown flag, a missing value): exit code 2. */
+export class UsageError extends C2CError {
+  override name = 'UsageError';
+}
+
+/** What node:util parseArgs says, in the words of this command line. */
+function usageProblem(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  const message = errorMessage(err);
+  const option = /'(-{1,2}[^' <]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown flag '${option}'`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
+    if (/argument missing/.test(message)) return `flag '${option}' needs a value`;
+    if (/does not take an argument/.test(message)) return `flag '${option}' takes no value`;
+    if (/ambiguous/.test(message))
+      return `the value of flag '${option}' starts with '-': write it as ${option}=VALUE`;
+  }
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    const arg = /'([^']*)'/.exec(message)?.[1];
+    return `unexpected argument${arg !== undefined ? ` '${arg}'` : ''}: flags are --name value`;
+  }
+  return message;
+}
+
+/**
+ * The flags of a command with node:util parseArgs: each input of the action as a string flag
+ * (`--name value` or `--name=value`; given twice, a second line), and --workspace, --json,
+ * --verbose, and --render (deploy only). Anything else is a UsageError.
+ */
+export function parseCommandLine(
+  name: string,
   argv: string[],
   spec: InputSpec,
-): { raw: Record<string, string>; g: GlobalFlags; help: boolean } {
-  const raw: Record<string, string> = {};
-  const g: GlobalFlags = { workspace: process.cwd(), json: false, verbose: false, render: false };
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') {
-      help = true;
-      continue;
-    }
-    if (arg === '--json') g.json = true;
-    else if (arg === '--verbose') g.verbose = true;
-    else if (arg === '--render') g.render = true;
-    else if (arg.startsWith('--')) {
-      const eq = arg.indexOf('=');
-      const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
-      let value: string;
-      if (eq > 0) value = arg.slice(eq + 1);
-      else {
-        if (i + 1 >= argv.length) throw new C2CError(`flag --${name} needs a value`);
-        value = argv[++i]!;
-      }
-      if (name === 'workspace') g.workspace = path.resolve(value);
-      else if (!(name in spec))
-        throw new C2CError(
-          `unknown flag --${name}; known: ${Object.keys(spec)
-            .map((k) => `--${k}`)
-            .join(', ')}`,
-        );
-      else raw[name] = raw[name] !== undefined ? `${raw[name]}\n${value}` : value;
-    } else throw new C2CError(`unexpected argument '${arg}'; flags are --name value`);
+): { raw: Record<string, string>; g: GlobalFlags } {
+  const options: NonNullable<ParseArgsConfig['options']> = {
+    workspace: { type: 'string' },
+    json: { type: 'boolean' },
+    verbose: { type: 'boolean' },
+    render: { type: 'boolean' },
+  };
+  for (const flag of Object.keys(spec)) options[flag] = { type: 'string', multiple: true };
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    values = parseNodeArgs({ args: argv, options, strict: true, allowPositionals: false })
+      .values as typeof values;
+  } catch (err) {
+    throw new UsageError(usageProblem(err));
   }
-  return { raw, g, help };
+  if (values.render !== undefined && name !== 'deploy')
+    throw new UsageError(`--render is a flag of 'c2c deploy', not of 'c2c ${name}'`);
+  const g: GlobalFlags = {
+    workspace: path.resolve(typeof values.workspace === 'string' ? values.workspace : process.cwd()),
+    json: values.json === true,
+    verbose: values.verbose === true,
+    render: values.render === true,
+  };
+  const raw: Record<string, string> = {};
+  for (const flag of Object.keys(spec)) {
+    const v = values[flag];
+    if (Array.isArray(v)) raw[flag] = v.join('\n');
+  }
+  return { raw, g };
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(usage() + '\n');
-    return name ? 0 : 2;
+  const [first, ...rest] = argv;
+  const askedHelp = first === '--help' || first === '-h' || first === 'help';
+  const name = first === 'help' ? rest[0] : askedHelp ? undefined : first;
+  if (!first || (askedHelp && !name)) {
+    // Asked for: stdout and success; no command at all: bad usage.
+    (first ? process.stdout : process.stderr).write(usage() + '\n');
+    return first ? 0 : 2;
   }
-  const cmd = commands[name];
-  if (!cmd) {
-    process.stderr.write(`c2c: unknown command '${name}'\n${usage()}\n`);
+  const cmd = name ? commands[name] : undefined;
+  if (!name || !cmd) {
+    process.stderr.write(`c2c: unknown command '${name ?? ''}'\n${usage()}\n`);
     return 2;
   }
-  const { raw, g, help } = parseArgs(rest, cmd.inputs);
-  if (help) {
+  if (first === 'help' || rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(commandHelp(name, cmd) + '\n');
     return 0;
   }
-  if (g.render && name !== 'deploy')
-    throw new C2CError(`--render is a flag of 'c2c deploy', not of '${name}'`);
+  let parsed: ReturnType<typeof parseCommandLine>;
+  try {
+    parsed = parseCommandLine(name, rest, cmd.inputs);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`c2c ${name}: ${err.message} (c2c ${name} --help lists the flags)\n`);
+    return 2;
+  }
+  const { raw, g } = parsed;
   // Human output goes to stderr with --json or --render, so stdout stays machine-readable.
   const logger = consoleLogger({
     verbose: g.verbose,
     ...(g.json || g.render ? { out: process.stderr } : {}),
   });
-  for (const [k, def] of Object.entries(cmd.inputs)) if (def.secret && raw[k]) logger.secret(raw[k]);
+  // Secret inputs are masked (the kubeconfig flag is a path, not the secret content).
+  for (const [k, def] of Object.entries(cmd.inputs))
+    if (def.secret && raw[k] && k !== 'kubeconfig') logger.secret(raw[k]);
   let ran: Awaited<ReturnType<Command['run']>>;
   try {
     ran = await cmd.run(raw, g, logger);

@@ -17,6 +17,11 @@ export interface Logger {
   group<T>(name: string, fn: () => Promise<T>): Promise<T>;
   /** Registers a secret before its first use: from now on it never reaches a log. */
   secret(value: string): void;
+  /**
+   * The text as this logger would print it: every registered secret replaced by ***. For text that
+   * leaves through another way than a log line (an error message, a command line in an error).
+   */
+  mask?(text: string): string;
 }
 
 /** Replaces every registered secret in a text by ***. */
@@ -70,6 +75,7 @@ export function consoleLogger(
       }
     },
     secret: (v) => masker.add(v),
+    mask: (t) => masker.mask(t),
   };
 }
 
@@ -97,6 +103,7 @@ export function memoryLogger(): Logger & { lines: RecordedLine[]; text(): string
       return fn();
     },
     secret: (v) => masker.add(v),
+    mask: (t) => masker.mask(t),
   };
 }
 

@@ -4,7 +4,7 @@ import { InputError } from '../core/errors.js';
 import { parseBool, parseDuration, parseList } from '../core/inputs.js';
 import type { InputSpec, RawInputs } from '../core/input-spec.js';
 import { parseImageInput, parseImageReference, type ImageReference } from '../images/reference.js';
-import type { BuilderChoice } from '../build/index.js';
+import type { BuilderChoice, BuildSecret } from '../build/index.js';
 import { BUILD_INPUT_DEFS, parseBuildCommon } from '../build/inputs.js';
 import { parseImageEntries } from './images.js';
 
@@ -51,6 +51,8 @@ export const DEPLOY_INPUTS = {
     description: "Passed as build arg `BASE_IMAGE` (e.g. action-hash-base's `image-ref`).",
   },
   'build-args': BUILD_INPUT_DEFS['build-args'],
+  secrets: BUILD_INPUT_DEFS.secrets,
+  'secret-files': BUILD_INPUT_DEFS['secret-files'],
   builder: BUILD_INPUT_DEFS.builder,
   'registry-username': {
     default: '',
@@ -150,6 +152,8 @@ export interface DeployOptions {
     image: ImageReference;
     tag: string;
     buildArgs: Array<[string, string]>;
+    /** Build secrets (`secrets`, `secret-files`). */
+    secrets?: BuildSecret[];
     builder: BuilderChoice;
     rebuild: boolean;
   };
@@ -210,8 +214,8 @@ export function parseDeployInputs(
       );
     }
   });
-  const common = parseBuildCommon(raw);
-  const { builder, buildArgs } = common;
+  const common = parseBuildCommon(raw, workspace);
+  const { builder, buildArgs, secrets } = common;
   const timeoutMs = parseDuration('timeout', raw.timeout, '10m');
   const rollbackTimeoutMs = parseDuration('rollback-timeout', raw['rollback-timeout'], '5m');
   const failFast = parseBool('fail-fast', raw['fail-fast'], true);
@@ -288,6 +292,7 @@ export function parseDeployInputs(
       image,
       tag,
       buildArgs,
+      secrets,
       builder,
       rebuild: parseBool('rebuild', raw.rebuild, false),
     };

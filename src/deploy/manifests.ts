@@ -1,10 +1,11 @@
-import { glob, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseAllDocuments, type Document, type Tags } from 'yaml';
 import { C2CError, InputError, ToolMissingError } from '../core/errors.js';
 import { exec, ExecError, which } from '../core/exec.js';
 import type { Logger, SourceLocation } from '../core/logger.js';
 import { nullLogger } from '../core/logger.js';
+import { globPaths } from './glob.js';
 import { asObject, asString, get, groupOf, kindOf, nameOf, namespaceOf, type K8sObject } from './objects.js';
 
 /**
@@ -129,9 +130,7 @@ export async function loadManifests(inputs: string[], opts: LoadManifestsOptions
     const hitsBefore = hits;
     const problemsBefore = problems.length;
     if (GLOB_MAGIC.test(input)) {
-      const matches: string[] = [];
-      for await (const m of glob(input, { cwd: workspace })) matches.push(path.resolve(workspace, m));
-      matches.sort(byteOrder);
+      const matches = (await globPaths(input, workspace)).sort(byteOrder);
       for (const abs of matches) {
         const st = await stat(abs).catch(() => undefined);
         if (st?.isDirectory()) await addDirectory(abs, addSource, problems, rel, new Set());

@@ -5,7 +5,7 @@ import { parseBool, parseEnum, parseList } from '../core/inputs.js';
 import type { InputSpec, RawInputs } from '../core/input-spec.js';
 import { parseImageInput, type ImageReference } from '../images/reference.js';
 import type { HashMode } from '../hashing/index.js';
-import type { BuilderChoice } from '../build/index.js';
+import type { BuilderChoice, BuildSecret } from '../build/index.js';
 import { BUILD_INPUT_DEFS, parseBuildCommon } from '../build/inputs.js';
 
 /** The inputs of action-hash-base and `c2c hash-base`: names, defaults and meaning. */
@@ -44,6 +44,8 @@ export const HASH_BASE_INPUTS = {
   context: { default: '.', description: 'Build context, relative to the workspace.' },
   dockerfile: { default: 'Dockerfile.base', description: 'Dockerfile, relative to `context`.' },
   'build-args': BUILD_INPUT_DEFS['build-args'],
+  secrets: BUILD_INPUT_DEFS.secrets,
+  'secret-files': BUILD_INPUT_DEFS['secret-files'],
   target: { default: '', description: 'Build stage to build.' },
   platforms: { default: '', description: 'Target platforms, e.g. `linux/amd64,linux/arm64`.' },
   'extra-tags': { default: '', description: 'Moving tags to push as well, e.g. `latest`.' },
@@ -88,6 +90,8 @@ export interface HashBaseOptions {
   context: string;
   dockerfile: string;
   buildArgs: Array<[string, string]>;
+  /** Build secrets (`secrets`, `secret-files`). */
+  secrets?: BuildSecret[];
   target?: string;
   platforms: string[];
   extraTags: string[];
@@ -117,8 +121,8 @@ export function parseHashBaseInputs(raw: HashBaseRaw, workspace: string): HashBa
       "no 'extra', or mode 'content'",
     );
   const check = parseEnum('check', raw.check, ['registry', 'cache', 'none'] as const, 'registry');
-  const common = parseBuildCommon(raw);
-  const { builder, buildArgs } = common;
+  const common = parseBuildCommon(raw, workspace);
+  const { builder, buildArgs, secrets } = common;
   const build = parseBool('build', raw.build, false);
   const allowEmpty = parseBool('allow-empty', raw['allow-empty'], false);
   const image = raw.image.trim() ? parseImageInput('image', raw.image, { repositoryOnly: true }) : undefined;
@@ -180,6 +184,7 @@ export function parseHashBaseInputs(raw: HashBaseRaw, workspace: string): HashBa
     context,
     dockerfile,
     buildArgs,
+    secrets,
     ...(raw.target.trim() ? { target: raw.target.trim() } : {}),
     platforms,
     extraTags,

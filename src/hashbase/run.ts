@@ -122,6 +122,7 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
       "check 'cache' needs the GitHub Actions cache, which only the action has; use check 'registry' or 'none' here",
     );
   if (opts.password) logger.secret(opts.password);
+  for (const s of opts.secrets ?? []) if ('value' in s) logger.secret(s.value);
 
   const hashed = await timed(phases, 'hash', () =>
     logger.group(`Hash (${opts.mode})`, () =>
@@ -238,6 +239,7 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
           dockerfile: opts.dockerfile,
           tags: [tag, ...opts.extraTags].map(pushRef),
           buildArgs: opts.buildArgs,
+          ...(opts.secrets ? { secrets: opts.secrets } : {}),
           ...(opts.target ? { target: opts.target } : {}),
           platforms: opts.platforms,
           labels,
@@ -249,6 +251,7 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
             },
           ],
           logger,
+          inputNames: { buildArgs: 'build-args', secrets: 'secrets', secretFiles: 'secret-files' },
         },
         builder,
       );

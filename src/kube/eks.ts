@@ -25,6 +25,18 @@ export interface EksTokenOptions {
   now?: Date;
 }
 
+/**
+ * The regional STS endpoint of a region, as the AWS SDK resolves it: `sts.<region>.<DNS suffix of
+ * the region's partition>` (amazonaws.com, amazonaws.com.cn for cn-*, the GovCloud, isolated and
+ * sovereign partitions' own suffixes). The partition comes from the SDK's partition data (the
+ * `partition` function of its endpoint rules), loaded only on the EKS path.
+ */
+export async function stsEndpoint(region: string): Promise<{ hostname: string; partition: string }> {
+  const { partition } = await import('@aws-sdk/core/client');
+  const p = partition(region);
+  return { hostname: `sts.${region}.${p.dnsSuffix}`, partition: p.name };
+}
+
 /** The token `aws eks get-token --cluster-name <name>` would print, and when to renew it. */
 export async function eksToken(opts: EksTokenOptions): Promise<{ token: string; expiresAt: Date }> {
   const now = opts.now ?? new Date();
@@ -36,7 +48,7 @@ export async function eksToken(opts: EksTokenOptions): Promise<{ token: string; 
     uriEscapePath: true,
     applyChecksum: false,
   });
-  const hostname = `sts.${opts.region}.amazonaws.com`;
+  const { hostname } = await stsEndpoint(opts.region);
   const signed = await signer.presign(
     {
       method: 'GET',
@@ -80,7 +92,7 @@ export async function eksConnection(opts: EksConnectionOptions, logger: Logger):
       `'${opts.clusterName}' is not an EKS cluster name`,
       'letters, digits, - and _ (up to 100)',
     );
-  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(opts.region))
+  if (!/^[a-z]{2,4}(-[a-z]+)+-\d+$/.test(opts.region))
     throw new InputError('aws-region', `'${opts.region}' is not an AWS region`, 'a region such as eu-west-1');
   const sdk = await import('@aws-sdk/client-eks');
   const credentials =

@@ -258,6 +258,7 @@ async function runExecPlugin(
       await exec(cmd, cfg.args ?? [], {
         env: childEnv,
         timeoutMs: 60_000,
+        logger,
         installHint: `install the credential plugin '${cfg.command}' named in the kubeconfig`,
       })
     ).stdout;
