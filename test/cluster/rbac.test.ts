@@ -172,7 +172,7 @@ const EXPECTED: Record<string, { step: Step; how: How }> = {
   'configmaps:patch': { step: 'deploy', how: 'error' },
   'configmaps:delete': { step: 'undo', how: 'error' },
   'horizontalpodautoscalers:get': { step: 'deploy', how: 'error' },
-  'horizontalpodautoscalers:list': { step: 'undo', how: 'error' },
+  'horizontalpodautoscalers:list': { step: 'deploy', how: 'warning' },
   'horizontalpodautoscalers:create': { step: 'deploy', how: 'error' },
   'horizontalpodautoscalers:patch': { step: 'deploy', how: 'error' },
   'horizontalpodautoscalers:delete': { step: 'undo', how: 'error' },
