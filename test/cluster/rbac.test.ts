@@ -1,0 +1,643 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments, stringify } from 'yaml';
+import { errorMessage } from '../../src/core/errors.js';
+import { closeHttpAgents } from '../../src/core/http.js';
+import { memoryLogger } from '../../src/core/logger.js';
+import type { DeployResult } from '../../src/deploy/run.js';
+import { deploymentManifest } from '../fixtures/workloads.js';
+import type { Cluster } from '../helpers/cluster.js';
+import { deployHarness } from '../helpers/deploy-harness.js';
+import {
+  CLUSTER_SETUP_TIMEOUT_MS,
+  haveCluster,
+  sharedCluster,
+  testNamespace,
+} from '../helpers/shared-cluster.js';
+
+/**
+ * Issue 7, least privilege: the RBAC shipped in rbac/ is enough for every path of the deploy engine,
+ * and every verb in it is needed. The deploy engine runs as a ServiceAccount bound to the shipped
+ * Role (its token in a kubeconfig, as a user passes it to the action): a deploy, a failed rollout
+ * (diagnosed, then rolled back) and an apply refused half-way (undone). Then, for every rule and
+ * every verb of the Role, the same under a Role without that one verb: the run stops (or, where the
+ * verb serves only the diagnosis or fail-fast, degrades) with a message naming the verb and the
+ * resource.
+ */
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ROLE_FILE = path.join(ROOT, 'rbac/deploy-role.yaml');
+const CLUSTER_ROLE_FILE = path.join(ROOT, 'rbac/feature-env-clusterrole.yaml');
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+interface Doc {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  rules?: Rule[];
+  subjects?: { kind: string; name: string; namespace?: string }[];
+  roleRef?: { kind: string; name: string };
+}
+
+const docsOf = (file: string): Doc[] =>
+  parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Doc);
+const roleDocs = docsOf(ROLE_FILE);
+const role = roleDocs.find((d) => d.kind === 'Role')!;
+
+/**
+ * The verbs on namespaces a deploy with create-namespace uses, and on which path; the others of the
+ * ClusterRole (list, watch, update) are for the feature-environment lifecycle (planned), which no
+ * code uses yet.
+ */
+const NAMESPACE_VERBS: Record<string, 'create' | 'rejected' | undefined> = {
+  get: 'create',
+  create: 'create',
+  patch: 'create',
+  delete: 'rejected',
+};
+const PLANNED_NAMESPACE_VERBS = ['list', 'watch', 'update'];
+const clusterRoleDocs = docsOf(CLUSTER_ROLE_FILE);
+const clusterRole = clusterRoleDocs.find((d) => d.kind === 'ClusterRole')!;
+
+// ---------------------------------------------------------------- what a deploy is made of
+
+const IMG = 'registry.example/shop';
+const V1 = { web: `${IMG}/web:v1`, worker: `${IMG}/worker:v1`, agent: `${IMG}/agent:v1` };
+
+/** A web Deployment (with a worker container), its DaemonSet agent, two ConfigMaps, a Service, an HPA. */
+function appSet() {
+  const web = deploymentManifest('web', V1.web, { replicas: 1 });
+  web.spec.template.spec.containers.push({ name: 'worker', image: V1.worker });
+  return [
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-config' }, data: { LOG_LEVEL: 'info' } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-flags' }, data: { NEW_CART: 'disabled' } },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web' },
+      spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
+    },
+    web,
+    {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'agent' },
+      spec: {
+        selector: { matchLabels: { app: 'agent' } },
+        template: {
+          metadata: { labels: { app: 'agent' } },
+          spec: { containers: [{ name: 'agent', image: V1.agent }] },
+        },
+      },
+    },
+    hpa('web'),
+  ];
+}
+
+function hpa(target: string) {
+  return {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: target },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: target },
+      minReplicas: 1,
+      maxReplicas: 2,
+    },
+  };
+}
+
+/** What the half-done apply writes: a ConfigMap, a Service, two Deployments (one over quota), two HPAs. */
+function extraSet() {
+  return [
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'extra' }, data: { A: '1' } },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'extra' },
+      spec: { selector: { app: 'extra-a' }, ports: [{ port: 80 }] },
+    },
+    deploymentManifest('extra-a', `${IMG}/extra:v1`, { replicas: 1 }),
+    deploymentManifest('extra-b', `${IMG}/extra:v1`, { replicas: 1 }),
+    hpa('extra-a'),
+    hpa('extra-b'),
+  ];
+}
+
+const BAD_IMAGES = [`${IMG}/web:fail-pull`, `${IMG}/worker:crash-loop`, `${IMG}/agent:fail-pull`].join('\n');
+const COMMON = { 'pin-digests': 'false', timeout: '30s', 'rollback-timeout': '30s' };
+
+// ---------------------------------------------------------------- the three paths
+
+type Step = 'deploy' | 'rollout' | 'undo';
+const STEPS: Step[] = ['deploy', 'rollout', 'undo'];
+
+interface StepOutcome {
+  step: Step;
+  /** The deploy threw: its message. */
+  error?: string;
+  r?: DeployResult;
+  warnings: string[];
+  errors: string[];
+  log: string;
+}
+
+/**
+ * How a missing verb shows, and where:
+ * - error: the step stops, and its error says so;
+ * - failure: the failed rollout is not (wholly) rolled back, and the error lines of the log and the
+ *   step's failure say why;
+ * - warning: the result is the same, a warning says what could not be done (fail-fast, diagnosis);
+ * - log: the result is the same, the failure report in the log says what could not be read.
+ */
+type How = 'error' | 'failure' | 'warning' | 'log';
+const EXPECTED: Record<string, { step: Step; how: How }> = {
+  'deployments:get': { step: 'rollout', how: 'failure' },
+  'deployments:list': { step: 'deploy', how: 'error' },
+  'deployments:watch': { step: 'deploy', how: 'error' },
+  'deployments:create': { step: 'deploy', how: 'error' },
+  'deployments:patch': { step: 'deploy', how: 'error' },
+  'deployments:delete': { step: 'undo', how: 'error' },
+  'replicasets:list': { step: 'rollout', how: 'failure' },
+  'controllerrevisions:list': { step: 'rollout', how: 'failure' },
+  'configmaps:get': { step: 'deploy', how: 'error' },
+  'configmaps:list': { step: 'deploy', how: 'error' },
+  'configmaps:create': { step: 'deploy', how: 'error' },
+  'configmaps:patch': { step: 'deploy', how: 'error' },
+  'configmaps:delete': { step: 'undo', how: 'error' },
+  'horizontalpodautoscalers:get': { step: 'deploy', how: 'error' },
+  'horizontalpodautoscalers:list': { step: 'deploy', how: 'warning' },
+  'horizontalpodautoscalers:create': { step: 'deploy', how: 'error' },
+  'horizontalpodautoscalers:patch': { step: 'deploy', how: 'error' },
+  'horizontalpodautoscalers:delete': { step: 'undo', how: 'error' },
+  'pods:list': { step: 'deploy', how: 'warning' },
+  'pods:watch': { step: 'deploy', how: 'warning' },
+  'pods/log:get': { step: 'rollout', how: 'log' },
+  'events:list': { step: 'rollout', how: 'warning' },
+};
+
+/**
+ * Variants whose denial the engine's own sentence ("forbidden to <verb> <resource>") misnames: a
+ * server-side apply that creates an object is a PATCH that the server also authorizes as `create`,
+ * and src/kube/client.ts says 'patch' for every apply. The server's words, quoted in the same
+ * message, name it ("cannot create resource ..."). Reported to the owner of src/kube.
+ */
+const ENGINE_MISNAMES = new Set([
+  'deployments:create',
+  'configmaps:create',
+  'horizontalpodautoscalers:create',
+]);
+
+/**
+ * Variants whose step failure (the action's error and summary note) does not say why nothing was
+ * rolled back: when no workload could be rolled back, src/deploy/run.ts reports the failed rollout
+ * only, and the reason (the missing verb) is in the log's error lines alone. Reported to the owner
+ * of src/deploy.
+ */
+const FAILURE_OMITS_WHY = new Set(['deployments:get']);
+
+/** Where the text names `verb` on one of the rule's resources: in the engine's words or the server's. */
+function naming(text: string, rule: Rule, verb: string): { engine: boolean; server: boolean } {
+  let engine = false;
+  let server = false;
+  for (const resource of rule.resources) {
+    const group = rule.apiGroups[0];
+    const shown = group ? `${resource}.${group}` : resource;
+    if (text.includes(`forbidden to ${verb} ${shown} `)) engine = true;
+    if (text.includes(`cannot ${verb} resource "${resource}"`)) server = true;
+  }
+  return { engine, server };
+}
+
+/** Every verb the Role grants, removed one at a time. */
+function variants(rules: Rule[]): { id: string; rule: Rule; verb: string; rules: Rule[] }[] {
+  return rules.flatMap((rule, i) =>
+    rule.verbs.map((verb) => ({
+      id: `${rule.resources[0]}:${verb}`,
+      rule,
+      verb,
+      rules: rules
+        .map((r, j) => (j === i ? { ...r, verbs: r.verbs.filter((v) => v !== verb) } : r))
+        .filter((r) => r.verbs.length > 0),
+    })),
+  );
+}
+
+describe.skipIf(!haveCluster())('least privilege: the shipped RBAC for action-deploy-k8s', () => {
+  let cluster: Cluster;
+  const cleanup: (() => Promise<unknown>)[] = [];
+
+  beforeAll(async () => {
+    cluster = await sharedCluster();
+  }, CLUSTER_SETUP_TIMEOUT_MS);
+  afterAll(async () => {
+    await Promise.all(cleanup.map((c) => c().catch(() => undefined)));
+    closeHttpAgents();
+  });
+
+  const admin = async (docs: unknown[], namespace?: string) => {
+    const r = await cluster.kubectl(['apply', '--server-side', '-f', '-'], {
+      ...(namespace ? { namespace } : {}),
+      input: docs.map((d) => stringify(d)).join('---\n'),
+    });
+    if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
+  };
+
+  /** A kubeconfig for the ServiceAccount `sa` of `namespace`: a TokenRequest token, the cluster's CA. */
+  const kubeconfigFor = async (namespace: string, sa: string) => {
+    const tr = await cluster.request('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${sa}/token`, {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { expirationSeconds: 3600 },
+    });
+    if (tr.status !== 201) throw new Error(`TokenRequest: ${tr.status} ${tr.text}`);
+    const token = (tr.body as { status: { token: string } }).status.token;
+    const kubeconfig = stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        {
+          name: 'c2c-test',
+          cluster: {
+            server: cluster.server,
+            'certificate-authority-data': Buffer.from(cluster.caCert).toString('base64'),
+          },
+        },
+      ],
+      users: [{ name: sa, user: { token } }],
+      contexts: [{ name: 'deployer', context: { cluster: 'c2c-test', user: sa, namespace } }],
+      'current-context': 'deployer',
+    });
+    return { token, kubeconfig };
+  };
+
+  /** Waits until the authorizer applies every (resource, verb) of `rules` to the token in `namespace`. */
+  const rulesInForce = async (token: string, namespace: string, rules: Rule[]) => {
+    const want = rules.flatMap((r) => r.resources.flatMap((res) => r.verbs.map((v) => `${res}:${v}`)));
+    const end = Date.now() + 30_000;
+    for (;;) {
+      const review = await cluster.request(
+        'POST',
+        '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews',
+        { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace } },
+        token,
+      );
+      const got = new Set(
+        ((review.body as { status?: { resourceRules?: Rule[] } })?.status?.resourceRules ?? []).flatMap((r) =>
+          r.resources.flatMap((res) => r.verbs.map((v) => `${res}:${v}`)),
+        ),
+      );
+      if (want.every((w) => got.has(w))) return;
+      if (Date.now() > end) throw new Error(`RBAC not in force after 30 s: ${review.text}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  /**
+   * A fresh namespace with the shipped ServiceAccount, Role and RoleBinding in it (the Role's rules
+   * replaced by `rules`), and a deploy harness authenticated as that ServiceAccount.
+   */
+  const asDeployer = async (rules: Rule[], prefix: string) => {
+    const ns = await testNamespace(cluster, prefix);
+    cleanup.push(ns.delete);
+    const docs = roleDocs.map((d) => {
+      const doc = structuredClone(d);
+      doc.metadata.namespace = ns.name;
+      if (doc.kind === 'Role') doc.rules = rules;
+      for (const s of doc.subjects ?? []) if (s.namespace) s.namespace = ns.name;
+      return doc;
+    });
+    await admin(docs);
+    const sa = docs.find((d) => d.kind === 'ServiceAccount')!.metadata.name;
+    const { token, kubeconfig } = await kubeconfigFor(ns.name, sa);
+    await rulesInForce(token, ns.name, rules);
+    const h = await deployHarness(kubeconfig);
+    cleanup.push(() => h.close());
+    return { ns: ns.name, h, token };
+  };
+
+  type Deployer = Awaited<ReturnType<typeof asDeployer>>;
+
+  /** One deploy with these inputs (and the small timeouts); never throws. */
+  const deployAs = async (h: Deployer['h'], inputs: Record<string, string>) => {
+    // The harness returns its logger only with a result: log lines of a throwing run come from here.
+    const logger = memoryLogger();
+    const out: Omit<StepOutcome, 'step'> = { warnings: [], errors: [], log: '' };
+    try {
+      out.r = (await h.deploy({ ...COMMON, ...inputs }, { logger })).r;
+    } catch (e) {
+      out.error = errorMessage(e);
+    }
+    out.log = logger.text();
+    out.warnings = logger.lines.filter((l) => l.level === 'warning').map((l) => l.message);
+    out.errors = logger.lines.filter((l) => l.level === 'error').map((l) => l.message);
+    return out;
+  };
+
+  /** Runs one of the three paths as the deployer; never throws. */
+  const run = async ({ ns, h }: Deployer, step: Step): Promise<StepOutcome> => {
+    let inputs: Record<string, string>;
+    if (step === 'deploy') inputs = { manifests: await h.write(appSet()) };
+    else if (step === 'rollout')
+      inputs = { manifests: await h.write(appSet()), images: BAD_IMAGES, 'fail-fast-grace': '2s' };
+    else {
+      // web counts already: room for one more Deployment, so the second one of the set is refused.
+      await admin(
+        [
+          {
+            apiVersion: 'v1',
+            kind: 'ResourceQuota',
+            metadata: { name: 'two' },
+            spec: { hard: { 'count/deployments.apps': '2' } },
+          },
+        ],
+        ns,
+      );
+      await expect
+        .poll(
+          async () => {
+            const q = await cluster.request('GET', `/api/v1/namespaces/${ns}/resourcequotas/two`);
+            return (q.body as { status?: { used?: Record<string, string> } }).status?.used?.[
+              'count/deployments.apps'
+            ];
+          },
+          { timeout: 30_000 },
+        )
+        .toBe('1');
+      inputs = { manifests: await h.write(extraSet()) };
+    }
+    return { ...(await deployAs(h, { namespace: ns, ...inputs })), step };
+  };
+
+  const get = async (p: string) => cluster.request('GET', p);
+  const imagesOf = async (ns: string, kind: 'deployments' | 'daemonsets', name: string) => {
+    const r = await get(`/apis/apps/v1/namespaces/${ns}/${kind}/${name}`);
+    return (
+      r.body as { spec: { template: { spec: { containers: { image: string }[] } } } }
+    ).spec.template.spec.containers.map((c) => c.image);
+  };
+
+  /** What each path does under the whole Role. */
+  const asWithWholeRole = async (d: Deployer, o: StepOutcome) => {
+    const context = `${o.error ?? o.r?.failure ?? ''}\n${o.log}`;
+    if (o.step === 'deploy') {
+      expect(o.error, context).toBeUndefined();
+      expect(o.r!.result, context).toBe('success');
+      expect(o.warnings, context).toEqual([]);
+    } else if (o.step === 'rollout') {
+      expect(o.error, context).toBeUndefined();
+      expect(o.r!.result, context).toBe('rolled-back');
+      expect(o.r!.failure).toMatch(
+        /(ErrImagePull|ImagePullBackOff) on image registry\.example\/shop\/web:fail-pull/,
+      );
+      expect(o.r!.failure).toContain('Rolled back Deployment');
+      expect(o.r!.failure).toContain('DaemonSet');
+      expect(o.r!.failure).toContain('the previous version runs again');
+      expect(o.warnings, context).toEqual([]);
+      // The failure report: the pods and the crashing worker's log (warning events come later).
+      expect(o.log).toMatch(/container worker: (waiting: CrashLoopBackOff|running)/);
+      expect(o.log).toMatch(/(log lines of|Logs of) web-[a-z0-9-]+\/worker/);
+      expect(o.log).not.toContain('unavailable');
+      expect(await imagesOf(d.ns, 'deployments', 'web')).toEqual([V1.web, V1.worker]);
+      expect(await imagesOf(d.ns, 'daemonsets', 'agent')).toEqual([V1.agent]);
+    } else {
+      expect(o.error, context).toMatch(/exceeded quota: two/);
+      expect(o.error, context).toContain('Nothing this run applied is left.');
+      for (const p of [
+        `/api/v1/namespaces/${d.ns}/configmaps/extra`,
+        `/api/v1/namespaces/${d.ns}/services/extra`,
+        `/apis/apps/v1/namespaces/${d.ns}/deployments/extra-a`,
+        `/apis/apps/v1/namespaces/${d.ns}/deployments/extra-b`,
+        `/apis/autoscaling/v2/namespaces/${d.ns}/horizontalpodautoscalers/extra-a`,
+        `/apis/autoscaling/v2/namespaces/${d.ns}/horizontalpodautoscalers/extra-b`,
+      ])
+        expect((await get(p)).status, p).toBe(404);
+    }
+    expect(`${o.error ?? ''}\n${o.log}`).not.toMatch(/cannot \w+ resource/);
+  };
+
+  it('the whole Role: a deploy, a failed rollout diagnosed and rolled back, a half-done apply undone', async () => {
+    const d = await asDeployer(role.rules!, 'rbac');
+    for (const step of STEPS) await asWithWholeRole(d, await run(d, step));
+  });
+
+  it('every rule and verb of the Role is covered by an expectation (and every expectation by a verb)', () => {
+    expect(
+      variants(role.rules!)
+        .map((v) => v.id)
+        .sort(),
+    ).toEqual(Object.keys(EXPECTED).sort());
+  });
+
+  for (const v of variants(role.rules!)) {
+    const want = EXPECTED[v.id];
+    it(`without ${v.verb} on ${v.rule.resources.join(', ')}: ${want ? `${want.how} at the ${want.step} step, naming it` : 'no expectation'}`, async () => {
+      expect(want, `no expectation for ${v.id}`).toBeDefined();
+      const d = await asDeployer(v.rules, 'rbac-v');
+      for (const step of STEPS) {
+        const o = await run(d, step);
+        if (step !== want!.step) {
+          // Not needed here: this path works as under the whole Role.
+          await asWithWholeRole(d, o);
+          continue;
+        }
+        const context = `${o.error ?? o.r?.failure ?? ''}\n${o.log}`;
+        const inError = naming(o.error ?? '', v.rule, v.verb);
+        switch (want!.how) {
+          case 'error':
+            expect(o.error, context).toBeDefined();
+            expect(
+              inError.engine || inError.server,
+              `the error names ${v.verb} ${v.rule.resources}:\n${context}`,
+            ).toBe(true);
+            if (!ENGINE_MISNAMES.has(v.id)) expect(inError.engine, context).toBe(true);
+            break;
+          case 'failure': {
+            expect(o.error, context).toBeUndefined();
+            // Not everything was rolled back: the log's error says why, and so does the failure.
+            expect(o.r!.failure, context).not.toContain('the previous version runs again');
+            expect(naming(o.errors.join('\n'), v.rule, v.verb).engine, context).toBe(true);
+            if (!FAILURE_OMITS_WHY.has(v.id))
+              expect(
+                naming(o.r!.failure ?? '', v.rule, v.verb).engine,
+                `the failure names ${v.verb} ${v.rule.resources}:\n${context}`,
+              ).toBe(true);
+            break;
+          }
+          case 'warning':
+          case 'log': {
+            expect(o.error, context).toBeUndefined();
+            expect(o.r!.result, context).toBe(step === 'deploy' ? 'success' : 'rolled-back');
+            const where = want!.how === 'warning' ? o.warnings.join('\n') : o.log;
+            expect(
+              naming(where, v.rule, v.verb).engine,
+              `a ${want!.how} names ${v.verb} ${v.rule.resources}:\n${context}`,
+            ).toBe(true);
+            break;
+          }
+        }
+        return;
+      }
+    });
+  }
+
+  it('create-namespace is beyond the Role: the deploy stops at once, naming namespaces, and writes nothing', async () => {
+    const d = await asDeployer(role.rules!, 'rbac-ns');
+    const o = await deployAs(d.h, {
+      namespace: d.ns,
+      'create-namespace': 'true',
+      manifests: await d.h.write(appSet()),
+    });
+    expect(o.error, o.log).toContain(`forbidden to get namespaces "${d.ns}"`);
+    expect((await get(`/apis/apps/v1/namespaces/${d.ns}/deployments/web`)).status).toBe(404);
+    expect((await get(`/api/v1/namespaces/${d.ns}/configmaps/web-config`)).status).toBe(404);
+  });
+
+  // ---------------------------------------------------------------- the feature-env ClusterRole
+
+  /**
+   * The shipped feature-env ServiceAccount, ClusterRole (its rules replaced by `rules`) and
+   * ClusterRoleBinding, under names of this test; a deploy harness authenticated as that account.
+   */
+  const asFeatureEnv = async (rules: Rule[]) => {
+    const home = await testNamespace(cluster, 'rbac-fe');
+    cleanup.push(home.delete);
+    const name = home.name;
+    const docs = clusterRoleDocs
+      .filter((d) => d.kind !== 'Namespace')
+      .map((d) => {
+        const doc = structuredClone(d);
+        if (doc.kind === 'ServiceAccount') doc.metadata.namespace = home.name;
+        else doc.metadata.name = name;
+        if (doc.kind === 'ClusterRole') doc.rules = rules;
+        if (doc.roleRef) doc.roleRef.name = name;
+        for (const s of doc.subjects ?? []) if (s.namespace) s.namespace = home.name;
+        return doc;
+      });
+    await admin(docs);
+    const rbac = '/apis/rbac.authorization.k8s.io/v1';
+    cleanup.push(() => cluster.request('DELETE', `${rbac}/clusterrolebindings/${name}`));
+    cleanup.push(() => cluster.request('DELETE', `${rbac}/clusterroles/${name}`));
+    const sa = docs.find((d) => d.kind === 'ServiceAccount')!.metadata.name;
+    const { token, kubeconfig } = await kubeconfigFor(home.name, sa);
+    await rulesInForce(token, home.name, rules);
+    const h = await deployHarness(kubeconfig);
+    cleanup.push(() => h.close());
+    /** A namespace name for an environment, deleted (by the admin) when the tests end. */
+    const envNamespace = (n: number) => {
+      const env = `${home.name}-env${n}`;
+      cleanup.push(() => cluster.request('DELETE', `/api/v1/namespaces/${env}`));
+      return env;
+    };
+    return { h, envNamespace };
+  };
+
+  const ingress = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: 'web' },
+    spec: {
+      rules: [
+        {
+          host: 'web.pr-7.example.com',
+          http: {
+            paths: [
+              {
+                path: '/',
+                pathType: 'Prefix',
+                backend: { service: { name: 'web', port: { number: 80 } } },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  };
+
+  type EnvStep = 'create' | 'rejected';
+  /**
+   * The namespace paths of a deploy: `create`, the namespace made by create-namespace, then the set
+   * in it (with an Ingress); `rejected`, a set the server-side dry run rejects, so the namespace made
+   * for its validation is deleted again.
+   */
+  const envRun = async (fe: Awaited<ReturnType<typeof asFeatureEnv>>, step: EnvStep) => {
+    const ns = fe.envNamespace(step === 'create' ? 1 : 2);
+    const objects =
+      step === 'create'
+        ? [...appSet(), ingress]
+        : [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bad' }, data: { 'not a key!': 'x' } }];
+    const o = await deployAs(fe.h, {
+      namespace: ns,
+      'create-namespace': 'true',
+      manifests: await fe.h.write(objects),
+    });
+    return { ...o, ns };
+  };
+
+  const asWithWholeClusterRole = async (step: EnvStep, o: Awaited<ReturnType<typeof envRun>>) => {
+    const context = `${o.error ?? ''}\n${o.log}`;
+    const nsStatus = await get(`/api/v1/namespaces/${o.ns}`);
+    if (step === 'create') {
+      expect(o.error, context).toBeUndefined();
+      expect(o.r!.result, context).toBe('success');
+      expect(o.r!.applied).toContain(`Namespace/${o.ns}`);
+      expect(o.r!.applied).toContain(`Ingress/${o.ns}/web`);
+      expect(nsStatus.status).toBe(200);
+    } else {
+      expect(o.error, context).toContain('The cluster rejected 1 object(s) in a server-side dry run');
+      expect(o.error, context).not.toContain('could not be deleted again');
+      // Deleted again: gone, or on its way.
+      if (nsStatus.status === 200)
+        expect((nsStatus.body as { status: { phase: string } }).status.phase).toBe('Terminating');
+      else expect(nsStatus.status).toBe(404);
+    }
+  };
+
+  it('the feature-env ClusterRole: a deploy that creates its namespace, and one whose rejected namespace goes again', async () => {
+    const fe = await asFeatureEnv(clusterRole.rules!);
+    for (const step of ['create', 'rejected'] as const)
+      await asWithWholeClusterRole(step, await envRun(fe, step));
+  });
+
+  const namespacesRule = clusterRole.rules!.find((r) => r.resources.includes('namespaces'))!;
+  for (const verb of namespacesRule.verbs.filter((v) => NAMESPACE_VERBS[v])) {
+    const want = NAMESPACE_VERBS[verb]!;
+    it(`the feature-env ClusterRole without ${verb} on namespaces: the ${want} path stops, naming it`, async () => {
+      const fe = await asFeatureEnv(
+        clusterRole.rules!.map((r) =>
+          r === namespacesRule ? { ...r, verbs: r.verbs.filter((v) => v !== verb) } : r,
+        ),
+      );
+      for (const step of ['create', 'rejected'] as const) {
+        const o = await envRun(fe, step);
+        if (step !== want) {
+          await asWithWholeClusterRole(step, o);
+          continue;
+        }
+        const n = naming(o.error ?? '', namespacesRule, verb);
+        expect(n.engine || n.server, `the error names ${verb} namespaces:\n${o.error}\n${o.log}`).toBe(true);
+        if (verb !== 'create') expect(n.engine, o.error).toBe(true);
+        return;
+      }
+    });
+  }
+});
+
+describe('the shipped RBAC files', () => {
+  it('the feature-env ClusterRole holds every rule of the deploy Role, unchanged', () => {
+    for (const rule of role.rules!) expect(clusterRole.rules).toContainEqual(rule);
+  });
+
+  it('each verb of the ClusterRole on namespaces is exercised by a deploy, or planned for feature environments', () => {
+    const ns = clusterRole.rules!.find((r) => r.resources.includes('namespaces'))!;
+    expect([...ns.verbs].sort()).toEqual(
+      [...Object.keys(NAMESPACE_VERBS), ...PLANNED_NAMESPACE_VERBS].sort(),
+    );
+  });
+});
