@@ -23,14 +23,19 @@ export async function explain(
   try {
     const byNs = new Map<string, { pods: K8sObject[]; events: K8sObject[] }>();
     for (const ns of new Set(failed.map((f) => f.namespace ?? ''))) {
-      const [pods, events] = await Promise.all([
-        client.list('v1', 'Pod', { namespace: ns }),
-        client.list('v1', 'Event', { namespace: ns }),
-      ]);
-      byNs.set(ns, {
-        pods: pods.items as unknown as K8sObject[],
-        events: events.items as unknown as K8sObject[],
-      });
+      // Pods and events separately: without one (RBAC), the other still explains.
+      const read = async (kind: string) => {
+        try {
+          return (await client.list('v1', kind, { namespace: ns })).items as unknown as K8sObject[];
+        } catch (e) {
+          logger.warning(
+            `could not list ${kind.toLowerCase()}s of namespace '${ns}' for the failure report: ${errorMessage(e)}`,
+          );
+          return [];
+        }
+      };
+      const [pods, events] = await Promise.all([read('Pod'), read('Event')]);
+      byNs.set(ns, { pods, events });
     }
     const inputs: DiagnoseInput[] = failed.map((f) => {
       const { pods, events } = byNs.get(f.namespace ?? '')!;

@@ -16,6 +16,8 @@ export interface FailFastOptions {
   graceMs: number;
   /** Restarts after which CrashLoopBackOff is final. Default 3. */
   crashRestarts?: number;
+  /** The pods are followed only for rollouts still running after this long. Default 1 s. */
+  startAfterMs?: number;
 }
 
 export interface Unhealable {

@@ -306,7 +306,7 @@ async function failRollout(
     result.failure += back.ok
       ? ` Rolled back ${back.rolledBack.join(', ')}: the previous version runs again.`
       : ` Rolled back ${back.rolledBack.join(', ')}, but the rollback itself did not complete: ${back.problems.join('; ')}.`;
-  }
+  } else if (back.problems.length) result.failure += ` Could not roll back: ${back.problems.join('; ')}.`;
   if (back.created.length)
     result.failure += ` Created by this run and left in place: ${back.created.join(', ')}.`;
 }

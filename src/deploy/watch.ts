@@ -84,11 +84,18 @@ export async function watchRollouts(
     if (groups.find(([k]) => k === key)![1].every((g) => !pending.has(g))) groupControllers.get(key)!.abort();
   };
 
+  // The pod watch starts only for rollouts still running after a second: a quick rollout (most of
+  // them) costs no pod requests, and fail-fast has nothing to catch in a second anyway.
   const pods = o.failFast
     ? new PodFailFast(client, pending, o.failFast, logger, now, settle, lastSeen)
     : undefined;
+  let podWork: Promise<void> | undefined;
+  const podTimer = pods
+    ? setTimeout(() => {
+        if (pending.size) podWork = pods.run();
+      }, o.failFast?.startAfterMs ?? 1_000)
+    : undefined;
   try {
-    const podWork = pods?.run();
     await Promise.all(
       groups.map(async ([key, group]) => {
         const first = group[0]!;
@@ -118,10 +125,12 @@ export async function watchRollouts(
         }
       }),
     );
+    clearTimeout(podTimer);
     pods?.stop();
     await podWork;
   } finally {
     clearTimeout(timer);
+    clearTimeout(podTimer);
     progress.stop();
     pods?.stop();
     controller.abort();

@@ -42,17 +42,30 @@ export class KubeApiError extends C2CError {
 
 const PERMANENT_500 = /failed to create typed (patch|live) object/;
 
-/** 403: says which verb on which resource the credentials may not use. */
+/**
+ * 403: says which verb on which resource the credentials may not use. The verb is the server's
+ * (a server-side apply of an object that does not exist yet is authorised as `create`, not `patch`).
+ * A 403 that is not RBAC's (a quota, an admission webhook, Pod Security) says so instead of asking
+ * for a permission.
+ */
 export class KubeForbiddenError extends KubeApiError {
   override name = 'KubeForbiddenError';
+  /** The verb and resource RBAC denied, from the server's message, when it was RBAC. */
+  readonly denied?: { verb: string; resource: string };
   constructor(status: number, verb: string, target: string, kubeStatus: KubeStatus | undefined) {
+    const said = kubeStatus?.message ?? '';
+    const m = /cannot (\S+) resource "([^"]+)"(?: in API group "([^"]*)")?/.exec(said);
+    const denied = m ? { verb: m[1]!, resource: m[3] ? `${m[2]}.${m[3]}` : m[2]! } : undefined;
     super(
       status,
       verb,
       target,
       kubeStatus,
-      `Kubernetes RBAC: forbidden to ${verb} ${target}${kubeStatus?.message ? ` (server said: ${kubeStatus.message})` : ''}. Grant the deploying identity the '${verb}' verb on this resource (a Role/ClusterRole and binding).`,
+      denied || !said
+        ? `Kubernetes RBAC: forbidden to ${denied?.verb ?? verb} ${target}${said ? ` (server said: ${said})` : ''}. Grant the deploying identity the '${denied?.verb ?? verb}' verb on ${denied?.resource ?? 'this resource'} (a Role/ClusterRole and binding)`
+        : `Kubernetes refused to ${verb} ${target} (HTTP 403, not a missing permission): ${said}`,
     );
+    if (denied) this.denied = denied;
   }
 }
 

@@ -56,8 +56,9 @@ describe('re-runs cost nothing (Kubernetes fake)', () => {
     const writes = kube.requestLog.filter((x) => x.method !== 'GET' && !/dryRun=All/.test(x.path));
     expect(writes).toEqual([]);
     expect(kube.requestLog.filter((x) => x.watch)).toEqual([]);
-    // One dry run per object, plus a constant (version, discovery, one read per collection).
-    expect(r.requestCount).toBeLessThanOrEqual(count + 6);
+    // One dry run per object, plus a constant: version, discovery of v1, apps/v1 and autoscaling/v2,
+    // one read per collection (3 here) and the namespace's HorizontalPodAutoscalers.
+    expect(r.requestCount).toBeLessThanOrEqual(count + 8);
     expect(r.applied.sort()).toEqual(
       [
         `ConfigMap/${ns}/settings (unchanged)`,
