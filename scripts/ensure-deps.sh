@@ -3,7 +3,11 @@
 # buildah, kubectl, busybox-static), the npm packages (npm ci, which also brings Node 24), the
 # Node 20 and 22 binaries the CLI tests run c2c with (outside the repository), and the local
 # Kubernetes control plane of the cluster tests (built from the Go module proxy once, cached).
+# --demo: only what the demo needs: not the Node 20 and 22 binaries, and not the control plane (the
+# demo builds it itself, and only when it deploys to it).
 set -euo pipefail
+demo=false
+if [ "${1:-}" = --demo ]; then demo=true; fi
 cd "$(dirname "$0")/.."
 
 need=()
@@ -24,10 +28,16 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-# npm ci when node_modules is missing or older than the lockfile.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# npm ci when node_modules is missing or older than the lockfile. A node_modules that is a symlink (a
+# git worktree using another checkout's packages) is left alone: npm ci would replace the link with a
+# directory of its own, and a checkout or rebase that touches the lockfile is enough to trigger it.
+if [ -L node_modules ]; then
+  :
+elif [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+
+if [ "$demo" = true ]; then exit 0; fi
 
 # Node 20 and 22 for the CLI tests (the CLI supports 20, 22 and 24; the actions run on 24).
 scripts/install-node-versions.sh

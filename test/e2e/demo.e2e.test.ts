@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haveTools } from '../helpers/tools.js';
+import { CLUSTER_SETUP_TIMEOUT_MS, haveCluster } from '../helpers/shared-cluster.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The processes whose command line names `dir` (what the demo started keeps its files there). */
+function processesUsing(dir: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+      if (cmd.includes(dir)) found.push(`${pid}: ${cmd}`);
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}
+
+// The README's first command, as a user runs it. --local: the control plane of the demo's own even
+// where a kubeconfig exists (a test never deploys to the developer's cluster). About 40 s with the
+// control plane built.
+describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox') || !haveCluster())(
+  'scripts/demo.sh --local',
+  () => {
+    let tmp: string;
+    beforeAll(async () => {
+      tmp = await mkdtemp(path.join(os.tmpdir(), 'c2c-demo-test-'));
+    });
+    afterAll(async () => {
+      if (tmp) await rm(tmp, { recursive: true, force: true });
+    });
+
+    it(
+      'deploys the sample app to a local control plane, rolls a broken image back, and leaves nothing running',
+      async () => {
+        // Everything the demo makes goes under its own TMPDIR: its processes are found by that path.
+        const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
+          const child = spawn('bash', ['scripts/demo.sh', '--local'], {
+            cwd: ROOT,
+            env: { ...process.env, TMPDIR: tmp },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          let output = '';
+          child.stdout.on('data', (d) => (output += d));
+          child.stderr.on('data', (d) => (output += d));
+          child.on('close', (c) => resolve({ code: c, output }));
+        });
+        expect(code, output).toBe(0);
+        expect(output).toMatch(/^first run +build +true +true /m);
+        expect(output).toMatch(/^second run +skip +false +false /m);
+        for (const service of ['api', 'web', 'worker'])
+          expect(output).toContain(`deployment "${service}" successfully rolled out`);
+        expect(output).toContain('exit code 1, as expected: the tag resolves to no digest');
+        expect(output).toContain('== Why the rollout failed');
+        expect(output).toContain('exit code 1, as expected: result=rolled-back, rolled-back=true');
+        expect(output).toContain('checked: Deployment/web and each of its pods run the previous image');
+        expect(output).toMatch(/^=== timings ===$/m);
+        // Nothing runs on, and the demo's work dir (the control plane's files) is gone.
+        expect(processesUsing(tmp)).toEqual([]);
+        expect((await readdir(tmp)).filter((f) => f.startsWith('c2c-demo.'))).toEqual([]);
+      },
+      CLUSTER_SETUP_TIMEOUT_MS + 5 * 60_000,
+    );
+  },
+);
