@@ -118,12 +118,14 @@ export function namespacesToCreate(items: Item[]): Item[] {
 export async function createNamespacesFirst(
   client: KubeClient,
   items: Item[],
+  drafts: Map<Item, KubeObject>,
   opts: DeployOptions,
   logger: Logger,
 ): Promise<Item[]> {
   const created: Item[] = [];
   for (const it of namespacesToCreate(items)) {
-    it.applied = await client.apply(it.object, { force: opts.forceConflicts });
+    // The annotated object (a draft while an image is still to be built): applied whole, once.
+    it.applied = await client.apply(drafts.get(it) ?? it.object, { force: opts.forceConflicts });
     created.push(it);
     logger.info(`created ${it.key} (first, so that the server can validate what goes in it)`);
   }

@@ -111,7 +111,7 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
   // One rejected object means nothing is applied (and, when an image is to be built, nothing is
   // pushed). Namespaces the set creates are created first, so what goes in them is validated too.
   const dryRuns = await logger.group('Server-side dry run', async () => {
-    const created = opts.dryRun ? [] : await createNamespacesFirst(client, items, opts, logger);
+    const created = opts.dryRun ? [] : await createNamespacesFirst(client, items, drafts, opts, logger);
     try {
       return await dryRunAll(client, items, drafts, opts);
     } catch (e) {
@@ -270,10 +270,8 @@ async function failRollout(
   logger: DeployContext['logger'],
   now: () => number,
 ): Promise<void> {
+  // The report names each failed workload with its reason; the step's error says it once more at the end.
   const why = await logger.group('Why the rollout failed', async () => {
-    logger.info(
-      `rollout failed: ${failed.map((it) => `${it.key} (${outcome.get(it)!.status.message})`).join('; ')}`,
-    );
     const e = await explain(client, failed, outcome, logger);
     logger.info(e.text);
     return e;

@@ -127,5 +127,17 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox', 'git'))(
       expect(second.logger.text()).toMatch(/built from revision a{40}, not [0-9a-f]{40}: building it again/);
       expect(second.logger.text()).toMatch(/group: Build and push/);
     });
+
+    it('a namespace created with create-namespace during a build is applied whole: the next run leaves it unchanged', async () => {
+      const ns = `made-${Date.now().toString(36)}`;
+      const file = await h.write([deploymentManifest('web', `${reg.host}/reuse/app:dev`)]);
+      const tag = `ns-${Date.now()}`;
+      const first = await h.deploy(inputs(ns, file, { 'create-namespace': 'true', tag }), { revision });
+      expect(first.r.result, first.logger.text()).toBe('success');
+      const live = kube.get('v1', 'Namespace', undefined, ns)!;
+      expect(live.metadata.annotations?.['commit-to-cloud.dev/commit']).toBe(AUDIT.commit);
+      const again = await h.deploy(inputs(ns, file, { 'create-namespace': 'true', tag }), { revision });
+      expect(again.r.applied).toContain(`Namespace/${ns} (unchanged)`);
+    });
   },
 );
