@@ -1,0 +1,63 @@
+import { codeSpan, escapeMarkdown, markdownLink } from '../core/markdown.js';
+import { formatDuration } from '../core/inputs.js';
+
+/**
+ * The one sticky PR comment of an environment (found by its hidden marker, never a second one):
+ * each service's URL, the images under test, the links, the expiry and the time to ready; or, after
+ * down, that it was removed and why.
+ */
+export const COMMENT_MARKER = 'feature-env';
+
+export interface UpComment {
+  number: number;
+  sha: string;
+  namespace: string;
+  urls: Array<{ service: string; url: string }>;
+  images: Array<{ workload: string; image: string }>;
+  links: Array<[string, string]>;
+  expiresAt: string;
+  readyMs: number;
+  fromPool: boolean;
+  updated: boolean;
+  database?: string;
+  runUrl?: string;
+}
+
+export function renderUpComment(c: UpComment): string {
+  const out = [
+    `### Feature environment for #${c.number} is ${c.updated ? 'updated' : 'ready'}`,
+    '',
+    `Commit ${codeSpan(c.sha.slice(0, 12))} in namespace ${codeSpan(c.namespace)}, ready in ${formatDuration(c.readyMs)}${c.fromPool ? ' (from the warm pool)' : ''}.`,
+    '',
+  ];
+  if (c.urls.length) {
+    out.push('| Service | URL |', '| --- | --- |');
+    for (const u of c.urls) out.push(`| ${escapeMarkdown(u.service)} | ${markdownLink(u.url, u.url)} |`);
+    out.push('');
+  }
+  if (c.images.length) {
+    out.push('Images under test:', '');
+    for (const i of c.images) out.push(`- ${escapeMarkdown(i.workload)}: ${codeSpan(i.image)}`);
+    out.push('');
+  }
+  if (c.database)
+    out.push(`Database: ${codeSpan(c.database)} (its credentials are in the namespace's Secret).`, '');
+  if (c.links.length) out.push(c.links.map(([name, url]) => markdownLink(name, url)).join(' · '), '');
+  out.push(
+    `Expires ${escapeMarkdown(c.expiresAt)} unless the pull request is updated before; remove the label to tear it down now.${c.runUrl ? ` ${markdownLink('Run', c.runUrl)}.` : ''}`,
+  );
+  return out.join('\n');
+}
+
+export function renderDownComment(o: {
+  number: number;
+  namespace: string;
+  reason: string;
+  stillTerminating?: boolean;
+}): string {
+  return [
+    `### Feature environment for #${o.number} was removed`,
+    '',
+    `Namespace ${codeSpan(o.namespace)} ${o.stillTerminating ? 'is being deleted' : 'is gone'}: ${escapeMarkdown(o.reason)}. Add the label again for a new one.`,
+  ].join('\n');
+}

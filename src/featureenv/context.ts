@@ -1,0 +1,59 @@
+import type { Logger } from '../core/logger.js';
+import type { RetryOptions } from '../core/retry.js';
+import type { GitHubClient, GitHubContext } from '../github/index.js';
+import type { KubeConnection } from '../kube/index.js';
+import type { DatabaseProvider } from './types.js';
+
+/** Where a feature-environment run happens: the action and the CLI fill it in, tests too. */
+export interface FeatureEnvContext {
+  logger: Logger;
+  /** The event and the run (pull request, head commit, actor, run URL). */
+  gh: GitHubContext;
+  /** The GitHub layer; without it (a CLI run without a token) nothing is checked or recorded on GitHub. */
+  github?: GitHubClient;
+  /** owner/repo: whose environments these are. */
+  repository: string;
+  /** A connection instead of the options' cluster (tests). */
+  connection?: KubeConnection;
+  /** The database provider (tests inject one); default: from the options. */
+  database?: DatabaseProvider;
+  now?: () => number;
+  kubeRetry?: RetryOptions;
+  /** Source URL for the OCI labels of a built image. */
+  source?: string;
+}
+
+export type FeatureEnvStatus = 'up' | 'updated' | 'down' | 'reaped' | 'skipped';
+
+export interface FeatureEnvResult {
+  status: FeatureEnvStatus;
+  reason: string;
+  number?: number;
+  namespace: string;
+  url: string;
+  deploymentId: string;
+  expiresAt: string;
+  /** Seconds from the start of the run until the environment was ready ('' when not an up). */
+  readySeconds: string;
+  summary: string;
+  /** Why the step fails (a rollout that failed), when it does. */
+  failure?: string;
+  /** For reap: what was removed and what was kept, and why. */
+  removed?: Array<{ namespace: string; number?: number; why: string }>;
+  kept?: Array<{ namespace: string; number?: number; why: string }>;
+}
+
+export function emptyResult(status: FeatureEnvStatus, reason: string): FeatureEnvResult {
+  return {
+    status,
+    reason,
+    namespace: '',
+    url: '',
+    deploymentId: '',
+    expiresAt: '',
+    readySeconds: '',
+    summary: '',
+  };
+}
+
+export type { Logger };

@@ -1,0 +1,69 @@
+import { errorMessage } from '../core/errors.js';
+import { environments, readClaims, releaseClaim, type Scope } from './claims.js';
+import { COMMENT_MARKER, renderDownComment } from './comment.js';
+import type { FeatureEnvContext } from './context.js';
+import { deactivate } from './recorder.js';
+import type { DatabaseProvider } from './types.js';
+
+/**
+ * Removes one pull request's environment: its namespace (waiting, bounded, until it is gone, or
+ * saying that it is still terminating), its database, its claim; its GitHub Deployments go
+ * inactive and the PR comment says it was removed and why. Safe to run again at any point.
+ */
+export async function teardown(
+  s: Scope,
+  ctx: FeatureEnvContext,
+  db: DatabaseProvider | undefined,
+  o: { number: number; namespace?: string; reason: string; waitMs: number },
+): Promise<{ namespace: string; stillTerminating: boolean }> {
+  const namespace =
+    o.namespace ??
+    (await readClaims(s))[String(o.number)] ??
+    (await environments(s, { number: o.number }))[0]?.namespace ??
+    '';
+  let stillTerminating = false;
+  if (namespace) {
+    const existed = await s.client.delete(
+      { apiVersion: 'v1', kind: 'Namespace', name: namespace },
+      {
+        propagationPolicy: 'Background',
+      },
+    );
+    if (existed) {
+      s.logger.info(`deleting namespace ${namespace} (${o.reason})`);
+      stillTerminating = !(await gone(s, namespace, o.waitMs));
+      s.logger.info(
+        stillTerminating
+          ? `namespace ${namespace} is still terminating after ${Math.round(o.waitMs / 1000)}s: its finalizers run on`
+          : `namespace ${namespace} is gone`,
+      );
+    }
+  }
+  if (db && (await db.release({ number: o.number }, s.logger)))
+    s.logger.info(`database of #${o.number} released`);
+  await releaseClaim(s, o.number);
+  if (ctx.github) {
+    try {
+      await deactivate(ctx.github, o.number, s.logger);
+      if (namespace)
+        await ctx.github.upsertComment(
+          o.number,
+          COMMENT_MARKER,
+          renderDownComment({ number: o.number, namespace, reason: o.reason, stillTerminating }),
+        );
+    } catch (e) {
+      s.logger.warning(`could not record the removal on GitHub: ${errorMessage(e)}`);
+    }
+  }
+  return { namespace, stillTerminating };
+}
+
+async function gone(s: Scope, namespace: string, waitMs: number): Promise<boolean> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    const ns = await s.client.get({ apiVersion: 'v1', kind: 'Namespace', name: namespace });
+    if (!ns) return true;
+    if (Date.now() >= until) return false;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}

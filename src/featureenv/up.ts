@@ -1,0 +1,209 @@
+import { C2CError, errorMessage } from '../core/errors.js';
+import { formatDuration } from '../core/inputs.js';
+import { applyNamespace } from '../deploy/namespaces.js';
+import { loadManifests } from '../deploy/manifests.js';
+import { substituteAll } from '../deploy/image-work.js';
+import { checkUp } from './checks.js';
+import { claimNamespace, releaseClaim, type Claimed, type Scope } from './claims.js';
+import { COMMENT_MARKER, renderUpComment } from './comment.js';
+import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';
+import { deployInto, writeDatabaseSecret, writeNamespace } from './environment.js';
+import type { FeatureEnvOptions } from './inputs.js';
+import { featureEnvRecorder } from './recorder.js';
+import { refillPool } from './pool.js';
+import { renderFeatureEnvSummary } from './summary.js';
+import { A_CREATED, A_DATABASE, A_EXPIRES, A_PR_URL, A_SHA, A_UPDATED, A_URL } from './state.js';
+import type { DatabaseProvider } from './types.js';
+
+/**
+ * up (and update): the refusals first (closed, fork, labeler's permission) and the manifests checked
+ * without a cluster, so bad input creates nothing; then the pull request's namespace (its own, a
+ * ready spare, or a new one), its database and Secret, the deploy of the set with the images under
+ * test (only changed services roll), the GitHub Deployment, the one PR comment, the summary; then
+ * the warm pool refilled. A failure before the deploy gives back what it took.
+ */
+export async function up(
+  opts: FeatureEnvOptions,
+  ctx: FeatureEnvContext,
+  s: Scope,
+  db: DatabaseProvider | undefined,
+  number: number,
+): Promise<FeatureEnvResult> {
+  const { logger } = ctx;
+  const now = ctx.now ?? Date.now;
+  const t0 = now();
+  let sha = ctx.gh.pullRequest?.headSha ?? ctx.gh.sha;
+  let prUrl = ctx.gh.pullRequest?.htmlUrl;
+  if (ctx.github) {
+    const pr = await logger.group(`Check pull request #${number}`, () =>
+      checkUp(ctx.github!, opts, number, logger),
+    );
+    sha = pr.headSha ?? sha;
+    prUrl = pr.htmlUrl ?? prUrl;
+  } else logger.warning('no GitHub token: the pull request, its fork and who labeled it are not checked');
+  if (!sha)
+    throw new C2CError(`The head commit of pull request #${number} is unknown: no environment is made.`);
+  await precheck(opts, ctx);
+
+  const claimed = await logger.group('Claim a namespace', async () => {
+    const c = await claimNamespace(s, number, opts.warmPool > 0);
+    logger.info(
+      c.existing
+        ? `#${number} has ${c.namespace} already: update`
+        : c.fromPool
+          ? `#${number} takes the spare ${c.namespace} from the warm pool`
+          : `#${number} gets the new namespace ${c.namespace}`,
+    );
+    return c;
+  });
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const expiresAt = iso(now() + opts.ttlMs);
+  let database: string | undefined;
+  try {
+    await writeNamespace(s, claimed.namespace, 'active', {
+      number,
+      annotations: {
+        [A_SHA]: sha,
+        [A_EXPIRES]: expiresAt,
+        [A_UPDATED]: iso(now()),
+        ...(claimed.existing ? {} : { [A_CREATED]: iso(now()) }),
+        ...(prUrl ? { [A_PR_URL]: prUrl } : {}),
+      },
+    });
+    if (db) {
+      const info = await logger.group('Database', () =>
+        db.claim({ number, namespace: claimed.namespace }, logger),
+      );
+      await writeDatabaseSecret(s, claimed.namespace, opts.dbSecretName, info);
+      database = info.id;
+    }
+  } catch (e) {
+    await giveBack(s, ctx, db, number, claimed, e);
+    throw e;
+  }
+
+  let url = '';
+  const recorder = ctx.github
+    ? featureEnvRecorder(ctx.github, {
+        number,
+        sha,
+        url: () => url || undefined,
+        ...(ctx.gh.runUrl ? { logUrl: ctx.gh.runUrl } : {}),
+      })
+    : undefined;
+  const audit = {
+    commit: sha,
+    ...(ctx.gh.ref ? { ref: ctx.gh.ref } : {}),
+    ...(ctx.gh.runUrl ? { runUrl: ctx.gh.runUrl } : {}),
+    ...(ctx.gh.actor ? { actor: ctx.gh.actor } : {}),
+  };
+  let deployed;
+  try {
+    deployed = await deployInto(opts, ctx, claimed.namespace, {
+      number,
+      underTest: true,
+      audit,
+      ...(recorder ? { recorder } : {}),
+      onUrls: (found) => (url = found[0]?.url ?? ''),
+    });
+  } catch (e) {
+    // Refused before anything of the set was written (the server's validation): nothing stays.
+    if (!claimed.existing) await giveBack(s, ctx, db, number, claimed, e);
+    throw e;
+  }
+  const { result, urls } = deployed;
+  url = urls[0]?.url ?? '';
+  const readyMs = now() - t0;
+  await writeNamespace(s, claimed.namespace, 'active', {
+    number,
+    annotations: { ...(url ? { [A_URL]: url } : {}), ...(database ? { [A_DATABASE]: database } : {}) },
+  });
+  const images = result.changes
+    .filter((c) => c.from !== c.to)
+    .map((c) => ({ workload: `${c.kind}/${c.name}`, image: c.to }));
+  if (ctx.github) {
+    try {
+      await ctx.github.upsertComment(
+        number,
+        COMMENT_MARKER,
+        result.failure
+          ? `### Feature environment for #${number}: the rollout failed\n\n${result.failure}`
+          : renderUpComment({
+              number,
+              sha,
+              namespace: claimed.namespace,
+              urls,
+              images,
+              links: opts.links.map(([name, t]) => [
+                name,
+                t
+                  .replaceAll('{namespace}', claimed.namespace)
+                  .replaceAll('{number}', String(number))
+                  .replaceAll('{sha}', sha!),
+              ]),
+              expiresAt,
+              readyMs,
+              fromPool: claimed.fromPool,
+              updated: claimed.existing,
+              ...(database ? { database } : {}),
+              ...(ctx.gh.runUrl ? { runUrl: ctx.gh.runUrl } : {}),
+            }),
+      );
+    } catch (e) {
+      logger.warning(`could not write the pull request comment: ${errorMessage(e)}`);
+    }
+  }
+  const out: FeatureEnvResult = {
+    ...emptyResult(
+      claimed.existing ? 'updated' : 'up',
+      claimed.existing ? 'updated with new commits' : 'made',
+    ),
+    number,
+    namespace: claimed.namespace,
+    url,
+    deploymentId: result.deploymentId,
+    expiresAt,
+    readySeconds: (readyMs / 1000).toFixed(1),
+    ...(result.failure ? { failure: result.failure } : {}),
+  };
+  logger.info(
+    `#${number}: ${claimed.namespace} ${result.failure ? 'failed' : `ready in ${formatDuration(readyMs)}`}${url ? ` at ${url}` : ''}`,
+  );
+  if (opts.warmPool > 0) {
+    try {
+      await refillPool(opts, ctx, s);
+    } catch (e) {
+      logger.warning(`could not refill the warm pool: ${errorMessage(e)}`);
+    }
+  }
+  out.summary = renderFeatureEnvSummary(out, { rows: result.rows, fromPool: claimed.fromPool, database });
+  return out;
+}
+
+/** Everything that needs no cluster: the manifests read, namespace-free, the images under test matched. */
+async function precheck(opts: FeatureEnvOptions, ctx: FeatureEnvContext): Promise<void> {
+  const d = opts.deploy!;
+  const manifests = await loadManifests(d.manifests, { workspace: d.workspace, logger: ctx.logger });
+  applyNamespace(manifests, 'precheck');
+  substituteAll(
+    d,
+    manifests.map((m) => ({ object: m.object, file: m.file, line: m.line })),
+    ctx.logger,
+  );
+}
+
+/** After a failure before the deploy wrote anything of the set: the claim, the namespace and the database go back. */
+async function giveBack(
+  s: Scope,
+  ctx: FeatureEnvContext,
+  db: DatabaseProvider | undefined,
+  number: number,
+  claimed: Claimed,
+  cause: unknown,
+): Promise<void> {
+  if (claimed.existing) return;
+  ctx.logger.info(`giving back ${claimed.namespace} after: ${errorMessage(cause).split('\n')[0]}`);
+  await s.client.delete({ apiVersion: 'v1', kind: 'Namespace', name: claimed.namespace }).catch(() => false);
+  if (db) await db.release({ number }, ctx.logger).catch(() => false);
+  await releaseClaim(s, number).catch(() => undefined);
+}

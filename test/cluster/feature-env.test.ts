@@ -1,0 +1,230 @@
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { closeHttpAgents } from '../../src/core/http.js';
+import { nullLogger } from '../../src/core/logger.js';
+import { KubeClient, loadKubeconfig } from '../../src/kube/index.js';
+import { MANAGED, PR_LABEL, STATE } from '../../src/featureenv/state.js';
+import { startGitHubFake, type GitHubFake } from '../fakes/github.js';
+import { deploymentManifest } from '../fixtures/workloads.js';
+import { runFe } from '../helpers/feature-env.js';
+import { CLUSTER_SETUP_TIMEOUT_MS, haveCluster, sharedCluster } from '../helpers/shared-cluster.js';
+import type { Cluster } from '../helpers/cluster.js';
+
+/**
+ * action-feature-env's engine on the genuine control plane (namespaces really finalise there) with
+ * the GitHub fake: every event path of one pull request, refusals, the warm pool, concurrency, reap.
+ */
+const REG = 'registry.example:5000/shop';
+const ingress = (name: string, host: string) => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'Ingress',
+  metadata: { name },
+  spec: {
+    rules: [
+      {
+        host,
+        http: {
+          paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name, port: { number: 80 } } } }],
+        },
+      },
+    ],
+  },
+});
+const service = (name: string) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name },
+  spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
+});
+
+describe.skipIf(!haveCluster())('feature environments (genuine control plane)', () => {
+  let cluster: Cluster;
+  let gh: GitHubFake;
+  let ws: string;
+  let admin: KubeClient;
+  let prefix: string;
+  let n = 100;
+
+  beforeAll(async () => {
+    cluster = await sharedCluster();
+    gh = await startGitHubFake({ owner: 'acme', repo: 'shop' });
+    gh.collaborators.set('maintainer', 'write');
+    gh.collaborators.set('visitor', 'read');
+    ws = await mkdtemp(path.join(os.tmpdir(), 'c2c-fe-'));
+    await mkdir(path.join(ws, 'k8s'));
+    await writeFile(
+      path.join(ws, 'k8s/app.yaml'),
+      [
+        deploymentManifest('api', `${REG}/api:main`),
+        service('api'),
+        ingress('api', 'api.example.com'),
+        deploymentManifest('web', `${REG}/web:main`),
+        service('web'),
+        ingress('web', 'web.example.com'),
+      ]
+        .map((o) => stringify(o))
+        .join('---\n'),
+    );
+    admin = new KubeClient(await loadKubeconfig({ content: cluster.kubeconfig }, nullLogger), {
+      logger: nullLogger,
+    });
+  }, CLUSTER_SETUP_TIMEOUT_MS);
+  afterAll(async () => {
+    await gh?.stop();
+    if (ws) await rm(ws, { recursive: true, force: true });
+    closeHttpAgents();
+  });
+
+  /** A pull request of its own for one test, labeled by the maintainer; its environments under a prefix of their own. */
+  function pr(labels = ['feature-env']) {
+    const number = ++n;
+    prefix = `fe${number}-`;
+    const sha = `${number}`.padStart(40, 'a');
+    gh.addPullRequest({ number, headSha: sha, labels: [] });
+    for (const l of labels) gh.label(number, l, 'maintainer');
+    return { number, sha };
+  }
+  const base = () => ({
+    kubeconfig: cluster.kubeconfig,
+    manifests: 'k8s/',
+    'pin-digests': 'false',
+    'namespace-prefix': prefix,
+    domain: 'preview.example.com',
+    links: 'Logs=https://logs.example.com/?ns={namespace}&sha={sha}',
+    timeout: '60s',
+  });
+  const namespaces = async (selector: string) =>
+    (await admin.list('v1', 'Namespace', { labelSelector: selector })).items;
+
+  it('labeled → up; synchronize → update (only the changed service rolls); unlabeled → down', async () => {
+    const { number, sha } = pr();
+    const up = await runFe(
+      gh,
+      { action: 'labeled', number, label: 'feature-env', labels: ['feature-env'], sha },
+      base(),
+      { workspace: ws },
+    );
+    expect(up.r.status, up.logger.text()).toBe('up');
+    expect(up.r.namespace).toBe(`${prefix}pr-${number}`);
+    expect(up.r.url).toBe(`http://api.pr-${number}.preview.example.com`);
+    const ns = (await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: up.r.namespace }))!;
+    expect(ns.metadata.labels).toMatchObject({
+      [MANAGED]: 'true',
+      [STATE]: 'active',
+      [PR_LABEL]: String(number),
+    });
+    const ing = (await admin.get({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      namespace: up.r.namespace,
+      name: 'web',
+    })) as unknown as {
+      spec: { rules: { host: string }[] };
+    };
+    expect(ing.spec.rules[0]!.host).toBe(`web.pr-${number}.preview.example.com`);
+    // One comment with the marker, the URLs and the links; a transient Deployment with the URL.
+    const comments = gh.comments.filter((c) => c.issue === number);
+    expect(comments).toHaveLength(1);
+    expect(comments[0]!.body).toContain(`http://web.pr-${number}.preview.example.com`);
+    expect(comments[0]!.body).toContain(`https://logs.example.com/?ns=${up.r.namespace}&sha=${sha}`);
+    const d = gh.deployments.find((x) => String(x.id) === up.r.deploymentId)!;
+    expect(d.environment).toBe(`feature-env/pr-${number}`);
+    expect(d.transient_environment).toBe(true);
+    expect(d.statuses.at(-1)!.state).toBe('success');
+    expect(d.statuses.at(-1)!.environment_url).toBe(up.r.url);
+
+    // New commits: the image under test changes for web only.
+    const sha2 = `${number}`.padStart(40, 'b');
+    const upd = await runFe(
+      gh,
+      { action: 'synchronize', number, labels: ['feature-env'], sha: sha2 },
+      { ...base(), images: `${REG}/web:pr-${number}` },
+      { workspace: ws },
+    );
+    expect(upd.r.status, upd.logger.text()).toBe('updated');
+    expect(upd.r.namespace).toBe(up.r.namespace);
+    expect(Date.parse(upd.r.expiresAt)).toBeGreaterThanOrEqual(Date.parse(up.r.expiresAt));
+    expect(upd.r.summary).toMatch(/web.*success/s);
+    expect(upd.logger.text()).not.toMatch(/Deployment\/[^ ]+\/api: deployment "api" successfully rolled out/);
+    expect(gh.comments.filter((c) => c.issue === number)).toHaveLength(1);
+
+    const down = await runFe(
+      gh,
+      { action: 'unlabeled', number, label: 'feature-env', labels: [], sha: sha2 },
+      base(),
+      { workspace: ws },
+    );
+    expect(down.r.status, down.logger.text()).toBe('down');
+    expect(await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: up.r.namespace })).toBeUndefined();
+    expect(
+      gh.deployments
+        .filter((x) => x.environment === `feature-env/pr-${number}`)
+        .every((x) => x.statuses.at(-1)!.state === 'inactive'),
+    ).toBe(true);
+    const after = gh.comments.filter((c) => c.issue === number);
+    expect(after).toHaveLength(1);
+    expect(after[0]!.body).toMatch(/was removed.*label 'feature-env' was removed/s);
+  });
+
+  it('refusals create nothing: a fork, a labeler without write, a closed pull request; another label is skipped', async () => {
+    const fork = pr();
+    gh.issues.get(fork.number)!.headRepo = 'stranger/shop';
+    await expect(
+      runFe(
+        gh,
+        {
+          action: 'labeled',
+          number: fork.number,
+          label: 'feature-env',
+          labels: ['feature-env'],
+          sha: fork.sha,
+          headRepo: 'stranger/shop',
+        },
+        base(),
+        { workspace: ws },
+      ),
+    ).rejects.toThrow(/fork stranger\/shop.*allow-forks/);
+
+    const { number, sha } = pr([]);
+    gh.label(number, 'feature-env', 'visitor');
+    await expect(
+      runFe(
+        gh,
+        { action: 'labeled', number, label: 'feature-env', labels: ['feature-env'], sha, sender: 'visitor' },
+        base(),
+        { workspace: ws },
+      ),
+    ).rejects.toThrow(/visitor added the label 'feature-env'.*permission 'read'.*'write' is required/);
+
+    const closed = pr();
+    gh.issues.get(closed.number)!.state = 'closed';
+    await expect(
+      runFe(
+        gh,
+        {
+          action: 'labeled',
+          number: closed.number,
+          label: 'feature-env',
+          labels: ['feature-env'],
+          sha: closed.sha,
+        },
+        base(),
+        { workspace: ws },
+      ),
+    ).rejects.toThrow(/is closed: no environment/);
+
+    const other = pr(['bug']);
+    const skipped = await runFe(
+      gh,
+      { action: 'labeled', number: other.number, label: 'bug', labels: ['bug'], sha: other.sha },
+      base(),
+      { workspace: ws },
+    );
+    expect(skipped.r.status).toBe('skipped');
+    for (const k of [fork.number, number, closed.number, other.number])
+      expect(await namespaces(`${PR_LABEL}=${k}`)).toEqual([]);
+  });
+});

@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { withDefaults } from '../../src/core/input-spec.js';
+import { memoryLogger } from '../../src/core/logger.js';
+import { GitHubClient, githubContextFromEnv, type GitHubContext } from '../../src/github/index.js';
+import {
+  FEATURE_ENV_INPUTS,
+  parseFeatureEnvInputs,
+  type FeatureEnvRaw,
+} from '../../src/featureenv/inputs.js';
+import { runFeatureEnv } from '../../src/featureenv/run.js';
+import type { FeatureEnvContext } from '../../src/featureenv/context.js';
+import type { GitHubFake } from '../fakes/github.js';
+
+/**
+ * Runs the feature-environment engine the way the action does, from a real-shaped webhook payload
+ * (test/fixtures/events/pull_request.labeled.json, GitHub's shape) for the GitHub fake's repository.
+ */
+export interface PrEvent {
+  action: 'labeled' | 'unlabeled' | 'synchronize' | 'reopened' | 'closed' | 'opened';
+  number: number;
+  /** The label of a labeled/unlabeled event. */
+  label?: string;
+  /** Labels on the pull request when the event was sent. */
+  labels?: string[];
+  sha: string;
+  sender?: string;
+  headRepo?: string;
+  state?: 'open' | 'closed';
+}
+
+const template = () =>
+  JSON.parse(
+    readFileSync(path.join(import.meta.dirname, '../fixtures/events/pull_request.labeled.json'), 'utf8'),
+  ) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export async function eventContext(
+  gh: GitHubFake,
+  e: PrEvent | { name: 'schedule' | 'workflow_dispatch' },
+): Promise<GitHubContext> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'c2c-event-'));
+  const file = path.join(dir, 'event.json');
+  const full = `${gh.owner}/${gh.repo}`;
+  let name: string;
+  let payload: Record<string, unknown>;
+  let sha: string;
+  if ('name' in e) {
+    name = e.name;
+    payload = {
+      schedule: '0 3 * * *',
+      repository: { full_name: full, name: gh.repo, owner: { login: gh.owner } },
+    };
+    sha = 'f'.repeat(40);
+  } else {
+    name = 'pull_request';
+    const p = template();
+    p.action = e.action;
+    p.number = e.number;
+    if (e.label) p.label.name = e.label;
+    else delete p.label;
+    const pr = p.pull_request;
+    pr.number = e.number;
+    pr.state = e.state ?? (e.action === 'closed' ? 'closed' : 'open');
+    pr.title = `Change #${e.number}`;
+    pr.html_url = `${gh.env.GITHUB_SERVER_URL}/${full}/pull/${e.number}`;
+    pr.labels = (e.labels ?? []).map((l) => ({ name: l }));
+    pr.head = {
+      ...pr.head,
+      ref: `feature-${e.number}`,
+      sha: e.sha,
+      repo: { ...pr.head.repo, full_name: e.headRepo ?? full, fork: !!e.headRepo },
+    };
+    pr.base = { ...pr.base, repo: { ...pr.base.repo, full_name: full } };
+    p.repository = {
+      ...p.repository,
+      full_name: full,
+      name: gh.repo,
+      owner: { ...p.repository.owner, login: gh.owner },
+    };
+    p.sender.login = e.sender ?? 'maintainer';
+    payload = p;
+    sha = 'e'.repeat(40); // the merge commit GitHub sets as GITHUB_SHA on pull_request events
+  }
+  await writeFile(file, JSON.stringify(payload));
+  return githubContextFromEnv({
+    ...gh.env,
+    GITHUB_EVENT_NAME: name,
+    GITHUB_EVENT_PATH: file,
+    GITHUB_SHA: sha,
+    GITHUB_REF: 'refs/pull/0/merge',
+    GITHUB_RUN_ID: '5150',
+    GITHUB_ACTOR: 'sender' in e ? (e.sender ?? 'maintainer') : 'github-actions[bot]',
+  });
+}
+
+export async function runFe(
+  gh: GitHubFake,
+  event: PrEvent | { name: 'schedule' | 'workflow_dispatch' },
+  raw: Partial<FeatureEnvRaw>,
+  extra: Partial<FeatureEnvContext> & { workspace: string },
+) {
+  const logger = memoryLogger();
+  const ctxGh = await eventContext(gh, event);
+  const opts = parseFeatureEnvInputs(
+    withDefaults(FEATURE_ENV_INPUTS, { token: gh.token, ...raw } as Record<string, string>),
+    extra.workspace,
+    {
+      ...(ctxGh.pullRequest?.headSha ? { sha: ctxGh.pullRequest.headSha } : {}),
+      ...(ctxGh.pullRequest ? { pullRequest: ctxGh.pullRequest.number } : {}),
+    },
+  );
+  const github = new GitHubClient({
+    token: gh.token,
+    context: ctxGh,
+    logger,
+    retry: { baseDelayMs: 5, attempts: 2 },
+  });
+  const { workspace: _w, ...rest } = extra;
+  const r = await runFeatureEnv(opts, {
+    logger,
+    gh: ctxGh,
+    github,
+    repository: `${gh.owner}/${gh.repo}`,
+    ...rest,
+  });
+  return { r, logger };
+}
