@@ -12,22 +12,30 @@ import { C2CError, errorMessage } from './errors.js';
  * autolink), and before a character that would start a block at the beginning of a line (# - + > =
  * or the dot of `1.`); entity-encodes < > & (no HTML); keeps a cell on one line.
  */
-export function escapeMarkdown(text: string): string {
-  return text
+export function escapeMarkdown(text: string, o: { autolinks?: boolean } = {}): string {
+  const out = text
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/([\\`*_[\]|~])/g, '\\$1')
-    .replace(/:\/\//g, '\\://')
-    .replace(/^(\s*)([#+=-])/, '$1\\$2')
-    .replace(/^(\s*\d+)\./, '$1\\.')
     .replace(/\r?\n/g, '<br>');
+  return o.autolinks === false ? out : out.replace(/:\/\//g, '\\://');
 }
 
-/** A link whose URL is kept to http(s) and whose text is escaped. */
+/**
+ * A paragraph line: escapeMarkdown, plus a backslash before what would start a block at the
+ * beginning of the line (# - + > = or the dot of `1.`). Table cells need none of that.
+ */
+export function escapeMarkdownLine(text: string): string {
+  return escapeMarkdown(text)
+    .replace(/^(\s*)([#+=-])/, '$1\\$2')
+    .replace(/^(\s*\d+)\./, '$1\\.');
+}
+
 export function markdownLink(text: string, url: string): string {
   if (!/^https?:\/\//i.test(url)) return escapeMarkdown(text);
-  return `[${escapeMarkdown(text)}](${url.replace(/[()\s<>]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)})`;
+  // Inside a link's text no autolink is made: a URL as the text needs no escape.
+  return `[${escapeMarkdown(text, { autolinks: false })}](${url.replace(/[()\s<>]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)})`;
 }
 
 /**
@@ -56,7 +64,7 @@ export function renderFailureSummary(title: string, err: unknown): string {
   ];
   const problems = (err as { problems?: unknown }).problems;
   const first = errorMessage(err).split('\n')[0]!;
-  out.push(escapeMarkdown(first), '');
+  out.push(escapeMarkdownLine(first), '');
   if (Array.isArray(problems) && problems.length) {
     out.push('| Where | Problem |', '| --- | --- |');
     for (const p of problems) {
@@ -67,7 +75,7 @@ export function renderFailureSummary(title: string, err: unknown): string {
     out.push('');
   } else {
     const rest = errorMessage(err).split('\n').slice(1).filter(Boolean);
-    for (const line of rest) out.push(escapeMarkdown(line.trim()), '');
+    for (const line of rest) out.push(escapeMarkdownLine(line.trim()), '');
   }
   return out.join('\n');
 }

@@ -1,5 +1,5 @@
 import { formatDuration } from '../core/inputs.js';
-import { codeSpan, escapeMarkdown, markdownLink } from '../core/markdown.js';
+import { codeSpan, escapeMarkdown, escapeMarkdownLine, markdownLink } from '../core/markdown.js';
 
 /**
  * The job summary of a deploy: one row per workload with its images (old -> new), how long its
@@ -79,6 +79,6 @@ export function renderDeploySummary(input: SummaryInput): string {
       : 'GitHub Deployment';
     out.push(`${markdownLink(label, input.deployment.url)}`, '');
   }
-  for (const n of input.notes ?? []) out.push(escapeMarkdown(n), '');
+  for (const n of input.notes ?? []) out.push(escapeMarkdownLine(n), '');
   return out.join('\n');
 }

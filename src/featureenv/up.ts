@@ -59,17 +59,19 @@ export async function up(
   const iso = (ms: number) => new Date(ms).toISOString();
   const expiresAt = iso(now() + opts.ttlMs);
   let database: string | undefined;
+  // Server-side apply: every write names all the fields this manager keeps (a field left out is removed).
+  const live = claimed.existing
+    ? await s.client.get({ apiVersion: 'v1', kind: 'Namespace', name: claimed.namespace })
+    : undefined;
+  const annotations: Record<string, string> = {
+    [A_SHA]: sha,
+    [A_EXPIRES]: expiresAt,
+    [A_UPDATED]: iso(now()),
+    [A_CREATED]: live?.metadata.annotations?.[A_CREATED] ?? iso(now()),
+    ...(prUrl ? { [A_PR_URL]: prUrl } : {}),
+  };
   try {
-    await writeNamespace(s, claimed.namespace, 'active', {
-      number,
-      annotations: {
-        [A_SHA]: sha,
-        [A_EXPIRES]: expiresAt,
-        [A_UPDATED]: iso(now()),
-        ...(claimed.existing ? {} : { [A_CREATED]: iso(now()) }),
-        ...(prUrl ? { [A_PR_URL]: prUrl } : {}),
-      },
-    });
+    await writeNamespace(s, claimed.namespace, 'active', { number, annotations });
     if (db) {
       const info = await logger.group('Database', () =>
         db.claim({ number, namespace: claimed.namespace }, logger),
@@ -116,7 +118,11 @@ export async function up(
   const readyMs = now() - t0;
   await writeNamespace(s, claimed.namespace, 'active', {
     number,
-    annotations: { ...(url ? { [A_URL]: url } : {}), ...(database ? { [A_DATABASE]: database } : {}) },
+    annotations: {
+      ...annotations,
+      ...(url ? { [A_URL]: url } : {}),
+      ...(database ? { [A_DATABASE]: database } : {}),
+    },
   });
   const images = result.changes
     .filter((c) => c.from !== c.to)

@@ -518,10 +518,24 @@ export class GitHubClient {
         request: this.request,
       }),
     );
-    return {
-      comment: GitHubClient.comment(res.data as unknown as Record<string, unknown>),
-      action: 'created',
-    };
+    const created = GitHubClient.comment(res.data as unknown as Record<string, unknown>);
+    // Concurrent runs can each find none and each create one: all but the oldest go again, so the
+    // pull request ends with one comment whatever the interleaving.
+    const marked = (await this.listComments(issueNumber))
+      .filter((c) => c.body.includes(marker))
+      .sort((a, b) => a.id - b.id);
+    const keep = marked[0];
+    if (keep && keep.id !== created.id) {
+      await this.call(`delete duplicate comment ${created.id} on #${issueNumber}`, () =>
+        this.octokit.rest.issues.deleteComment({
+          ...this.repo,
+          comment_id: created.id,
+          request: this.request,
+        }),
+      );
+      return this.upsertComment(issueNumber, markerId, body);
+    }
+    return { comment: created, action: 'created' };
   }
 
   /** Deletes the marked comment; false when there was none. */

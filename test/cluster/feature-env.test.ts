@@ -227,4 +227,139 @@ describe.skipIf(!haveCluster())('feature environments (genuine control plane)', 
     for (const k of [fork.number, number, closed.number, other.number])
       expect(await namespaces(`${PR_LABEL}=${k}`)).toEqual([]);
   });
+
+  it('a warm pool: the first up takes a ready spare, rolls only what changed, and the pool is refilled', async () => {
+    const { number, sha } = pr();
+    const pool = { ...base(), 'warm-pool': '2' };
+    // A reap fills the pool (the daily job; also after every claim).
+    const filled = await runFe(gh, { name: 'workflow_dispatch' }, pool, { workspace: ws });
+    expect(filled.r.status, filled.logger.text()).toBe('reaped');
+    const spares = async () =>
+      (await namespaces(`${MANAGED}=true,${STATE}=spare`)).filter((x) => x.metadata.name!.startsWith(prefix));
+    expect(await spares()).toHaveLength(2);
+    const up = await runFe(
+      gh,
+      { action: 'labeled', number, label: 'feature-env', labels: ['feature-env'], sha },
+      { ...pool, images: `${REG}/web:pr-${number}` },
+      { workspace: ws },
+    );
+    expect(up.r.status, up.logger.text()).toBe('up');
+    expect(up.r.namespace).toMatch(new RegExp(`^${prefix}spare-`));
+    expect(up.logger.text()).toMatch(/takes the spare .* from the warm pool/);
+    // Only web changed: api is unchanged in the spare, web rolled.
+    expect(up.r.summary).toMatch(
+      /Deployment\/[^`]+\/api`[^|]*\|[^|]*\|[^|]*\| ➖ (unchanged|applied, no rollout)/,
+    );
+    expect(up.r.summary).toMatch(/Deployment\/[^`]+\/web`[^|]*\|[^|]*\|[^|]*\| ✅ success/);
+    expect(await spares()).toHaveLength(2);
+    await runFe(gh, { action: 'closed', number, labels: ['feature-env'], sha }, pool, { workspace: ws });
+  });
+
+  it('10 concurrent ups for one pull request end with one environment; 6 pull requests claiming from a pool of 3 never share a spare', async () => {
+    const one = pr();
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        runFe(
+          gh,
+          {
+            action: 'labeled',
+            number: one.number,
+            label: 'feature-env',
+            labels: ['feature-env'],
+            sha: one.sha,
+          },
+          base(),
+          {
+            workspace: ws,
+          },
+        ),
+      ),
+    );
+    const spaces = new Set(results.map((x) => x.r.namespace));
+    expect(spaces.size, results.map((x) => x.logger.text()).join('\n----\n')).toBe(1);
+    expect(await namespaces(`${PR_LABEL}=${one.number}`)).toHaveLength(1);
+    expect(gh.comments.filter((c) => c.issue === one.number)).toHaveLength(1);
+
+    // A pool of 3 and 6 pull requests at once: 3 get spares, 3 get new namespaces, none shared.
+    const pool = { ...base(), 'warm-pool': '3' };
+    await runFe(gh, { name: 'workflow_dispatch' }, pool, { workspace: ws });
+    const prs = Array.from({ length: 6 }, () => pr());
+    const claims = await Promise.all(
+      prs.map((p) =>
+        runFe(
+          gh,
+          { action: 'labeled', number: p.number, label: 'feature-env', labels: ['feature-env'], sha: p.sha },
+          { ...pool, 'warm-pool': '0' },
+          {
+            workspace: ws,
+          },
+        ),
+      ),
+    );
+    const taken = claims.map((c) => c.r.namespace);
+    expect(new Set(taken).size).toBe(6);
+    expect(claims.filter((c) => c.logger.text().includes('from the warm pool')).length).toBeLessThanOrEqual(
+      3,
+    );
+  });
+
+  it('reap removes expired, closed and orphan environments and never touches unmanaged namespaces', async () => {
+    const expired = pr();
+    const closed = pr();
+    const orphan = pr();
+    const open = pr();
+    const ttl = { ...base(), ttl: '1s' };
+    for (const p of [expired, closed, orphan])
+      expect(
+        (
+          await runFe(
+            gh,
+            {
+              action: 'labeled',
+              number: p.number,
+              label: 'feature-env',
+              labels: ['feature-env'],
+              sha: p.sha,
+            },
+            ttl,
+            { workspace: ws },
+          )
+        ).r.status,
+      ).toBe('up');
+    expect(
+      (
+        await runFe(
+          gh,
+          {
+            action: 'labeled',
+            number: open.number,
+            label: 'feature-env',
+            labels: ['feature-env'],
+            sha: open.sha,
+          },
+          base(),
+          { workspace: ws },
+        )
+      ).r.status,
+    ).toBe('up');
+    // An unmanaged namespace whose name looks like ours: never touched.
+    await admin.apply(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `${prefix}pr-9999` } },
+      { fieldManager: 'someone' },
+    );
+    gh.issues.get(closed.number)!.state = 'closed';
+    gh.label(orphan.number, 'feature-env', 'maintainer', 'unlabeled');
+    await new Promise((r) => setTimeout(r, 1500)); // expired's ttl passes (the others have the same ttl, but are judged first by PR state)
+    const reaped = await runFe(gh, { name: 'schedule' }, base(), { workspace: ws });
+    expect(reaped.r.status, reaped.logger.text()).toBe('reaped');
+    const why = Object.fromEntries(reaped.r.removed!.filter((x) => x.number).map((x) => [x.number, x.why]));
+    if (process.env.SHOW_LOG) console.log(reaped.logger.text());
+    expect(why[expired.number]).toMatch(/expired/);
+    expect(why[closed.number]).toMatch(/expired|closed/);
+    expect(why[orphan.number]).toMatch(/expired|no longer labeled/);
+    expect(Object.keys(why)).not.toContain(String(open.number));
+    expect(await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: `${prefix}pr-9999` })).toBeDefined();
+    expect(await namespaces(`${PR_LABEL}=${open.number}`)).toHaveLength(1);
+    expect(reaped.r.summary).toContain('Removed');
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { codeSpan, escapeMarkdown, markdownLink } from '../../src/core/markdown.js';
+import { codeSpan, escapeMarkdown, escapeMarkdownLine, markdownLink } from '../../src/core/markdown.js';
 import { renderDeploySummary } from '../../src/deploy/summary.js';
 
 describe('renderDeploySummary', () => {
@@ -77,8 +77,10 @@ describe('renderDeploySummary', () => {
     expect(escapeMarkdown('rolled-back sample-app: ready... (2 of 2)')).toBe(
       'rolled-back sample-app: ready... (2 of 2)',
     );
-    expect(escapeMarkdown('- not a list')).toBe('\\- not a list');
-    expect(escapeMarkdown('1. not a list')).toBe('1\\. not a list');
+    expect(escapeMarkdownLine('- not a list')).toBe('\\- not a list');
+    expect(escapeMarkdownLine('1. not a list')).toBe('1\\. not a list');
+    // In a table cell nothing starts a block: left as it is.
+    expect(escapeMarkdown('0.3 s')).toBe('0.3 s');
   });
 
   it('puts names and images in code spans that survive backticks and pipes', () => {
