@@ -36,62 +36,67 @@ const template = () =>
     readFileSync(path.join(import.meta.dirname, '../fixtures/events/pull_request.labeled.json'), 'utf8'),
   ) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** A webhook payload of GitHub's shape for the fake's repository, with the event name and GITHUB_SHA. */
+export function eventPayload(
+  gh: GitHubFake,
+  e: PrEvent | { name: 'schedule' | 'workflow_dispatch' },
+): { name: string; payload: Record<string, unknown>; sha: string; actor: string } {
+  const full = `${gh.owner}/${gh.repo}`;
+  if ('name' in e)
+    return {
+      name: e.name,
+      payload: {
+        schedule: '0 3 * * *',
+        repository: { full_name: full, name: gh.repo, owner: { login: gh.owner } },
+      },
+      sha: 'f'.repeat(40),
+      actor: 'github-actions[bot]',
+    };
+  const p = template();
+  p.action = e.action;
+  p.number = e.number;
+  if (e.label) p.label.name = e.label;
+  else delete p.label;
+  const pr = p.pull_request;
+  pr.number = e.number;
+  pr.state = e.state ?? (e.action === 'closed' ? 'closed' : 'open');
+  pr.title = `Change #${e.number}`;
+  pr.html_url = `${gh.env.GITHUB_SERVER_URL}/${full}/pull/${e.number}`;
+  pr.labels = (e.labels ?? []).map((l) => ({ name: l }));
+  pr.head = {
+    ...pr.head,
+    ref: `feature-${e.number}`,
+    sha: e.sha,
+    repo: { ...pr.head.repo, full_name: e.headRepo ?? full, fork: !!e.headRepo },
+  };
+  pr.base = { ...pr.base, repo: { ...pr.base.repo, full_name: full } };
+  p.repository = {
+    ...p.repository,
+    full_name: full,
+    name: gh.repo,
+    owner: { ...p.repository.owner, login: gh.owner },
+  };
+  p.sender.login = e.sender ?? 'maintainer';
+  // GITHUB_SHA of a pull_request event is the merge commit GitHub made, not the head.
+  return { name: 'pull_request', payload: p, sha: 'e'.repeat(40), actor: e.sender ?? 'maintainer' };
+}
+
 export async function eventContext(
   gh: GitHubFake,
   e: PrEvent | { name: 'schedule' | 'workflow_dispatch' },
 ): Promise<GitHubContext> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'c2c-event-'));
   const file = path.join(dir, 'event.json');
-  const full = `${gh.owner}/${gh.repo}`;
-  let name: string;
-  let payload: Record<string, unknown>;
-  let sha: string;
-  if ('name' in e) {
-    name = e.name;
-    payload = {
-      schedule: '0 3 * * *',
-      repository: { full_name: full, name: gh.repo, owner: { login: gh.owner } },
-    };
-    sha = 'f'.repeat(40);
-  } else {
-    name = 'pull_request';
-    const p = template();
-    p.action = e.action;
-    p.number = e.number;
-    if (e.label) p.label.name = e.label;
-    else delete p.label;
-    const pr = p.pull_request;
-    pr.number = e.number;
-    pr.state = e.state ?? (e.action === 'closed' ? 'closed' : 'open');
-    pr.title = `Change #${e.number}`;
-    pr.html_url = `${gh.env.GITHUB_SERVER_URL}/${full}/pull/${e.number}`;
-    pr.labels = (e.labels ?? []).map((l) => ({ name: l }));
-    pr.head = {
-      ...pr.head,
-      ref: `feature-${e.number}`,
-      sha: e.sha,
-      repo: { ...pr.head.repo, full_name: e.headRepo ?? full, fork: !!e.headRepo },
-    };
-    pr.base = { ...pr.base, repo: { ...pr.base.repo, full_name: full } };
-    p.repository = {
-      ...p.repository,
-      full_name: full,
-      name: gh.repo,
-      owner: { ...p.repository.owner, login: gh.owner },
-    };
-    p.sender.login = e.sender ?? 'maintainer';
-    payload = p;
-    sha = 'e'.repeat(40); // the merge commit GitHub sets as GITHUB_SHA on pull_request events
-  }
-  await writeFile(file, JSON.stringify(payload));
+  const ev = eventPayload(gh, e);
+  await writeFile(file, JSON.stringify(ev.payload));
   return githubContextFromEnv({
     ...gh.env,
-    GITHUB_EVENT_NAME: name,
+    GITHUB_EVENT_NAME: ev.name,
     GITHUB_EVENT_PATH: file,
-    GITHUB_SHA: sha,
+    GITHUB_SHA: ev.sha,
     GITHUB_REF: 'refs/pull/0/merge',
     GITHUB_RUN_ID: '5150',
-    GITHUB_ACTOR: 'sender' in e ? (e.sender ?? 'maintainer') : 'github-actions[bot]',
+    GITHUB_ACTOR: ev.actor,
   });
 }
 

@@ -1,6 +1,7 @@
 import type { InputSpec } from '../../core/input-spec.js';
 import { HASH_BASE_INPUTS, HASH_BASE_OUTPUTS } from '../../hashbase/inputs.js';
 import { DEPLOY_INPUTS, DEPLOY_OUTPUTS } from '../../deploy/inputs.js';
+import { FEATURE_ENV_INPUTS, FEATURE_ENV_OUTPUTS } from '../../featureenv/inputs.js';
 
 /**
  * Each action's metadata: the single source from which action.yml and the README tables are
@@ -34,5 +35,14 @@ export const ACTIONS: ActionMeta[] = [
     branding: { icon: 'upload-cloud', color: 'blue' },
     inputs: DEPLOY_INPUTS,
     outputs: DEPLOY_OUTPUTS,
+  },
+  {
+    dir: 'action-feature-env',
+    name: 'commit-to-cloud: feature environment',
+    description:
+      'One isolated environment per labelled pull request, from a warm pool: its services with the images under test, its own database and URLs, a PR comment and a GitHub Deployment; torn down on unlabel, close or expiry.',
+    branding: { icon: 'git-pull-request', color: 'blue' },
+    inputs: FEATURE_ENV_INPUTS,
+    outputs: FEATURE_ENV_OUTPUTS,
   },
 ];
