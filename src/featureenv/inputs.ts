@@ -214,12 +214,6 @@ export function parseFeatureEnvInputs(
       `has unknown placeholder(s) ${unknown.map((u) => `{${u}}`).join(', ')}`,
       `placeholders among ${HOST_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`,
     );
-  if (hostTemplate.includes('{domain}') && !domain)
-    throw new InputError(
-      'domain',
-      "is empty, but 'host-template' uses {domain}",
-      "a base domain such as 'preview.example.com', or a host-template without {domain}",
-    );
   const ingressAnnotations = keyValueLines(
     'ingress-annotations',
     raw['ingress-annotations'],

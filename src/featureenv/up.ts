@@ -1,4 +1,4 @@
-import { C2CError, errorMessage } from '../core/errors.js';
+import { C2CError, InputError, errorMessage } from '../core/errors.js';
 import { formatDuration } from '../core/inputs.js';
 import { applyNamespace } from '../deploy/namespaces.js';
 import { loadManifests } from '../deploy/manifests.js';
@@ -191,6 +191,13 @@ async function precheck(opts: FeatureEnvOptions, ctx: FeatureEnvContext): Promis
   const d = opts.deploy!;
   const manifests = await loadManifests(d.manifests, { workspace: d.workspace, logger: ctx.logger });
   applyNamespace(manifests, 'precheck');
+  const ingress = manifests.find((m) => m.object.kind === 'Ingress');
+  if (ingress && opts.hostTemplate.includes('{domain}') && !opts.domain)
+    throw new InputError(
+      'domain',
+      `is empty, but 'host-template' uses {domain} for the hosts of the Ingresses (${ingress.file}:${ingress.line})`,
+      "a base domain such as 'preview.example.com', or a host-template without {domain}",
+    );
   substituteAll(
     d,
     manifests.map((m) => ({ object: m.object, file: m.file, line: m.line })),
