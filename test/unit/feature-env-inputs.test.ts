@@ -30,10 +30,8 @@ describe('feature-env inputs: bad input is one clear error, before anything', ()
     [{ links: 'Logs=ftp://x' }, /Input 'links': 'Logs' has no http\(s\) URL/],
     [{ 'namespace-prefix': 'FE_' }, /Input 'namespace-prefix'/],
     [{ command: 'up', manifests: '' }, /Input 'manifests': is empty, but 'command' is up/],
-  ])('%o', (raw, message) => {
-    expect(() => parse({ manifests: raw.command ? '' : 'k8s/', ...raw } as Partial<FeatureEnvRaw>)).toThrow(
-      message,
-    );
+  ] as Array<[Partial<FeatureEnvRaw>, RegExp]>)('%o', (raw, message) => {
+    expect(() => parse({ manifests: raw.command ? '' : 'k8s/', ...raw })).toThrow(message);
   });
 
   it('the default tag of a built image is pr-<number>-<7 hex>', () => {
