@@ -630,7 +630,7 @@ function report(
       `whole process: cluster / fake ${ratio('ours (cluster)', 'ours (fake)').value.toFixed(2)}x`,
   );
   console.log(
-    `  requests of ours (fake, process runs, the fake's log): ${median(of.map((r) => r.requests!))} for ${N} workloads: ` +
+    `  requests of ours (fake, process runs, the fake's log): ${median(of.map((r) => r.requests!))} for ${N} workloads (median); the last run's: ` +
       [...of[of.length - 1]!.byKind!].map(([k, n]) => `${n} ${k}`).join(', '),
   );
   console.log('');
