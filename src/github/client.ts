@@ -1,4 +1,4 @@
-import { getOctokit } from '@actions/github';
+import type { getOctokit } from '@actions/github';
 import { C2CError, InputError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { parseRetryAfter, retry, type RetryOptions } from '../core/retry.js';
@@ -155,7 +155,12 @@ const SECONDARY_RATE_LIMIT = /secondary rate limit|abuse detection/i;
 
 export class GitHubClient {
   readonly repository: GitHubRepository;
-  private readonly octokit: Octokit;
+  /**
+   * Octokit is loaded on first use: @actions/github is a large share of the bundle's start-up, and
+   * a deploy without an environment constructs a client but never calls GitHub.
+   */
+  private readonly makeOctokit: () => Promise<Octokit>;
+  private octokitLoaded: Promise<Octokit> | undefined;
   private readonly logger: Logger;
   private readonly retryOpts: RetryOptions;
   private readonly timeoutMs: number;
@@ -184,11 +189,17 @@ export class GitHubClient {
       warn: (m: string) => this.logger.warning(m),
       error: (m: string) => this.logger.debug(m),
     };
-    this.octokit = getOctokit(opts.token, {
+    const token = opts.token;
+    const options = {
       baseUrl: opts.context.apiUrl.replace(/\/+$/, ''),
       userAgent: opts.userAgent ?? 'commit-to-cloud',
       log,
-    });
+    };
+    this.makeOctokit = async () => (await import('@actions/github')).getOctokit(token, options);
+  }
+
+  private octokit(): Promise<Octokit> {
+    return (this.octokitLoaded ??= this.makeOctokit());
   }
 
   private get repo() {
@@ -285,7 +296,11 @@ export class GitHubClient {
 
   /** Every page of a list endpoint, each page under the retry helper. */
   private async all<T>(what: string, route: string, params: Record<string, unknown>): Promise<T[]> {
-    const pages = this.octokit.paginate.iterator(route, { ...this.repo, per_page: 100, ...params } as never);
+    const pages = (await this.octokit()).paginate.iterator(route, {
+      ...this.repo,
+      per_page: 100,
+      ...params,
+    } as never);
     const it = pages[Symbol.asyncIterator]();
     const out: T[] = [];
     for (let page = 1; page <= 100; page++) {
@@ -304,9 +319,10 @@ export class GitHubClient {
    * when the permission is missing and with 422 (nothing created) when it is there.
    */
   async checkDeploymentPermission(): Promise<void> {
+    const octokit = await this.octokit();
     try {
       await this.call('check the permission to create deployments', () =>
-        this.octokit.request('POST /repos/{owner}/{repo}/deployments', {
+        octokit.request('POST /repos/{owner}/{repo}/deployments', {
           ...this.repo,
           request: this.request,
         } as never),
@@ -329,8 +345,9 @@ export class GitHubClient {
     if (!o.ref?.trim()) throw new InputError('ref', 'is empty', 'a branch, tag or commit SHA');
     if (!o.environment?.trim()) throw new InputError('environment', 'is empty', 'an environment name');
     const what = `create deployment of ${o.ref} to '${o.environment}'`;
+    const octokit = await this.octokit();
     const res = await this.call(what, () =>
-      this.octokit.rest.repos.createDeployment({
+      octokit.rest.repos.createDeployment({
         ...this.repo,
         ref: o.ref,
         environment: o.environment,
@@ -375,8 +392,9 @@ export class GitHubClient {
         `'${String(o.state)}' is not a deployment state`,
         DEPLOYMENT_STATES.join(', '),
       );
+    const octokit = await this.octokit();
     const res = await this.call(`set deployment ${deploymentId} to ${o.state}`, () =>
-      this.octokit.rest.repos.createDeploymentStatus({
+      octokit.rest.repos.createDeploymentStatus({
         ...this.repo,
         deployment_id: deploymentId,
         state: o.state,
@@ -434,10 +452,10 @@ export class GitHubClient {
         `'${runId}' is not a workflow run id`,
         'a positive integer (GITHUB_RUN_ID)',
       );
+    const octokit = await this.octokit();
     const res = await this.call(
       `read approvals of run ${runId}`,
-      () =>
-        this.octokit.rest.actions.getReviewsForRun({ ...this.repo, run_id: runId, request: this.request }),
+      () => octokit.rest.actions.getReviewsForRun({ ...this.repo, run_id: runId, request: this.request }),
       { attempts: 2, deadlineMs: 5_000 },
     );
     const rows = Array.isArray(res.data) ? (res.data as unknown as Record<string, unknown>[]) : [];
@@ -497,8 +515,9 @@ export class GitHubClient {
     const existing = await this.findComment(issueNumber, markerId);
     if (existing) {
       if (existing.body === full) return { comment: existing, action: 'unchanged' };
+      const octokit = await this.octokit();
       const res = await this.call(`update comment ${existing.id} on #${issueNumber}`, () =>
-        this.octokit.rest.issues.updateComment({
+        octokit.rest.issues.updateComment({
           ...this.repo,
           comment_id: existing.id,
           body: full,
@@ -510,8 +529,9 @@ export class GitHubClient {
         action: 'updated',
       };
     }
+    const octokit = await this.octokit();
     const res = await this.call(`comment on #${issueNumber}`, () =>
-      this.octokit.rest.issues.createComment({
+      octokit.rest.issues.createComment({
         ...this.repo,
         issue_number: issueNumber,
         body: full,
@@ -527,7 +547,7 @@ export class GitHubClient {
     const keep = marked[0];
     if (keep && keep.id !== created.id) {
       await this.call(`delete duplicate comment ${created.id} on #${issueNumber}`, () =>
-        this.octokit.rest.issues.deleteComment({
+        octokit.rest.issues.deleteComment({
           ...this.repo,
           comment_id: created.id,
           request: this.request,
@@ -542,8 +562,9 @@ export class GitHubClient {
   async deleteComment(issueNumber: number, markerId: string): Promise<boolean> {
     const existing = await this.findComment(issueNumber, markerId);
     if (!existing) return false;
+    const octokit = await this.octokit();
     await this.call(`delete comment ${existing.id} on #${issueNumber}`, () =>
-      this.octokit.rest.issues.deleteComment({
+      octokit.rest.issues.deleteComment({
         ...this.repo,
         comment_id: existing.id,
         request: this.request,
@@ -569,8 +590,9 @@ export class GitHubClient {
     checkNumber(issueNumber);
     const clean = labels.map((l) => l.trim()).filter(Boolean);
     if (clean.length === 0) return this.listLabels(issueNumber);
+    const octokit = await this.octokit();
     const res = await this.call(`label #${issueNumber} with ${clean.join(', ')}`, () =>
-      this.octokit.rest.issues.addLabels({
+      octokit.rest.issues.addLabels({
         ...this.repo,
         issue_number: issueNumber,
         labels: clean,
@@ -583,9 +605,10 @@ export class GitHubClient {
   /** Removes a label; false when the issue did not carry it. */
   async removeLabel(issueNumber: number, label: string): Promise<boolean> {
     checkNumber(issueNumber);
+    const octokit = await this.octokit();
     try {
       await this.call(`remove label '${label}' from #${issueNumber}`, () =>
-        this.octokit.rest.issues.removeLabel({
+        octokit.rest.issues.removeLabel({
           ...this.repo,
           issue_number: issueNumber,
           name: label,
@@ -601,8 +624,9 @@ export class GitHubClient {
 
   async getPullRequest(prNumber: number): Promise<PullRequestInfo> {
     checkNumber(prNumber);
+    const octokit = await this.octokit();
     const res = await this.call(`read pull request #${prNumber}`, () =>
-      this.octokit.rest.pulls.get({ ...this.repo, pull_number: prNumber, request: this.request }),
+      octokit.rest.pulls.get({ ...this.repo, pull_number: prNumber, request: this.request }),
     );
     return pullInfo(res.data as unknown as Record<string, unknown>);
   }
@@ -617,8 +641,9 @@ export class GitHubClient {
   ): Promise<'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none'> {
     if (!/^[A-Za-z0-9-]+(\[bot\])?$/.test(login))
       throw new InputError('login', `'${login}' is not a GitHub login`, 'a user name');
+    const octokit = await this.octokit();
     const res = await this.call(`read the permission of ${login}`, () =>
-      this.octokit.rest.repos.getCollaboratorPermissionLevel({
+      octokit.rest.repos.getCollaboratorPermissionLevel({
         ...this.repo,
         username: login,
         request: this.request,
