@@ -18,6 +18,7 @@ if ! command -v kubectl >/dev/null 2>&1; then
   if apt-cache policy kubectl 2>/dev/null | grep -q 'Candidate: [0-9]'; then need+=(kubectl); else need+=(kubernetes-client); fi
 fi
 [ -x /bin/busybox ] || need+=(busybox-static)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql) # the PostgreSQL tests' server
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
