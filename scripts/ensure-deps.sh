@@ -51,3 +51,6 @@ else
   echo "Go is not installed, so the Kubernetes control plane of the cluster tests cannot be built" \
     "(the cluster tests fail under CI=true): install Go >= 1.24 (https://go.dev/dl/), then run scripts/cluster.sh build" >&2
 fi
+
+# moto (PyPI moto[server]) for the RDS tests of the feature environments: a venv in the cache, once.
+scripts/ensure-moto.sh >/dev/null

@@ -94,7 +94,7 @@ export async function writeDatabaseSecret(
   db: DatabaseInfo,
 ): Promise<void> {
   s.logger.secret(db.password);
-  const url = `postgres://${encodeURIComponent(db.user)}:${encodeURIComponent(db.password)}@${db.host}:${db.port}/${encodeURIComponent(db.database)}`;
+  const url = `${db.scheme ?? 'postgres'}://${encodeURIComponent(db.user)}:${encodeURIComponent(db.password)}@${db.host}:${db.port}/${encodeURIComponent(db.database)}`;
   s.logger.secret(url);
   const b64 = (v: string) => Buffer.from(v, 'utf8').toString('base64');
   await s.client.apply(

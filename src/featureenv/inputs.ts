@@ -83,6 +83,11 @@ export const FEATURE_ENV_INPUTS = {
     secret: true,
     description: '`postgres-template`: the admin connection URL of the shared PostgreSQL server.',
   },
+  'db-public-host': {
+    default: '',
+    description:
+      "`postgres-template`: the host (`host` or `host:port`) the environment's services use to reach the server, when it is not the host of `db-url` (the runner and the pods often reach it by different names). Default: `db-url`'s.",
+  },
   'db-template': {
     default: '',
     description:
@@ -154,7 +159,7 @@ export interface FeatureEnvOptions {
   warmPool: number;
   database:
     | { mode: 'none' }
-    | { mode: 'postgres-template'; url: string; template: string }
+    | { mode: 'postgres-template'; url: string; template: string; publicHost?: string }
     | { mode: 'rds-snapshot'; sourceInstance: string; instanceClass: string; pool: number; region?: string };
   dbSecretName: string;
   allowForks: boolean;
@@ -251,7 +256,14 @@ export function parseFeatureEnvInputs(
         template ? `'${template}' is not a database name` : 'is empty',
         'the name of the database to clone',
       );
-    database = { mode: 'postgres-template', url, template };
+    const publicHost = raw['db-public-host'].trim();
+    if (publicHost && !/^[a-zA-Z0-9.-]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(publicHost))
+      throw new InputError(
+        'db-public-host',
+        `'${publicHost}' is not a host or host:port`,
+        "a host such as 'db.internal' or 'db.internal:5432'",
+      );
+    database = { mode: 'postgres-template', url, template, ...(publicHost ? { publicHost } : {}) };
   } else if (dbMode === 'rds-snapshot') {
     const sourceInstance = raw['db-source-instance'].trim();
     if (!sourceInstance)

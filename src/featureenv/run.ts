@@ -4,6 +4,7 @@ import { connect } from '../deploy/plan.js';
 import type { Scope } from './claims.js';
 import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';
 import { decide } from './event.js';
+import { databaseProvider } from './db/index.js';
 import { teardown } from './down.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import { reap } from './reap.js';
@@ -43,10 +44,13 @@ export async function runFeatureEnv(
     { logger, ...(ctx.kubeRetry ? { retry: ctx.kubeRetry } : {}) },
   );
   const s: Scope = { client, repository: ctx.repository, prefix: opts.namespacePrefix, logger };
-  // WIP: the database providers (postgres-template, rds-snapshot) are being written on their own branch.
-  if (!ctx.database && opts.database.mode !== 'none')
-    throw new C2CError(`database '${opts.database.mode}' is not wired into the engine yet`);
-  const db = ctx.database;
+  const db =
+    ctx.database ??
+    databaseProvider(opts.database, logger, {
+      ...(opts.database.mode === 'postgres-template' && opts.database.publicHost
+        ? { publicHost: opts.database.publicHost }
+        : {}),
+    });
   try {
     if (decision.command === 'up') return await up(opts, ctx, s, db, decision.number!);
     if (decision.command === 'reap') return await reap(opts, ctx, s, db);

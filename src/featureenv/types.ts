@@ -18,6 +18,8 @@ export interface DatabaseInfo {
   password: string;
   /** The provider's name for it (a database name, an RDS instance identifier). */
   id: string;
+  /** The URL scheme of the `url` key of the Secret: postgres (default), mysql. */
+  scheme?: 'postgres' | 'mysql';
 }
 
 /**

@@ -10,6 +10,8 @@ import { MANAGED, PR_LABEL, STATE } from '../../src/featureenv/state.js';
 import { startGitHubFake, type GitHubFake } from '../fakes/github.js';
 import { deploymentManifest } from '../fixtures/workloads.js';
 import { runFe } from '../helpers/feature-env.js';
+import { POSTGRES_INSTALL, havePostgres, startPostgres } from '../helpers/postgres.js';
+import pg from 'pg';
 import { CLUSTER_SETUP_TIMEOUT_MS, haveCluster, sharedCluster } from '../helpers/shared-cluster.js';
 import type { Cluster } from '../helpers/cluster.js';
 
@@ -96,6 +98,7 @@ describe.skipIf(!haveCluster())('feature environments (genuine control plane)', 
     links: 'Logs=https://logs.example.com/?ns={namespace}&sha={sha}',
     timeout: '60s',
   });
+  const admin2 = () => admin;
   const namespaces = async (selector: string) =>
     (await admin.list('v1', 'Namespace', { labelSelector: selector })).items;
 
@@ -361,5 +364,65 @@ describe.skipIf(!haveCluster())('feature environments (genuine control plane)', 
     expect(await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: `${prefix}pr-9999` })).toBeDefined();
     expect(await namespaces(`${PR_LABEL}=${open.number}`)).toHaveLength(1);
     expect(reaped.r.summary).toContain('Removed');
+  });
+
+  it('database: postgres-template: its own database cloned from the template, its Secret in the namespace, dropped on down', async () => {
+    if (!havePostgres()) throw new Error(`these tests need PostgreSQL: ${POSTGRES_INSTALL}`);
+    const server = await startPostgres();
+    const admin = await server.connect();
+    try {
+      await admin.query('CREATE DATABASE shop_integration');
+      const tpl = await server.connect({ database: 'shop_integration' });
+      await tpl.query("CREATE TABLE items (name text); INSERT INTO items VALUES ('sample')");
+      await tpl.end();
+      const { number, sha } = pr();
+      const inputs = {
+        ...base(),
+        database: 'postgres-template',
+        'db-url': server.url(),
+        'db-template': 'shop_integration',
+      };
+      const up = await runFe(
+        gh,
+        { action: 'labeled', number, label: 'feature-env', labels: ['feature-env'], sha },
+        inputs,
+        { workspace: ws },
+      );
+      expect(up.r.status, up.logger.text()).toBe('up');
+      const secret = (await admin2().get({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        namespace: up.r.namespace,
+        name: 'database',
+      })) as unknown as {
+        data: Record<string, string>;
+      };
+      const v = (k: string) => Buffer.from(secret.data[k]!, 'base64').toString('utf8');
+      expect(v('database')).toBe(`fe_pr_${number}`);
+      // The environment's credentials work and see the template's data; the password is in no log.
+      const env = new pg.Client({
+        host: v('host'),
+        port: Number(v('port')),
+        user: v('user'),
+        password: v('password'),
+        database: v('database'),
+      });
+      await env.connect();
+      expect((await env.query('SELECT name FROM items')).rows).toEqual([{ name: 'sample' }]);
+      await env.end();
+      expect(up.logger.text()).not.toContain(v('password'));
+      expect(gh.comments.find((c) => c.issue === number)!.body).not.toContain(v('password'));
+      const down = await runFe(gh, { action: 'closed', number, labels: ['feature-env'], sha }, inputs, {
+        workspace: ws,
+      });
+      expect(down.r.status, down.logger.text()).toBe('down');
+      const left = await admin.query('SELECT datname FROM pg_database WHERE datname = $1', [
+        `fe_pr_${number}`,
+      ]);
+      expect(left.rows).toEqual([]);
+    } finally {
+      await admin.end();
+      await server.stop();
+    }
   });
 });

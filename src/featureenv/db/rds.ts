@@ -576,6 +576,7 @@ export function rdsSnapshotProvider(
         user: inst.MasterUsername ?? '',
         password,
         id,
+        scheme: /mysql|mariadb/.test(engine) ? 'mysql' : 'postgres',
       };
     },
 
