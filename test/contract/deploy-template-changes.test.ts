@@ -75,9 +75,8 @@ onBothTargets('a removed template field is a change', (target, kind) => {
 
     // Fake only: pods that fail because a field is missing need a rule on the pod's spec, which the
     // fake has (failContainers) and kwok's image-name stages do not.
-    it.skipIf(kind !== 'fake')(
-      `dropping ${field} breaks the pods: rolled back, the field is back`,
-      async () => {
+    if (kind === 'fake')
+      it(`dropping ${field} breaks the pods: rolled back, the field is back`, async () => {
         const kube = target().fake!;
         const h = target().harness;
         const { ns, file } = await withThenWithout(field);
@@ -99,7 +98,6 @@ onBothTargets('a removed template field is a change', (target, kind) => {
         } finally {
           undo();
         }
-      },
-    );
+      });
   }
 });
