@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need when it is missing: Debian packages (the real registry,
 # buildah, kubectl, busybox-static), the npm packages (npm ci, which also brings Node 24), the
-# Node 20 and 22 binaries the CLI tests run c2c with (outside the repository), and the local
-# Kubernetes control plane of the cluster tests (built from the Go module proxy once, cached).
+# Node 20 and 22 binaries the CLI tests run c2c with (outside the repository), the local
+# Kubernetes control plane of the cluster tests and nektos/act, the workflow runner the example
+# workflows run on (both built from the Go module proxy once, cached).
 # --demo: only what the demo needs: not the Node 20 and 22 binaries, and not the control plane (the
 # demo builds it itself, and only when it deploys to it).
 set -euo pipefail
@@ -43,13 +44,16 @@ if [ "$demo" = true ]; then exit 0; fi
 # Node 20 and 22 for the CLI tests (the CLI supports 20, 22 and 24; the actions run on 24).
 scripts/install-node-versions.sh
 
-# The Kubernetes control plane for test/cluster: built once per machine (and per version set) into
-# ${XDG_CACHE_HOME:-$HOME/.cache}/commit-to-cloud; says what it builds and why, with progress.
+# The Kubernetes control plane for test/cluster, and nektos/act for the example workflows
+# (test/e2e/workflows-act.e2e.test.ts): each built once per machine (and per version) into
+# ${XDG_CACHE_HOME:-$HOME/.cache}/commit-to-cloud; each says what it builds and why.
 if command -v go >/dev/null 2>&1; then
   scripts/cluster.sh build >/dev/null
+  scripts/ensure-act.sh >/dev/null
 else
-  echo "Go is not installed, so the Kubernetes control plane of the cluster tests cannot be built" \
-    "(the cluster tests fail under CI=true): install Go >= 1.24 (https://go.dev/dl/), then run scripts/cluster.sh build" >&2
+  echo "Go is not installed, so neither the Kubernetes control plane of the cluster tests nor act, the" \
+    "workflow runner of the example-workflow tests, can be built (those tests fail under CI=true):" \
+    "install Go >= 1.24 (https://go.dev/dl/), then run scripts/cluster.sh build and scripts/ensure-act.sh" >&2
 fi
 
 # moto (PyPI moto[server]) for the RDS tests of the feature environments: a venv in the cache, once.
