@@ -1,0 +1,609 @@
+import { execFileSync } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoKey } from '../../src/featureenv/state.js';
+import { startEcrFake, type EcrFake } from '../fakes/ecr.js';
+import { startGitHubFake, type GitHubFake } from '../fakes/github.js';
+import { ensureAct, haveAct, runAct, type ActRun } from '../helpers/act.js';
+import { makeRootImage } from '../helpers/base-image.js';
+import { privateBuildahStore } from '../helpers/buildah-store.js';
+import type { Cluster } from '../helpers/cluster.js';
+import { eventPayload, type PrEvent } from '../helpers/feature-env.js';
+import { CLUSTER_SETUP_TIMEOUT_MS, haveCluster, sharedCluster } from '../helpers/shared-cluster.js';
+import { haveTools } from '../helpers/tools.js';
+import { ROOT, runAction } from './runner.js';
+
+/**
+ * The example workflows of workflows-examples/, run whole on a real workflow runner: nektos/act in
+ * host mode (the steps run on this machine, no Docker), with the suite's actions mapped to this
+ * working tree (--local-repository your-org/commit-to-cloud@v1), against real parts: the CNCF
+ * registry behind an ECR endpoint, buildah, the genuine Kubernetes control plane, the GitHub fake.
+ * A change to an example that breaks it breaks this test.
+ *
+ * What differs from GitHub here, and only that:
+ * - The workflow text is copied as it is, with two rewrites (forThisMachine below): `cluster-name:`
+ *   becomes `kubeconfig: ${{ secrets.KUBECONFIG }}`, because EKS is not here (the action would get
+ *   the endpoint from DescribeCluster and a token presigned for STS; our loopback API server takes a
+ *   static token), and deploy-eks.yml's STAGING_URL points at a loopback server standing in for the
+ *   staging load balancer (kwok simulates pods: nothing serves HTTP in the cluster).
+ * - ECR: the registry host stays 123456789012.dkr.ecr.eu-west-1.amazonaws.com. The real AWS SDK in
+ *   the actions reaches the project's ECR endpoint fake (test/fakes/ecr.ts: SigV4 verified, its
+ *   authorization token opens the real registry behind it) through AWS_ENDPOINT_URL_ECR. moto is not
+ *   used for ECR: its tokens open no registry. buildah pulls the base image `FROM` that host: a
+ *   registries.conf maps the host to the loopback registry, as DNS would.
+ * - aws-actions/configure-aws-credentials is replaced by a stand-in of the same name
+ *   (test/fixtures/act/configure-aws-credentials) that sets the same environment; actions/checkout is
+ *   skipped by act, which copies the repository (with .git) into the job's workspace instead.
+ * - Protected environments: act does not wait for reviewers. The approval the production job
+ *   records comes from the GitHub fake's run approvals (GITHUB_RUN_ID).
+ */
+
+const ACCOUNT = '123456789012';
+const REGION = 'eu-west-1';
+const ECR_HOST = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`;
+const OWNER = 'acme';
+const REPO = 'shop-act'; // a repository key of its own: the reaper here touches no other test's environments
+const RUN_ID = 9901;
+const SUITE = 'your-org/commit-to-cloud@v1';
+const STAGING = 'shop-staging';
+const PRODUCTION = 'shop';
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', ['-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', ...args], {
+    cwd,
+    encoding: 'utf8',
+  }).trim();
+
+/** The workflow text, with only what must differ on this machine rewritten (see the top of the file). */
+function forThisMachine(name: string, text: string, stagingUrl: string): string {
+  let out = text;
+  const replace = (re: RegExp, by: string, what: string) => {
+    if (!re.test(out)) throw new Error(`${name}: nothing to rewrite for ${what}: did the example change?`);
+    out = out.replace(re, by);
+  };
+  if (/cluster-name:/.test(text))
+    replace(/^(\s*)cluster-name: .*$/gm, '$1kubeconfig: $${{ secrets.KUBECONFIG }}', 'cluster-name');
+  if (name === 'deploy-eks.yml')
+    replace(/^(\s*)STAGING_URL: .*$/m, `$1STAGING_URL: ${stagingUrl}`, 'STAGING_URL');
+  return out;
+}
+
+function manifest(svc: string, ingress = false): string {
+  const docs = [
+    `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${svc}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: { app: ${svc} }
+  template:
+    metadata:
+      labels: { app: ${svc} }
+    spec:
+      containers:
+        - name: ${svc}
+          image: ${ECR_HOST}/shop-${svc}:main
+          ports: [{ containerPort: 8080 }]
+`,
+    `apiVersion: v1
+kind: Service
+metadata:
+  name: ${svc}
+spec:
+  selector: { app: ${svc} }
+  ports: [{ port: 80, targetPort: 8080 }]
+`,
+  ];
+  if (ingress)
+    docs.push(`apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: ${svc}
+spec:
+  rules:
+    - host: ${svc}.example.com
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend: { service: { name: ${svc}, port: { number: 80 } } }
+`);
+  return docs.join('---\n');
+}
+
+describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && haveCluster() && haveAct()))(
+  'workflows-examples, run whole on nektos/act (host mode) against the real registry, buildah and control plane',
+  () => {
+    let act: string;
+    let cluster: Cluster;
+    let ecr: EcrFake;
+    let gh: GitHubFake;
+    let work: string;
+    let repo: string;
+    let store: Awaited<ReturnType<typeof privateBuildahStore>>;
+    let smoke: http.Server;
+    let smokeUrl: string;
+    let smokeHealthy = true;
+    const smokeHits: string[] = [];
+    let mainSha: string;
+    let processEnv: Record<string, string>;
+    let regConf: string;
+    let actionsDir: string;
+    const timings: Array<[string, number]> = [];
+
+    const run = async (
+      workflow: string,
+      event: string,
+      payload: unknown,
+      extra: { job?: string } = {},
+    ): Promise<ActRun> => {
+      const r = await runAct({
+        act,
+        repo,
+        workflow: `.github/workflows/${workflow}`,
+        event,
+        payload,
+        ...(extra.job ? { job: extra.job } : {}),
+        localRepositories: {
+          [SUITE]: actionsDir,
+          'aws-actions/configure-aws-credentials@v4': path.join(
+            ROOT,
+            'test/fixtures/act/configure-aws-credentials',
+          ),
+        },
+        env: {
+          ...gh.env, // GITHUB_API_URL (act's github.api_url), GITHUB_SERVER_URL, GITHUB_REPOSITORY
+          GITHUB_RUN_ID: String(RUN_ID),
+        },
+        secrets: { GITHUB_TOKEN: gh.token, KUBECONFIG: cluster.kubeconfig },
+        processEnv,
+        cacheDir: path.join(work, 'act-cache'),
+      });
+      timings.push([`${workflow} ${event}${extra.job ? ` -j ${extra.job}` : ''}`, Math.round(r.durationMs)]);
+      return r;
+    };
+    // For a failure message: what the jobs logged (act's messages and the steps' output), the end of it.
+    const explain = (r: ActRun) =>
+      Object.entries(r.logs)
+        .map(([job, log]) => `--- job ${job} ---\n${log.split('\n').slice(-80).join('\n')}`)
+        .join('\n') || r.raw.slice(-5000);
+
+    beforeAll(async () => {
+      act = ensureAct();
+      [cluster, ecr, gh, store] = await Promise.all([
+        sharedCluster(),
+        startEcrFake({ accountId: ACCOUNT, region: REGION }),
+        startGitHubFake({ owner: OWNER, repo: REPO }),
+        privateBuildahStore('act'),
+      ]);
+      gh.addRun(RUN_ID, [{ user: 'release-manager', environments: ['production'], state: 'approved' }]);
+      gh.collaborators.set('maintainer', 'maintain');
+      gh.collaborators.set('triager', 'triage');
+      smoke = http.createServer((req, res) => {
+        smokeHits.push(req.url ?? '');
+        res.writeHead(smokeHealthy ? 200 : 503, { 'content-type': 'text/plain' });
+        res.end(smokeHealthy ? 'ok\n' : 'unavailable\n');
+      });
+      await new Promise<void>((r) => smoke.listen(0, '127.0.0.1', r));
+      smokeUrl = `http://127.0.0.1:${(smoke.address() as AddressInfo).port}`;
+      work = await mkdtemp(path.join(os.tmpdir(), 'c2c-act-'));
+
+      // The suite's actions as a repository of their own (action.yml and dist of each): act tars the
+      // whole mapped directory for every step that uses it, and this checkout's node_modules is large.
+      actionsDir = path.join(work, 'commit-to-cloud');
+      for (const a of ['action-hash-base', 'action-deploy-k8s', 'action-feature-env']) {
+        await mkdir(path.join(actionsDir, a), { recursive: true });
+        await cp(path.join(ROOT, a, 'action.yml'), path.join(actionsDir, a, 'action.yml'));
+        await cp(path.join(ROOT, a, 'dist'), path.join(actionsDir, a, 'dist'), { recursive: true });
+      }
+
+      // buildah reaches the ECR host at the loopback registry behind the ECR fake. (The location is
+      // single-quoted TOML: the build keeps this file and adds its own insecure entry for the push.)
+      regConf = path.join(work, 'registries.conf');
+      await writeFile(
+        regConf,
+        `[[registry]]\nprefix = "${ECR_HOST}"\nlocation = '${ecr.registry.host}'\ninsecure = true\n`,
+      );
+      processEnv = {
+        // Node 24 first (act runs node actions with the first `node` on PATH), then our kubectl.
+        PATH: `${path.join(ROOT, 'node_modules/.bin')}:${process.env.PATH}`,
+        HOME: process.env.HOME ?? '/root',
+        ...store.env,
+        CONTAINERS_REGISTRIES_CONF: regConf,
+        AWS_ENDPOINT_URL_ECR: ecr.url,
+        AWS_EC2_METADATA_DISABLED: 'true',
+        // Read only by the configure-aws-credentials stand-in, which exports them as AWS_*.
+        C2C_ACT_AWS_ACCESS_KEY_ID: ecr.accessKeyId,
+        C2C_ACT_AWS_SECRET_ACCESS_KEY: ecr.secretAccessKey,
+      };
+
+      // The repository the workflows run in: three services on a base, their manifests, the examples.
+      const rootImage = await makeRootImage(ecr.registry.host, 'c2c/root', {
+        username: ecr.registry.username!,
+        password: ecr.registry.password!,
+      });
+      repo = path.join(work, 'shop');
+      await mkdir(path.join(repo, '.github/workflows'), { recursive: true });
+      await mkdir(path.join(repo, 'k8s'));
+      await writeFile(path.join(repo, 'requirements.txt'), 'flask==3.0.3\n');
+      await writeFile(
+        path.join(repo, 'Dockerfile.base'),
+        `FROM ${rootImage}\nCOPY requirements.txt /opt/app/requirements.txt\n`,
+      );
+      for (const svc of ['api', 'web', 'worker']) {
+        await mkdir(path.join(repo, 'services', svc), { recursive: true });
+        await writeFile(
+          path.join(repo, 'services', svc, 'Dockerfile'),
+          `ARG BASE_IMAGE\nFROM \${BASE_IMAGE}\nCOPY version.txt /srv/${svc}/version.txt\n`,
+        );
+        await writeFile(path.join(repo, 'services', svc, 'version.txt'), `${svc} 1\n`);
+        await writeFile(path.join(repo, 'k8s', `${svc}.yaml`), manifest(svc, svc === 'web'));
+      }
+      for (const f of await readdir(path.join(ROOT, 'workflows-examples'))) {
+        if (!f.endsWith('.yml')) continue;
+        const text = await readFile(path.join(ROOT, 'workflows-examples', f), 'utf8');
+        await writeFile(path.join(repo, '.github/workflows', f), forThisMachine(f, text, smokeUrl));
+      }
+      git(repo, 'init', '-q', '-b', 'main');
+      git(repo, 'add', '-A');
+      git(repo, 'commit', '-qm', 'shop');
+      mainSha = git(repo, 'rev-parse', 'HEAD');
+      gh.refs.set('main', mainSha);
+
+      for (const ns of [STAGING, PRODUCTION]) {
+        const r = await cluster.request('POST', '/api/v1/namespaces', {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: ns },
+        });
+        if (r.status !== 201 && r.status !== 409) throw new Error(`namespace ${ns}: ${r.status} ${r.text}`);
+      }
+    }, CLUSTER_SETUP_TIMEOUT_MS);
+
+    afterAll(async () => {
+      if (cluster) {
+        for (const ns of [STAGING, PRODUCTION]) await cluster.request('DELETE', `/api/v1/namespaces/${ns}`);
+        const sel = encodeURIComponent(`commit-to-cloud.dev/fe-repo=${repoKey(`${OWNER}/${REPO}`)}`);
+        const list = await cluster.request('GET', `/api/v1/namespaces?labelSelector=${sel}`);
+        for (const n of list.body?.items ?? [])
+          await cluster.request('DELETE', `/api/v1/namespaces/${n.metadata.name}`);
+      }
+      await Promise.all([ecr?.stop(), gh?.stop(), smoke ? new Promise((r) => smoke.close(r)) : undefined]);
+      await store?.remove();
+      if (work) await rm(work, { recursive: true, force: true });
+      if (timings.length)
+        console.log(
+          `act runs:\n${timings.map(([what, ms]) => `  ${(ms / 1000).toFixed(1)}s  ${what}`).join('\n')}`,
+        );
+    });
+
+    const pushEvent = (sha: string, before: string) => ({
+      ref: 'refs/heads/main',
+      before,
+      after: sha,
+      created: false,
+      deleted: false,
+      forced: false,
+      repository: {
+        name: REPO,
+        full_name: `${OWNER}/${REPO}`,
+        owner: { login: OWNER, name: OWNER },
+        default_branch: 'main',
+        private: true,
+      },
+      pusher: { name: 'dev', email: 'dev@example.com' },
+      sender: { login: 'dev', type: 'User' },
+      head_commit: { id: sha, message: 'shop', timestamp: new Date().toISOString() },
+      commits: [{ id: sha, message: 'shop', distinct: true }],
+    });
+
+    const deploymentImage = async (ns: string, name: string) =>
+      (await cluster.request('GET', `/apis/apps/v1/namespaces/${ns}/deployments/${name}`)).body?.spec
+        ?.template?.spec?.containers?.[0]?.image as string | undefined;
+
+    it('base-image.yml on push: builds the base on ECR, then skips it; the runner emulation of test/e2e sees the same outputs and summary', async () => {
+      const first = await run('base-image.yml', 'push', pushEvent(mainSha, '0'.repeat(40)));
+      expect(first.code, explain(first)).toBe(0);
+      expect(first.jobs).toEqual({ base: 'success' });
+      const out1 = first.outputs.base!.base!;
+      expect(out1['needs-build']).toBe('true');
+      expect(out1.built).toBe('true');
+      expect(out1['image-ref']).toMatch(new RegExp(`^${ECR_HOST}/shop-base:deps-[0-9a-f]{16}$`));
+      expect(ecr.repositories.has('shop-base')).toBe(true);
+      expect(ecr.calls.map((c) => c.op)).toContain('GetAuthorizationToken');
+      // The credentials came from the configure-aws-credentials step, and stayed out of the log.
+      expect(first.logs.base).toContain(
+        'AWS credentials for arn:aws:iam::123456789012:role/github-base-image',
+      );
+      // What the log shows (act's masked messages; its JSON fields `arg` and `raw` keep each command's
+      // value unmasked, which GitHub never shows anywhere).
+      const shown = Object.values(first.logs).join('\n');
+      expect(shown).not.toContain(ecr.secretAccessKey);
+      expect(shown).not.toContain(ecr.registry.password!);
+      expect(shown).toContain('AWS_SECRET_ACCESS_KEY=***');
+      expect(first.logs.base).toContain('the first base with a hash manifest');
+
+      // A dependency changes: the base is rebuilt, and the run says which file made it so.
+      const before = mainSha;
+      await writeFile(path.join(repo, 'requirements.txt'), 'flask==3.0.3\nredis==5.0.7\n');
+      git(repo, 'commit', '-qam', 'add redis');
+      mainSha = git(repo, 'rev-parse', 'HEAD');
+      gh.refs.set('main', mainSha);
+      const rebuilt = await run('base-image.yml', 'push', pushEvent(mainSha, before));
+      expect(rebuilt.code, explain(rebuilt)).toBe(0);
+      expect(rebuilt.outputs.base!.base!.built).toBe('true');
+      expect(rebuilt.outputs.base!.base!.changed).toContain('requirements.txt');
+      expect(rebuilt.logs.base).toMatch(/Changed since the previous base:\n.*requirements\.txt/);
+
+      const second = await run('base-image.yml', 'push', pushEvent(mainSha, mainSha));
+      expect(second.code, explain(second)).toBe(0);
+      const out2 = second.outputs.base!.base!;
+      expect(out2['needs-build']).toBe('false');
+      expect(out2.built).toBe('false');
+      expect(out2.digest).toBe(rebuilt.outputs.base!.base!.digest);
+      expect(out2.digest).not.toBe(out1.digest);
+      expect(second.logs.base).toContain('exists already: nothing to build');
+
+      // The same inputs through test/e2e's runner emulation, on a copy of the same workspace.
+      const ws = path.join(work, 'emulated');
+      await cp(repo, ws, { recursive: true });
+      const emulated = await runAction('action-hash-base', {
+        inputs: {
+          files: 'requirements*.txt\nDockerfile.base',
+          image: `${ECR_HOST}/shop-base`,
+          build: 'true',
+          'extra-tags': 'latest',
+        },
+        workspace: ws,
+        env: {
+          ...processEnv,
+          AWS_ACCESS_KEY_ID: ecr.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: ecr.secretAccessKey,
+          AWS_REGION: REGION,
+          ...gh.env,
+        },
+      });
+      expect(emulated.code, emulated.stdout + emulated.stderr).toBe(0);
+      const comparable = (o: Record<string, string>) => {
+        const { 'manifest-path': p, ...rest } = o;
+        expect(p).toMatch(/hash-manifest-[0-9a-f]{16}\.json$/);
+        return rest;
+      };
+      expect(comparable(out2)).toEqual(comparable(emulated.outputs));
+      const timeless = (s: string) => s.replace(/\| Time: [^|]+\| [^|]+\|/g, '| Time | … |');
+      expect(timeless(second.summaries.base!.base!)).toBe(timeless(emulated.summary));
+    }, 300_000);
+
+    it('base-image.yml on a pull request from a fork: the job does not run (no OIDC token for forks)', async () => {
+      const pr = eventPayload(gh, {
+        action: 'synchronize',
+        number: 3,
+        labels: [],
+        sha: mainSha,
+        headRepo: 'someone/shop-act',
+      });
+      const r = await run('base-image.yml', 'pull_request', pr.payload);
+      expect(r.code, explain(r)).toBe(0);
+      expect(r.jobs).toEqual({});
+    }, 120_000);
+
+    it('deploy-eks.yml on push to main: base, staging (app image built on the base), smoke test, production of the same digest with the approval recorded', async () => {
+      const r = await run('deploy-eks.yml', 'push', pushEvent(mainSha, mainSha));
+      expect(r.code, explain(r)).toBe(0);
+      expect(r.jobs).toEqual({
+        base: 'success',
+        staging: 'success',
+        smoke: 'success',
+        production: 'success',
+      });
+      // The base exists (the previous test built it): nothing rebuilt.
+      expect(r.outputs.base!.base!['needs-build']).toBe('false');
+      const staged = r.outputs.staging!.deploy!;
+      expect(staged.result).toBe('success');
+      expect(staged.image).toMatch(new RegExp(`^${ECR_HOST}/shop-api@sha256:[0-9a-f]{64}$`));
+      expect(r.logs.staging).toContain(`FROM ${r.outputs.base!.base!['image-ref']}`);
+      const prod = r.outputs.production!.deploy!;
+      expect(prod.result).toBe('success');
+      expect(prod.image ?? '').toBe(''); // nothing built for production
+      expect(r.logs.production).not.toMatch(/Build and push/);
+      // The same digest runs in both environments.
+      expect(await deploymentImage(STAGING, 'api')).toBe(staged.image);
+      expect(await deploymentImage(PRODUCTION, 'api')).toBe(staged.image);
+      // The smoke test ran against staging, before production.
+      expect(smokeHits).toEqual(expect.arrayContaining(['/healthz', '/api/items']));
+      // Audit: who approved production, on the object; a GitHub Deployment per environment.
+      const live = (await cluster.request('GET', `/apis/apps/v1/namespaces/${PRODUCTION}/deployments/api`))
+        .body;
+      expect(live.metadata.annotations['commit-to-cloud.dev/approved-by']).toBe('release-manager');
+      expect(live.metadata.annotations['commit-to-cloud.dev/commit']).toBe(mainSha);
+      for (const env of ['staging', 'production']) {
+        const d = gh.deployments.find((x) => x.environment === env);
+        expect(d, env).toBeDefined();
+        expect(d!.statuses.map((s) => s.state).at(-1)).toBe('success');
+      }
+      expect(r.summaries.production!.deploy).toContain(`Deployment/${PRODUCTION}/api`);
+    }, 300_000);
+
+    it('deploy-eks.yml: a failing smoke test keeps production from running', async () => {
+      smokeHealthy = false;
+      try {
+        const r = await run('deploy-eks.yml', 'push', pushEvent(mainSha, mainSha));
+        expect(r.code).not.toBe(0);
+        expect(r.jobs).toMatchObject({ base: 'success', staging: 'success', smoke: 'failure' });
+        expect(r.jobs.production).toBeUndefined();
+      } finally {
+        smokeHealthy = true;
+      }
+    }, 300_000);
+
+    describe('feature-env.yml and feature-env-reaper.yml', () => {
+      const prEvent = (e: PrEvent) => {
+        const ev = eventPayload(gh, e);
+        const pr = ev.payload.pull_request as { base: { sha: string; ref: string } };
+        pr.base.sha = mainSha;
+        pr.base.ref = 'main';
+        return ev.payload;
+      };
+      const commitOn = (branch: string, file: string, text: string) => {
+        git(repo, 'checkout', '-q', branch);
+        return writeFile(path.join(repo, file), text).then(() => {
+          git(repo, 'commit', '-qam', `change ${file}`);
+          return git(repo, 'rev-parse', 'HEAD');
+        });
+      };
+
+      it('labeled → up (only the changed service built), synchronize → updated, unlabeled → down, closed without the label → nothing runs', async () => {
+        git(repo, 'checkout', '-q', '-b', 'feature-7', mainSha);
+        const head1 = await commitOn('feature-7', 'services/api/version.txt', 'api 2\n');
+        gh.addPullRequest({ number: 7, headSha: head1, headRef: 'feature-7' });
+        gh.label(7, 'feature-env', 'maintainer');
+
+        const up = await run(
+          'feature-env.yml',
+          'pull_request',
+          prEvent({
+            action: 'labeled',
+            number: 7,
+            label: 'feature-env',
+            labels: ['feature-env'],
+            sha: head1,
+          }),
+        );
+        expect(up.code, explain(up)).toBe(0);
+        const steps = up.outputs['feature-env']!;
+        expect(steps.changes!.services).toBe(' api ');
+        expect(steps.api!.built).toBe('true');
+        expect(steps.web).toBeUndefined();
+        expect(steps.env!.status).toBe('up');
+        expect(steps.env!.namespace).toBe('fe-pr-7');
+        expect(steps.env!.url).toBe('http://web.pr-7.preview.example.com');
+        const apiImage = await deploymentImage('fe-pr-7', 'api');
+        expect(apiImage).toMatch(new RegExp(`^${ECR_HOST}/shop-api@sha256:`));
+        expect(await deploymentImage('fe-pr-7', 'web')).toBe(`${ECR_HOST}/shop-web:main`);
+        expect(up.logs['feature-env']).toMatch(
+          /Ready in [\d.]+s at http:\/\/web\.pr-7\.preview\.example\.com/,
+        );
+        expect(gh.comments.filter((c) => c.issue === 7)).toHaveLength(1);
+
+        // A push that changes web: web is built, api is found (same files, same base) and not rebuilt.
+        const head2 = await commitOn('feature-7', 'services/web/version.txt', 'web 2\n');
+        gh.issues.get(7)!.headSha = head2;
+        const upd = await run(
+          'feature-env.yml',
+          'pull_request',
+          prEvent({ action: 'synchronize', number: 7, labels: ['feature-env'], sha: head2 }),
+        );
+        expect(upd.code, explain(upd)).toBe(0);
+        const s2 = upd.outputs['feature-env']!;
+        expect(s2.changes!.services).toBe(' api web ');
+        expect(s2.api!.built).toBe('false');
+        expect(s2.web!.built).toBe('true');
+        expect(s2.env!.status).toBe('updated');
+        expect(await deploymentImage('fe-pr-7', 'api')).toBe(apiImage);
+        expect(await deploymentImage('fe-pr-7', 'web')).toMatch(new RegExp(`^${ECR_HOST}/shop-web@sha256:`));
+
+        gh.label(7, 'feature-env', 'maintainer', 'unlabeled');
+        const down = await run(
+          'feature-env.yml',
+          'pull_request',
+          prEvent({ action: 'unlabeled', number: 7, label: 'feature-env', labels: [], sha: head2 }),
+        );
+        expect(down.code, explain(down)).toBe(0);
+        expect(down.outputs['feature-env']!.env!.status).toBe('down');
+        expect(down.outputs['feature-env']!.api).toBeUndefined(); // nothing built for a teardown
+        const ns = await cluster.request('GET', '/api/v1/namespaces/fe-pr-7');
+        expect(ns.status === 404 || ns.body?.status?.phase === 'Terminating').toBe(true);
+
+        gh.issues.get(7)!.state = 'closed';
+        const closed = await run(
+          'feature-env.yml',
+          'pull_request',
+          prEvent({ action: 'closed', number: 7, labels: [], sha: head2 }),
+        );
+        expect(closed.code, explain(closed)).toBe(0);
+        expect(closed.jobs).toEqual({});
+      }, 600_000);
+
+      it('the gate: a label added by a triager is refused by the action; a fork pull request never starts the job', async () => {
+        gh.addPullRequest({ number: 8, headSha: mainSha, headRef: 'feature-8' });
+        gh.label(8, 'feature-env', 'triager');
+        const refused = await run(
+          'feature-env.yml',
+          'pull_request',
+          prEvent({
+            action: 'labeled',
+            number: 8,
+            label: 'feature-env',
+            labels: ['feature-env'],
+            sha: mainSha,
+          }),
+        );
+        expect(refused.code).not.toBe(0);
+        expect(refused.jobs).toEqual({ 'feature-env': 'failure' });
+        expect(refused.logs['feature-env']).toMatch(/triager/);
+        expect((await cluster.request('GET', '/api/v1/namespaces/fe-pr-8')).status).toBe(404);
+
+        const fork = await run(
+          'feature-env.yml',
+          'pull_request',
+          prEvent({
+            action: 'labeled',
+            number: 9,
+            label: 'feature-env',
+            labels: ['feature-env'],
+            sha: mainSha,
+            headRepo: 'someone/shop-act',
+          }),
+        );
+        expect(fork.code, explain(fork)).toBe(0);
+        expect(fork.jobs).toEqual({});
+      }, 300_000);
+
+      it('feature-env-reaper.yml on schedule: removes the environment of a pull request closed while no run saw it, keeps the warm pool full', async () => {
+        git(repo, 'checkout', '-q', '-b', 'feature-10', mainSha);
+        const head = await commitOn('feature-10', 'services/worker/version.txt', 'worker 2\n');
+        gh.addPullRequest({ number: 10, headSha: head, headRef: 'feature-10' });
+        gh.label(10, 'feature-env', 'maintainer');
+        const up = await run(
+          'feature-env.yml',
+          'pull_request',
+          prEvent({
+            action: 'labeled',
+            number: 10,
+            label: 'feature-env',
+            labels: ['feature-env'],
+            sha: head,
+          }),
+        );
+        expect(up.code, explain(up)).toBe(0);
+        expect(up.outputs['feature-env']!.env!.status).toBe('up');
+        const ns10 = up.outputs['feature-env']!.env!.namespace!;
+
+        gh.issues.get(10)!.state = 'closed'; // closed, and the closed event's run never happened
+        git(repo, 'checkout', '-q', 'main');
+        const r = await run('feature-env-reaper.yml', 'schedule', {
+          schedule: '17 3 * * *',
+          repository: { full_name: `${OWNER}/${REPO}`, name: REPO, owner: { login: OWNER } },
+        });
+        expect(r.code, explain(r)).toBe(0);
+        expect(r.outputs.reap!.reap!.status).toBe('reaped');
+        expect(r.summaries.reap!.reap).toContain('pull request #10 is closed');
+        const gone = await cluster.request('GET', `/api/v1/namespaces/${ns10}`);
+        expect(gone.status === 404 || gone.body?.status?.phase === 'Terminating').toBe(true);
+        // One ready spare of this repository's pool.
+        const sel = encodeURIComponent(
+          `commit-to-cloud.dev/fe-repo=${repoKey(`${OWNER}/${REPO}`)},commit-to-cloud.dev/fe-state=spare`,
+        );
+        const spares = await cluster.request('GET', `/api/v1/namespaces?labelSelector=${sel}`);
+        expect(
+          spares.body.items.filter((n: { status?: { phase?: string } }) => n.status?.phase !== 'Terminating'),
+        ).toHaveLength(1);
+      }, 600_000);
+    });
+  },
+);
