@@ -441,6 +441,31 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
       }
     }, 300_000);
 
+    it('deploy-eks.yml: a release whose rollout fails is rolled back by itself in staging; smoke test and production do not run', async () => {
+      const good = mainSha;
+      const webBefore = await deploymentImage(STAGING, 'web');
+      expect(webBefore).toBe(`${ECR_HOST}/shop-web:main`);
+      // A release that names an image the node refuses (kwok: InvalidImageName, which never heals).
+      const web = path.join(repo, 'k8s/web.yaml');
+      await writeFile(web, (await readFile(web, 'utf8')).replace('shop-web:main', 'shop-web:invalid-name'));
+      git(repo, 'commit', '-qam', 'web: a broken image');
+      const bad = git(repo, 'rev-parse', 'HEAD');
+      try {
+        const r = await run('deploy-eks.yml', 'push', pushEvent(bad, good));
+        expect(r.code).not.toBe(0);
+        expect(r.jobs, explain(r)).toEqual({ base: 'success', staging: 'failure' });
+        const out = r.outputs.staging!.deploy!;
+        expect(out['rolled-back']).toBe('true');
+        expect(out.result).toBe('rolled-back');
+        expect(r.logs.staging).toMatch(/InvalidImageName/);
+        expect(await deploymentImage(STAGING, 'web')).toBe(webBefore);
+        const d = gh.deployments.filter((x) => x.environment === 'staging').at(-1)!;
+        expect(d.statuses.map((s) => s.state).at(-1)).toBe('failure');
+      } finally {
+        git(repo, 'reset', '-q', '--hard', good);
+      }
+    }, 300_000);
+
     describe('feature-env.yml and feature-env-reaper.yml', () => {
       const prEvent = (e: PrEvent) => {
         const ev = eventPayload(gh, e);
