@@ -392,6 +392,36 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
       expect(r.jobs).toEqual({});
     }, 120_000);
 
+    it("base-image.yml on a pull request that changes a dependency: builds that base, and leaves `latest` to main's", async () => {
+      const latest = async () => {
+        const r = await fetch(`${ecr.registry.url}/v2/shop-base/manifests/latest`, {
+          method: 'HEAD',
+          headers: {
+            authorization: `Basic ${Buffer.from(`${ecr.registry.username}:${ecr.registry.password}`).toString('base64')}`,
+            accept:
+              'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json',
+          },
+        });
+        expect(r.status).toBe(200);
+        return r.headers.get('docker-content-digest');
+      };
+      const before = await latest();
+      git(repo, 'checkout', '-q', '-b', 'deps-4', mainSha);
+      try {
+        await writeFile(path.join(repo, 'requirements.txt'), 'flask==3.0.3\nredis==5.0.7\ncelery==5.4.0\n');
+        git(repo, 'commit', '-qam', 'add celery');
+        const head = git(repo, 'rev-parse', 'HEAD');
+        const pr = eventPayload(gh, { action: 'synchronize', number: 4, labels: [], sha: head });
+        const r = await run('base-image.yml', 'pull_request', pr.payload);
+        expect(r.code, explain(r)).toBe(0);
+        expect(r.outputs.base!.base!.built).toBe('true');
+        expect(r.outputs.base!.base!.changed).toContain('requirements.txt');
+        expect(await latest()).toBe(before);
+      } finally {
+        git(repo, 'checkout', '-q', 'main');
+      }
+    }, 300_000);
+
     it('deploy-eks.yml on push to main: base, staging (app image built on the base), smoke test, production of the same digest with the approval recorded', async () => {
       const r = await run('deploy-eks.yml', 'push', pushEvent(mainSha, mainSha));
       expect(r.code, explain(r)).toBe(0);
