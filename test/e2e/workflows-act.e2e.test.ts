@@ -5,9 +5,10 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { repoKey } from '../../src/featureenv/state.js';
 import { startEcrFake, type EcrFake } from '../fakes/ecr.js';
-import { startGitHubFake, type GitHubFake } from '../fakes/github.js';
+import { startGitHubFake, type FakePermission, type GitHubFake } from '../fakes/github.js';
 import { ensureAct, haveAct, runAct, type ActRun } from '../helpers/act.js';
 import { makeRootImage } from '../helpers/base-image.js';
 import { privateBuildahStore } from '../helpers/buildah-store.js';
@@ -69,6 +70,39 @@ function forThisMachine(name: string, text: string, stagingUrl: string): string 
   if (name === 'deploy-eks.yml')
     replace(/^(\s*)STAGING_URL: .*$/m, `$1STAGING_URL: ${stagingUrl}`, 'STAGING_URL');
   return out;
+}
+
+type Level = 'read' | 'write' | 'none';
+const RANK: Record<Level, number> = { none: 0, read: 1, write: 2 };
+
+/**
+ * What GITHUB_TOKEN may do in a run of this workflow: the union of its `permissions:` blocks (the
+ * top level and every job's; act runs all jobs with one token), everything else none, metadata read
+ * (as GitHub grants it). The GitHub fake answers 403 beyond it, so a permission an example forgot
+ * fails its run here as it would on GitHub.
+ */
+function tokenPermissions(text: string): Record<FakePermission, Level> {
+  const doc = YAML.parse(text) as {
+    permissions?: Record<string, Level> | string;
+    jobs?: Record<string, { permissions?: Record<string, Level> | string }>;
+  };
+  const granted: Record<FakePermission, Level> = {
+    contents: 'none',
+    deployments: 'none',
+    actions: 'none',
+    issues: 'none',
+    'pull-requests': 'none',
+    metadata: 'read',
+  };
+  const blocks = [doc.permissions, ...Object.values(doc.jobs ?? {}).map((j) => j.permissions)];
+  if (blocks.every((b) => b === undefined))
+    throw new Error('the workflow says no permissions: GitHub would grant the defaults');
+  for (const b of blocks) {
+    if (typeof b === 'string') throw new Error(`permissions: ${b}: the examples name each permission`);
+    for (const [k, v] of Object.entries(b ?? {}))
+      if (k in granted && RANK[v] > RANK[granted[k as FakePermission]]) granted[k as FakePermission] = v;
+  }
+  return granted;
 }
 
 function manifest(svc: string, ingress = false): string {
@@ -135,6 +169,8 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
     let regConf: string;
     let actionsDir: string;
     const timings: Array<[string, number]> = [];
+    // The GitHub fake reads this on every request; each run sets it from its workflow's permissions.
+    const granted: Partial<Record<FakePermission, Level>> = {};
 
     const run = async (
       workflow: string,
@@ -142,6 +178,10 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
       payload: unknown,
       extra: { job?: string } = {},
     ): Promise<ActRun> => {
+      Object.assign(
+        granted,
+        tokenPermissions(await readFile(path.join(repo, '.github/workflows', workflow), 'utf8')),
+      );
       const r = await runAct({
         act,
         repo,
@@ -178,7 +218,7 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
       [cluster, ecr, gh, store] = await Promise.all([
         sharedCluster(),
         startEcrFake({ accountId: ACCOUNT, region: REGION }),
-        startGitHubFake({ owner: OWNER, repo: REPO }),
+        startGitHubFake({ owner: OWNER, repo: REPO, permissions: granted }),
         privateBuildahStore('act'),
       ]);
       gh.addRun(RUN_ID, [{ user: 'release-manager', environments: ['production'], state: 'approved' }]);

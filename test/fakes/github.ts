@@ -121,14 +121,22 @@ export interface GitHubFakeOptions {
 
 export type FakePermission = 'contents' | 'deployments' | 'actions' | 'issues' | 'pull-requests' | 'metadata';
 
-/** The permission a route needs (of the routes this fake serves). */
-function permissionFor(method: string, rest: string): [FakePermission, 'read' | 'write'] {
+/**
+ * The permissions a route accepts, any one of them (of the routes this fake serves). The issue routes
+ * (comments, events, labels) take `issues` or `pull-requests`, as GitHub's do: a pull request is an
+ * issue, and a workflow with `pull-requests: write` comments on it.
+ */
+function permissionsFor(method: string, rest: string): Array<[FakePermission, 'read' | 'write']> {
   const level = method === 'GET' ? 'read' : 'write';
-  if (rest.startsWith('/deployments')) return ['deployments', level];
-  if (rest.startsWith('/actions/')) return ['actions', level];
-  if (rest.startsWith('/issues')) return ['issues', level];
-  if (rest.startsWith('/pulls')) return ['pull-requests', level];
-  return ['metadata', 'read'];
+  if (rest.startsWith('/deployments')) return [['deployments', level]];
+  if (rest.startsWith('/actions/')) return [['actions', level]];
+  if (rest.startsWith('/issues'))
+    return [
+      ['issues', level],
+      ['pull-requests', level],
+    ];
+  if (rest.startsWith('/pulls')) return [['pull-requests', level]];
+  return [['metadata', 'read']];
 }
 
 export interface GitHubFake {
@@ -412,9 +420,12 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
     if (decodeURIComponent(m[1]!) !== owner || decodeURIComponent(m[2]!) !== repo) throw notFound();
     const rest = m[3] ?? '';
     let r: RegExpExecArray | null;
-    const [perm, level] = permissionFor(method, rest);
-    const granted = opts.permissions?.[perm] ?? 'write';
-    if (granted === 'none' || (level === 'write' && granted === 'read'))
+    const accepted = permissionsFor(method, rest);
+    const allows = ([perm, level]: [FakePermission, 'read' | 'write']) => {
+      const granted = opts.permissions?.[perm] ?? 'write';
+      return granted === 'write' || (granted === 'read' && level === 'read');
+    };
+    if (!accepted.some(allows))
       throw new HttpStatus(
         403,
         {
@@ -422,7 +433,11 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
           documentation_url: DOCS,
           status: '403',
         },
-        { 'x-accepted-github-permissions': `${perm.replace('-', '_')}=${level}` },
+        {
+          'x-accepted-github-permissions': accepted
+            .map(([perm, level]) => `${perm.replace('-', '_')}=${level}`)
+            .join('; '),
+        },
       );
 
     if (rest === '' && method === 'GET')
