@@ -116,6 +116,41 @@ describe('workflows-examples', () => {
     }
   });
 
+  it("each job is granted what its steps need (the job's own permissions, else the workflow's)", () => {
+    type Perms = Record<string, string> | undefined;
+    const needs = (uses: string, w: Record<string, unknown>): Record<string, string> => {
+      if (uses.startsWith('actions/checkout@')) return { contents: 'read' };
+      if (uses.startsWith('aws-actions/configure-aws-credentials@') && w['role-to-assume'])
+        return { 'id-token': 'write' };
+      if (/action-deploy-k8s@/.test(uses) && w.environment)
+        return { deployments: 'write', ...(w.annotate === 'false' ? {} : { actions: 'read' }) };
+      if (/action-feature-env@/.test(uses))
+        return w.command === 'reap'
+          ? { deployments: 'write', 'pull-requests': 'write' }
+          : { deployments: 'write', 'pull-requests': 'write', issues: 'read' };
+      return {};
+    };
+    const rank = (l: string | undefined) => (l === 'write' ? 2 : l === 'read' ? 1 : 0);
+    const missing: string[] = [];
+    for (const f of files) {
+      const doc = YAML.parse(f.text) as {
+        permissions?: Perms;
+        jobs: Record<
+          string,
+          { permissions?: Perms; steps?: Array<{ uses?: string; with?: Record<string, unknown> }> }
+        >;
+      };
+      for (const [id, job] of Object.entries(doc.jobs)) {
+        const granted = job.permissions ?? doc.permissions ?? {};
+        for (const step of job.steps ?? [])
+          for (const [perm, level] of Object.entries(needs(step.uses ?? '', step.with ?? {})))
+            if (rank(granted[perm]) < rank(level))
+              missing.push(`${f.name}: jobs.${id} needs ${perm}: ${level} for ${step.uses}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
   it('feature-env.yml is fork-safe: pull_request (never pull_request_target), per-PR concurrency without cancel-in-progress', () => {
     const fe = files.find((f) => f.name === 'feature-env.yml')!;
     const doc = YAML.parse(fe.text) as {
