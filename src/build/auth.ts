@@ -121,8 +121,13 @@ export async function registriesConfText(
   } catch {
     /* none */
   }
-  const declared = (h: string) => new RegExp(`location\\s*=\\s*"${h.replace(/[.[\]]/g, '\\$&')}"`).test(base);
-  if (/^\s*\[registries\./m.test(base) || insecure.some(declared)) base = '';
-  const entries = insecure.map((h) => `\n[[registry]]\nlocation = "${h}"\ninsecure = true\n`);
+  // A host the user's file declares already keeps the user's entry (a second [[registry]] with the
+  // same location is an error); the rest of the user's file (mirrors, prefixes) is kept too.
+  const declared = (h: string) =>
+    new RegExp(`location\\s*=\\s*["']${h.replace(/[.[\]]/g, '\\$&')}["']`).test(base);
+  if (/^\s*\[registries\./m.test(base)) base = '';
+  const entries = insecure
+    .filter((h) => !declared(h))
+    .map((h) => `\n[[registry]]\nlocation = "${h}"\ninsecure = true\n`);
   return `${base.trimEnd()}\n${entries.join('')}`.trimStart();
 }

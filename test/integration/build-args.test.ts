@@ -299,6 +299,21 @@ describe('writeAuthFile', () => {
     expect(text).not.toContain('registry.example.com');
     expect(await registriesConfText(request().targets.slice(1))).toBeUndefined();
   });
+
+  it("keeps the user's registries.conf (mirrors, a host it declares already) and adds only what is missing", async () => {
+    const conf = path.join(dir, 'user-registries.conf');
+    await writeFile(
+      conf,
+      'unqualified-search-registries = ["docker.io"]\n\n[[registry]]\nlocation = "127.0.0.1:5000"\ninsecure = true\n\n[[registry]]\nprefix = "docker.io"\nlocation = "mirror.example.com"\n',
+    );
+    const text = (await registriesConfText(
+      [...request().targets, { host: '127.0.0.1:6000', insecure: true }],
+      { CONTAINERS_REGISTRIES_CONF: conf },
+    ))!;
+    expect(text).toContain('location = "mirror.example.com"');
+    expect(text.match(/location = "127\.0\.0\.1:5000"/g)).toHaveLength(1);
+    expect(text).toContain('location = "127.0.0.1:6000"\ninsecure = true');
+  });
 });
 
 describe('resolveBuilder', () => {
