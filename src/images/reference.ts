@@ -2,8 +2,10 @@ import { InputError } from '../core/errors.js';
 
 /**
  * The one image-reference parser (the grammar of distribution/reference): registry host with an
- * optional port, a path of lowercase components, an optional tag, an optional digest. Docker Hub
- * names are normalised (nginx -> docker.io/library/nginx) for comparison but keep their familiar form.
+ * optional port, a path of lowercase components, an optional tag, an optional digest. The host is
+ * normalised first (lowercase; index.docker.io and registry-1.docker.io are docker.io), then Docker
+ * Hub names (nginx, index.docker.io/nginx -> docker.io/library/nginx) for comparison; they keep
+ * their familiar form when formatted.
  */
 export interface ImageReference {
   /** Registry host, with port when given: docker.io, ghcr.io, 127.0.0.1:5000, [::1]:5000. */
@@ -27,6 +29,18 @@ export class ImageReferenceError extends Error {
 
 function fail(value: string, why: string): never {
   throw new ImageReferenceError(`'${value}' is not a valid image reference: ${why}`);
+}
+
+/** Docker Hub's other names. */
+const DOCKER_HUB_ALIASES = new Set(['index.docker.io', 'registry-1.docker.io']);
+
+/**
+ * A registry host as it is compared: lowercase (host names are case-insensitive), and Docker Hub's
+ * other names (index.docker.io, registry-1.docker.io) as docker.io.
+ */
+export function normalizeRegistryHost(host: string): string {
+  const h = host.toLowerCase();
+  return DOCKER_HUB_ALIASES.has(h) ? DOCKER_HUB : h;
 }
 
 /** Parses an image reference; throws ImageReferenceError saying what is wrong. */
@@ -65,9 +79,9 @@ export function parseImageReference(value: string): ImageReference {
     parts.length > 1 &&
     (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('['))
   ) {
-    registry = first;
     parts.shift();
-    if (!HOST.test(registry)) fail(value, `'${registry}' is not a valid registry host`);
+    if (!HOST.test(first)) fail(value, `'${first}' is not a valid registry host`);
+    registry = normalizeRegistryHost(first);
   }
   if (parts.length === 0 || parts.some((p) => p === ''))
     fail(value, 'the repository path is empty or has an empty component');
@@ -80,8 +94,8 @@ export function parseImageReference(value: string): ImageReference {
     }
   }
   let repository = parts.join('/');
+  // After the host is normalised: index.docker.io/nginx is docker.io/library/nginx too.
   if (registry === DOCKER_HUB && parts.length === 1) repository = `library/${repository}`;
-  if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = DOCKER_HUB;
   if (`${registry}/${repository}`.length > 255) fail(value, 'the name is longer than 255 characters');
   return {
     registry,

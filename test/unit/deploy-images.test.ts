@@ -171,6 +171,102 @@ describe('substituteImages', () => {
   });
 });
 
+describe('substituteImages: which containers an entry names', () => {
+  const pod = (images: string[]) => ({
+    object: {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: { containers: images.map((image, i) => ({ name: `c${i}`, image })) },
+    },
+  });
+  const imagesOf = (t: ReturnType<typeof pod>) => t.object.spec.containers.map((c) => c.image);
+
+  it('an entry for a Docker Hub name replaces every spelling of it, and only those', () => {
+    const t = pod([
+      'nginx',
+      'library/nginx:1.25',
+      'docker.io/nginx:1.25',
+      'docker.io/library/nginx:1.25',
+      'index.docker.io/nginx:1.25',
+      `index.docker.io/library/nginx:1.25@${D('a')}`,
+      'registry-1.docker.io/nginx:1.25',
+      'registry-1.docker.io/library/nginx',
+      'ghcr.io/nginx:1.25',
+      'bitnami/nginx:1.25',
+    ]);
+    const changes = substituteImages([t], ['nginx:1.27']);
+    expect(imagesOf(t)).toEqual([
+      'nginx:1.27',
+      'library/nginx:1.27',
+      'docker.io/nginx:1.27',
+      'docker.io/library/nginx:1.27',
+      'index.docker.io/nginx:1.27',
+      'index.docker.io/library/nginx:1.27',
+      'registry-1.docker.io/nginx:1.27',
+      'registry-1.docker.io/library/nginx:1.27',
+      // other repositories of the same last name
+      'ghcr.io/nginx:1.25',
+      'bitnami/nginx:1.25',
+    ]);
+    expect(changes).toHaveLength(8);
+  });
+
+  it('each spelling of a Docker Hub entry names the same containers', () => {
+    for (const entry of [
+      'index.docker.io/nginx:1.27',
+      'registry-1.docker.io/nginx:1.27',
+      'docker.io/nginx:1.27',
+      'library/nginx:1.27',
+    ]) {
+      const t = pod(['nginx:1.25', 'index.docker.io/nginx:1.25']);
+      substituteImages([t], [entry]);
+      expect(imagesOf(t), entry).toEqual(['nginx:1.27', 'index.docker.io/nginx:1.27']);
+    }
+  });
+
+  it('a repository name that is a prefix of another does not touch the other', () => {
+    const t = pod([
+      'nginx:1.25',
+      'nginx-exporter:0.11',
+      'nginx/exporter:1',
+      '127.0.0.1:5000/shop/api:1',
+      '127.0.0.1:5000/shop/api-worker:1',
+      '127.0.0.1:5000/shop/api/v2:1',
+      '127.0.0.1:5000/shop/apis:1',
+      '127.0.0.1:5000/shop:1',
+      '127.0.0.1:50001/shop/api:1',
+    ]);
+    const changes = substituteImages([t], ['nginx:1.27', '127.0.0.1:5000/shop/api:2']);
+    expect(imagesOf(t)).toEqual([
+      'nginx:1.27',
+      'nginx-exporter:0.11',
+      'nginx/exporter:1',
+      '127.0.0.1:5000/shop/api:2',
+      '127.0.0.1:5000/shop/api-worker:1',
+      '127.0.0.1:5000/shop/api/v2:1',
+      '127.0.0.1:5000/shop/apis:1',
+      '127.0.0.1:5000/shop:1',
+      '127.0.0.1:50001/shop/api:1',
+    ]);
+    expect(changes.map((c) => c.from)).toEqual(['nginx:1.25', '127.0.0.1:5000/shop/api:1']);
+  });
+
+  it('an entry that only prefixes a manifest image matches nothing, which is an error', () => {
+    const t = pod(['nginx-exporter:0.11', '127.0.0.1:5000/shop/api-worker:1']);
+    const e = error(() => substituteImages([t], ['nginx:1.27', '127.0.0.1:5000/shop/api:2']));
+    expect(e.input).toBe('images');
+    expect(e.message).toContain("'nginx:1.27', '127.0.0.1:5000/shop/api:2' match no container image");
+    expect(imagesOf(t)).toEqual(['nginx-exporter:0.11', '127.0.0.1:5000/shop/api-worker:1']);
+  });
+
+  it('a registry with an IPv6 host and a port is matched with them', () => {
+    const t = pod(['[::1]:5000/app:1', '[::1]:5001/app:1', '[::1]/app:1']);
+    substituteImages([t], ['[::1]:5000/app:2']);
+    expect(imagesOf(t)).toEqual(['[::1]:5000/app:2', '[::1]:5001/app:1', '[::1]/app:1']);
+  });
+});
+
 describe('repositoryText and substitutedImage', () => {
   it.each([
     ['127.0.0.1:5000/app:1', '127.0.0.1:5000/app'],
