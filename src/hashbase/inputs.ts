@@ -7,6 +7,7 @@ import { parseImageInput, type ImageReference } from '../images/reference.js';
 import type { HashMode } from '../hashing/index.js';
 import type { BuilderChoice, BuildSecret } from '../build/index.js';
 import { BUILD_INPUT_DEFS, parseBuildCommon } from '../build/inputs.js';
+import { MAX_PREVIOUS_READS } from './previous.js';
 
 /** The inputs of action-hash-base and `c2c hash-base`: names, defaults and meaning. */
 export const HASH_BASE_INPUTS = {
@@ -72,8 +73,7 @@ export const HASH_BASE_OUTPUTS = {
   built: '`true` when this run built and pushed the base image.',
   digest: 'The manifest digest (`sha256:…`) when the image exists or was pushed.',
   'files-count': 'How many files went into the hash.',
-  changed:
-    'When a build is needed and the registry holds an earlier base with a hash manifest: the files added, removed or changed since it, one per line.',
+  changed: `When a build is needed and the registry holds an earlier base with a hash manifest: the files added, removed or changed since the newest of them (by the label \`org.opencontainers.image.created\`, else the config's \`created\`), one per line. Every tag of \`image\` with \`tag-prefix\` and a hash is a candidate; at most ${MAX_PREVIOUS_READS} are read (a manifest and a config each), the registry's listing order deciding which when there are more.`,
   'manifest-path':
     'Path of the hash manifest written by this run (each file with its digest, the mode, the extra strings).',
 } as const;

@@ -9,23 +9,20 @@ import {
   withTag,
 } from '../images/reference.js';
 import {
-  decodeManifestLabel,
   describeManifestDiff,
   diffManifests,
   encodeManifestLabel,
   hashFiles,
   toManifest,
   writeManifest,
-  type HashManifest,
 } from '../hashing/index.js';
 import { connectRegistry, type Registry } from '../registry/index.js';
 import { buildAndPush, resolveBuilder } from '../build/index.js';
 import type { CacheStore } from '../github/cache-store.js';
 import type { HashBaseOptions } from './inputs.js';
+import { findPreviousBase, LABEL_CREATED, LABEL_HASH, LABEL_MANIFEST } from './previous.js';
 
-/** Image labels the base image carries, so the next run can say why it rebuilds. */
-export const LABEL_HASH = 'dev.commit-to-cloud.hash';
-export const LABEL_MANIFEST = 'dev.commit-to-cloud.hash-manifest';
+export { LABEL_HASH, LABEL_MANIFEST } from './previous.js';
 
 export interface HashBaseContext {
   logger: Logger;
@@ -70,44 +67,6 @@ async function timed<T>(phases: Phase[], name: string, fn: () => Promise<T>): Pr
   } finally {
     phases.push({ name, ms: performance.now() - start });
   }
-}
-
-const HASH_TAG = /^[0-9a-f]{16}$/;
-
-/** The newest earlier base of this repository that carries a hash manifest, if any. */
-async function findPreviousBase(
-  registry: Registry,
-  repository: string,
-  opts: HashBaseOptions,
-  currentTag: string,
-  logger: Logger,
-): Promise<{ tag: string; manifest: HashManifest } | undefined> {
-  const tags = (await registry.listTags(repository)).filter(
-    (t) => t !== currentTag && t.startsWith(opts.tagPrefix) && HASH_TAG.test(t.slice(opts.tagPrefix.length)),
-  );
-  if (tags.length === 0) return undefined;
-  const limit = 100;
-  if (tags.length > limit)
-    logger.info(`${tags.length} earlier bases; comparing against the newest of the last ${limit} listed`);
-  let best: { tag: string; manifest: HashManifest; created: string } | undefined;
-  const candidates = tags.slice(-limit);
-  for (let i = 0; i < candidates.length; i += 4) {
-    const batch = await Promise.all(
-      candidates.slice(i, i + 4).map(async (tag) => {
-        try {
-          const cfg = await registry.imageConfig(repository, tag);
-          const label = cfg.labels[LABEL_MANIFEST];
-          if (!label) return undefined;
-          return { tag, manifest: decodeManifestLabel(label), created: cfg.created ?? '' };
-        } catch (e) {
-          logger.debug(`earlier base ${tag}: ${errorMessage(e)}`);
-          return undefined;
-        }
-      }),
-    );
-    for (const c of batch) if (c && (!best || c.created > best.created)) best = c;
-  }
-  return best && { tag: best.tag, manifest: best.manifest };
 }
 
 /**
@@ -202,12 +161,16 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
     await timed(phases, 'changes', async () => {
       try {
         const reg = (await connect())!;
-        const prev = await findPreviousBase(reg, repository, opts, tag, logger);
+        const prev = await findPreviousBase(reg, repository, {
+          tagPrefix: opts.tagPrefix,
+          currentTag: tag,
+          logger,
+        });
         if (prev) {
           result.previous = `${repositoryName(opts.image!)}:${prev.tag}`;
           result.changed = describeManifestDiff(diffManifests(prev.manifest, manifest));
           logger.info(
-            `changed since ${result.previous}:\n${result.changed.map((c) => `  ${c}`).join('\n') || '  (nothing in the files)'}`,
+            `changed since ${result.previous} (built ${prev.created}):\n${result.changed.map((c) => `  ${c}`).join('\n') || '  (nothing in the files)'}`,
           );
         } else logger.info('no earlier base with a hash manifest in the registry');
       } catch (e) {
@@ -227,7 +190,7 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
       const creds = await reg.credentials();
       const pushRef = (t: string) => `${reg.endpointHost}/${image.repository}:${t}`;
       const labels: Record<string, string> = {
-        'org.opencontainers.image.created': (ctx.now?.() ?? new Date()).toISOString(),
+        [LABEL_CREATED]: (ctx.now?.() ?? new Date()).toISOString(),
         [LABEL_HASH]: hashed.hash,
         [LABEL_MANIFEST]: encodeManifestLabel(manifest),
       };

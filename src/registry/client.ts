@@ -80,7 +80,10 @@ export interface Registry {
   pushBlob(repository: string, data: Buffer): Promise<string>;
   /** Labels, created and digests of an image; follows an index to linux/amd64 (or the first image). */
   imageConfig(repository: string, reference: string): Promise<ImageConfigInfo>;
-  /** Every tag, following Link pagination; [] when the repository does not exist. */
+  /**
+   * Every tag, page by page (n per page, default 1000): following Link headers, else asking with
+   * `last` after a full page (OCI distribution spec); [] when the repository does not exist.
+   */
   listTags(repository: string, opts?: { pageSize?: number }): Promise<string[]>;
   /** Cross-repository blob mount; true when mounted, false when the registry declined (the upload it opened is cancelled). */
   mountBlob(repository: string, digest: string, fromRepository: string): Promise<boolean>;
@@ -325,8 +328,11 @@ class DistributionRegistry implements Registry {
 
   async listTags(repository: string, opts: { pageSize?: number } = {}): Promise<string[]> {
     checkRepository(repository);
+    const n = opts.pageSize ?? 1000;
+    const base = `/v2/${repository}/tags/list`;
     const tags: string[] = [];
-    let next: string | undefined = `/v2/${repository}/tags/list?n=${opts.pageSize ?? 1000}`;
+    const seen = new Set<string>();
+    let next: string | undefined = `${base}?n=${n}`;
     for (let page = 0; next && page < 10_000; page++) {
       const res: HttpResponse = await this.call('GET', next, {
         scopes: [repositoryScope(repository, ['pull'])],
@@ -336,8 +342,18 @@ class DistributionRegistry implements Registry {
       });
       if (res.status === 404) return tags; // no such repository: no tags
       const json = JSON.parse(res.body.toString('utf8')) as { tags?: string[] | null };
-      tags.push(...(json.tags ?? []));
-      next = nextLink(header(res, 'link'));
+      const pageTags = json.tags ?? [];
+      const fresh = pageTags.filter((t) => !seen.has(t));
+      // A registry that ignores `last` answers the same page again: that is the end.
+      if (fresh.length === 0) break;
+      for (const t of fresh) seen.add(t);
+      tags.push(...fresh);
+      // The OCI distribution spec: follow a Link header when there is one (it is optional); without
+      // one, a page of exactly n tags may have a next page, asked for with last=<its last tag>; a
+      // shorter page is the last, and a longer one means the registry ignored n and sent them all.
+      next =
+        nextLink(header(res, 'link')) ??
+        (pageTags.length === n ? `${base}?n=${n}&last=${encodeURIComponent(pageTags.at(-1)!)}` : undefined);
     }
     return tags;
   }

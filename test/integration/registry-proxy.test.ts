@@ -1,4 +1,3 @@
-import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,89 +13,14 @@ import { haveTools } from '../helpers/tools.js';
 import { freePort } from '../helpers/net.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry.js';
 import { pushTestImage } from '../helpers/oci.js';
-
-/**
- * A loopback proxy in front of the real registry: injects 429/500 answers, and paginates tag lists
- * the way registries that honour n/last do (distribution 2.8 returns every tag at once).
- */
-interface Fault {
-  match: (req: http.IncomingMessage) => boolean;
-  times: number;
-  status: number;
-  headers?: Record<string, string>;
-}
-
-async function startProxy(upstream: string) {
-  const faults: Fault[] = [];
-  const seen: Array<{ method: string; url: string; status: number }> = [];
-  const server = http.createServer((req, res) => {
-    const fault = faults.find((f) => f.times > 0 && f.match(req));
-    if (fault) {
-      fault.times--;
-      seen.push({ method: req.method!, url: req.url!, status: fault.status });
-      req.resume();
-      res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
-      res.end(
-        JSON.stringify({
-          errors: [{ code: fault.status === 429 ? 'TOOMANYREQUESTS' : 'UNKNOWN', message: 'injected' }],
-        }),
-      );
-      return;
-    }
-    const u = new URL(req.url!, 'http://x');
-    const tags = /^\/v2\/(.+)\/tags\/list$/.exec(u.pathname);
-    const up = http.request(
-      `${upstream}${tags ? u.pathname : req.url}`,
-      { method: req.method, headers: req.headers },
-      (ur) => {
-        if (tags && ur.statusCode === 200) {
-          const chunks: Buffer[] = [];
-          ur.on('data', (c: Buffer) => chunks.push(c));
-          ur.on('end', () => {
-            const all = (
-              (JSON.parse(Buffer.concat(chunks).toString()) as { tags: string[] }).tags ?? []
-            ).sort();
-            const n = Number(u.searchParams.get('n') ?? all.length);
-            const last = u.searchParams.get('last');
-            const rest = last ? all.filter((t) => t > last) : all;
-            const page = rest.slice(0, n);
-            const headers: Record<string, string> = { 'content-type': 'application/json' };
-            if (rest.length > n)
-              headers.link = `</v2/${tags[1]}/tags/list?n=${n}&last=${encodeURIComponent(page[page.length - 1]!)}>; rel="next"`;
-            seen.push({ method: req.method!, url: req.url!, status: 200 });
-            res.writeHead(200, headers);
-            res.end(JSON.stringify({ name: tags[1], tags: page }));
-          });
-          return;
-        }
-        seen.push({ method: req.method!, url: req.url!, status: ur.statusCode! });
-        res.writeHead(ur.statusCode!, ur.headers);
-        ur.pipe(res);
-      },
-    );
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    host,
-    url: `http://${host}`,
-    faults,
-    seen,
-    stop: async () => {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    },
-  };
-}
+import { startRegistryProxy, type RegistryProxy } from '../helpers/registry-proxy.js';
 
 describe.skipIf(!haveTools('docker-registry'))('registry client: faults, retries and pagination', () => {
   let registry: RegistryServer;
-  let proxy: Awaited<ReturnType<typeof startProxy>>;
+  let proxy: RegistryProxy;
   beforeAll(async () => {
     registry = await startRegistry();
-    proxy = await startProxy(registry.url);
+    proxy = await startRegistryProxy(registry.url);
   });
   afterAll(async () => {
     await proxy?.stop();
@@ -171,6 +95,47 @@ describe.skipIf(!haveTools('docker-registry'))('registry client: faults, retries
       '/v2/flt/tags/tags/list?n=2&last=t03',
       '/v2/flt/tags/tags/list?n=2&last=t05',
     ]);
+  });
+
+  it('without Link headers (optional in the OCI spec), asks for the next page with n and last', async () => {
+    const want = ['t00', 't01', 't02', 't03', 't04', 't05', 't06'];
+    for (const tag of want) await pushTestImage(registry, 'flt/nolink', tag);
+    const r = await connectRegistry(proxy.host, { logger: memoryLogger() });
+    proxy.link = false;
+    try {
+      proxy.seen.length = 0;
+      expect(await r.listTags('flt/nolink', { pageSize: 2 })).toEqual(want);
+      // A page shorter than n is the last one.
+      expect(proxy.seen.map((s) => s.url)).toEqual([
+        '/v2/flt/nolink/tags/list?n=2',
+        '/v2/flt/nolink/tags/list?n=2&last=t01',
+        '/v2/flt/nolink/tags/list?n=2&last=t03',
+        '/v2/flt/nolink/tags/list?n=2&last=t05',
+      ]);
+      // A full last page: one more request, answered with no tags.
+      proxy.seen.length = 0;
+      expect(await r.listTags('flt/nolink', { pageSize: 7 })).toEqual(want);
+      expect(proxy.seen.map((s) => s.url)).toEqual([
+        '/v2/flt/nolink/tags/list?n=7',
+        '/v2/flt/nolink/tags/list?n=7&last=t06',
+      ]);
+    } finally {
+      proxy.link = true;
+    }
+  });
+
+  it('a registry that ignores n (Debian distribution 2.8 lists every tag) is read in one request', async () => {
+    const want = ['u00', 'u01', 'u02', 'u03', 'u04'];
+    for (const tag of want) await pushTestImage(registry, 'flt/ignores-n', tag);
+    const r = await connectRegistry(proxy.host, { logger: memoryLogger() });
+    proxy.paginate = false;
+    try {
+      proxy.seen.length = 0;
+      expect((await r.listTags('flt/ignores-n', { pageSize: 2 })).sort()).toEqual(want);
+      expect(proxy.seen.map((s) => s.url)).toEqual(['/v2/flt/ignores-n/tags/list?n=2']);
+    } finally {
+      proxy.paginate = true;
+    }
   });
 });
 
