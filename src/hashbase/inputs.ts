@@ -35,7 +35,7 @@ export const HASH_BASE_INPUTS = {
   check: {
     default: 'registry',
     description:
-      '`registry` (the tag exists in the registry), `cache` (an Actions cache entry keyed `<tag-prefix><hash>` exists) or `none` (always needs a build).',
+      '`registry` (the tag exists in the registry), `cache` (an Actions cache entry keyed `<tag-prefix><hash>` exists; on a hit with `image` set, one HEAD reads `digest`, and an image the registry no longer has needs a build) or `none` (always needs a build).',
   },
   build: {
     default: 'false',
@@ -71,7 +71,8 @@ export const HASH_BASE_OUTPUTS = {
   'image-ref': '`image:tag`, when `image` is set.',
   'needs-build': '`true` when no base image (or cache entry) exists for this hash yet.',
   built: '`true` when this run built and pushed the base image.',
-  digest: 'The manifest digest (`sha256:…`) when the image exists or was pushed.',
+  digest:
+    'The manifest digest (`sha256:…`) when the image exists or was pushed. With `check: cache` it is read with one HEAD on a hit; a registry that cannot be read then leaves it empty, with a warning.',
   'files-count': 'How many files went into the hash.',
   changed: `When a build is needed and the registry holds an earlier base with a hash manifest: the files added, removed or changed since the newest of them (by the label \`org.opencontainers.image.created\`, else the config's \`created\`), one per line. Every tag of \`image\` with \`tag-prefix\` and a hash is a candidate; at most ${MAX_PREVIOUS_READS} are read (a manifest and a config each), the registry's listing order deciding which when there are more.`,
   'manifest-path':

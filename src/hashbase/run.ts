@@ -143,6 +143,23 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
       const hit = await ctx.cache!.exists(key);
       result.needsBuild = !hit;
       result.reason = hit ? `the Actions cache has an entry for ${key}` : `no Actions cache entry for ${key}`;
+      if (hit && opts.image) {
+        // The digest output holds whenever the image exists: one HEAD reads it. An image gone from
+        // the registry (deleted, the cache entry kept) is rebuilt; a registry that cannot be read
+        // leaves the cache's decision standing.
+        try {
+          const found = await (await connect())!.head(repository, tag);
+          if (found) result.digest = found.digest;
+          else {
+            result.needsBuild = true;
+            result.reason = `${result.reason}, but ${imageRef} does not exist in the registry`;
+          }
+        } catch (e) {
+          logger.warning(
+            `the Actions cache has an entry for ${key}, but could not read the digest of ${imageRef} (the digest output stays empty): ${errorMessage(e)}`,
+          );
+        }
+      }
     } else if (!opts.image) {
       result.needsBuild = true;
       result.reason = 'no image given: nothing to check, so a build is assumed needed';

@@ -133,6 +133,9 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
         expect(second.code, second.stdout + second.stderr).toBe(0);
         expect(second.outputs['needs-build']).toBe('false');
         expect(second.outputs.built).toBe('false');
+        // A cache hit still says which image it is: one HEAD reads the digest.
+        expect(second.outputs.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+        expect(second.outputs.digest).toBe(first.outputs.digest);
       } finally {
         await cache.stop();
       }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryLogger } from '../../src/core/logger.js';
+import { memoryCacheStore } from '../../src/github/cache-store.js';
 import { encodeManifestLabel, type HashManifest } from '../../src/hashing/index.js';
 import { HASH_BASE_INPUTS, parseHashBaseInputs, type HashBaseRaw } from '../../src/hashbase/inputs.js';
 import { findPreviousBase, MAX_PREVIOUS_READS } from '../../src/hashbase/previous.js';
@@ -12,6 +13,7 @@ import { connectRegistry } from '../../src/registry/index.js';
 import { pushTestImage } from '../helpers/oci.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry.js';
 import { startRegistryProxy } from '../helpers/registry-proxy.js';
+import { freePort } from '../helpers/net.js';
 import { haveTools } from '../helpers/tools.js';
 
 const hex = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -145,5 +147,84 @@ describe.skipIf(!haveTools('docker-registry'))('runHashBase against the real reg
     } finally {
       await proxy.stop();
     }
+  });
+
+  it('check: cache hit fills digest with one HEAD when image is set', async () => {
+    const repo = 'hb/cached';
+    const proxy = await startRegistryProxy(reg.url);
+    try {
+      const opts = parseHashBaseInputs(
+        raw({ files: 'requirements.txt', image: `${proxy.host}/${repo}`, check: 'cache' }),
+        ws,
+      );
+      // Learn this run's tag, then put the image and the cache entry there.
+      const first = await runHashBase(opts, { logger, manifestDir: ws, cache: memoryCacheStore() });
+      expect(first.needsBuild).toBe(true);
+      const pushed = await pushTestImage(reg, repo, first.tag);
+      const cache = memoryCacheStore([`deps-${first.hash}`]);
+      proxy.seen.length = 0;
+      const hit = await runHashBase(opts, { logger, manifestDir: ws, cache });
+      expect(hit.needsBuild).toBe(false);
+      expect(hit.digest).toBe(pushed.digest);
+      expect(hit.reason).toBe(`the Actions cache has an entry for deps-${first.hash}`);
+      // The registry's ping, then one HEAD.
+      expect(proxy.seen.map((r) => `${r.method} ${r.url}`)).toEqual([
+        'GET /v2/',
+        `HEAD /v2/${repo}/manifests/${first.tag}`,
+      ]);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('check: cache hit and a registry that cannot be reached: the decision stands, digest empty, a warning', async () => {
+    const port = await freePort();
+    const opts = parseHashBaseInputs(
+      raw({ files: 'requirements.txt', image: `127.0.0.1:${port}/hb/away`, check: 'cache' }),
+      ws,
+    );
+    const first = await runHashBase(opts, { logger, manifestDir: ws, cache: memoryCacheStore() });
+    const log = memoryLogger();
+    const r = await runHashBase(opts, {
+      logger: log,
+      manifestDir: ws,
+      cache: memoryCacheStore([`deps-${first.hash}`]),
+    });
+    expect(r.needsBuild).toBe(false);
+    expect(r.digest).toBe('');
+    const warnings = log.lines.filter((l) => l.level === 'warning').map((l) => l.message);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`could not read the digest of ${r.imageRef}`);
+    expect(warnings[0]).toContain(`Registry 127.0.0.1:${port} is unreachable`);
+  });
+
+  it('check: cache hit whose image the registry no longer has: a build is needed, saying why', async () => {
+    const opts = parseHashBaseInputs(
+      raw({ files: 'requirements.txt', image: `${reg.host}/hb/deleted`, check: 'cache' }),
+      ws,
+    );
+    const first = await runHashBase(opts, { logger, manifestDir: ws, cache: memoryCacheStore() });
+    const r = await runHashBase(opts, {
+      logger,
+      manifestDir: ws,
+      cache: memoryCacheStore([`deps-${first.hash}`]),
+    });
+    expect(r.needsBuild).toBe(true);
+    expect(r.digest).toBe('');
+    expect(r.reason).toBe(
+      `the Actions cache has an entry for deps-${first.hash}, but ${r.imageRef} does not exist in the registry`,
+    );
+  });
+
+  it('check: cache hit without image: nothing to HEAD, digest empty', async () => {
+    const opts = parseHashBaseInputs(raw({ files: 'requirements.txt', check: 'cache' }), ws);
+    const first = await runHashBase(opts, { logger, manifestDir: ws, cache: memoryCacheStore() });
+    const r = await runHashBase(opts, {
+      logger,
+      manifestDir: ws,
+      cache: memoryCacheStore([`deps-${first.hash}`]),
+    });
+    expect(r.needsBuild).toBe(false);
+    expect(r.digest).toBe('');
   });
 });
