@@ -5,19 +5,54 @@ import { Worker } from 'node:worker_threads';
 
 /**
  * The hot path: sha256 of many files. Small sets are hashed on the calling thread with synchronous
- * reads into one large buffer (no per-file promise or stream); large sets go to worker threads in
- * batches, dispatched while the walk is still going, with a few batches in flight per worker so no
- * worker waits for the next one.
+ * reads into one large buffer (no per-file promise or stream). Large sets are cut into batches as
+ * the walk finds them, and every batch is sent to every worker thread; a worker or the calling
+ * thread takes the next batch by incrementing a shared counter (Atomics), so the work balances
+ * itself and nobody waits for the calling thread: it walks, then hashes batches itself like a
+ * worker, then collects what the workers did. Workers: one fewer than the cores (the calling thread
+ * is the last one), at most 3.
  */
 
-/** Outcome for one path. */
-export type DigestOutcome =
-  | { kind: 'file'; digest: Buffer; executable: boolean; size: number }
-  | { kind: 'dir' }
-  | { kind: 'error'; code: string; message: string };
+/** What hashing one path gave: a file, a directory (a followed symlink), or an error. */
+export const F_FILE = 0;
+export const F_EXEC = 1;
+export const F_DIR = 2;
+export const F_ERROR = 3;
+
+/**
+ * The outcomes of every path, in the order the paths were added, in flat arrays (no object per
+ * file: on 20,000 files the garbage collector notices): a flag each, the raw sha256 of each file,
+ * its size, and the errors by index.
+ */
+export class Digests {
+  flags = new Uint8Array(0);
+  digests = Buffer.alloc(0);
+  sizes = new Float64Array(0);
+  readonly errors = new Map<number, { code: string; message: string }>();
+
+  /** Makes room for n outcomes. */
+  ensure(n: number): void {
+    if (n <= this.flags.length) return;
+    const cap = Math.max(n, this.flags.length * 2, 256);
+    const flags = new Uint8Array(cap);
+    flags.set(this.flags);
+    const digests = Buffer.alloc(32 * cap);
+    this.digests.copy(digests);
+    const sizes = new Float64Array(cap);
+    sizes.set(this.sizes);
+    this.flags = flags;
+    this.digests = digests;
+    this.sizes = sizes;
+  }
+
+  /** Every digest as hex, in one string: path i's is at 64 * i. */
+  hex(count: number): string {
+    return this.digests.toString('hex', 0, 32 * count);
+  }
+}
 
 export interface DigestTuning {
-  /** Worker threads to use; 0 hashes on the calling thread. Default: min(4, available cores), 0 on one core. */
+  /** Worker threads besides the calling thread; 0 hashes on the calling thread alone. Default: cores - 1, at most 3. */
   workers?: number;
   /** Number of files from which workers are used (below: only when the files are large). */
   threshold?: number;
@@ -28,13 +63,9 @@ export interface DigestTuning {
 const BUFFER_SIZE = 1 << 20;
 const DEFAULT_THRESHOLD = 64;
 const DEFAULT_BATCH = 32;
-const IN_FLIGHT = 3;
+/** How long the calling thread hashes before it lets the event loop run. */
+const YIELD_MS = 5;
 const BIG_SET_BYTES = 64 << 20;
-
-const F_FILE = 0;
-const F_EXEC = 1;
-const F_DIR = 2;
-const F_ERROR = 3;
 
 function describeType(st: fs.Stats): string {
   if (st.isFIFO()) return 'a named pipe (FIFO), not a regular file';
@@ -45,8 +76,8 @@ function describeType(st: fs.Stats): string {
 
 let mainBuffer: Buffer | undefined;
 
-/** Hashes one file on the calling thread (same logic as the worker below). */
-export function digestSync(path: string, follow: boolean): DigestOutcome {
+/** Hashes one file on the calling thread into out[i] (same logic as the worker below). */
+export function digestInto(path: string, follow: boolean, out: Digests, i: number): void {
   const buf = (mainBuffer ??= Buffer.allocUnsafe(BUFFER_SIZE));
   const C = fs.constants;
   let fd = -1;
@@ -54,16 +85,26 @@ export function digestSync(path: string, follow: boolean): DigestOutcome {
     // O_NONBLOCK: opening a FIFO must not hang; it changes nothing for regular files.
     fd = fs.openSync(path, C.O_RDONLY | C.O_NONBLOCK | (follow ? 0 : C.O_NOFOLLOW));
     const st = fs.fstatSync(fd);
-    if (st.isDirectory()) return { kind: 'dir' };
-    if (!st.isFile()) return { kind: 'error', code: 'ENOTREG', message: describeType(st) };
+    if (st.isDirectory()) {
+      out.flags[i] = F_DIR;
+      return;
+    }
+    if (!st.isFile()) {
+      out.flags[i] = F_ERROR;
+      out.errors.set(i, { code: 'ENOTREG', message: describeType(st) });
+      return;
+    }
     const h = crypto.createHash('sha256');
     let n: number;
     while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0)
       h.update(n === buf.length ? buf : buf.subarray(0, n));
-    return { kind: 'file', digest: h.digest(), executable: (st.mode & 0o100) !== 0, size: st.size };
+    out.digests.set(h.digest(), 32 * i);
+    out.flags[i] = (st.mode & 0o100) !== 0 ? F_EXEC : F_FILE;
+    out.sizes[i] = st.size;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return { kind: 'error', code: e.code ?? 'EIO', message: e.message };
+    out.flags[i] = F_ERROR;
+    out.errors.set(i, { code: e.code ?? 'EIO', message: e.message });
   } finally {
     if (fd >= 0) fs.closeSync(fd);
   }
@@ -71,32 +112,37 @@ export function digestSync(path: string, follow: boolean): DigestOutcome {
 
 /**
  * The worker, as CommonJS source evaluated by `new Worker(src, { eval: true })`: no separate file,
- * so it survives bundling into one dist/index.js.
+ * so it survives bundling into one dist/index.js. It keeps every batch it is sent, takes the next
+ * batch number from the shared counter, hashes that batch once it has it, and posts the result.
  */
 const WORKER_SOURCE = `
 'use strict';
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const C = fs.constants;
 const buf = Buffer.allocUnsafe(${BUFFER_SIZE});
+const counter = new Int32Array(workerData.counter);
+const flagsOpen = C.O_RDONLY | C.O_NONBLOCK | (workerData.follow ? 0 : C.O_NOFOLLOW);
+const batches = [];
+let total = Infinity;
+let claim = -1;
 function describeType(st) {
   if (st.isFIFO()) return 'a named pipe (FIFO), not a regular file';
   if (st.isSocket()) return 'a socket, not a regular file';
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device, not a regular file';
   return 'not a regular file';
 }
-parentPort.on('message', (m) => {
-  const n = m.paths.length;
+function hash(id, paths) {
+  const n = paths.length;
   const digests = new Uint8Array(32 * n);
   const flags = new Uint8Array(n);
   const sizes = new Float64Array(n);
   const errors = [];
-  const flagsOpen = C.O_RDONLY | C.O_NONBLOCK | (m.follow ? 0 : C.O_NOFOLLOW);
   for (let i = 0; i < n; i++) {
     let fd = -1;
     try {
-      fd = fs.openSync(m.paths[i], flagsOpen);
+      fd = fs.openSync(paths[i], flagsOpen);
       const st = fs.fstatSync(fd);
       if (st.isDirectory()) { flags[i] = ${F_DIR}; continue; }
       if (!st.isFile()) { flags[i] = ${F_ERROR}; errors.push({ i, code: 'ENOTREG', message: describeType(st) }); continue; }
@@ -113,7 +159,20 @@ parentPort.on('message', (m) => {
       if (fd >= 0) fs.closeSync(fd);
     }
   }
-  parentPort.postMessage({ id: m.id, digests, flags, sizes, errors }, [digests.buffer, flags.buffer, sizes.buffer]);
+  parentPort.postMessage({ id, digests, flags, sizes, errors }, [digests.buffer, flags.buffer, sizes.buffer]);
+}
+parentPort.on('message', (m) => {
+  if (m.total !== undefined) total = m.total;
+  else batches[m.id] = m.paths;
+  for (;;) {
+    if (claim < 0) claim = Atomics.add(counter, 0, 1);
+    if (claim >= total) return;
+    const paths = batches[claim];
+    if (paths === undefined) return; // taken before it was sent: wait for it
+    batches[claim] = undefined;
+    hash(claim, paths);
+    claim = -1;
+  }
 });
 `;
 
@@ -127,7 +186,7 @@ interface BatchResult {
 
 function defaultWorkers(): number {
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return cores <= 1 ? 0 : Math.min(4, cores);
+  return Math.max(0, Math.min(3, cores - 1));
 }
 
 /**
@@ -136,14 +195,15 @@ function defaultWorkers(): number {
  */
 export class Digester {
   private readonly paths: string[] = [];
-  private readonly outcomes: (DigestOutcome | undefined)[] = [];
+  private readonly out = new Digests();
   private readonly workerCount: number;
   private readonly threshold: number;
   private readonly batchSize: number;
-  private workers: { worker: Worker; inFlight: number }[] = [];
-  private next = 0; // first path not yet dispatched
-  private batches = new Map<number, number>(); // batch id -> first index
-  private batchId = 0;
+  private workers: Worker[] = [];
+  /** The next batch number to take, shared with the workers. */
+  private counter: Int32Array | undefined;
+  private sent = 0; // batches sent to the workers
+  private done = 0; // batches whose outcomes are in
   private failure: Error | undefined;
   private settle: (() => void) | undefined;
 
@@ -161,7 +221,8 @@ export class Digester {
     const i = this.paths.push(path) - 1;
     if (this.workerCount > 0 && this.workers.length === 0 && this.paths.length >= this.threshold)
       this.startWorkers();
-    if (this.workers.length) this.pump(false);
+    if (this.workers.length > 0 && this.paths.length - this.sent * this.batchSize >= this.batchSize)
+      this.send();
     return i;
   }
 
@@ -169,22 +230,48 @@ export class Digester {
     return this.paths.length;
   }
 
-  async finish(): Promise<DigestOutcome[]> {
+  /** The path added at index i. */
+  path(i: number): string {
+    return this.paths[i]!;
+  }
+
+  async finish(): Promise<Digests> {
+    const out = this.out;
+    out.ensure(this.paths.length);
     if (this.workers.length === 0 && this.workerCount > 0 && this.paths.length >= 2 && this.worthWorkers())
       this.startWorkers();
     if (this.workers.length === 0) {
-      for (let i = 0; i < this.paths.length; i++) this.outcomes[i] = digestSync(this.paths[i]!, this.follow);
-      return this.outcomes as DigestOutcome[];
+      for (let i = 0; i < this.paths.length; i++) digestInto(this.paths[i]!, this.follow, out, i);
+      return out;
     }
     try {
-      await new Promise<void>((resolve) => {
+      while (this.sent * this.batchSize < this.paths.length) this.send();
+      const total = this.sent;
+      for (const w of this.workers) w.postMessage({ total });
+      const allIn = new Promise<void>((resolve) => {
         this.settle = resolve;
-        this.pump(true);
+        if (this.failure) this.fail(this.failure); // a worker failed while the walk ran
       });
+      // This thread takes batches too, until none is left. Every few milliseconds it lets the event
+      // loop run: what waits for it (a module loading, an answer from a registry) gets done while
+      // the workers hash, rather than after.
+      let slice = performance.now();
+      for (let id = Atomics.add(this.counter!, 0, 1); id < total; id = Atomics.add(this.counter!, 0, 1)) {
+        const start = id * this.batchSize;
+        const end = Math.min(this.paths.length, start + this.batchSize);
+        for (let i = start; i < end; i++) digestInto(this.paths[i]!, this.follow, out, i);
+        this.done++;
+        if (performance.now() - slice > YIELD_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          slice = performance.now();
+        }
+      }
+      this.checkDone();
+      await allIn;
       if (this.failure) throw this.failure;
-      return this.outcomes as DigestOutcome[];
+      return out;
     } finally {
-      await Promise.all(this.workers.map((w) => w.worker.terminate()));
+      await Promise.all(this.workers.map((w) => w.terminate()));
       this.workers = [];
     }
   }
@@ -204,63 +291,43 @@ export class Digester {
   }
 
   private startWorkers(): void {
-    const n = Math.min(this.workerCount, Math.max(1, this.paths.length));
-    for (let k = 0; k < n; k++) {
-      const worker = new Worker(WORKER_SOURCE, { eval: true });
-      const slot = { worker, inFlight: 0 };
-      worker.on('message', (r: BatchResult) => this.onResult(slot, r));
+    const shared = new SharedArrayBuffer(4);
+    this.counter = new Int32Array(shared);
+    for (let k = 0; k < this.workerCount; k++) {
+      const worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { counter: shared, follow: this.follow },
+      });
+      worker.on('message', (r: BatchResult) => this.onResult(r));
       worker.on('error', (err) => this.fail(err));
       worker.on('exit', (code) => {
         if (code !== 0 && this.settle) this.fail(new Error(`hashing worker exited with code ${code}`));
       });
-      this.workers.push(slot);
+      this.workers.push(worker);
     }
   }
 
-  /** Sends batches to workers with room. During the walk only full batches go out. */
-  private pump(final: boolean): void {
-    for (;;) {
-      const remaining = this.paths.length - this.next;
-      if (remaining === 0 || (!final && remaining < this.batchSize)) break;
-      let slot = this.workers[0]!;
-      for (const w of this.workers) if (w.inFlight < slot.inFlight) slot = w;
-      if (slot.inFlight >= IN_FLIGHT) break;
-      const start = this.next;
-      const end = Math.min(this.paths.length, start + this.batchSize);
-      this.next = end;
-      const id = this.batchId++;
-      this.batches.set(id, start);
-      slot.inFlight++;
-      slot.worker.postMessage({ id, follow: this.follow, paths: this.paths.slice(start, end) });
-    }
-    if (final) this.checkDone();
+  /** Sends the next batch to every worker (whoever takes its number hashes it). */
+  private send(): void {
+    const id = this.sent++;
+    const paths = this.paths.slice(id * this.batchSize, (id + 1) * this.batchSize);
+    for (const w of this.workers) w.postMessage({ id, paths });
   }
 
-  private onResult(slot: { inFlight: number }, r: BatchResult): void {
-    slot.inFlight--;
-    const start = this.batches.get(r.id)!;
-    this.batches.delete(r.id);
-    const errors = new Map(r.errors.map((e) => [e.i, e]));
-    const digests = Buffer.from(r.digests.buffer, r.digests.byteOffset, r.digests.byteLength);
-    for (let i = 0; i < r.flags.length; i++) {
-      const f = r.flags[i];
-      if (f === F_DIR) this.outcomes[start + i] = { kind: 'dir' };
-      else if (f === F_ERROR) {
-        const e = errors.get(i)!;
-        this.outcomes[start + i] = { kind: 'error', code: e.code, message: e.message };
-      } else
-        this.outcomes[start + i] = {
-          kind: 'file',
-          digest: digests.subarray(32 * i, 32 * i + 32),
-          executable: f === F_EXEC,
-          size: r.sizes[i]!,
-        };
-    }
-    this.pump(this.settle !== undefined);
+  private onResult(r: BatchResult): void {
+    const start = r.id * this.batchSize;
+    const out = this.out;
+    out.ensure(start + r.flags.length);
+    out.flags.set(r.flags, start);
+    out.sizes.set(r.sizes, start);
+    out.digests.set(r.digests, 32 * start);
+    for (const e of r.errors) out.errors.set(start + e.i, { code: e.code, message: e.message });
+    this.done++;
+    this.checkDone();
   }
 
   private checkDone(): void {
-    if (this.settle && this.next === this.paths.length && this.batches.size === 0) {
+    if (this.settle && this.done === this.sent) {
       const s = this.settle;
       this.settle = undefined;
       s();

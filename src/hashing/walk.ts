@@ -59,27 +59,42 @@ export function join(dir: string, name: string): string {
  * Walks like @actions/glob's globGenerator with followSymbolicLinks false: each search path in
  * order, depth first, siblings in byte order; directories are descended when they match or may
  * contain a match; symlinks are never descended (they are leaves); a leaf is yielded when a
- * pattern matches it as a file. Calls `onEntry` for each yielded leaf, in walk order.
+ * pattern matches it as a file. Yields each leaf in walk order. An iterator, so that a caller can
+ * pause between entries (the content hash lets worker threads' results in while it walks).
  */
-export function walk(patterns: PatternSet, source: WalkSource, onEntry: (e: WalkEntry) => void): void {
-  const visitDir = (dir: string): void => {
-    for (const child of source.readdir(dir)) {
-      const abs = join(dir, child.name);
-      if (child.type === 'dir') {
-        if (patterns.match(abs) !== MatchKind.None || patterns.partialMatch(abs)) visitDir(abs);
-      } else if (patterns.match(abs) & MatchKind.File) {
-        onEntry({ abs, type: child.type });
-      }
-    }
-  };
+export function* walkEntries(patterns: PatternSet, source: WalkSource): Generator<WalkEntry> {
   for (const searchPath of patterns.searchPaths) {
     const type = source.lstat(searchPath);
     if (type === null) continue;
     const match = patterns.match(searchPath);
-    if (type === 'dir') {
-      if (match !== MatchKind.None || patterns.partialMatch(searchPath)) visitDir(searchPath);
-    } else if (match & MatchKind.File) {
-      onEntry({ abs: searchPath, type });
+    if (type !== 'dir') {
+      if (match & MatchKind.File) yield { abs: searchPath, type };
+      continue;
+    }
+    if (match === MatchKind.None && !patterns.partialMatch(searchPath)) continue;
+    // Depth first with an explicit stack: each frame is a directory and the next child to visit.
+    const stack: { dir: string; children: { name: string; type: EntryType }[]; next: number }[] = [
+      { dir: searchPath, children: source.readdir(searchPath), next: 0 },
+    ];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.next === top.children.length) {
+        stack.pop();
+        continue;
+      }
+      const child = top.children[top.next++]!;
+      const abs = join(top.dir, child.name);
+      if (child.type === 'dir') {
+        if (patterns.match(abs) !== MatchKind.None || patterns.partialMatch(abs))
+          stack.push({ dir: abs, children: source.readdir(abs), next: 0 });
+      } else if (patterns.match(abs) & MatchKind.File) {
+        yield { abs, type: child.type };
+      }
     }
   }
+}
+
+/** walkEntries with a callback, for callers that never pause. */
+export function walk(patterns: PatternSet, source: WalkSource, onEntry: (e: WalkEntry) => void): void {
+  for (const e of walkEntries(patterns, source)) onEntry(e);
 }

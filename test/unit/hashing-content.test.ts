@@ -223,6 +223,32 @@ describe('content mode', () => {
     );
   });
 
+  it('worker threads report skipped directories and unreadable paths at the same places as the calling thread', async () => {
+    const spec: Spec = {};
+    for (let i = 0; i < 60; i++) spec[`d${i % 5}/f${i}.txt`] = `file ${i}\n`.repeat(i + 1);
+    // hashfiles follows symlinks: to a directory (skipped), to a FIFO and to nothing (errors).
+    spec['d2/to-dir'] = { symlink: '../d1' };
+    spec['d3/to-pipe'] = { symlink: '../pipe' };
+    spec['d4/broken'] = { symlink: '../missing' };
+    const ws = makeTree(tmp(), spec);
+    execFileSync('mkfifo', [path.join(ws, 'pipe')]);
+    const opts: HashOptions = { workspace: ws, patterns: ['d*/**'], mode: 'hashfiles' };
+    const failure = async (tuning: Parameters<typeof _hashFilesWithTuning>[1]) =>
+      (await _hashFilesWithTuning(opts, tuning).catch((e: Error) => e)) as InputError;
+    const main = await failure({ workers: 0 });
+    expect(main).toBeInstanceOf(InputError);
+    expect(main.message).toContain("cannot read 'd3/to-pipe': a named pipe (FIFO), not a regular file");
+    expect(main.message).toContain("broken symlink 'd4/broken' -> '../missing'");
+    for (const batch of [1, 3, 7])
+      expect((await failure({ workers: 2, threshold: 1, batch })).message).toBe(main.message);
+    // Without the unreadable ones: the directory is skipped in both, the hash the same.
+    fs.rmSync(path.join(ws, 'd3/to-pipe'));
+    fs.rmSync(path.join(ws, 'd4/broken'));
+    const ok = await _hashFilesWithTuning(opts, { workers: 0 });
+    expect(ok.files.map((f) => f.path)).not.toContain('d2/to-dir');
+    expect(await _hashFilesWithTuning(opts, { workers: 2, threshold: 1, batch: 3 })).toEqual(ok);
+  });
+
   it('gives an empty hash with allowEmpty, and logs what it hashed', async () => {
     const ws = makeTree(tmp(), { 'a.txt': 'a' });
     const logger = memoryLogger();
