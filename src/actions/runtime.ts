@@ -1,4 +1,4 @@
-import * as core from '@actions/core';
+import type * as Core from '@actions/core';
 import { C2CError, errorMessage } from '../core/errors.js';
 import { closeHttpAgents } from '../core/http.js';
 import { renderFailureSummary } from '../core/markdown.js';
@@ -8,8 +8,36 @@ import { Masker, type Logger, type SourceLocation } from '../core/logger.js';
 /**
  * What every action entry shares: the Logger over @actions/core, reading the inputs a spec declares
  * (and no others), setting outputs, and turning an error into one clear failure.
+ *
+ * @actions/core is loaded in the background, not before the action starts: with what it imports
+ * (@actions/http-client with undici, @actions/exec) it takes about as long to load as hashing a
+ * few thousand files, and nothing needs it before the first line is printed. Until it is there,
+ * log lines, masks and outputs wait in order (a mask always before the lines it hides); runAction
+ * waits for them before it returns. Inputs are read from the environment exactly as
+ * core.getInput reads them.
  */
-function annotation(where?: SourceLocation): core.AnnotationProperties | undefined {
+type CoreModule = typeof Core;
+let core: CoreModule | undefined;
+const waiting: Array<(c: CoreModule) => void> = [];
+const loaded: Promise<CoreModule> = import('@actions/core').then((m) => {
+  while (waiting.length > 0) waiting.shift()!(m);
+  core = m;
+  return m;
+});
+loaded.catch(() => undefined); // a failed load surfaces where runAction awaits it
+
+/** Runs f with @actions/core now when it is loaded, else when it is, in the order of the calls. */
+function withCore(f: (c: CoreModule) => void): void {
+  if (core) f(core);
+  else waiting.push(f);
+}
+
+/** What core.getInput(name) gives: INPUT_<NAME> with spaces as underscores, trimmed. */
+function getInput(name: string): string {
+  return (process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '').trim();
+}
+
+function annotation(where?: SourceLocation): Core.AnnotationProperties | undefined {
   if (!where) return undefined;
   return {
     file: where.file,
@@ -30,25 +58,26 @@ export function actionLogger(): Logger {
   let pending: string | undefined;
   const open = () => {
     if (pending === undefined) return;
-    core.startGroup(pending);
+    const name = pending;
+    withCore((c) => c.startGroup(name));
     pending = undefined;
   };
   return {
     debug: (m) => {
-      if (core.isDebug()) open();
-      core.debug(m);
+      if (process.env.RUNNER_DEBUG === '1') open(); // core.isDebug()
+      withCore((c) => c.debug(m));
     },
     info: (m) => {
       open();
-      core.info(m);
+      withCore((c) => c.info(m));
     },
     warning: (m, w) => {
       open();
-      core.warning(m, annotation(w));
+      withCore((c) => c.warning(m, annotation(w)));
     },
     error: (m, w) => {
       open();
-      core.error(m, annotation(w));
+      withCore((c) => c.error(m, annotation(w)));
     },
     group: async (name, fn) => {
       // GitHub's log has no nested groups: an inner group's lines go in the outer one.
@@ -59,13 +88,13 @@ export function actionLogger(): Logger {
         return await fn();
       } finally {
         inGroup = false;
-        if (pending === undefined) core.endGroup();
+        if (pending === undefined) withCore((c) => c.endGroup());
         pending = undefined;
       }
     },
     secret: (v) => {
       if (!v) return;
-      core.setSecret(v);
+      withCore((c) => c.setSecret(v));
       masker.add(v);
     },
     mask: (t) => masker.mask(t),
@@ -76,15 +105,16 @@ export function actionLogger(): Logger {
 export function readInputs<S extends InputSpec>(spec: S): RawInputs<S> {
   const out: Record<string, string> = {};
   for (const [name, def] of Object.entries(spec)) {
-    const v = core.getInput(name);
-    if (def.secret && v) core.setSecret(v);
+    const v = getInput(name);
+    if (def.secret && v) withCore((c) => c.setSecret(v));
     out[name] = v === '' ? (def.default ?? '') : v;
   }
   return out as RawInputs<S>;
 }
 
 export function setOutputs(outputs: Record<string, string | number | boolean | undefined>): void {
-  for (const [k, v] of Object.entries(outputs)) core.setOutput(k, v === undefined ? '' : String(v));
+  for (const [k, v] of Object.entries(outputs))
+    withCore((c) => c.setOutput(k, v === undefined ? '' : String(v)));
 }
 
 let summaryWritten = false;
@@ -92,7 +122,7 @@ let summaryWritten = false;
 /** Writes the job summary (once per step: a failure after it does not write another). */
 export async function writeSummary(markdown: string): Promise<void> {
   summaryWritten = true;
-  await core.summary.addRaw(markdown).write();
+  await (await loaded).summary.addRaw(markdown).write();
 }
 
 /**
@@ -103,6 +133,7 @@ export async function runAction(main: () => Promise<void>, opts: { title?: strin
   try {
     await main();
   } catch (err) {
+    const core = await loaded;
     if (!summaryWritten && opts.title) {
       try {
         await writeSummary(renderFailureSummary(opts.title, err));
@@ -123,6 +154,7 @@ export async function runAction(main: () => Promise<void>, opts: { title?: strin
       if (err instanceof Error && err.stack) core.debug(err.stack);
     }
   } finally {
+    await loaded; // every line, mask and output written
     closeHttpAgents();
   }
 }
