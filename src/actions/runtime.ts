@@ -1,6 +1,6 @@
 import type * as Core from '@actions/core';
 import { C2CError, errorMessage } from '../core/errors.js';
-import { closeHttpAgents } from '../core/http.js';
+import { closeHttpAgents } from '../core/agents.js';
 import { renderFailureSummary } from '../core/markdown.js';
 import type { InputSpec, RawInputs } from '../core/input-spec.js';
 import { Masker, type Logger, type SourceLocation } from '../core/logger.js';
@@ -18,18 +18,28 @@ import { Masker, type Logger, type SourceLocation } from '../core/logger.js';
  */
 type CoreModule = typeof Core;
 let core: CoreModule | undefined;
+let loading: Promise<CoreModule> | undefined;
 const waiting: Array<(c: CoreModule) => void> = [];
-const loaded: Promise<CoreModule> = import('@actions/core').then((m) => {
-  while (waiting.length > 0) waiting.shift()!(m);
-  core = m;
-  return m;
-});
-loaded.catch(() => undefined); // a failed load surfaces where runAction awaits it
+
+/**
+ * Starts loading @actions/core on first need, from the event loop: import() compiles the module
+ * right away, so it is called only once the thread lets go (during hashing, when it yields).
+ */
+function loadCore(): Promise<CoreModule> {
+  return (loading ??= new Promise<void>((resolve) => setImmediate(resolve))
+    .then(() => import('@actions/core'))
+    .then((m) => {
+      while (waiting.length > 0) waiting.shift()!(m);
+      core = m;
+      return m;
+    }));
+}
 
 /** Runs f with @actions/core now when it is loaded, else when it is, in the order of the calls. */
 function withCore(f: (c: CoreModule) => void): void {
-  if (core) f(core);
-  else waiting.push(f);
+  if (core) return f(core);
+  waiting.push(f);
+  loadCore().catch(() => undefined); // a failed load surfaces where runAction awaits it
 }
 
 /** What core.getInput(name) gives: INPUT_<NAME> with spaces as underscores, trimmed. */
@@ -122,7 +132,7 @@ let summaryWritten = false;
 /** Writes the job summary (once per step: a failure after it does not write another). */
 export async function writeSummary(markdown: string): Promise<void> {
   summaryWritten = true;
-  await (await loaded).summary.addRaw(markdown).write();
+  await (await loadCore()).summary.addRaw(markdown).write();
 }
 
 /**
@@ -133,7 +143,7 @@ export async function runAction(main: () => Promise<void>, opts: { title?: strin
   try {
     await main();
   } catch (err) {
-    const core = await loaded;
+    const core = await loadCore();
     if (!summaryWritten && opts.title) {
       try {
         await writeSummary(renderFailureSummary(opts.title, err));
@@ -154,7 +164,7 @@ export async function runAction(main: () => Promise<void>, opts: { title?: strin
       if (err instanceof Error && err.stack) core.debug(err.stack);
     }
   } finally {
-    await loaded; // every line, mask and output written
+    await loadCore(); // every line, mask and output written
     closeHttpAgents();
   }
 }

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import { onCloseHttpAgents } from './agents.js';
 import { C2CError } from './errors.js';
 import { parseRetryAfter, retry, type RetryOptions } from './retry.js';
 import type { Logger } from './logger.js';
@@ -89,11 +90,11 @@ function agentFor(u: URL, tls: TlsOptions): http.Agent {
   return a;
 }
 
-/** Closes pooled sockets so a process can exit promptly. */
-export function closeHttpAgents(): void {
+onCloseHttpAgents(() => {
   for (const a of agents.values()) a.destroy();
   agents.clear();
-}
+});
+export { closeHttpAgents } from './agents.js';
 
 function send(req: HttpRequest): Promise<IncomingMessage> {
   const u = new URL(String(req.url));

@@ -16,8 +16,7 @@ import {
   toManifest,
   writeManifest,
 } from '../hashing/index.js';
-import { connectRegistry, type Registry } from '../registry/index.js';
-import { buildAndPush, resolveBuilder } from '../build/index.js';
+import type { Registry } from '../registry/index.js';
 import type { CacheStore } from '../github/cache-store.js';
 import type { HashBaseOptions } from './inputs.js';
 import { findPreviousBase, LABEL_CREATED, LABEL_HASH, LABEL_MANIFEST } from './previous.js';
@@ -125,12 +124,16 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
   let registry: Registry | undefined;
   const repository = opts.image?.repository ?? '';
   const connect = async () => {
-    if (!registry && opts.image)
+    if (!registry && opts.image) {
+      // The registry client and the builders (and the network and process modules under them) load
+      // only when they are used: hashing alone needs none of them.
+      const { connectRegistry } = await import('../registry/index.js');
       registry = await connectRegistry(opts.image.registry, {
         logger,
         ...(opts.username ? { username: opts.username } : {}),
         ...(opts.password ? { password: opts.password } : {}),
       });
+    }
     return registry;
   };
 
@@ -199,6 +202,7 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
 
   if (!opts.build) return result;
   const image = opts.image!;
+  const { buildAndPush, resolveBuilder } = await import('../build/index.js');
   const builder = await resolveBuilder(opts.builder, logger);
   await timed(phases, 'build', () =>
     logger.group(`Build and push ${imageRef} (${builder})`, async () => {

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { C2CError, InputError } from '../core/errors.js';
 import { nullLogger } from '../core/logger.js';
 import { Digester, F_DIR, F_ERROR, F_EXEC, type DigestTuning } from './digest.js';
-import { gitDifferences, gitSource, readGitView } from './git.js';
 import { compilePatterns, type PatternSet } from './patterns.js';
 import { HASH_MODES, type HashedFile, type HashOptions, type HashResult } from './types.js';
 import { fsSource, walk, walkEntries, type WalkEntry } from './walk.js';
@@ -194,6 +193,8 @@ export async function hashFilesWith(opts: HashOptions, tuning: DigestTuning = {}
   let hash: string;
   let bytes = 0;
   if (mode === 'git') {
+    // git mode runs git: its module (and the process layer under it) loads only in this mode.
+    const { gitDifferences, gitSource, readGitView } = await import('./git.js');
     const view = await readGitView(ws);
     const entries: WalkEntry[] = [];
     walk(patterns, gitSource(ws, view), (e) => entries.push(e));
