@@ -122,9 +122,16 @@ export async function registriesConfText(
     /* none */
   }
   // A host the user's file declares already keeps the user's entry (a second [[registry]] with the
-  // same location is an error); the rest of the user's file (mirrors, prefixes) is kept too.
-  const declared = (h: string) =>
-    new RegExp(`location\\s*=\\s*["']${h.replace(/[.[\]]/g, '\\$&')}["']`).test(base);
+  // same prefix is an error; an entry's prefix is its location when it names none); the rest of the
+  // user's file (mirrors, prefixes mapped elsewhere) is kept too.
+  const keys = base
+    .split(/^\s*\[\[registry\]\]\s*$/m)
+    .slice(1)
+    .map((block) => {
+      const value = (k: string) => new RegExp(`^\\s*${k}\\s*=\\s*["']([^"']*)["']`, 'm').exec(block)?.[1];
+      return value('prefix') ?? value('location');
+    });
+  const declared = (h: string) => keys.includes(h);
   if (/^\s*\[registries\./m.test(base)) base = '';
   const entries = insecure
     .filter((h) => !declared(h))
