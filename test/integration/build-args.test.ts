@@ -304,7 +304,7 @@ describe('writeAuthFile', () => {
     const conf = path.join(dir, 'user-registries.conf');
     await writeFile(
       conf,
-      'unqualified-search-registries = ["docker.io"]\n\n[[registry]]\nlocation = "127.0.0.1:5000"\ninsecure = true\n\n[[registry]]\nprefix = "docker.io"\nlocation = "mirror.example.com"\n\n[[registry]]\nprefix = "123.dkr.ecr.eu-west-1.amazonaws.com"\nlocation = '127.0.0.1:6000'\ninsecure = true\n',
+      `unqualified-search-registries = ["docker.io"]\n\n[[registry]]\nlocation = "127.0.0.1:5000"\ninsecure = true\n\n[[registry]]\nprefix = "docker.io"\nlocation = "mirror.example.com"\n\n[[registry]]\nprefix = "123.dkr.ecr.eu-west-1.amazonaws.com"\nlocation = '127.0.0.1:6000'\ninsecure = true\n`,
     );
     const text = (await registriesConfText(
       [...request().targets, { host: '127.0.0.1:6000', insecure: true }],
