@@ -1,0 +1,78 @@
+import { KubeClient } from '../kube/index.js';
+import { connect } from '../deploy/plan.js';
+import type { DeployOptions } from '../deploy/inputs.js';
+import type { FeatureEnvContext } from './context.js';
+import type { FeatureEnvOptions } from './inputs.js';
+import { A_PR_URL, environmentOf, selector, type EnvState } from './state.js';
+
+/** One environment as `c2c feature-env list` shows it. */
+export interface ListedEnvironment {
+  namespace: string;
+  /** active: a pull request's; spare: ready in the warm pool; warming: a spare being deployed. */
+  state: Exclude<EnvState, 'control'>;
+  number?: number;
+  pullRequestUrl?: string;
+  /** The head commit it runs. */
+  sha?: string;
+  createdAt?: string;
+  /** Seconds since it was made (its namespace's creation when it says nothing). */
+  ageSeconds?: number;
+  expiresAt?: string;
+  /** Its TTL has passed: the next reap removes it. */
+  expired: boolean;
+  url?: string;
+  database?: string;
+  /** Being deleted. */
+  terminating: boolean;
+}
+
+const ORDER: Record<ListedEnvironment['state'], number> = { active: 0, warming: 1, spare: 2 };
+
+/**
+ * The feature environments of a repository, from the labels and annotations of their namespaces (the
+ * only state there is): pull request, commit, age, expiry, URL, database. Reads only. Pull requests'
+ * environments first by number, then the warm pool's spares, oldest first.
+ */
+export async function listEnvironments(
+  opts: Pick<FeatureEnvOptions, 'cluster'>,
+  ctx: Pick<FeatureEnvContext, 'logger' | 'repository' | 'connection' | 'now' | 'kubeRetry'>,
+): Promise<ListedEnvironment[]> {
+  const { logger } = ctx;
+  const now = (ctx.now ?? Date.now)();
+  const client = new KubeClient(
+    ctx.connection ?? (await connect({ cluster: opts.cluster } as DeployOptions, { logger })),
+    { logger, ...(ctx.kubeRetry ? { retry: ctx.kubeRetry } : {}) },
+  );
+  const list = await client.list('v1', 'Namespace', { labelSelector: selector(ctx.repository) });
+  const out: ListedEnvironment[] = [];
+  for (const ns of list.items) {
+    const e = environmentOf(ns);
+    if (e.state === 'control') continue;
+    const createdAt =
+      e.createdAt ?? (ns.metadata as { creationTimestamp?: string }).creationTimestamp ?? undefined;
+    const created = createdAt ? Date.parse(createdAt) : NaN;
+    const expires = e.expiresAt ? Date.parse(e.expiresAt) : NaN;
+    const prUrl = ns.metadata.annotations?.[A_PR_URL];
+    out.push({
+      namespace: e.namespace,
+      state: e.state,
+      ...(e.number ? { number: e.number } : {}),
+      ...(prUrl ? { pullRequestUrl: prUrl } : {}),
+      ...(e.sha ? { sha: e.sha } : {}),
+      ...(createdAt ? { createdAt } : {}),
+      ...(Number.isFinite(created) ? { ageSeconds: Math.max(0, Math.round((now - created) / 1000)) } : {}),
+      ...(e.expiresAt ? { expiresAt: e.expiresAt } : {}),
+      expired: Number.isFinite(expires) && expires <= now,
+      ...(e.url ? { url: e.url } : {}),
+      ...(e.database ? { database: e.database } : {}),
+      terminating: e.terminating,
+    });
+  }
+  return out.sort(
+    (a, b) =>
+      ORDER[a.state] - ORDER[b.state] ||
+      (a.number ?? 0) - (b.number ?? 0) ||
+      (a.createdAt ?? '').localeCompare(b.createdAt ?? '') ||
+      a.namespace.localeCompare(b.namespace),
+  );
+}
