@@ -1,4 +1,5 @@
 import { stringify as stringifyYaml } from 'yaml';
+import { formatReference } from '../images/reference.js';
 import { applyNamespace } from './namespaces.js';
 import { loadManifests } from './manifests.js';
 import { annotateObject } from './annotations.js';
@@ -16,6 +17,8 @@ export interface RenderResult {
   image: string;
   digest: string;
   changes: ImageChange[];
+  /** With `build: false`: the image a deploy would build and push (repository:tag), left unpinned. */
+  toBuild?: string;
 }
 
 /**
@@ -23,8 +26,14 @@ export interface RenderResult {
  * images, build and push (when `build-context` is set), pin digests, annotate. Returns the objects
  * as they would be applied; contacts no cluster. (Namespaced objects that name no namespace, with
  * the `namespace` input empty, stay without one: the kubeconfig's context decides at apply time.)
+ * With `build: false` nothing is built or pushed either (a plan): the image to build stays at its
+ * tag, unless it exists already for this revision (then it is pinned, as a deploy would reuse it).
  */
-export async function renderDeploy(opts: DeployOptions, ctx: DeployContext): Promise<RenderResult> {
+export async function renderDeploy(
+  opts: DeployOptions,
+  ctx: DeployContext,
+  o: { build?: boolean } = {},
+): Promise<RenderResult> {
   const { logger } = ctx;
   registerSecrets(opts, logger);
   const manifests = await logger.group('Read manifests', () =>
@@ -35,8 +44,9 @@ export async function renderDeploy(opts: DeployOptions, ctx: DeployContext): Pro
   const targets = manifests.map((m) => ({ object: m.object, file: m.file, line: m.line }));
   const work = substituteAll(opts, targets, logger);
   await pinImages(opts, targets, work, 'others', logger);
-  if (!(await reuseBuiltImage(opts, ctx, work))) await buildImage(opts, ctx, work);
-  await pinImages(opts, targets, work, 'built', logger);
+  const reused = await reuseBuiltImage(opts, ctx, work);
+  if (!reused && o.build !== false) await buildImage(opts, ctx, work);
+  if (work.digest) await pinImages(opts, targets, work, 'built', logger);
   if (!opts.pinDigests) for (const c of work.changes) logger.info(describeChange(c));
   if (opts.annotate && ctx.audit) for (const t of targets) annotateObject(t.object, ctx.audit);
   const ordered = [...manifests].sort(
@@ -49,5 +59,6 @@ export async function renderDeploy(opts: DeployOptions, ctx: DeployContext): Pro
     image: work.image,
     digest: work.digest,
     changes: work.changes,
+    ...(work.buildRef && !work.digest ? { toBuild: formatReference(work.buildRef) } : {}),
   };
 }

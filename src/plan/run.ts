@@ -1,0 +1,228 @@
+import path from 'node:path';
+import { C2CError, errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { connect } from '../deploy/plan.js';
+import type { DeployOptions } from '../deploy/inputs.js';
+import { renderDeploy, runDeploy, type DeployContext } from '../deploy/run.js';
+import { containersOf, kindOf, nameOf, namespaceOf, podSpecOf, type K8sObject } from '../deploy/objects.js';
+import type { ImageChange } from '../deploy/images.js';
+import type { HashBaseOptions } from '../hashbase/inputs.js';
+import { runHashBase, type HashBaseResult } from '../hashbase/run.js';
+import { formatReference } from '../images/reference.js';
+import { KubeClient, type KubeConnection } from '../kube/index.js';
+
+/**
+ * The engine of `c2c plan`: what a pipeline run (hash-base, then deploy) would do, changing nothing
+ * anywhere. Its steps:
+ * 1. the base image: the hash of the dependency files and whether the registry has that base
+ *    (hash-base with build false: one HEAD, and which files changed since the previous base);
+ * 2. the images and the manifests as the deploy would apply them, pinned to digests (renderDeploy
+ *    without a build: the image a deploy would build stays at its tag unless it exists already);
+ * 3. the server-side diff when a cluster answers: the deploy engine's own dry run, whose plan lines
+ *    say for each object created, configured or unchanged. No cluster: said, and skipped.
+ */
+export interface PlanOptions {
+  /** hash-base's options (its `build` is ignored: a plan builds nothing); none: no base image. */
+  hashBase?: HashBaseOptions;
+  deploy: DeployOptions;
+}
+
+export interface PlanContext {
+  logger: Logger;
+  /** Where hash-base writes its hash manifest. */
+  manifestDir: string;
+  /** The commit a deploy would record (audit annotations, the built image's revision). */
+  revision?: string;
+  audit?: DeployContext['audit'];
+  source?: string;
+  /** A connection instead of the options' cluster (tests). */
+  connection?: KubeConnection;
+  kubeRetry?: DeployContext['kubeRetry'];
+}
+
+export interface PlannedBase {
+  hash: string;
+  tag: string;
+  imageRef: string;
+  /** The registry has it: the pipeline skips the base build. */
+  exists: boolean;
+  digest: string;
+  /** Why it exists or is to be built, in words. */
+  reason: string;
+  /** Files added, removed or changed since the previous base, when one was found. */
+  changed: string[];
+  previous?: string;
+  filesCount: number;
+  mode: string;
+  /** hash-base's `build`: whether the pipeline would build it when it is missing. */
+  wouldBuild: boolean;
+}
+
+export interface PlannedBuild {
+  /** The build context, relative to the workspace. */
+  context: string;
+  /** repository:tag the deploy builds and pushes. */
+  image: string;
+  /** It exists for this revision already: the deploy reuses it (digest set). */
+  exists: boolean;
+  digest: string;
+  /** BASE_IMAGE of the build: `base-image`, else the base of step 1. */
+  baseImage?: string;
+}
+
+export interface PlannedImage {
+  /** kind/namespace/name of the workload. */
+  workload: string;
+  container: string;
+  /** The image as it would be applied. */
+  image: string;
+  /** What the manifest names, when the deploy replaces it. */
+  from?: string;
+}
+
+export type PlannedDiff =
+  | { status: 'done'; server: string; lines: string[] }
+  | { status: 'skipped'; reason: string }
+  | { status: 'refused'; server: string; reason: string };
+
+export interface PlanResult {
+  base?: PlannedBase;
+  build?: PlannedBuild;
+  images: PlannedImage[];
+  changes: ImageChange[];
+  /** The objects as they would be applied, in apply order, and as YAML documents. */
+  objects: K8sObject[];
+  yaml: string;
+  diff: PlannedDiff;
+}
+
+export async function runPlan(opts: PlanOptions, ctx: PlanContext): Promise<PlanResult> {
+  const { logger } = ctx;
+  const base = opts.hashBase ? await planBase(opts.hashBase, ctx) : undefined;
+  const deployCtx: DeployContext = {
+    logger,
+    ...(ctx.audit ? { audit: ctx.audit } : {}),
+    ...(ctx.revision ? { revision: ctx.revision } : {}),
+    ...(ctx.source ? { source: ctx.source } : {}),
+    ...(ctx.kubeRetry ? { kubeRetry: ctx.kubeRetry } : {}),
+  };
+  const rendered = await renderDeploy(opts.deploy, deployCtx, { build: false });
+  const build = opts.deploy.build;
+  const plannedBuild: PlannedBuild | undefined = build
+    ? {
+        context: path.relative(opts.deploy.workspace, build.context) || '.',
+        image: formatReference({ ...build.image, tag: build.tag }),
+        exists: !!rendered.digest,
+        digest: rendered.digest,
+        ...baseImageOf(build.buildArgs, base),
+      }
+    : undefined;
+  const diff = await planDiff(opts.deploy, deployCtx, ctx.connection);
+  return {
+    ...(base ? { base } : {}),
+    ...(plannedBuild ? { build: plannedBuild } : {}),
+    images: imagesOf(rendered.objects, rendered.changes),
+    changes: rendered.changes,
+    objects: rendered.objects,
+    yaml: rendered.yaml,
+    diff,
+  };
+}
+
+async function planBase(opts: HashBaseOptions, ctx: PlanContext): Promise<PlannedBase> {
+  const r: HashBaseResult = await runHashBase(
+    { ...opts, build: false },
+    {
+      logger: ctx.logger,
+      manifestDir: ctx.manifestDir,
+      ...(ctx.revision ? { revision: ctx.revision } : {}),
+    },
+  );
+  return {
+    hash: r.hash,
+    tag: r.tag,
+    imageRef: r.imageRef,
+    exists: !r.needsBuild,
+    digest: r.digest,
+    reason: r.reason,
+    changed: r.changed,
+    ...(r.previous ? { previous: r.previous } : {}),
+    filesCount: r.filesCount,
+    mode: r.mode,
+    wouldBuild: opts.build,
+  };
+}
+
+function baseImageOf(buildArgs: Array<[string, string]>, base: PlannedBase | undefined) {
+  const given = buildArgs.find(([k]) => k === 'BASE_IMAGE')?.[1];
+  const baseImage = given || base?.imageRef;
+  return baseImage ? { baseImage } : {};
+}
+
+/** Every container of every workload with the image it would run. */
+function imagesOf(objects: K8sObject[], changes: ImageChange[]): PlannedImage[] {
+  const out: PlannedImage[] = [];
+  for (const o of objects) {
+    const [kind, name, namespace] = [kindOf(o), nameOf(o), namespaceOf(o)];
+    const workload = `${kind}/${namespace ? `${namespace}/` : ''}${name}`;
+    for (const { list, container } of containersOf(podSpecOf(o))) {
+      if (typeof container.image !== 'string') continue;
+      const cname = String(container.name ?? '');
+      const change = changes.find(
+        (c) =>
+          c.kind === kind &&
+          c.name === name &&
+          (c.namespace ?? '') === (namespace ?? '') &&
+          c.container === cname &&
+          c.list === list,
+      );
+      out.push({
+        workload,
+        container: cname,
+        image: container.image,
+        ...(change && change.from !== container.image ? { from: change.from } : {}),
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * The server-side diff: the deploy engine's dry run (nothing is created, not even a namespace).
+ * Skipped, and said why, when there is no cluster or it does not answer; `refused` when it answers
+ * and rejects the set (the deploy would fail the same way).
+ */
+async function planDiff(
+  opts: DeployOptions,
+  ctx: DeployContext,
+  given: KubeConnection | undefined,
+): Promise<PlannedDiff> {
+  const { logger } = ctx;
+  let connection: KubeConnection;
+  try {
+    connection = given ?? (await connect(opts, { logger }));
+  } catch (e) {
+    return { status: 'skipped', reason: `no cluster: ${errorMessage(e)}` };
+  }
+  try {
+    // A quick probe: a cluster that does not answer is a skipped diff, not a minute of retries.
+    const probe = new KubeClient(connection, {
+      logger,
+      retry: { attempts: 2, baseDelayMs: 200, deadlineMs: 10_000 },
+      timeoutMs: 10_000,
+    });
+    await probe.version();
+  } catch (e) {
+    return {
+      status: 'skipped',
+      reason: `the cluster at ${connection.server} did not answer: ${errorMessage(e).split('\n')[0]}`,
+    };
+  }
+  try {
+    const r = await runDeploy({ ...opts, dryRun: true }, { ...ctx, connection });
+    return { status: 'done', server: connection.server, lines: r.plan };
+  } catch (e) {
+    if (!(e instanceof C2CError)) throw e;
+    return { status: 'refused', server: connection.server, reason: errorMessage(e) };
+  }
+}
