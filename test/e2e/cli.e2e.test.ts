@@ -154,6 +154,31 @@ describe.each(nodes)('c2c on Node $major', ({ major, bin, version }) => {
     expect(hb.stdout).not.toContain('--render');
   });
 
+  it.skipIf(!bin)(
+    'plans without a cluster (plan --json: the diff skipped), and has feature-env',
+    async () => {
+      const r = await run(
+        ['plan', '--manifests', 'k8s/*.yaml', '--hash-files', 'requirements*.txt', '--json'],
+        {
+          KUBECONFIG: path.join(ws, 'no-such-kubeconfig'),
+        },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const plan = JSON.parse(r.stdout) as {
+        base: { hash: string; 'files-count': number };
+        manifests: Array<{ metadata: { name: string } }>;
+        diff: { status: string };
+      };
+      expect(plan.base.hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(plan.base['files-count']).toBe(2);
+      expect(plan.manifests.map((m) => m.metadata.name)).toEqual(['a-config', 'b-config']);
+      expect(plan.diff.status).toBe('skipped');
+      const fe = await run(['feature-env', 'list', '--help']);
+      expect(fe.code).toBe(0);
+      expect(fe.stdout).toMatch(/^usage: c2c feature-env list \[flags\]/);
+    },
+  );
+
   it.skipIf(!bin)('hashes (hash-base --json)', async () => {
     const r = await run(['hash-base', '--files', 'requirements*.txt', '--json']);
     expect(r.code, r.stderr).toBe(0);

@@ -1,0 +1,69 @@
+import { C2CError } from '../../core/errors.js';
+import { withDefaults } from '../../core/input-spec.js';
+import { DEPLOY_INPUTS, parseDeployInputs } from '../../deploy/inputs.js';
+import { renderDeploy, runDeploy } from '../../deploy/run.js';
+import type { CliCommand, CommandResult } from '../command.js';
+import { KUBECONFIG_FLAG_HELP, currentCommit, useKubeconfigFile } from '../context.js';
+
+/** `c2c deploy`: action-deploy-k8s's engine; `--render` stops before the cluster and prints the YAML. */
+export const deployCommand: CliCommand = {
+  name: 'deploy',
+  summary:
+    'Build and push the app image, pin manifests to digests, apply, watch the rollout, roll back on failure.',
+  inputs: DEPLOY_INPUTS,
+  required: ['manifests'],
+  helpOverrides: { kubeconfig: KUBECONFIG_FLAG_HELP },
+  own: {
+    render: {
+      boolean: true,
+      description:
+        'Contact no cluster: read the manifests, substitute images, build and push (with --build-context), pin digests, annotate, and print the YAML that would be applied (c2c plan does the same without building, and adds the diff).',
+    },
+  },
+  async run({ raw, own, g }, logger): Promise<CommandResult> {
+    useKubeconfigFile(raw);
+    const { sha, audit } = await deployAudit(g.workspace);
+    const opts = parseDeployInputs(withDefaults(DEPLOY_INPUTS, raw, 'flag'), g.workspace, {
+      ...(sha ? { sha } : {}),
+      ...(process.env.AWS_REGION ? { awsRegion: process.env.AWS_REGION } : {}),
+    });
+    if (opts.environment)
+      throw new C2CError(
+        '--environment records a GitHub Deployment, which only the action does; leave it out here',
+      );
+    const ctx = {
+      logger,
+      ...(audit ? { audit, revision: audit.commit } : {}),
+      ...(process.env.C2C_SOURCE ? { source: process.env.C2C_SOURCE } : {}),
+    };
+    if (own.render) {
+      // Everything that needs no cluster; the YAML of exactly what would be applied goes to stdout.
+      const rendered = await renderDeploy(opts, ctx);
+      return { outputs: { image: rendered.image, digest: rendered.digest }, document: rendered.yaml };
+    }
+    const r = await runDeploy(opts, ctx);
+    if (r.failure) logger.error(r.failure);
+    return {
+      outputs: {
+        image: r.image,
+        digest: r.digest,
+        applied: r.applied.join('\n'),
+        'rolled-back': String(r.rolledBack),
+        'deployment-id': r.deploymentId,
+        result: r.result,
+      },
+      text: `\n${r.summary}\n`,
+      ...(r.failure ? { exitCode: 1 } : {}),
+    };
+  },
+};
+
+/** What `c2c deploy` and `c2c plan` record: the commit (C2C_REVISION, the CI's, git HEAD) and who (C2C_ACTOR, USER). */
+export async function deployAudit(
+  workspace: string,
+): Promise<{ sha?: string; audit?: { commit: string; actor?: string } }> {
+  const sha = await currentCommit(workspace);
+  if (!sha) return {};
+  const actor = process.env.C2C_ACTOR || process.env.USER;
+  return { sha, audit: { commit: sha, ...(actor ? { actor } : {}) } };
+}

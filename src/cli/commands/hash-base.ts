@@ -1,0 +1,36 @@
+import os from 'node:os';
+import { withDefaults } from '../../core/input-spec.js';
+import { HASH_BASE_INPUTS, parseHashBaseInputs } from '../../hashbase/inputs.js';
+import { renderHashBaseSummary, runHashBase } from '../../hashbase/run.js';
+import type { CliCommand } from '../command.js';
+
+/** `c2c hash-base`: action-hash-base's engine; its inputs as flags, its outputs as lines or JSON. */
+export const hashBaseCommand: CliCommand = {
+  name: 'hash-base',
+  summary: 'Hash the dependency files; build and push the base image only when no image has that hash yet.',
+  inputs: HASH_BASE_INPUTS,
+  required: ['files'],
+  async run({ raw, g }, logger) {
+    const opts = parseHashBaseInputs(withDefaults(HASH_BASE_INPUTS, raw, 'flag'), g.workspace);
+    const r = await runHashBase(opts, {
+      logger,
+      manifestDir: process.env.RUNNER_TEMP || os.tmpdir(),
+      ...(process.env.C2C_REVISION ? { revision: process.env.C2C_REVISION } : {}),
+      ...(process.env.C2C_SOURCE ? { source: process.env.C2C_SOURCE } : {}),
+    });
+    return {
+      outputs: {
+        hash: r.hash,
+        tag: r.tag,
+        'image-ref': r.imageRef,
+        'needs-build': String(r.needsBuild),
+        built: String(r.built),
+        digest: r.digest,
+        'files-count': String(r.filesCount),
+        changed: r.changed.join('\n'),
+        'manifest-path': r.manifestPath,
+      },
+      text: `\n${renderHashBaseSummary(r)}\n`,
+    };
+  },
+};

@@ -1,0 +1,612 @@
+// The bundled `c2c` CLI (cli/dist/index.js) as a user runs it: `feature-env up|down|reap|list` and
+// `plan` against the genuine control plane, the real registry and the GitHub fake; bad usage, help,
+// exit codes; progress on a terminal (a real pty through `script`) and plain lines elsewhere; and
+// `npx commit-to-cloud` / `npx c2c` from the checkout.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { nullLogger } from '../../src/core/logger.js';
+import { KubeClient, loadKubeconfig } from '../../src/kube/index.js';
+import { A_REPOSITORY, MANAGED, PR_LABEL } from '../../src/featureenv/state.js';
+import { startGitHubFake, type GitHubFake } from '../fakes/github.js';
+import { deploymentManifest } from '../fixtures/workloads.js';
+import { nodeBinaries } from '../helpers/node-versions.js';
+import { pushSyntheticImage } from '../helpers/oci.js';
+import { startRegistry, type RegistryServer } from '../helpers/registry.js';
+import {
+  CLUSTER_SETUP_TIMEOUT_MS,
+  haveCluster,
+  sharedCluster,
+  testNamespace,
+} from '../helpers/shared-cluster.js';
+import type { Cluster } from '../helpers/cluster.js';
+import { haveTools } from '../helpers/tools.js';
+import { ROOT } from './runner.js';
+
+const CLI = path.join(ROOT, 'cli/dist/index.js');
+/** The project's Node 24 (the CLI's other Node versions are covered by cli.e2e.test.ts). */
+const NODE = nodeBinaries().find((n) => n.major === 24)?.bin ?? process.execPath;
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(
+  file: string,
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string | undefined> },
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env };
+    for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+    const child = spawn(file, args, { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+const c2c = (args: string[], opts: { cwd: string; env?: Record<string, string | undefined> }) =>
+  run(NODE, [CLI, ...args], opts);
+
+/** `name=value` output lines. */
+const outputs = (stdout: string) =>
+  Object.fromEntries(
+    stdout
+      .split('\n')
+      .map((l) => /^([a-z-]+)=(.*)$/.exec(l))
+      .filter((m): m is RegExpExecArray => !!m)
+      .map((m) => [m[1]!, m[2]!]),
+  );
+
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], {
+    cwd,
+    encoding: 'utf8',
+  }).trim();
+
+const ingress = (name: string) => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'Ingress',
+  metadata: { name },
+  spec: {
+    rules: [
+      {
+        host: `${name}.example.com`,
+        http: {
+          paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name, port: { number: 80 } } } }],
+        },
+      },
+    ],
+  },
+});
+
+let ws: string;
+let head: string;
+/** A repository of this file's own: reap acts on every environment of a repository, whatever its prefix. */
+const REPO = `shop-cli-${randomBytes(3).toString('hex')}`;
+
+beforeAll(async () => {
+  ws = await mkdtemp(path.join(os.tmpdir(), 'c2c-cli-cmd-'));
+  await mkdir(path.join(ws, 'k8s'));
+  await writeFile(
+    path.join(ws, 'k8s/app.yaml'),
+    [deploymentManifest('api', 'registry.example:5000/shop/api:main', { replicas: 1 }), ingress('api')]
+      .map((o) => YAML.stringify(o))
+      .join('---\n'),
+  );
+  await writeFile(path.join(ws, 'requirements.txt'), 'flask==3.0.3\n');
+  // A checkout of acme/<REPO>: the repository and the commit come from git.
+  git(ws, 'init', '-q');
+  git(ws, 'add', '.');
+  git(ws, 'commit', '-qm', 'init');
+  git(ws, 'remote', 'add', 'origin', `git@github.com:acme/${REPO}.git`);
+  head = git(ws, 'rev-parse', 'HEAD');
+});
+afterAll(async () => {
+  if (ws) await rm(ws, { recursive: true, force: true });
+});
+
+describe('c2c: bad usage exits 2 with one line that names the flag; --help exits 0', () => {
+  it('for every command', async () => {
+    const noRepo = await mkdtemp(path.join(os.tmpdir(), 'c2c-norepo-'));
+    const cases: Array<[string[], string, string?]> = [
+      [['hash-base'], "c2c hash-base: flag '--files' is required"],
+      [['deploy', '--render'], "c2c deploy: flag '--manifests' is required"],
+      [['plan'], "c2c plan: flag '--manifests' is required"],
+      [['plan', '--manifests', 'k8s/', '--hash-image', 'r/b'], "c2c plan: flag '--hash-files' is required"],
+      [['plan', '--manifests', 'k8s/', '--dry-run', 'true'], "c2c plan: --dry-run is a flag of 'c2c deploy'"],
+      [['plan', '--manifests', 'k8s/', '--files', 'x'], "c2c plan: --files is a flag of 'c2c hash-base'"],
+      [['feature-env'], 'c2c feature-env: which one? up, down, reap, list'],
+      [['feature-env', 'start'], "c2c feature-env: unknown command 'start'"],
+      [['feature-env', 'up', '--manifests', 'k8s/'], "c2c feature-env up: flag '--pull-request' is required"],
+      [['feature-env', 'up', '--pull-request', '3'], "c2c feature-env up: flag '--manifests' is required"],
+      [
+        ['feature-env', 'up', '--pull-request', '3', '--manifests', 'k8s/', '--command', 'down'],
+        "unknown flag '--command'",
+      ],
+      [['feature-env', 'down'], "c2c feature-env down: flag '--pull-request' is required"],
+      [
+        ['feature-env', 'reap', '--pull-request', '3'],
+        "c2c feature-env reap: --pull-request is a flag of 'c2c feature-env up'",
+      ],
+      [
+        ['feature-env', 'list', '--manifests', 'k8s/'],
+        "c2c feature-env list: --manifests is a flag of 'c2c deploy'",
+      ],
+      [
+        ['feature-env', 'list', '--repository', 'shop'],
+        "flag '--repository': 'shop' is not of the form owner/repo",
+      ],
+      [['feature-env', 'list'], "c2c feature-env list: flag '--repository' is required here", noRepo],
+    ];
+    for (const [args, message, cwd] of cases) {
+      const r = await c2c(args, { cwd: cwd ?? ws, env: { GITHUB_REPOSITORY: undefined } });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr.split('\n')[0]).toContain(message);
+      expect(r.stdout).toBe('');
+    }
+    await rm(noRepo, { recursive: true, force: true });
+  });
+
+  it('--help of each command, of the group, and `c2c help <command>`', async () => {
+    for (const [args, head] of [
+      [['plan', '--help'], 'usage: c2c plan [flags]'],
+      [['feature-env', 'up', '-h'], 'usage: c2c feature-env up [flags]'],
+      [['help', 'feature-env', 'list'], 'usage: c2c feature-env list [flags]'],
+      [['feature-env', '--help'], 'usage: c2c feature-env <up|down|reap|list> [flags]'],
+      [['--help'], 'usage: c2c <command> [flags]'],
+    ] as const) {
+      const r = await c2c([...args], { cwd: ws });
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout.startsWith(head), r.stdout).toBe(true);
+    }
+    const plan = await c2c(['plan', '--help'], { cwd: ws });
+    expect(plan.stdout).toContain("hash-base's flags (c2c hash-base --help), each prefixed with hash-");
+    expect(plan.stdout).toMatch(/--hash-files\n/);
+    expect(plan.stdout).toMatch(/--kubeconfig PATH\n/);
+  });
+});
+
+describe('npx from the checkout (package.json bin: commit-to-cloud and c2c)', () => {
+  it('bin names the bundled CLI: executable in git, with a shebang', async () => {
+    const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+    };
+    expect(pkg.bin).toEqual({ c2c: 'cli/dist/index.js', 'commit-to-cloud': 'cli/dist/index.js' });
+    expect((await readFile(CLI, 'utf8')).startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(git(ROOT, 'ls-files', '-s', 'cli/dist/index.js')).toMatch(/^100755 /);
+  });
+
+  it.each(['commit-to-cloud', 'c2c'])(
+    'npx --no-install %s --help: the local package, offline, with an empty npm cache',
+    async (bin) => {
+      const cache = await mkdtemp(path.join(os.tmpdir(), 'c2c-npm-cache-'));
+      try {
+        const r = await run('npx', ['--no-install', bin, '--help'], {
+          cwd: ROOT,
+          env: { npm_config_cache: cache, npm_config_offline: 'true', npm_config_update_notifier: 'false' },
+        });
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toMatch(/^usage: c2c <command> \[flags\]/);
+        expect(r.stdout).toContain('feature-env up');
+        const exec = await run('npm', ['exec', '--offline', '--', bin, 'plan', '--help'], {
+          cwd: ROOT,
+          env: { npm_config_cache: cache, npm_config_update_notifier: 'false' },
+        });
+        expect(exec.code, exec.stderr).toBe(0);
+        expect(exec.stdout).toMatch(/^usage: c2c plan \[flags\]/);
+      } finally {
+        await rm(cache, { recursive: true, force: true });
+      }
+    },
+  );
+});
+
+describe.skipIf(!haveTools('script'))('progress: a status line on a terminal, plain lines elsewhere', () => {
+  /** Runs the CLI on a real pseudo-terminal (util-linux `script`), stdout and stderr on it. */
+  const onTty = (args: string[], env: Record<string, string> = {}) =>
+    run(
+      'script',
+      ['-qec', [NODE, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' '), '/dev/null'],
+      { cwd: ws, env: { TERM: 'xterm', CI: undefined, ...env } },
+    );
+  const args = ['deploy', '--manifests', 'k8s/', '--pin-digests', 'false', '--render'];
+
+  it('on a terminal: the phase line rewritten (\\r, erase line), then ✓ with its time', async () => {
+    const r = await onTty(args);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toContain('\r\x1b[2K');
+    expect(r.stdout).toMatch(/✓ Read manifests \d+(\.\d+)?m?s/);
+    expect(r.stdout).toContain('kind: Deployment');
+  });
+
+  it('in a pipe, and on a terminal under CI=true (CircleCI gives its steps a TTY): plain lines', async () => {
+    for (const r of [await c2c(args, { cwd: ws }), await onTty(args, { CI: 'true' })]) {
+      expect(r.code).toBe(0);
+      expect(r.stdout + r.stderr).not.toContain('\x1b[');
+      expect(r.stdout + r.stderr).toContain('== Read manifests');
+      expect(r.stdout + r.stderr).not.toContain('✓');
+    }
+  });
+});
+
+describe.skipIf(!haveCluster())('c2c feature-env on the genuine control plane', () => {
+  let cluster: Cluster;
+  let admin: KubeClient;
+  let kubeconfig: string;
+  let gh: GitHubFake;
+  const prefix = `cli${randomBytes(2).toString('hex')}-`;
+  const common = () => [
+    '--kubeconfig',
+    kubeconfig,
+    '--namespace-prefix',
+    prefix,
+    '--pin-digests',
+    'false',
+    '--domain',
+    'preview.example.com',
+    '--timeout',
+    '60s',
+  ];
+  const fe = (sub: string, args: string[], env: Record<string, string | undefined> = {}) =>
+    c2c(['feature-env', sub, ...args], { cwd: ws, env: { GITHUB_REPOSITORY: undefined, ...env } });
+
+  beforeAll(async () => {
+    cluster = await sharedCluster();
+    kubeconfig = path.join(ws, 'kubeconfig');
+    await writeFile(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
+    admin = new KubeClient(await loadKubeconfig({ content: cluster.kubeconfig }, nullLogger), {
+      logger: nullLogger,
+    });
+    gh = await startGitHubFake({ owner: 'acme', repo: REPO });
+    gh.collaborators.set('maintainer', 'write');
+    gh.collaborators.set('visitor', 'read');
+  }, CLUSTER_SETUP_TIMEOUT_MS);
+  afterAll(async () => {
+    await gh?.stop();
+  });
+
+  it('up (no token), list, up again (update), reap of the expired one, down: exit 0 each', async () => {
+    const up = await fe('up', ['--pull-request', '101', '--manifests', 'k8s/', ...common()]);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    expect(up.stderr).toContain('no GitHub token');
+    const o = outputs(up.stdout);
+    expect(o).toMatchObject({
+      namespace: `${prefix}pr-101`,
+      status: 'up',
+      url: 'http://api.pr-101.preview.example.com',
+    });
+    const ns = (await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: o.namespace! }))!;
+    expect(ns.metadata.labels).toMatchObject({ [MANAGED]: 'true', [PR_LABEL]: '101' });
+    // The repository from the git remote origin.
+    expect(ns.metadata.annotations?.[A_REPOSITORY]).toBe(`acme/${REPO}`);
+
+    const short = await fe('up', [
+      '--pull-request',
+      '102',
+      '--manifests',
+      'k8s/',
+      '--ttl',
+      '1s',
+      ...common(),
+    ]);
+    expect(short.code, short.stderr).toBe(0);
+
+    const list = await fe('list', ['--kubeconfig', kubeconfig]);
+    expect(list.code, list.stderr).toBe(0);
+    const lines = list.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^PR\s+STATE\s+SHA\s+AGE\s+EXPIRES\s+URL\s+DATABASE\s+NAMESPACE$/);
+    const row = lines.find((l) => l.startsWith('#101 '))!;
+    expect(row).toMatch(
+      new RegExp(
+        `^#101\\s+active\\s+${head.slice(0, 7)}\\s+\\d+s\\s+in (3d|2d23h)\\s+http://api.pr-101.preview.example.com\\s+-\\s+${prefix}pr-101$`,
+      ),
+    );
+    const json = await fe('list', ['--kubeconfig', kubeconfig, '--json']);
+    expect(json.code).toBe(0);
+    const envs = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
+    expect(envs.find((e) => e['pull-request'] === 101)).toMatchObject({
+      namespace: `${prefix}pr-101`,
+      state: 'active',
+      sha: head,
+      expired: false,
+      url: 'http://api.pr-101.preview.example.com',
+      database: null,
+    });
+
+    const again = await fe('up', ['--pull-request', '101', '--manifests', 'k8s/', ...common()], {
+      C2C_REVISION: 'b'.repeat(40),
+    });
+    expect(again.code, again.stderr).toBe(0);
+    expect(outputs(again.stdout).status).toBe('updated');
+
+    await new Promise((r) => setTimeout(r, 1200));
+    const reap = await fe('reap', ['--json', ...common()]);
+    expect(reap.code, reap.stderr).toBe(0);
+    const reaped = JSON.parse(reap.stdout) as {
+      status: string;
+      removed: Array<Record<string, unknown>>;
+      kept: Array<Record<string, unknown>>;
+    };
+    expect(reaped.status).toBe('reaped');
+    expect(reaped.removed).toEqual([
+      expect.objectContaining({ namespace: `${prefix}pr-102`, 'pull-request': 102 }),
+    ]);
+    expect(reaped.kept).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ namespace: `${prefix}pr-101`, 'pull-request': 101 }),
+      ]),
+    );
+
+    const down = await fe('down', ['--pull-request', '101', ...common()]);
+    expect(down.code, down.stderr).toBe(0);
+    expect(outputs(down.stdout)).toMatchObject({ status: 'down', namespace: `${prefix}pr-101` });
+    expect(await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: `${prefix}pr-101` })).toBeUndefined();
+    const after = JSON.parse((await fe('list', ['--kubeconfig', kubeconfig, '--json'])).stdout) as Array<{
+      namespace: string;
+    }>;
+    expect(after.map((e) => e.namespace)).not.toContain(`${prefix}pr-101`);
+  });
+
+  it('with --token: the pull request checked, its head commit used, one comment and a Deployment; a refusal exits 1', async () => {
+    const sha = 'd'.repeat(40);
+    gh.addPullRequest({ number: 201, headSha: sha, labels: [] });
+    gh.label(201, 'feature-env', 'maintainer');
+    const env = { GITHUB_API_URL: gh.url };
+    const up = await fe(
+      'up',
+      ['--pull-request', '201', '--manifests', 'k8s/', '--token', gh.token, '--json', ...common()],
+      env,
+    );
+    expect(up.code, up.stderr).toBe(0);
+    const o = JSON.parse(up.stdout) as Record<string, string>;
+    expect(o).toMatchObject({ status: 'up', namespace: `${prefix}pr-201`, 'pull-request': 201 });
+    expect(up.stdout + up.stderr).not.toContain(gh.token);
+    const comments = gh.comments.filter((c) => c.issue === 201);
+    expect(comments).toHaveLength(1);
+    expect(comments[0]!.body).toContain('http://api.pr-201.preview.example.com');
+    const d = gh.deployments.find((x) => String(x.id) === o['deployment-id'])!;
+    expect(d).toMatchObject({ environment: 'feature-env/pr-201', sha });
+    const list = JSON.parse((await fe('list', ['--kubeconfig', kubeconfig, '--json'])).stdout) as Array<
+      Record<string, unknown>
+    >;
+    expect(list.find((e) => e['pull-request'] === 201)).toMatchObject({ sha });
+
+    const down = await fe('down', ['--pull-request', '201', '--token', gh.token, ...common()], env);
+    expect(down.code, down.stderr).toBe(0);
+    expect(gh.comments.filter((c) => c.issue === 201)).toHaveLength(1);
+    expect(gh.comments.find((c) => c.issue === 201)!.body).toMatch(/removed/i);
+
+    gh.addPullRequest({ number: 202, headSha: sha, labels: [] });
+    gh.label(202, 'feature-env', 'visitor');
+    const refused = await fe(
+      'up',
+      ['--pull-request', '202', '--manifests', 'k8s/', '--token', gh.token, ...common()],
+      env,
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("visitor added the label 'feature-env' to pull request #202");
+    expect(await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: `${prefix}pr-202` })).toBeUndefined();
+  });
+
+  it('failures exit 1: a value the engine refuses, a cluster that does not answer', async () => {
+    const ttl = await fe('up', [
+      '--pull-request',
+      '5',
+      '--manifests',
+      'k8s/',
+      ...common(),
+      '--ttl',
+      'forever',
+    ]);
+    expect(ttl.code).toBe(1);
+    expect(ttl.stderr).toContain("Input 'ttl': 'forever' is not a duration");
+    const dead = path.join(ws, 'dead-kubeconfig');
+    await writeFile(
+      dead,
+      cluster.kubeconfig.replace(/server: https:\/\/127\.0\.0\.1:\d+/, 'server: https://127.0.0.1:1'),
+    );
+    for (const [sub, args] of [
+      ['list', ['--kubeconfig', dead]],
+      ['down', ['--pull-request', '5', '--kubeconfig', dead]],
+      ['reap', ['--kubeconfig', dead]],
+    ] as const) {
+      const r = await fe(sub, [...args]);
+      expect(r.code, `${sub}: ${r.stderr}`).toBe(1);
+      expect(r.stderr).toMatch(/127\.0\.0\.1:1|ECONNREFUSED/);
+    }
+  });
+});
+
+describe.skipIf(!haveTools('docker-registry'))('c2c plan', () => {
+  let reg: RegistryServer;
+  let pw: string;
+  let web: string;
+  const COMMIT = 'aaaaaaaaaaaabbbbbbbbbbbbccccccccccccdddd';
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    pw = await mkdtemp(path.join(os.tmpdir(), 'c2c-plan-'));
+    await mkdir(path.join(pw, 'k8s'));
+    await mkdir(path.join(pw, 'app'));
+    await writeFile(path.join(pw, 'app/Dockerfile'), 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n');
+    await writeFile(path.join(pw, 'requirements.txt'), 'flask==3.0.3\n');
+    await writeFile(path.join(pw, 'Dockerfile.base'), 'FROM scratch\n');
+    web = (await pushSyntheticImage(reg.url, 'shop/web', 'v2')).digest;
+    await pushSyntheticImage(reg.url, 'shop/web', 'v1');
+    await writeFile(
+      path.join(pw, 'k8s/app.yaml'),
+      [
+        deploymentManifest('api', `${reg.host}/shop/api:placeholder`, { replicas: 1 }),
+        deploymentManifest('web', `${reg.host}/shop/web:v1`, { replicas: 1 }),
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings' }, data: { k: 'v' } },
+      ]
+        .map((o) => YAML.stringify(o))
+        .join('---\n'),
+    );
+  });
+  afterAll(async () => {
+    await reg?.stop();
+    if (pw) await rm(pw, { recursive: true, force: true });
+  });
+
+  const planArgs = (ns: string) => [
+    'plan',
+    '--hash-files',
+    'requirements.txt',
+    '--hash-image',
+    `${reg.host}/shop/base`,
+    '--manifests',
+    'k8s/',
+    '--namespace',
+    ns,
+    '--images',
+    `${reg.host}/shop/web:v2`,
+    '--build-context',
+    'app',
+    '--image',
+    `${reg.host}/shop/api`,
+  ];
+  const noCluster = { C2C_REVISION: COMMIT, KUBECONFIG: path.join(os.tmpdir(), 'no-such-kubeconfig') };
+
+  it('without a cluster: the base decision, the app image, the manifests pinned, the diff skipped (exit 0)', async () => {
+    const r = await c2c([...planArgs('shop'), '--json'], { cwd: pw, env: noCluster });
+    expect(r.code, r.stderr).toBe(0);
+    const p = JSON.parse(r.stdout) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(p.base).toMatchObject({ exists: false, 'files-count': 1, mode: 'content', 'would-build': false });
+    expect(p.base['image-ref']).toMatch(new RegExp(`^${reg.host}/shop/base:deps-[0-9a-f]{16}$`));
+    expect(p.build).toEqual({
+      context: 'app',
+      image: `${reg.host}/shop/api:sha-${COMMIT.slice(0, 12)}`,
+      exists: false,
+      digest: '',
+      'base-image': p.base['image-ref'],
+    });
+    expect(p.images).toEqual([
+      {
+        workload: 'Deployment/shop/api',
+        container: 'app',
+        image: `${reg.host}/shop/api:sha-${COMMIT.slice(0, 12)}`,
+        from: `${reg.host}/shop/api:placeholder`,
+      },
+      {
+        workload: 'Deployment/shop/web',
+        container: 'app',
+        image: `${reg.host}/shop/web@${web}`,
+        from: `${reg.host}/shop/web:v1`,
+      },
+    ]);
+    expect(p.manifests.map((m: { kind: string }) => m.kind)).toEqual([
+      'ConfigMap',
+      'Deployment',
+      'Deployment',
+    ]);
+    expect(p.diff.status).toBe('skipped');
+    expect(p.diff.reason).toMatch(/^no cluster: .*no-such-kubeconfig/);
+    // Nothing was built or pushed.
+    const api = await fetch(`${reg.url}/v2/shop/api/tags/list`);
+    expect(api.status).toBe(404);
+
+    // For people: the same, and the diff said skipped.
+    const human = await c2c(planArgs('shop'), { cwd: pw, env: noCluster });
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^Base image \(hash-base\)\n/);
+    expect(human.stdout).toContain('missing, and hash-base would not build it (--hash-build is false)');
+    expect(human.stdout).toContain('would be built and pushed');
+    expect(human.stdout).toContain(`image: ${reg.host}/shop/web@${web}`);
+    expect(human.stdout).toMatch(/Server-side diff: skipped \(no cluster: /);
+    // The log goes to stderr: stdout is the plan alone.
+    expect(human.stderr).toContain('== Read manifests');
+    expect(human.stdout).not.toContain('== Read manifests');
+  });
+
+  it('the base once it exists: its digest; nothing to build', async () => {
+    const first = JSON.parse(
+      (await c2c([...planArgs('shop'), '--json'], { cwd: pw, env: noCluster })).stdout,
+    ) as {
+      base: { tag: string };
+    };
+    const base = await pushSyntheticImage(reg.url, 'shop/base', first.base.tag);
+    const r = await c2c([...planArgs('shop'), '--hash-build', 'true'], { cwd: pw, env: noCluster });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`exists (${base.digest}): the base build is skipped`);
+  });
+
+  describe.skipIf(!haveCluster())('with a cluster: the server-side diff', () => {
+    let cluster: Cluster;
+    let kubeconfig: string;
+
+    beforeAll(async () => {
+      cluster = await sharedCluster();
+      kubeconfig = path.join(pw, 'kubeconfig');
+      await writeFile(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
+    }, CLUSTER_SETUP_TIMEOUT_MS);
+
+    it('created / configured / unchanged from the dry run; nothing applied; a refused set exits 1', async () => {
+      const ns = await testNamespace(cluster, 'plan');
+      try {
+        const env = { C2C_REVISION: COMMIT };
+        const r = await c2c([...planArgs(ns.name), '--kubeconfig', kubeconfig], { cwd: pw, env });
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toContain(`Server-side diff (dry run on ${cluster.server}): 3 created`);
+        expect(r.stdout).toContain(`  created Deployment/${ns.name}/web`);
+        const cm = await cluster.request('GET', `/api/v1/namespaces/${ns.name}/configmaps/settings`);
+        expect(cm.status).toBe(404);
+
+        // Deployed for real (web and the ConfigMap; no build), the plan then says what changes.
+        const deployed = await c2c(
+          [
+            'deploy',
+            '--manifests',
+            'k8s/',
+            '--namespace',
+            ns.name,
+            '--images',
+            `${reg.host}/shop/web:v2`,
+            '--kubeconfig',
+            kubeconfig,
+          ],
+          { cwd: pw, env },
+        );
+        expect(deployed.code, deployed.stderr).toBe(0);
+        const again = await c2c([...planArgs(ns.name), '--kubeconfig', kubeconfig, '--json'], {
+          cwd: pw,
+          env,
+        });
+        expect(again.code, again.stderr).toBe(0);
+        const diff = (JSON.parse(again.stdout) as { diff: { status: string; lines: string[] } }).diff;
+        expect(diff.status).toBe('done');
+        expect(diff.lines).toEqual([
+          `unchanged ConfigMap/${ns.name}/settings`,
+          `configured Deployment/${ns.name}/api`,
+          `unchanged Deployment/${ns.name}/web`,
+        ]);
+
+        await writeFile(
+          path.join(pw, 'k8s/bad.yaml'),
+          YAML.stringify(deploymentManifest('bad', `${reg.host}/shop/web:v2`, { replicas: -1 })),
+        );
+        try {
+          const refused = await c2c([...planArgs(ns.name), '--kubeconfig', kubeconfig], { cwd: pw, env });
+          expect(refused.code, refused.stderr).toBe(1);
+          expect(refused.stdout).toContain('the cluster refuses the set');
+          expect(refused.stdout).toMatch(/replicas/);
+        } finally {
+          await rm(path.join(pw, 'k8s/bad.yaml'));
+        }
+      } finally {
+        await ns.delete();
+      }
+    });
+  });
+});
