@@ -158,6 +158,27 @@ describe('c2c: bad usage exits 2 with one line that names the flag; --help exits
     await rm(noRepo, { recursive: true, force: true });
   });
 
+  it('hash-base and deploy: 0 on success, 1 on a failure (a value refused, a registry that does not answer)', async () => {
+    const ok = await c2c(['hash-base', '--files', 'requirements.txt'], { cwd: ws });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(outputs(ok.stdout).hash).toMatch(/^[0-9a-f]{64}$/);
+    const none = await c2c(['hash-base', '--files', 'nope/*.txt'], { cwd: ws });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("Input 'files'");
+    const down = await c2c(['hash-base', '--files', 'requirements.txt', '--image', '127.0.0.1:1/shop/base'], {
+      cwd: ws,
+    });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain('127.0.0.1:1');
+    const render = await c2c(['deploy', '--manifests', 'k8s/', '--pin-digests', 'false', '--render'], {
+      cwd: ws,
+    });
+    expect(render.code, render.stderr).toBe(0);
+    const bad = await c2c(['deploy', '--manifests', 'k8s/', '--timeout', 'soon', '--render'], { cwd: ws });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("Input 'timeout'");
+  });
+
   it('--help of each command, of the group, and `c2c help <command>`', async () => {
     for (const [args, head] of [
       [['plan', '--help'], 'usage: c2c plan [flags]'],
