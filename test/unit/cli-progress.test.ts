@@ -96,7 +96,7 @@ describe('progress logger', () => {
   it('live: a status line rewritten with a spinner and the elapsed time; lines scroll above it; one ✓ line per phase', async () => {
     const out = stream({ columns: 60 });
     const err = stream();
-    const log = progressLogger({ out, err, now: () => clock, intervalMs: 100 });
+    const log = progressLogger({ out, err, live: true, now: () => clock, intervalMs: 100 });
     await log.group('Build and push reg/app:v1', async () => {
       await advance(1_000);
       expect(out.text()).toContain(`\r${ESC}[2K⠋ Build and push reg/app:v1 0s`);
@@ -126,7 +126,7 @@ describe('progress logger', () => {
 
   it('live: nested phases, a failing phase, a status line cut to the terminal width, secrets masked', async () => {
     const out = stream({ columns: 30 });
-    const log = progressLogger({ out, err: out, now: () => clock, intervalMs: 100 });
+    const log = progressLogger({ out, err: out, live: true, now: () => clock, intervalMs: 100 });
     log.secret('s3cr3t-token');
     await expect(
       log.group('Deploy', async () => {
