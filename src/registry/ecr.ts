@@ -1,7 +1,8 @@
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import { C2CError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { isTransient, retry, RetryExhaustedError, type RetryOptions } from '../core/retry.js';
+import { retry, RetryExhaustedError, type RetryOptions } from '../core/retry.js';
+import { awsErrorOf, isAwsCredentialError, isTransientAwsError } from '../aws/errors.js';
 import { isLoopbackHost, parseEcrHost } from '../images/reference.js';
 
 /** What ECR's GetAuthorizationToken gave: basic credentials and where the registry API is. */
@@ -13,55 +14,16 @@ export interface EcrSession {
   ensureRepository(repository: string): Promise<void>;
 }
 
-interface AwsError {
-  name?: string;
-  message?: string;
-  code?: string;
-  $retryable?: unknown;
-  $metadata?: { httpStatusCode?: number };
-}
-
-const THROTTLING = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'ServiceUnavailable',
-  'ServerException',
-  'RequestTimeout',
-  'RequestTimeoutException',
-]);
-
-/** Transient AWS failures: throttling, 5xx, network errors. The SDK's own retries are off; ours bound them. */
-export function isTransientAwsError(err: unknown): boolean {
-  const e = err as AwsError;
-  if (!e || typeof e !== 'object') return false;
-  if (e.$retryable) return true;
-  if (e.name && THROTTLING.has(e.name)) return true;
-  const status = e.$metadata?.httpStatusCode;
-  if (typeof status === 'number' && status > 0) return status === 429 || (status >= 500 && status !== 501);
-  return isTransient(err);
-}
-
-const CREDENTIAL_ERRORS = new Set([
-  'UnrecognizedClientException',
-  'InvalidSignatureException',
-  'ExpiredTokenException',
-  'InvalidClientTokenId',
-  'SignatureDoesNotMatch',
-  'AccessDeniedException',
-  'AccessDenied',
-]);
+export { isTransientAwsError } from '../aws/errors.js';
 
 function awsFailure(what: string, host: string, err: unknown): C2CError {
-  const last = err instanceof RetryExhaustedError ? err.last : err;
-  const e = last as AwsError;
+  const e = awsErrorOf(err);
   if (e?.name === 'CredentialsProviderError')
     return new C2CError(
       `${what} for ${host}: no AWS credentials found by the default credential chain (environment AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, web identity, container or instance role). Configure AWS credentials before this step (e.g. aws-actions/configure-aws-credentials).`,
       { cause: err },
     );
-  if (e?.name && CREDENTIAL_ERRORS.has(e.name))
+  if (isAwsCredentialError(e))
     return new C2CError(
       `${what} for ${host}: AWS refused the credentials from the default credential chain (${e.name}: ${e.message ?? ''}). Check that they are valid and allow this action on the registry.`,
       { cause: err },
@@ -157,9 +119,7 @@ export async function ecrLogin(
         logger.debug(`ECR repository ${repository} exists in ${host}`);
         return;
       } catch (err) {
-        const cause = (err as C2CError).cause;
-        const last = cause instanceof RetryExhaustedError ? cause.last : cause;
-        if ((last as AwsError)?.name !== 'RepositoryNotFoundException') throw err;
+        if (awsErrorOf((err as C2CError).cause)?.name !== 'RepositoryNotFoundException') throw err;
       }
       try {
         await call(`ECR CreateRepository ${repository}`, () =>
@@ -173,9 +133,8 @@ export async function ecrLogin(
         );
         logger.info(`Created ECR repository ${repository} in ${host}`);
       } catch (err) {
-        const cause = (err as C2CError).cause;
         // Another run created it in the meantime: that is what we wanted.
-        if ((cause as AwsError)?.name === 'RepositoryAlreadyExistsException') return;
+        if (awsErrorOf((err as C2CError).cause)?.name === 'RepositoryAlreadyExistsException') return;
         throw err;
       }
     },

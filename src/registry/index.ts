@@ -17,7 +17,7 @@ export {
   describeCredentials,
   type CredentialsUsed,
 } from './errors.js';
-export { isTransientAwsError } from './ecr.js';
+export { isTransientAwsError } from '../aws/errors.js';
 export * from './media-types.js';
 export {
   formatScope,

@@ -16,7 +16,7 @@ import {
 import { C2CError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { retry, RetryExhaustedError, type RetryOptions } from '../../core/retry.js';
-import { isTransientAwsError } from '../../registry/ecr.js';
+import { awsErrorOf, isAwsCredentialError, isTransientAwsError } from '../../aws/errors.js';
 import type { DatabaseInfo, DatabaseProvider, EnvRef } from '../types.js';
 
 /**
@@ -137,22 +137,6 @@ function duration(ms: number): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
-interface AwsError {
-  name?: string;
-  message?: string;
-}
-
-const CREDENTIAL_ERRORS = new Set([
-  'UnrecognizedClientException',
-  'InvalidSignatureException',
-  'ExpiredTokenException',
-  'InvalidClientTokenId',
-  'SignatureDoesNotMatch',
-  'AccessDenied',
-  'AccessDeniedException',
-  'AuthFailure',
-]);
-
 /** A failed RDS call, with the AWS error name (DBInstanceNotFoundFault, ...) for the callers that expect some. */
 export class RdsCallError extends C2CError {
   override name = 'RdsCallError';
@@ -166,8 +150,7 @@ export class RdsCallError extends C2CError {
 }
 
 function awsName(err: unknown): string | undefined {
-  const last = err instanceof RetryExhaustedError ? err.last : err;
-  return (last as AwsError)?.name;
+  return awsErrorOf(err)?.name;
 }
 
 export function rdsSnapshotProvider(
@@ -199,14 +182,13 @@ export function rdsSnapshotProvider(
         },
       });
     } catch (err) {
-      const last = err instanceof RetryExhaustedError ? err.last : err;
-      const e = last as AwsError;
+      const e = awsErrorOf(err);
       if (e?.name === 'CredentialsProviderError')
         throw new C2CError(
           `RDS ${what}: no AWS credentials found by the default credential chain. Configure AWS credentials before this step (e.g. aws-actions/configure-aws-credentials)`,
           { cause: err },
         );
-      if (e?.name && CREDENTIAL_ERRORS.has(e.name))
+      if (isAwsCredentialError(e))
         throw new C2CError(
           `RDS ${what}: AWS refused the credentials (${e.name}: ${e.message ?? ''}). Check that they allow RDS DescribeDBSnapshots, DescribeDBInstances, RestoreDBInstanceFromDBSnapshot, ModifyDBInstance, DeleteDBInstance, AddTagsToResource, RemoveTagsFromResource and ListTagsForResource`,
           { cause: err },
