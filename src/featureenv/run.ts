@@ -4,7 +4,6 @@ import { connect } from '../deploy/plan.js';
 import type { Scope } from './claims.js';
 import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';
 import { decide } from './event.js';
-import { databaseProvider } from './db/index.js';
 import { teardown } from './down.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import { reap } from './reap.js';
@@ -38,19 +37,21 @@ export async function runFeatureEnv(
     throw new C2CError(
       "Input 'manifests': is empty, but the event asks for an environment. Expected the manifests of the full set of services, e.g. 'k8s/'.",
     );
-  const client = new KubeClient(
-    ctx.connection ??
-      (await connect({ ...(opts.deploy ?? ({} as never)), cluster: opts.cluster } as never, { logger })),
-    { logger, ...(ctx.kubeRetry ? { retry: ctx.kubeRetry } : {}) },
-  );
+  const client = new KubeClient(ctx.connection ?? (await connect(opts.cluster, { logger })), {
+    logger,
+    ...(ctx.kubeRetry ? { retry: ctx.kubeRetry } : {}),
+  });
   const s: Scope = { client, repository: ctx.repository, prefix: opts.namespacePrefix, logger };
+  // The providers (pg, the RDS SDK) load only when a database is asked for: not on every start.
   const db =
     ctx.database ??
-    databaseProvider(opts.database, logger, {
-      ...(opts.database.mode === 'postgres-template' && opts.database.publicHost
-        ? { publicHost: opts.database.publicHost }
-        : {}),
-    });
+    (opts.database.mode === 'none'
+      ? undefined
+      : (await import('./db/index.js')).databaseProvider(opts.database, logger, {
+          ...(opts.database.mode === 'postgres-template' && opts.database.publicHost
+            ? { publicHost: opts.database.publicHost }
+            : {}),
+        }));
   try {
     if (decision.command === 'up') return await up(opts, ctx, s, db, decision.number!);
     if (decision.command === 'reap') return await reap(opts, ctx, s, db);
