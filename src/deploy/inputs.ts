@@ -304,26 +304,7 @@ export function parseDeployInputs(
     );
   }
 
-  const kubeconfig = raw.kubeconfig;
-  const clusterName = raw['cluster-name'].trim();
-  if (kubeconfig.trim() && clusterName)
-    throw new InputError(
-      'kubeconfig',
-      "and 'cluster-name' are both set",
-      'one of them: a kubeconfig, or an EKS cluster name with aws-region',
-    );
-  let cluster: DeployOptions['cluster'] = { kind: 'default' };
-  if (kubeconfig.trim()) cluster = { kind: 'kubeconfig', content: kubeconfig };
-  else if (clusterName) {
-    const region = raw['aws-region'].trim() || env.awsRegion || '';
-    if (!region)
-      throw new InputError(
-        'aws-region',
-        `is empty, and cluster '${clusterName}' needs a region`,
-        "a region such as 'eu-west-1' (or AWS_REGION in the environment)",
-      );
-    cluster = { kind: 'eks', clusterName, region };
-  }
+  const cluster = parseCluster(raw, env);
   const { username, password } = common;
   const environmentUrl = raw['environment-url'].trim();
   if (environmentUrl && !/^https?:\/\/\S+$/.test(environmentUrl))
@@ -356,4 +337,29 @@ export function parseDeployInputs(
     ...(token ? { token } : {}),
     annotate,
   };
+}
+
+/** The cluster inputs (kubeconfig, or cluster-name with aws-region, or the default kubeconfig), of every action that deploys. */
+export function parseCluster(
+  raw: { kubeconfig: string; 'cluster-name': string; 'aws-region': string },
+  env: { awsRegion?: string } = {},
+): DeployOptions['cluster'] {
+  const kubeconfig = raw.kubeconfig;
+  const clusterName = raw['cluster-name'].trim();
+  if (kubeconfig.trim() && clusterName)
+    throw new InputError(
+      'kubeconfig',
+      "and 'cluster-name' are both set",
+      'one of them: a kubeconfig, or an EKS cluster name with aws-region',
+    );
+  if (kubeconfig.trim()) return { kind: 'kubeconfig', content: kubeconfig };
+  if (!clusterName) return { kind: 'default' };
+  const region = raw['aws-region'].trim() || env.awsRegion || '';
+  if (!region)
+    throw new InputError(
+      'aws-region',
+      `is empty, and cluster '${clusterName}' needs a region`,
+      "a region such as 'eu-west-1' (or AWS_REGION in the environment)",
+    );
+  return { kind: 'eks', clusterName, region };
 }

@@ -25,9 +25,11 @@ import type { DeployContext } from './types.js';
  * what runs now, whether each pod template changes, and a server-side dry run of the whole set.
  */
 
-export async function connect(opts: DeployOptions, ctx: DeployContext): Promise<KubeConnection> {
+export async function connect(
+  c: DeployOptions['cluster'],
+  ctx: Pick<DeployContext, 'connection' | 'logger'>,
+): Promise<KubeConnection> {
   if (ctx.connection) return ctx.connection;
-  const c = opts.cluster;
   if (c.kind === 'kubeconfig') return loadKubeconfig({ content: c.content, input: 'kubeconfig' }, ctx.logger);
   if (c.kind === 'eks') return eksConnection({ clusterName: c.clusterName, region: c.region }, ctx.logger);
   return loadKubeconfig({}, ctx.logger);

@@ -48,11 +48,7 @@ export async function rollBack(
       logger.error(`could not roll back ${it.key}: ${errorMessage(e)}`);
     }
   }
-  if (again.length) {
-    const out = await watchRollouts(client, again, { startVersions, timeoutMs, logger, now });
-    for (const [it, o] of out)
-      if (!o.status.done || o.status.failed) problems.push(`${it.key}: ${o.status.message}`);
-  }
+  problems.push(...(await waitBack(client, again, { startVersions, timeoutMs, logger, now })));
   return { rolledBack, created, ok: problems.length === 0, problems };
 }
 
@@ -110,11 +106,7 @@ export async function undoApply(
       logger.error(`could not undo ${it.key}: ${errorMessage(e)}`);
     }
   }
-  if (rollingBack.length) {
-    const out = await watchRollouts(client, rollingBack, { startVersions, timeoutMs, logger, now });
-    for (const [it, o] of out)
-      if (!o.status.done || o.status.failed) problems.push(`${it.key}: ${o.status.message}`);
-  }
+  problems.push(...(await waitBack(client, rollingBack, { startVersions, timeoutMs, logger, now })));
   return { restored, removed, problems };
 }
 
@@ -130,4 +122,17 @@ async function collectionVersions(client: KubeClient, items: Item[]): Promise<Ma
     if (list.metadata?.resourceVersion) versions.set(key, list.metadata.resourceVersion);
   }
   return versions;
+}
+
+/** Waits for the workloads going back to their earlier template; what did not get there, with why. */
+async function waitBack(
+  client: KubeClient,
+  items: Item[],
+  o: Parameters<typeof watchRollouts>[2],
+): Promise<string[]> {
+  if (!items.length) return [];
+  const out = await watchRollouts(client, items, o);
+  return [...out]
+    .filter(([, r]) => !r.status.done || r.status.failed)
+    .map(([it, r]) => `${it.key}: ${r.status.message}`);
 }

@@ -67,7 +67,7 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
     loadManifests(opts.manifests, { workspace: opts.workspace, logger }),
   );
   ctx.transform?.(manifests.map((m) => m.object));
-  const client = new KubeClient(await connect(opts, ctx), {
+  const client = new KubeClient(await connect(opts.cluster, ctx), {
     logger,
     ...(ctx.kubeRetry ? { retry: ctx.kubeRetry } : {}),
   });

@@ -43,6 +43,18 @@ export interface FeatureEnvResult {
   kept?: Array<{ namespace: string; number?: number; why: string }>;
 }
 
+/** The action's outputs (FEATURE_ENV_OUTPUTS) of a run: the same for the action and `c2c feature-env`. */
+export function featureEnvOutputs(r: FeatureEnvResult): Record<string, string> {
+  return {
+    namespace: r.namespace,
+    url: r.url,
+    status: r.status,
+    'deployment-id': r.deploymentId,
+    'expires-at': r.expiresAt,
+    'ready-seconds': r.readySeconds,
+  };
+}
+
 export function emptyResult(status: FeatureEnvStatus, reason: string): FeatureEnvResult {
   return {
     status,

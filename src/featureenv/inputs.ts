@@ -1,7 +1,7 @@
 import { InputError } from '../core/errors.js';
 import { parseBool, parseDuration, parseEnum, parseList } from '../core/inputs.js';
 import { withDefaults, type InputSpec, type RawInputs } from '../core/input-spec.js';
-import { DEPLOY_INPUTS, parseDeployInputs, type DeployOptions } from '../deploy/inputs.js';
+import { DEPLOY_INPUTS, parseCluster, parseDeployInputs, type DeployOptions } from '../deploy/inputs.js';
 
 /** The inputs of action-feature-env and `c2c feature-env`: names, defaults and meaning. */
 export const FEATURE_ENV_INPUTS = {
@@ -353,19 +353,7 @@ export function parseFeatureEnvInputs(
       "is empty, but 'command' is up",
       "the manifests of the full set of services, e.g. 'k8s/'",
     );
-  const cluster = (
-    deploy ??
-    parseDeployInputs(
-      withDefaults(DEPLOY_INPUTS, {
-        manifests: '.',
-        kubeconfig: raw.kubeconfig,
-        'cluster-name': raw['cluster-name'],
-        'aws-region': raw['aws-region'],
-      }),
-      workspace,
-      env.awsRegion ? { awsRegion: env.awsRegion } : {},
-    )
-  ).cluster;
+  const cluster = deploy?.cluster ?? parseCluster(raw, env);
   const token = raw.token.startsWith('${{') ? '' : raw.token;
   return {
     command,

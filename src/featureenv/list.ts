@@ -1,6 +1,5 @@
 import { KubeClient } from '../kube/index.js';
 import { connect } from '../deploy/plan.js';
-import type { DeployOptions } from '../deploy/inputs.js';
 import type { FeatureEnvContext } from './context.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import { A_PR_URL, environmentOf, selector, type EnvState } from './state.js';
@@ -39,10 +38,10 @@ export async function listEnvironments(
 ): Promise<ListedEnvironment[]> {
   const { logger } = ctx;
   const now = (ctx.now ?? Date.now)();
-  const client = new KubeClient(
-    ctx.connection ?? (await connect({ cluster: opts.cluster } as DeployOptions, { logger })),
-    { logger, ...(ctx.kubeRetry ? { retry: ctx.kubeRetry } : {}) },
-  );
+  const client = new KubeClient(ctx.connection ?? (await connect(opts.cluster, { logger })), {
+    logger,
+    ...(ctx.kubeRetry ? { retry: ctx.kubeRetry } : {}),
+  });
   const list = await client.list('v1', 'Namespace', { labelSelector: selector(ctx.repository) });
   const out: ListedEnvironment[] = [];
   for (const ns of list.items) {

@@ -200,7 +200,7 @@ async function planDiff(
   const { logger } = ctx;
   let connection: KubeConnection;
   try {
-    connection = given ?? (await connect(opts, { logger }));
+    connection = given ?? (await connect(opts.cluster, { logger }));
   } catch (e) {
     return { status: 'skipped', reason: `no cluster: ${errorMessage(e)}` };
   }

@@ -1,6 +1,7 @@
 import { C2CError } from '../../core/errors.js';
 import { FEATURE_ENV_INPUTS, parseFeatureEnvInputs } from '../../featureenv/inputs.js';
 import { runFeatureEnv } from '../../featureenv/run.js';
+import { featureEnvOutputs } from '../../featureenv/context.js';
 import { GitHubClient, githubContextFromEnv } from '../../github/index.js';
 import { actionLogger, readInputs, runAction, setOutputs, writeSummary } from '../runtime.js';
 
@@ -28,14 +29,7 @@ await runAction(
       repository,
       source: `${gh.serverUrl}/${repository}`,
     });
-    setOutputs({
-      namespace: r.namespace,
-      url: r.url,
-      status: r.status,
-      'deployment-id': r.deploymentId,
-      'expires-at': r.expiresAt,
-      'ready-seconds': r.readySeconds,
-    });
+    setOutputs(featureEnvOutputs(r));
     await writeSummary(r.summary);
     if (r.failure) throw new C2CError(r.failure);
   },

@@ -1,7 +1,7 @@
 import type { InputSpec } from '../../core/input-spec.js';
 import { withDefaults } from '../../core/input-spec.js';
 import type { Logger } from '../../core/logger.js';
-import type { FeatureEnvContext } from '../../featureenv/context.js';
+import { featureEnvOutputs, type FeatureEnvContext } from '../../featureenv/context.js';
 import { FEATURE_ENV_INPUTS, parseFeatureEnvInputs } from '../../featureenv/inputs.js';
 import { listEnvironments, type ListedEnvironment } from '../../featureenv/list.js';
 import { runFeatureEnv } from '../../featureenv/run.js';
@@ -97,14 +97,7 @@ function run(subcommand: 'up' | 'down' | 'reap'): CliCommand['run'] {
     };
     const r = await runFeatureEnv(opts, ctx);
     if (r.failure) logger.error(r.failure);
-    const outputs = {
-      namespace: r.namespace,
-      url: r.url,
-      status: r.status,
-      'deployment-id': r.deploymentId,
-      'expires-at': r.expiresAt,
-      'ready-seconds': r.readySeconds,
-    };
+    const outputs = featureEnvOutputs(r);
     return {
       outputs,
       text: `\n${r.summary}\n`,
