@@ -1,0 +1,793 @@
+export const id = 699;
+export const ids = [699];
+export const modules = {
+
+/***/ 9699:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+// ESM COMPAT FLAG
+__webpack_require__.r(__webpack_exports__);
+
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  databaseProvider: () => (/* binding */ databaseProvider),
+  postgresTemplateProvider: () => (/* reexport */ postgresTemplateProvider),
+  rdsSnapshotProvider: () => (/* reexport */ rdsSnapshotProvider)
+});
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __webpack_require__(7598);
+// EXTERNAL MODULE: ./node_modules/pg/esm/index.mjs
+var esm = __webpack_require__(3849);
+// EXTERNAL MODULE: ./lib/core/errors.js
+var errors = __webpack_require__(3828);
+// EXTERNAL MODULE: ./lib/core/retry.js
+var retry = __webpack_require__(7493);
+;// CONCATENATED MODULE: ./lib/featureenv/db/postgres.js
+
+
+
+
+const PREFIX = 'fe_pr_';
+const NAME_RE = /^fe_pr_([1-9][0-9]*)$/;
+/** The database and role of an environment. */
+function postgresName(number) {
+    return `${PREFIX}${number}`;
+}
+/** SQLSTATEs worth another attempt: the server starting or shutting down, too many connections, a lost link. */
+const TRANSIENT_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08006']);
+function pgCode(err) {
+    const code = err?.code;
+    return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+function isTransientPgError(err) {
+    const code = pgCode(err);
+    if (code)
+        return TRANSIENT_SQLSTATES.has(code);
+    return (0,retry/* isTransient */.dg)(err) || /Connection terminated|connection timeout/i.test((0,errors/* errorMessage */.gJ)(err));
+}
+/**
+ * The SCRAM-SHA-256 verifier of a password, as PostgreSQL stores it (RFC 5802/7677, what psql's
+ * \password sends): the server, and its statement log, never see the password itself.
+ */
+function scramVerifier(password, salt = (0,external_node_crypto_.randomBytes)(16), iterations = 4096) {
+    const salted = (0,external_node_crypto_.pbkdf2Sync)(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
+    const clientKey = (0,external_node_crypto_.createHmac)('sha256', salted).update('Client Key').digest();
+    const storedKey = (0,external_node_crypto_.createHash)('sha256').update(clientKey).digest();
+    const serverKey = (0,external_node_crypto_.createHmac)('sha256', salted).update('Server Key').digest();
+    return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+/** 32 characters of base64url: 192 random bits, safe in a URL and in a shell. */
+function generatePassword() {
+    return (0,external_node_crypto_.randomBytes)(24).toString('base64url');
+}
+function parseHostPort(value, defaultPort) {
+    const v = value.trim();
+    const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(v);
+    if (v6)
+        return { host: v6[1], port: v6[2] ? Number(v6[2]) : defaultPort };
+    const m = /^([^:\s/]+)(?::(\d+))?$/.exec(v);
+    if (!m || (m[2] && (Number(m[2]) < 1 || Number(m[2]) > 65535)))
+        throw new errors/* C2CError */.n$(`The database's public host '${value}' is not a host or host:port (e.g. 'shared-pg.db.svc.cluster.local:5432')`);
+    return { host: m[1], port: m[2] ? Number(m[2]) : defaultPort };
+}
+function postgresTemplateProvider(config, opts = {}) {
+    let admin;
+    try {
+        admin = new URL(config.url);
+    }
+    catch {
+        throw new errors/* C2CError */.n$("The PostgreSQL admin URL (db-url) is not a URL: expected 'postgres://user:password@host:5432/postgres'");
+    }
+    if (!/^postgres(ql)?:$/.test(admin.protocol))
+        throw new errors/* C2CError */.n$('The PostgreSQL admin URL (db-url) is not a postgres:// URL');
+    const adminHost = admin.hostname.replace(/^\[(.*)\]$/, '$1');
+    const adminPort = admin.port ? Number(admin.port) : 5432;
+    const adminUser = decodeURIComponent(admin.username);
+    const where = `${adminHost || 'the local socket'}:${adminPort}`;
+    const template = config.template;
+    if (!template)
+        throw new errors/* C2CError */.n$('The template database (db-template) is empty');
+    const adminDb = decodeURIComponent(admin.pathname.replace(/^\//, '')) || adminUser || 'postgres';
+    const pub = opts.publicHost
+        ? parseHostPort(opts.publicHost, adminPort)
+        : { host: adminHost, port: adminPort };
+    if (!pub.host)
+        throw new errors/* C2CError */.n$('The PostgreSQL admin URL (db-url) names no host (a local socket), so the environments cannot reach it: set the public host of the server');
+    /** The admin URL with another database: never the template (a session on it blocks every clone). */
+    const urlOf = (database) => {
+        const u = new URL(admin.href);
+        u.pathname = '/' + encodeURIComponent(database);
+        return u.href;
+    };
+    const adminUrl = urlOf(adminDb === template ? 'postgres' : adminDb);
+    const fail = (what, err) => {
+        if (err instanceof errors/* C2CError */.n$ && !(err instanceof retry/* RetryExhaustedError */.aB))
+            return err;
+        const last = err instanceof retry/* RetryExhaustedError */.aB ? err.last : err;
+        const code = pgCode(last);
+        if (code === '28P01' || code === '28000')
+            return new errors/* C2CError */.n$(`PostgreSQL on ${where} refused the admin credentials of db-url (user '${adminUser}'): ${(0,errors/* errorMessage */.gJ)(last)}`, { cause: err });
+        if (code === '42501')
+            return new errors/* C2CError */.n$(`PostgreSQL on ${where}: ${what}: ${(0,errors/* errorMessage */.gJ)(last)}. The db-url user '${adminUser}' needs to be a superuser, or to have CREATEDB and CREATEROLE and own the template database`, { cause: err });
+        const detail = last?.detail;
+        return new errors/* C2CError */.n$(`PostgreSQL on ${where}: ${what} failed: ${(0,errors/* errorMessage */.gJ)(err)}${code ? ` (SQLSTATE ${code})` : ''}${detail ? `. ${detail}` : ''}`, { cause: err });
+    };
+    /** Runs fn on a fresh connection; connection failures (and a link lost mid-way) are retried, as fn is idempotent. */
+    const withClient = async (what, url, logger, fn) => {
+        try {
+            return await (0,retry/* retry */.L5)(what, async () => {
+                const client = new esm/* default.Client */.Ay.Client({ connectionString: url, connectionTimeoutMillis: 15_000 });
+                // An idle client whose server goes away emits 'error': the next query reports it instead.
+                client.on('error', (e) => logger.debug(`PostgreSQL connection: ${(0,errors/* errorMessage */.gJ)(e)}`));
+                try {
+                    await client.connect();
+                    return await fn(client);
+                }
+                finally {
+                    await client.end().catch(() => { });
+                }
+            }, {
+                ...opts.retry,
+                retryable: isTransientPgError,
+                onRetry: (err, attempt, delay) => {
+                    logger.info(`PostgreSQL on ${where}: ${(0,errors/* errorMessage */.gJ)(err)}; trying again in ${delay} ms (attempt ${attempt + 1})`);
+                    opts.retry?.onRetry?.(err, attempt, delay);
+                },
+            });
+        }
+        catch (err) {
+            throw fail(what, err);
+        }
+    };
+    const { escapeIdentifier: ident, escapeLiteral: literal } = esm/* default */.Ay;
+    /** Who is connected to the template, for the message that says why it cannot be cloned. */
+    const templateSessions = async (client) => {
+        try {
+            const r = await client.query('SELECT usename, application_name, host(client_addr) AS client_addr FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [template]);
+            return r.rows.map((s) => `${s.usename ? `user ${s.usename}` : 'a session'}${s.client_addr ? ` from ${s.client_addr}` : ''}${s.application_name ? ` (${s.application_name})` : ''}`);
+        }
+        catch {
+            return [];
+        }
+    };
+    /** The template's objects in the clone become the role's: the environment may read, write and migrate them. */
+    const takeOwnership = async (client, role, logger) => {
+        const notSystem = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'`;
+        const notExtension = (catalog, oid) => `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${catalog}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
+        const { rows } = await client.query(`WITH r AS (SELECT oid FROM pg_roles WHERE rolname = $1)
+       SELECT format('ALTER SCHEMA %I OWNER TO %I', n.nspname, $1) AS stmt, 1 AS ord
+         FROM pg_namespace n WHERE ${notSystem} AND n.nspowner <> (SELECT oid FROM r)
+           AND n.nspowner NOT IN (SELECT oid FROM pg_roles WHERE rolname = 'pg_database_owner') AND ${notExtension('pg_namespace', 'n.oid')}
+       UNION ALL
+       SELECT format('ALTER %s %s OWNER TO %I',
+                CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE'
+                  WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, c.oid::regclass, $1),
+              CASE c.relkind WHEN 'S' THEN 3 ELSE 2 END
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND ${notSystem} AND c.relowner <> (SELECT oid FROM r)
+          AND ${notExtension('pg_class', 'c.oid')}
+          AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                   AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')))
+       UNION ALL
+       SELECT format('ALTER ROUTINE %s OWNER TO %I', p.oid::regprocedure, $1), 4
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE ${notSystem} AND p.proowner <> (SELECT oid FROM r) AND ${notExtension('pg_proc', 'p.oid')}
+       UNION ALL
+       SELECT format('ALTER %s %s OWNER TO %I', CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, t.oid::regtype, $1), 5
+         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE ${notSystem} AND t.typowner <> (SELECT oid FROM r) AND t.typtype IN ('b', 'c', 'd', 'e', 'r')
+          AND (t.typrelid = 0 OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
+          AND NOT EXISTS (SELECT 1 FROM pg_type e WHERE e.typarray = t.oid)
+          AND ${notExtension('pg_type', 't.oid')}
+       ORDER BY ord`, [role]);
+        const refused = [];
+        for (const { stmt } of rows) {
+            try {
+                await client.query(stmt);
+            }
+            catch (err) {
+                if (pgCode(err) !== '42501')
+                    throw err;
+                refused.push(stmt.replace(/^ALTER (.*) OWNER TO .*$/, '$1'));
+            }
+        }
+        if (rows.length)
+            logger.debug(`PostgreSQL: ${rows.length - refused.length} object(s) of ${role} now owned by it`);
+        if (refused.length)
+            logger.warning(`PostgreSQL: the db-url user '${adminUser}' may not give ${refused.length} object(s) of the template to ${role} (${refused.slice(0, 5).join(', ')}${refused.length > 5 ? ', …' : ''}); the environment may lack privileges on them. Use a superuser, or make the template's objects belong to '${adminUser}'`);
+    };
+    return {
+        description: `PostgreSQL template ${template} on ${pub.host}:${pub.port}`,
+        async claim(env, logger) {
+            const name = postgresName(env.number);
+            const password = generatePassword();
+            logger.secret(password);
+            const verifier = scramVerifier(password);
+            const started = Date.now();
+            const created = await withClient(`claim ${name}`, adminUrl, logger, async (c) => {
+                const superuser = (await c.query('SELECT rolsuper AS s FROM pg_roles WHERE rolname = current_user')).rows[0]?.s;
+                // The role: created, or its password rotated. The server gets the SCRAM verifier, never the password.
+                const roleExists = (await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount > 0;
+                if (!roleExists) {
+                    try {
+                        await c.query(`CREATE ROLE ${ident(name)} LOGIN PASSWORD ${literal(verifier)}`);
+                    }
+                    catch (err) {
+                        if (pgCode(err) !== '42710')
+                            throw err; // created meanwhile by a concurrent claim
+                        await c.query(`ALTER ROLE ${ident(name)} WITH LOGIN PASSWORD ${literal(verifier)}`);
+                    }
+                }
+                else {
+                    await c.query(`ALTER ROLE ${ident(name)} WITH LOGIN PASSWORD ${literal(verifier)}`);
+                }
+                // A non-superuser admin (a managed server's) may only make databases it can act as the owner of.
+                if (!superuser)
+                    await c.query(`GRANT ${ident(name)} TO CURRENT_USER`);
+                const dbExists = (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount > 0;
+                if (dbExists)
+                    return false;
+                // PostgreSQL itself waits up to 5 s for sessions on the template to leave before refusing.
+                try {
+                    await c.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template)} OWNER ${ident(name)}`);
+                }
+                catch (last) {
+                    const code = pgCode(last);
+                    if (code === '42P04') {
+                        // made meanwhile by a concurrent claim
+                    }
+                    else if (code === '55006') {
+                        const sessions = await templateSessions(c);
+                        const detail = last.detail;
+                        throw new errors/* C2CError */.n$(`Cannot clone template database "${template}" (db-template) for ${name}: ${sessions.length
+                            ? `${sessions.length} session${sessions.length === 1 ? ' is' : 's are'} connected to it (${sessions.join('; ')})`
+                            : `other sessions are connected to it${detail ? ` (${detail.replace(/\.$/, '')})` : ''}`}, and PostgreSQL copies a database only while nobody is connected to it (it waited 5 s for them to leave). Use as db-template a copy that nobody connects to (e.g. a nightly 'CREATE DATABASE ${ident(`${template}_template`)} TEMPLATE ${ident(template)}', then 'ALTER DATABASE ${ident(`${template}_template`)} ALLOW_CONNECTIONS false'), or disconnect them ('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${literal(template)}').`, { cause: last });
+                    }
+                    else if (code === '3D000') {
+                        throw new errors/* C2CError */.n$(`Cannot clone template database "${template}" (db-template) for ${name}: there is no such database on ${where}`, { cause: last });
+                    }
+                    else
+                        throw last;
+                }
+                // Only the environment's role (and the admin) may connect to its database.
+                await c.query(`REVOKE ALL ON DATABASE ${ident(name)} FROM PUBLIC`);
+                return true;
+            });
+            // The template's tables, views, sequences, routines and types become the role's (every time: a
+            // claim that failed half-way is finished by the next one).
+            await withClient(`claim ${name}: hand the template's objects to ${name}`, urlOf(name), logger, (c) => takeOwnership(c, name, logger));
+            logger.info(created
+                ? `PostgreSQL: created database ${name} from template ${template} on ${where}, owned by role ${name} (${((Date.now() - started) / 1000).toFixed(1)}s)`
+                : `PostgreSQL: database ${name} exists on ${where}: kept, with a new password for role ${name}`);
+            return { host: pub.host, port: pub.port, database: name, user: name, password, id: name };
+        },
+        async release(env, logger) {
+            const name = postgresName(env.number);
+            return withClient(`release ${name}`, adminUrl, logger, async (c) => {
+                const sessions = Number((await c.query('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [
+                    name,
+                ])).rows[0]?.n ?? 0);
+                const hadDb = (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount > 0;
+                const hadRole = (await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount > 0;
+                try {
+                    // FORCE (PostgreSQL 13+): the environment's sessions are ended rather than blocking the drop.
+                    await c.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
+                }
+                catch (err) {
+                    if (pgCode(err) === '42601')
+                        throw new errors/* C2CError */.n$(`PostgreSQL on ${where} does not know DROP DATABASE ... WITH (FORCE): postgres-template needs PostgreSQL 13 or newer`, { cause: err });
+                    throw err;
+                }
+                try {
+                    await c.query(`DROP ROLE IF EXISTS ${ident(name)}`);
+                }
+                catch (err) {
+                    if (pgCode(err) === '2BP01')
+                        throw new errors/* C2CError */.n$(`PostgreSQL on ${where}: database ${name} was dropped, but role ${name} still owns objects or holds privileges elsewhere (${err.detail ?? (0,errors/* errorMessage */.gJ)(err)}); in each database listed: 'REASSIGN OWNED BY ${name} TO ${adminUser}; DROP OWNED BY ${name}', then run down again`, { cause: err });
+                    throw err;
+                }
+                if (hadDb || hadRole)
+                    logger.info(`PostgreSQL: dropped ${[hadDb ? `database ${name}${sessions ? ` (${sessions} session${sessions === 1 ? '' : 's'} ended)` : ''}` : '', hadRole ? `role ${name}` : ''].filter(Boolean).join(' and ')} on ${where}`);
+                return hadDb || hadRole;
+            });
+        },
+        async refill() {
+            return { created: [] }; // a clone takes seconds: no pool
+        },
+        async held(logger) {
+            return withClient('list the environment databases', adminUrl, logger, async (c) => {
+                const { rows } = await c.query(`SELECT datname AS name FROM pg_database WHERE datname ~ '^fe_pr_[1-9][0-9]*$'
+           UNION SELECT rolname FROM pg_roles WHERE rolname ~ '^fe_pr_[1-9][0-9]*$'`);
+                const held = new Map();
+                for (const { name } of rows) {
+                    const m = NAME_RE.exec(name);
+                    if (m)
+                        held.set(Number(m[1]), name);
+                }
+                return new Map([...held].sort((a, b) => a[0] - b[0]));
+            });
+        },
+        async close() {
+            // A connection per call: nothing stays open.
+        },
+    };
+}
+
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-rds/dist-cjs/index.js
+var dist_cjs = __webpack_require__(7202);
+// EXTERNAL MODULE: ./lib/aws/errors.js
+var aws_errors = __webpack_require__(6762);
+;// CONCATENATED MODULE: ./lib/featureenv/db/rds.js
+
+
+
+
+
+const POOL_TAG = 'commit-to-cloud/pool';
+const PR_TAG = 'commit-to-cloud/pr';
+const CLAIM_TAG_PREFIX = 'commit-to-cloud/claim/';
+/** A claim tag older than this was left by a run that died: it no longer blocks. */
+const STALE_CLAIM_MS = 10 * 60_000;
+/** States an instance leaves by itself for `available`. */
+const ON_ITS_WAY = new Set([
+    'creating',
+    'backing-up',
+    'modifying',
+    'resetting-master-credentials',
+    'configuring-enhanced-monitoring',
+    'configuring-iam-database-auth',
+    'configuring-log-exports',
+    'rebooting',
+    'renaming',
+    'upgrading',
+    'maintenance',
+    'storage-optimization',
+    'starting',
+    'moving-to-vpc',
+    'converting-to-vpc',
+]);
+/** States it will not leave for `available` by itself, and what they mean. */
+const FAILED = {
+    failed: 'RDS could not create or recover it',
+    'incompatible-restore': 'RDS could not restore the snapshot (e.g. an instance class the engine version does not support)',
+    'incompatible-parameters': "the DB parameter group's settings do not fit the instance",
+    'incompatible-network': 'its subnet group or security groups do not work (e.g. no free addresses in the subnets)',
+    'incompatible-option-group': 'its option group does not fit the instance',
+    'incompatible-credentials': 'RDS cannot use its credentials',
+    'inaccessible-encryption-credentials': 'the KMS key of its storage cannot be used',
+    'inaccessible-encryption-credentials-recoverable': 'the KMS key of its storage cannot be used',
+    'insufficient-capacity': 'AWS has no capacity for this instance class in the availability zone',
+    'restore-error': 'RDS could not restore the snapshot',
+    'storage-full': 'its storage is full',
+};
+const GONE = new Set(['deleting', 'deleted', 'stopping', 'stopped']);
+function tagMap(tags) {
+    return new Map((tags ?? []).filter((t) => t.Key).map((t) => [t.Key, t.Value ?? '']));
+}
+function prOf(tags) {
+    const m = /^([1-9][0-9]*)(?::|$)/.exec(tags.get(PR_TAG) ?? '');
+    return m ? Number(m[1]) : undefined;
+}
+/** 28 letters and digits: valid as a master password of every RDS engine (Oracle's 30 is the shortest limit). */
+function rds_generatePassword() {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+    let out = '';
+    for (let i = 0; i < 28; i++)
+        out += alphabet[(0,external_node_crypto_.randomInt)(alphabet.length)];
+    return out;
+}
+function duration(ms) {
+    const s = Math.round(ms / 1000);
+    if (s < 60)
+        return `${s}s`;
+    const m = Math.floor(s / 60);
+    if (m < 60)
+        return `${m}m${String(s % 60).padStart(2, '0')}s`;
+    return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+/** A failed RDS call, with the AWS error name (DBInstanceNotFoundFault, ...) for the callers that expect some. */
+class RdsCallError extends errors/* C2CError */.n$ {
+    awsName;
+    name = 'RdsCallError';
+    constructor(message, awsName, cause) {
+        super(message, { cause });
+        this.awsName = awsName;
+    }
+}
+function awsName(err) {
+    return (0,aws_errors/* awsErrorOf */.LD)(err)?.name;
+}
+function rdsSnapshotProvider(config, opts = {}) {
+    const source = config.sourceInstance.toLowerCase();
+    const ownClient = !opts.client;
+    const client = opts.client ?? new dist_cjs/* RDSClient */.rYe({ ...(config.region ? { region: config.region } : {}), maxAttempts: 1 });
+    const now = opts.now ?? Date.now;
+    const sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const waitTimeoutMs = opts.waitTimeoutMs ?? 40 * 60_000;
+    const pollMs = opts.pollMs ?? 15_000;
+    const claimRounds = opts.claimRounds ?? 4;
+    const regionText = config.region ? ` in ${config.region}` : '';
+    /** Every AWS call: our bounded retries (throttling, 5xx, the network), then one clear error. */
+    const call = async (what, logger, fn) => {
+        try {
+            return await (0,retry/* retry */.L5)(`RDS ${what}`, fn, {
+                ...opts.retry,
+                retryable: aws_errors/* isTransientAwsError */.Sc,
+                onRetry: (err, attempt, delay) => {
+                    logger.info(`RDS ${what}: ${awsName(err) ?? 'error'}: ${(0,errors/* errorMessage */.gJ)(err)}; trying again in ${delay} ms`);
+                    opts.retry?.onRetry?.(err, attempt, delay);
+                },
+            });
+        }
+        catch (err) {
+            const e = (0,aws_errors/* awsErrorOf */.LD)(err);
+            if (e?.name === 'CredentialsProviderError')
+                throw new errors/* C2CError */.n$(`RDS ${what}: no AWS credentials found by the default credential chain. Configure AWS credentials before this step (e.g. aws-actions/configure-aws-credentials)`, { cause: err });
+            if ((0,aws_errors/* isAwsCredentialError */.lj)(e))
+                throw new errors/* C2CError */.n$(`RDS ${what}: AWS refused the credentials (${e.name}: ${e.message ?? ''}). Check that they allow RDS DescribeDBSnapshots, DescribeDBInstances, RestoreDBInstanceFromDBSnapshot, ModifyDBInstance, DeleteDBInstance, AddTagsToResource, RemoveTagsFromResource and ListTagsForResource`, { cause: err });
+            if (/region is missing/i.test(e?.message ?? ''))
+                throw new errors/* C2CError */.n$(`RDS ${what}: no AWS region: set aws-region (or AWS_REGION)`, { cause: err });
+            throw new RdsCallError(err instanceof retry/* RetryExhaustedError */.aB
+                ? err.message
+                : `RDS ${what} failed: ${e?.name ? `${e.name}: ` : ''}${e?.message ?? String(err)}`, e?.name, err);
+        }
+    };
+    /** The instances of this pool (tagged with its source), with their tags. */
+    const list = async (logger) => {
+        const out = [];
+        let marker;
+        do {
+            const page = await call('DescribeDBInstances', logger, () => client.send(new dist_cjs/* DescribeDBInstancesCommand */.hhJ({ MaxRecords: 100, ...(marker ? { Marker: marker } : {}) })));
+            for (const instance of page.DBInstances ?? []) {
+                const tags = tagMap(instance.TagList);
+                if (tags.get(POOL_TAG) !== source || !instance.DBInstanceIdentifier || !instance.DBInstanceArn)
+                    continue;
+                const pr = prOf(tags);
+                out.push({
+                    id: instance.DBInstanceIdentifier,
+                    arn: instance.DBInstanceArn,
+                    status: instance.DBInstanceStatus ?? 'unknown',
+                    tags,
+                    ...(pr ? { pr } : {}),
+                    instance,
+                });
+            }
+            marker = page.Marker;
+        } while (marker);
+        return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    };
+    const describe = async (id, logger) => {
+        try {
+            const r = await call(`DescribeDBInstances ${id}`, logger, () => client.send(new dist_cjs/* DescribeDBInstancesCommand */.hhJ({ DBInstanceIdentifier: id })));
+            return r.DBInstances?.[0];
+        }
+        catch (err) {
+            if (isNotFound(err))
+                return undefined;
+            throw err;
+        }
+    };
+    const isNotFound = (err) => err instanceof RdsCallError && /^DBInstanceNotFound/.test(err.awsName ?? '');
+    const liveClaims = (tags, except) => [...tags]
+        .filter(([k, v]) => {
+        if (!k.startsWith(CLAIM_TAG_PREFIX) || k === except)
+            return false;
+        const at = Number(/:(\d+)$/.exec(v)?.[1]);
+        return Number.isFinite(at) && now() - at < STALE_CLAIM_MS;
+    })
+        .map(([k]) => k);
+    const removeTag = async (m, key, logger) => {
+        try {
+            await call(`RemoveTagsFromResource ${m.id}`, logger, () => client.send(new dist_cjs/* RemoveTagsFromResourceCommand */.FyM({ ResourceName: m.arn, TagKeys: [key] })));
+        }
+        catch (err) {
+            // Left behind, it blocks nobody for long: a claim tag goes stale after 10 minutes.
+            logger.warning(`RDS: could not remove the claim tag ${key} from ${m.id}: ${(0,errors/* errorMessage */.gJ)(err)}`);
+        }
+    };
+    /** One claim attempt on one pool member: 'won', 'taken' (by another PR for good) or 'conflict'. */
+    const tryClaim = async (m, n, logger) => {
+        const token = (0,external_node_crypto_.randomBytes)(6).toString('hex');
+        const key = `${CLAIM_TAG_PREFIX}${token}`;
+        await call(`AddTagsToResource ${m.id}`, logger, () => client.send(new dist_cjs/* AddTagsToResourceCommand */.X3P({ ResourceName: m.arn, Tags: [{ Key: key, Value: `${n}:${now()}` }] })));
+        const read = await call(`ListTagsForResource ${m.id}`, logger, () => client.send(new dist_cjs/* ListTagsForResourceCommand */.a_e({ ResourceName: m.arn })));
+        const tags = tagMap(read.TagList);
+        const owner = prOf(tags);
+        const others = liveClaims(tags, key);
+        if (tags.get(key) === undefined || owner !== undefined || others.length) {
+            await removeTag(m, key, logger);
+            logger.info(owner !== undefined
+                ? `RDS: ${m.id} was claimed by PR ${owner} meanwhile; trying the next`
+                : `RDS: ${m.id} is being claimed by another run at the same time; trying the next`);
+            return owner !== undefined ? 'taken' : 'conflict';
+        }
+        await call(`AddTagsToResource ${m.id}`, logger, () => client.send(new dist_cjs/* AddTagsToResourceCommand */.X3P({
+            ResourceName: m.arn,
+            Tags: [{ Key: PR_TAG, Value: `${n}:${token}` }],
+        })));
+        await removeTag(m, key, logger);
+        m.tags.set(PR_TAG, `${n}:${token}`);
+        m.pr = n;
+        return 'won';
+    };
+    /** A ready (or nearly ready) unclaimed pool member for PR n, or undefined when there is none. */
+    const claimFromPool = async (n, members, logger) => {
+        for (let round = 1; round <= claimRounds; round++) {
+            const free = members.filter((m) => m.pr === undefined &&
+                !liveClaims(m.tags).length &&
+                (m.status === 'available' || ON_ITS_WAY.has(m.status)));
+            if (!free.length)
+                return undefined;
+            // Available ones first; in a random order, so that concurrent claimers spread over the pool.
+            const shuffled = free.map((m) => ({
+                m,
+                r: (m.status === 'available' ? 0 : 1) + (0,external_node_crypto_.randomInt)(1_000_000) / 1e6,
+            }));
+            const candidates = shuffled.sort((a, b) => a.r - b.r).map((x) => x.m);
+            let conflicts = 0;
+            for (const m of candidates) {
+                const outcome = await tryClaim(m, n, logger);
+                if (outcome === 'won') {
+                    logger.info(`RDS: PR ${n} claimed ${m.id} from the pool of ${source} (${m.status})`);
+                    return m;
+                }
+                if (outcome === 'conflict')
+                    conflicts++;
+            }
+            if (!conflicts || round === claimRounds)
+                return undefined;
+            // Claims collided and all backed off: a moment of random length, then once more.
+            await sleep(200 + (0,external_node_crypto_.randomInt)(800) * round);
+            members = await list(logger);
+        }
+        return undefined;
+    };
+    const newestSnapshot = async (logger) => {
+        const all = [];
+        let marker;
+        do {
+            const page = await call(`DescribeDBSnapshots ${source}`, logger, () => client.send(new dist_cjs/* DescribeDBSnapshotsCommand */.KKI({
+                DBInstanceIdentifier: source,
+                MaxRecords: 100,
+                ...(marker ? { Marker: marker } : {}),
+            })));
+            all.push(...(page.DBSnapshots ?? []));
+            marker = page.Marker;
+        } while (marker);
+        const ready = all
+            .filter((s) => s.Status === 'available' && s.SnapshotCreateTime && s.DBSnapshotIdentifier)
+            .sort((a, b) => b.SnapshotCreateTime.getTime() - a.SnapshotCreateTime.getTime());
+        if (!ready[0]) {
+            if (!all.length && !(await describe(source, logger)))
+                throw new errors/* C2CError */.n$(`RDS instance '${config.sourceInstance}' (db-source-instance) does not exist${regionText}, and no snapshot of it does: check the name${config.region ? '' : ' and the region'}`);
+            throw new errors/* C2CError */.n$(`RDS instance '${config.sourceInstance}' (db-source-instance) has no available snapshot${regionText}${all.length
+                ? ` (${all.length} not available yet: ${all.map((s) => `${s.DBSnapshotIdentifier} ${s.Status}`).join(', ')})`
+                : ''}: enable its automated backups, or take one ('aws rds create-db-snapshot --db-instance-identifier ${config.sourceInstance} --db-snapshot-identifier ...')`);
+        }
+        return ready[0];
+    };
+    /** The restored instance goes where the source instance is: its subnet group, security groups, parameter group. */
+    const placement = async (logger) => {
+        const src = await describe(source, logger);
+        if (!src) {
+            logger.warning(`RDS: the source instance ${config.sourceInstance} is gone; restoring with the account's default network settings`);
+            return {};
+        }
+        const subnetGroup = src.DBSubnetGroup?.DBSubnetGroupName;
+        const securityGroups = (src.VpcSecurityGroups ?? [])
+            .map((g) => g.VpcSecurityGroupId)
+            .filter((g) => !!g);
+        const parameterGroup = src.DBParameterGroups?.[0]?.DBParameterGroupName;
+        return {
+            ...(subnetGroup ? { DBSubnetGroupName: subnetGroup } : {}),
+            ...(securityGroups.length ? { VpcSecurityGroupIds: securityGroups } : {}),
+            ...(parameterGroup && !parameterGroup.startsWith('default.')
+                ? { DBParameterGroupName: parameterGroup }
+                : {}),
+            ...(src.PubliclyAccessible !== undefined ? { PubliclyAccessible: src.PubliclyAccessible } : {}),
+        };
+    };
+    /** fe-<source>-<6 random>: at most 63 characters, no double or trailing hyphen. */
+    const newId = () => {
+        const base = source.replace(/-+/g, '-').slice(0, 52).replace(/-+$/, '');
+        const suffix = Array.from({ length: 6 }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[(0,external_node_crypto_.randomInt)(36)]).join('');
+        return `fe-${base}-${suffix}`;
+    };
+    const restore = async (snapshot, place, pr, logger) => {
+        const id = newId();
+        const tags = [{ Key: POOL_TAG, Value: source }];
+        if (pr !== undefined)
+            tags.push({ Key: PR_TAG, Value: `${pr}:${(0,external_node_crypto_.randomBytes)(6).toString('hex')}` });
+        await call(`RestoreDBInstanceFromDBSnapshot ${id}`, logger, () => client.send(new dist_cjs/* RestoreDBInstanceFromDBSnapshotCommand */.dX$({
+            DBInstanceIdentifier: id,
+            DBSnapshotIdentifier: snapshot.DBSnapshotIdentifier,
+            DBInstanceClass: config.instanceClass,
+            MultiAZ: false,
+            DeletionProtection: false,
+            CopyTagsToSnapshot: false,
+            Tags: tags,
+            ...place,
+        })));
+        logger.info(`RDS: restoring ${id} (${config.instanceClass}) from snapshot ${snapshot.DBSnapshotIdentifier} of ${snapshot.SnapshotCreateTime?.toISOString() ?? 'unknown time'}${pr !== undefined ? ` for PR ${pr}` : ` for the pool of ${source}`}`);
+        return id;
+    };
+    const deleteInstance = async (id, logger) => {
+        try {
+            await call(`DeleteDBInstance ${id}`, logger, () => client.send(new dist_cjs/* DeleteDBInstanceCommand */.Yvh({
+                DBInstanceIdentifier: id,
+                SkipFinalSnapshot: true,
+                DeleteAutomatedBackups: true,
+            })));
+        }
+        catch (err) {
+            if (isNotFound(err))
+                return;
+            throw err;
+        }
+    };
+    /** Polls until done(instance); a line on every change of state, and at least one a minute. */
+    const waitUntil = async (id, goal, done, logger, pr) => {
+        const start = now();
+        let last = '';
+        let lastLine = start;
+        for (;;) {
+            const inst = await describe(id, logger);
+            if (!inst)
+                throw new errors/* C2CError */.n$(`RDS instance ${id} disappeared while PR ${pr} waited for ${goal} (deleted by someone?)`);
+            const status = inst.DBInstanceStatus ?? 'unknown';
+            const elapsed = now() - start;
+            if (done(inst)) {
+                if (last)
+                    logger.info(`RDS ${id}: ${status} after ${duration(elapsed)}`);
+                return inst;
+            }
+            if (FAILED[status] !== undefined) {
+                await deleteInstance(id, logger);
+                throw new errors/* C2CError */.n$(`RDS instance ${id} of PR ${pr} is '${status}': ${FAILED[status]}. It is being deleted; the next run restores or claims another`);
+            }
+            if (GONE.has(status))
+                throw new errors/* C2CError */.n$(`RDS instance ${id} of PR ${pr} is '${status}' while PR ${pr} waited for ${goal}`);
+            if (status !== last || now() - lastLine >= 60_000) {
+                logger.info(`RDS ${id}: ${status}, waiting for ${goal} (${duration(elapsed)} so far, at most ${duration(waitTimeoutMs)})`);
+                last = status;
+                lastLine = now();
+            }
+            if (elapsed >= waitTimeoutMs)
+                throw new errors/* C2CError */.n$(`RDS instance ${id} was still '${status}' after ${duration(waitTimeoutMs)} of waiting for ${goal}. It stays PR ${pr}'s: the next run for PR ${pr} waits for it again, and down deletes it`);
+            await sleep(Math.min(pollMs, Math.max(1, waitTimeoutMs - elapsed)));
+        }
+    };
+    return {
+        description: `RDS instances restored from the newest snapshot of ${config.sourceInstance}${regionText} (${config.instanceClass}, pool of ${config.pool})`,
+        async claim(env, logger) {
+            const n = env.number;
+            const members = await list(logger);
+            const held = members.filter((m) => m.pr === n && !GONE.has(m.status));
+            let id;
+            if (held[0]) {
+                id = held[0].id;
+                logger.info(`RDS: ${id} is already PR ${n}'s database (${held[0].status})`);
+                if (held.length > 1)
+                    logger.warning(`RDS: PR ${n} holds ${held.length} instances (${held.map((m) => m.id).join(', ')}), from claims at the same time; it uses ${id}, and down deletes them all`);
+            }
+            else {
+                const won = await claimFromPool(n, members, logger);
+                if (won)
+                    id = won.id;
+                else {
+                    logger.info(`RDS: no unclaimed instance in the pool of ${source}; restoring one for PR ${n} (this takes minutes)`);
+                    const snapshot = await newestSnapshot(logger);
+                    id = await restore(snapshot, await placement(logger), n, logger);
+                }
+            }
+            await waitUntil(id, 'available', (i) => i.DBInstanceStatus === 'available', logger, n);
+            // A new master password for every claim: generated here, returned for the Secret only.
+            const password = rds_generatePassword();
+            logger.secret(password);
+            await call(`ModifyDBInstance ${id} (new master password)`, logger, () => client.send(new dist_cjs/* ModifyDBInstanceCommand */.R1U({
+                DBInstanceIdentifier: id,
+                MasterUserPassword: password,
+                ApplyImmediately: true,
+            })));
+            const inst = await waitUntil(id, 'the new master password', (i) => i.DBInstanceStatus === 'available' && !i.PendingModifiedValues?.MasterUserPassword, logger, n);
+            if (!inst.Endpoint?.Address || !inst.Endpoint.Port)
+                throw new errors/* C2CError */.n$(`RDS instance ${id} is available but has no endpoint`);
+            const engine = inst.Engine ?? '';
+            return {
+                host: inst.Endpoint.Address,
+                port: inst.Endpoint.Port,
+                database: inst.DBName ?? (engine.startsWith('postgres') ? 'postgres' : ''),
+                user: inst.MasterUsername ?? '',
+                password,
+                id,
+                scheme: /mysql|mariadb/.test(engine) ? 'mysql' : 'postgres',
+            };
+        },
+        async release(env, logger) {
+            const mine = (await list(logger)).filter((m) => m.pr === env.number);
+            for (const m of mine) {
+                if (m.status === 'deleting') {
+                    logger.info(`RDS: ${m.id} of PR ${env.number} is already being deleted`);
+                    continue;
+                }
+                await deleteInstance(m.id, logger);
+                logger.info(`RDS: deleting ${m.id} of PR ${env.number} (no final snapshot, automated backups too)`);
+            }
+            return mine.length > 0;
+        },
+        async refill(logger) {
+            const members = await list(logger);
+            const unclaimed = members.filter((m) => m.pr === undefined);
+            for (const m of unclaimed.filter((m) => FAILED[m.status] !== undefined)) {
+                logger.warning(`RDS: pool member ${m.id} is '${m.status}' (${FAILED[m.status]}): deleting it`);
+                await deleteInstance(m.id, logger);
+            }
+            const ready = unclaimed.filter((m) => m.status === 'available' || ON_ITS_WAY.has(m.status));
+            const missing = config.pool - ready.length;
+            logger.info(`RDS: pool of ${source}: ${ready.length} of ${config.pool} unclaimed instance(s) available or on their way${missing > 0 ? `; restoring ${missing}` : ''}`);
+            if (missing <= 0)
+                return { created: [] };
+            const snapshot = await newestSnapshot(logger);
+            const place = await placement(logger);
+            const created = [];
+            for (let i = 0; i < missing; i++)
+                created.push(await restore(snapshot, place, undefined, logger));
+            return { created };
+        },
+        async held(logger) {
+            const out = new Map();
+            for (const m of await list(logger))
+                if (m.pr !== undefined && m.status !== 'deleting' && !out.has(m.pr))
+                    out.set(m.pr, m.id);
+            return new Map([...out].sort((a, b) => a[0] - b[0]));
+        },
+        async close() {
+            if (ownClient)
+                client.destroy();
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./lib/featureenv/db/index.js
+
+
+
+
+/**
+ * The database provider the inputs ask for, or undefined for `database: none`. The admin URL of
+ * postgres-template is a secret: it (and its password, as written and decoded) is registered with the
+ * logger before anything uses it.
+ */
+function databaseProvider(database, logger, extras = {}) {
+    switch (database.mode) {
+        case 'none':
+            return undefined;
+        case 'postgres-template': {
+            logger.secret(database.url);
+            const password = /^[^:]+:\/\/[^:@/]*:([^@/]*)@/.exec(database.url)?.[1];
+            if (password) {
+                logger.secret(password);
+                try {
+                    logger.secret(decodeURIComponent(password));
+                }
+                catch {
+                    // not percent-encoded: registered as it is
+                }
+            }
+            return postgresTemplateProvider({ url: database.url, template: database.template }, { ...extras.postgres, ...(extras.publicHost ? { publicHost: extras.publicHost } : {}) });
+        }
+        case 'rds-snapshot':
+            return rdsSnapshotProvider({
+                sourceInstance: database.sourceInstance,
+                instanceClass: database.instanceClass,
+                pool: database.pool,
+                ...(database.region ? { region: database.region } : {}),
+            }, extras.rds);
+    }
+}
+
+
+/***/ })
+
+};
