@@ -3,74 +3,105 @@ import { C2CError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { KubeApiError, type KubeClient, type KubeObject } from '../kube/index.js';
 import {
+  A_LABEL,
+  A_PREFIX,
   A_REPOSITORY,
-  CLAIMS,
+  INDEX,
   baseLabels,
-  claimsOf,
   environmentOf,
-  repoKey,
+  indexOf,
+  isOwn,
   selector,
+  setKey,
+  setShort,
   type Environment,
+  type SetIdentity,
+  type SetIndex,
 } from './state.js';
 
 /**
- * Which namespace holds which pull request's environment, exclusively, under concurrent runs.
+ * Which namespace holds which pull request's environment, and which spares form the warm pool,
+ * exclusively, under concurrent runs.
  *
- * The index lives in an annotation of the repository's control namespace (`<prefix>ctl-<hash>`),
- * and every change to it is a compare-and-swap on that namespace's resourceVersion: ten concurrent
- * runs for one pull request end with one environment, and two pull requests never take the same
- * spare. A spare is claimed by writing its name into the index first (the CAS), then relabelling it.
+ * The index lives in an annotation of the set's control namespace (`<prefix><short>-ctl`), and every
+ * change to it is a compare-and-swap on that namespace's resourceVersion: ten concurrent runs for one
+ * pull request end with one environment, a spare is taken by one pull request only, and the pool
+ * never holds more slots than `warm-pool`. A spare is claimed by moving it from the pool to the
+ * claims in one write, then relabelling it.
  */
 export const FIELD_MANAGER = 'commit-to-cloud-feature-env';
 
-export interface Scope {
+/**
+ * A claim or a pool slot whose namespace does not exist (yet) is an up or a refill in flight for
+ * this long (they create the namespace within seconds of the write); after it, a run that died.
+ */
+export const PENDING_MS = 10 * 60_000;
+
+export interface Scope extends SetIdentity {
   client: KubeClient;
-  repository: string;
-  prefix: string;
   logger: Logger;
+  now?: () => number;
 }
 
-export const controlName = (s: Scope) => `${s.prefix}ctl-${repoKey(s.repository).slice(-8)}`;
-export const prNamespace = (s: Scope, number: number) => `${s.prefix}pr-${number}`;
-export const spareName = (s: Scope) => `${s.prefix}spare-${randomBytes(4).toString('hex').slice(0, 6)}`;
+const short = (s: Scope) => `${s.prefix}${setShort(s)}`;
+export const controlName = (s: Scope) => `${short(s)}-ctl`;
+export const prNamespace = (s: Scope, number: number) => `${short(s)}-pr-${number}`;
+export const spareName = (s: Scope) => `${short(s)}-spare-${randomBytes(3).toString('hex')}`;
+const clock = (s: Scope) => (s.now ?? Date.now)();
 
-async function controlNamespace(s: Scope): Promise<KubeObject> {
-  const name = controlName(s);
-  const live = await s.client.get({ apiVersion: 'v1', kind: 'Namespace', name });
-  if (live) return live;
-  return s.client.apply(
-    {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: {
-        name,
-        labels: baseLabels(s.repository, 'control'),
-        annotations: { [A_REPOSITORY]: s.repository },
-      },
-    },
-    { fieldManager: FIELD_MANAGER },
+/** The annotations that say whose set a namespace belongs to, for people reading it. */
+export function setAnnotations(s: SetIdentity): Record<string, string> {
+  return { [A_REPOSITORY]: s.repository, [A_PREFIX]: s.prefix, [A_LABEL]: s.label };
+}
+
+/** A namespace of this set's name that is not this set's: never used, never changed. */
+export function notOwnError(s: SetIdentity, name: string): C2CError {
+  return new C2CError(
+    `Namespace ${name} exists but does not carry the mark of this set of environments (label commit-to-cloud.dev/fe-set=${setKey(s)}: repository ${s.repository}, namespace-prefix '${s.prefix}', label '${s.label}'): it is someone else's, so it is neither used nor changed. Choose another 'namespace-prefix', or remove that namespace if nobody needs it.`,
   );
 }
 
-/** Changes the index with a compare-and-swap; `change` sees the current index and returns the new one (or undefined: no change). */
-export async function updateClaims(
+async function controlNamespace(s: Scope): Promise<KubeObject> {
+  const name = controlName(s);
+  const ref = { apiVersion: 'v1', kind: 'Namespace', name };
+  let live = await s.client.get(ref);
+  if (!live) {
+    live =
+      (await s.client.create(
+        {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name, labels: baseLabels(s, 'control'), annotations: setAnnotations(s) },
+        },
+        { fieldManager: FIELD_MANAGER },
+      )) ?? (await s.client.get(ref));
+  }
+  if (!live) throw new C2CError(`The control namespace ${name} could not be created or read`);
+  if (!isOwn(live, s)) throw notOwnError(s, name);
+  return live;
+}
+
+/**
+ * Changes the index with a compare-and-swap; `change` sees the current index (a copy) and returns
+ * the new one, or undefined for no change. Whatever `change` reads from the cluster, it reads after
+ * the index it decides on: a later run's write makes this one read again.
+ */
+export async function updateIndex(
   s: Scope,
-  change: (
-    claims: Record<string, string>,
-  ) => Promise<Record<string, string> | undefined> | Record<string, string> | undefined,
-): Promise<Record<string, string>> {
-  for (let attempt = 1; attempt <= 30; attempt++) {
+  change: (index: SetIndex) => Promise<SetIndex | undefined> | SetIndex | undefined,
+): Promise<SetIndex> {
+  for (let attempt = 1; attempt <= 40; attempt++) {
     const ctl = await controlNamespace(s);
-    const claims = claimsOf(ctl);
-    const next = await change({ ...claims });
-    if (!next) return claims;
+    const index = indexOf(ctl);
+    const next = await change(structuredClone(index));
+    if (!next) return index;
     try {
       await s.client.patch(
         { apiVersion: 'v1', kind: 'Namespace', name: String(ctl.metadata.name) },
         {
           metadata: {
             resourceVersion: ctl.metadata.resourceVersion,
-            annotations: { [CLAIMS]: JSON.stringify(next) },
+            annotations: { [INDEX]: JSON.stringify(next) },
           },
         },
         'merge',
@@ -80,81 +111,98 @@ export async function updateClaims(
     } catch (e) {
       if (!(e instanceof KubeApiError) || e.status !== 409) throw e;
       // Another run changed the index meanwhile: read it again.
-      await new Promise((r) => setTimeout(r, 20 + Math.random() * 80 * attempt));
+      await new Promise((r) => setTimeout(r, 20 + Math.random() * 60 * Math.min(attempt, 10)));
     }
   }
   throw new C2CError(
-    `The claims index of ${s.repository} kept changing under 30 attempts: too many runs at once`,
+    `The index of the environments of ${s.repository} (${controlName(s)}) kept changing under 40 attempts: too many runs at once`,
   );
 }
 
-/** The managed namespaces of the repository, as environments (one list). */
+/** The set's namespaces, as environments (one list). */
 export async function environments(
   s: Scope,
   o: { state?: Environment['state']; number?: number } = {},
 ): Promise<Environment[]> {
-  const list = await s.client.list('v1', 'Namespace', { labelSelector: selector(s.repository, o) });
-  return list.items.map(environmentOf);
+  const list = await s.client.list('v1', 'Namespace', { labelSelector: selector(s, o) });
+  return list.items.filter((ns) => isOwn(ns, s)).map(environmentOf);
 }
 
 export interface Claimed {
   namespace: string;
-  /** The environment existed already (an update). */
+  /** The environment existed already (an update), or another run for the pull request is making it. */
   existing: boolean;
   /** It was a spare of the warm pool. */
   fromPool: boolean;
 }
 
 /**
- * The pull request's namespace: the one the index names when it still exists; else a ready spare
- * (oldest first) when `usePool`; else a new namespace `<prefix>pr-<number>`. Exclusive (see above).
+ * The pull request's namespace: the one the index names when it still exists (or is still being
+ * made by a run that claimed it moments ago); else the oldest ready spare of the pool when
+ * `usePool`; else a new namespace `<prefix><short>-pr-<number>`. Exclusive (see above).
  */
 export async function claimNamespace(s: Scope, number: number, usePool: boolean): Promise<Claimed> {
   let result: Claimed | undefined;
   const key = String(number);
-  await updateClaims(s, async (claims) => {
-    const current = claims[key];
+  await updateIndex(s, async (index) => {
+    const now = clock(s);
+    const current = index.claims[key];
     if (current) {
-      const ns = await s.client.get({ apiVersion: 'v1', kind: 'Namespace', name: current });
-      if (ns && !environmentOf(ns).terminating) {
-        result = { namespace: current, existing: true, fromPool: false };
+      const ns = await s.client.get({ apiVersion: 'v1', kind: 'Namespace', name: current.namespace });
+      const usable = ns ? isOwn(ns, s) && !environmentOf(ns).terminating : now - current.at < PENDING_MS;
+      if (usable) {
+        result = { namespace: current.namespace, existing: true, fromPool: false };
         return undefined;
       }
     }
-    const taken = new Set(Object.values(claims));
-    const spares = usePool
-      ? (await environments(s, { state: 'spare' }))
-          .filter((e) => !e.terminating && !taken.has(e.namespace))
-          .sort(
-            (a, b) =>
-              (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.namespace.localeCompare(b.namespace),
-          )
-      : [];
-    const spare = spares[0];
-    let target = spare?.namespace ?? prNamespace(s, number);
+    const taken = new Set(Object.values(index.claims).map((c) => c.namespace));
+    const ready = usePool
+      ? new Set(
+          (await environments(s, { state: 'spare' }))
+            .filter((e) => !e.terminating && !taken.has(e.namespace))
+            .map((e) => e.namespace),
+        )
+      : new Set<string>();
+    const spare = Object.entries(index.pool)
+      .filter(([name]) => ready.has(name))
+      .sort(([a, x], [b, y]) => x.at - y.at || a.localeCompare(b))[0]?.[0];
+    let target = spare ?? prNamespace(s, number);
     if (!spare) {
-      // The usual name may still be terminating (a down a moment ago): then a name of its own.
+      // The usual name may be terminating (a down a moment ago), or someone else's: a name of its own.
       const old = await s.client.get({ apiVersion: 'v1', kind: 'Namespace', name: target });
-      if (old && environmentOf(old).terminating) target = `${target}-${randomBytes(2).toString('hex')}`;
-    }
+      if (old && (!isOwn(old, s) || environmentOf(old).terminating || taken.has(target)))
+        target = `${target}-${randomBytes(2).toString('hex')}`;
+    } else delete index.pool[spare];
     result = { namespace: target, existing: false, fromPool: !!spare };
-    return { ...claims, [key]: target };
+    index.claims[key] = { namespace: target, at: now };
+    return index;
   });
   return result!;
 }
 
-/** Drops a pull request from the index (after its namespace is gone). */
-export async function releaseClaim(s: Scope, number: number): Promise<void> {
-  await updateClaims(s, (claims) => {
-    if (!(String(number) in claims)) return undefined;
-    const next = { ...claims };
-    delete next[String(number)];
-    return next;
+/** Drops a pull request's claim, only while it still names `namespace` when one is given. */
+export async function releaseClaim(s: Scope, number: number, namespace?: string): Promise<boolean> {
+  let released = false;
+  await updateIndex(s, (index) => {
+    const c = index.claims[String(number)];
+    if (!c || (namespace && c.namespace !== namespace)) return undefined;
+    delete index.claims[String(number)];
+    released = true;
+    return index;
   });
+  return released;
 }
 
-/** The index as it is: pull request number -> namespace. */
-export async function readClaims(s: Scope): Promise<Record<string, string>> {
+/** The index as it is now (no write; the control namespace is not created). */
+export async function readIndex(s: Scope): Promise<SetIndex> {
   const ctl = await s.client.get({ apiVersion: 'v1', kind: 'Namespace', name: controlName(s) });
-  return claimsOf(ctl);
+  if (ctl && !isOwn(ctl, s)) throw notOwnError(s, controlName(s));
+  return indexOf(ctl);
+}
+
+/** The namespace's current object when it is this set's; undefined when it is gone; an error when it is someone else's. */
+export async function ownNamespace(s: Scope, name: string): Promise<KubeObject | undefined> {
+  const ns = await s.client.get({ apiVersion: 'v1', kind: 'Namespace', name });
+  if (ns && !isOwn(ns, s)) throw notOwnError(s, name);
+  return ns;
 }

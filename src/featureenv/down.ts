@@ -1,5 +1,5 @@
 import { errorMessage } from '../core/errors.js';
-import { environments, readClaims, releaseClaim, type Scope } from './claims.js';
+import { environments, ownNamespace, readIndex, releaseClaim, type Scope } from './claims.js';
 import { COMMENT_MARKER, renderDownComment } from './comment.js';
 import type { FeatureEnvContext } from './context.js';
 import { deactivate } from './recorder.js';
@@ -18,11 +18,12 @@ export async function teardown(
 ): Promise<{ namespace: string; stillTerminating: boolean }> {
   const namespace =
     o.namespace ??
-    (await readClaims(s))[String(o.number)] ??
+    (await readIndex(s)).claims[String(o.number)]?.namespace ??
     (await environments(s, { number: o.number }))[0]?.namespace ??
     '';
   let stillTerminating = false;
-  if (namespace) {
+  // Only a namespace that carries this set's mark is ever deleted (ownNamespace refuses another's).
+  if (namespace && (await ownNamespace(s, namespace))) {
     const existed = await s.client.delete(
       { apiVersion: 'v1', kind: 'Namespace', name: namespace },
       {
@@ -41,7 +42,7 @@ export async function teardown(
   }
   if (db && (await db.release({ number: o.number }, s.logger)))
     s.logger.info(`database of #${o.number} released`);
-  await releaseClaim(s, o.number);
+  await releaseClaim(s, o.number, namespace || undefined);
   if (ctx.github) {
     try {
       await deactivate(ctx.github, o.number, s.logger);

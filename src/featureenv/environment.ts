@@ -3,13 +3,32 @@ import type { AuditInfo } from '../deploy/annotations.js';
 import type { DeployOptions } from '../deploy/inputs.js';
 import { runDeploy } from '../deploy/run.js';
 import type { KubeObject } from '../kube/index.js';
-import type { K8sObject } from '../deploy/objects.js';
+import { randomBytes } from 'node:crypto';
+import {
+  asArray,
+  asObject,
+  containersOf,
+  get,
+  metadataOf,
+  podSpecOf,
+  podTemplateOf,
+  type K8sObject,
+} from '../deploy/objects.js';
 import { rewriteIngresses } from './hosts.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import type { FeatureEnvContext } from './context.js';
-import { FIELD_MANAGER, type Scope } from './claims.js';
+import { FIELD_MANAGER, notOwnError, ownNamespace, setAnnotations, type Scope } from './claims.js';
 import type { DatabaseInfo } from './types.js';
-import { A_REPOSITORY, baseLabels, PR_LABEL, type EnvState } from './state.js';
+import { MANAGED, PREFIX, PR_LABEL, REPO, SET, baseLabels, type EnvState } from './state.js';
+
+/** On the database Secret: which credentials it holds (changes only when the password does). */
+export const A_CREDENTIAL_REV = `${PREFIX}fe-credential-rev`;
+/**
+ * On the pod template of every workload that reads the database Secret: the Secret's credential
+ * revision. A rotated password changes it, so exactly those workloads roll; an ordinary update
+ * leaves it, so nothing restarts for the database.
+ */
+export const A_TEMPLATE_CREDENTIAL_REV = `${PREFIX}db-credential-rev`;
 
 /**
  * Deploys the set into an environment's namespace with the deploy-k8s engine (the same validation,
@@ -26,6 +45,8 @@ export async function deployInto(
     underTest: boolean;
     audit?: AuditInfo;
     recorder?: DeploymentRecorder;
+    /** The database Secret's credential revision: stamped on the workloads that read it. */
+    credentialRev?: string;
     /** The environment's URLs, as soon as the manifests are read (before the GitHub Deployment starts). */
     onUrls?: (urls: Array<{ service: string; url: string }>) => void;
   },
@@ -60,30 +81,105 @@ export async function deployInto(
         }),
       );
       o.onUrls?.(urls);
+      if (o.credentialRev) stampCredentialReaders(objects, opts.dbSecretName, o.credentialRev);
     },
   });
   return { result, urls };
 }
 
-/** Writes an environment's namespace: its labels (state, pull request) and annotations, created when missing. */
+/**
+ * Writes an environment's namespace: its labels (state, pull request) and annotations. A namespace
+ * that does not exist is created (and only created: a name someone else took is never taken over);
+ * one that exists is changed only when it carries this set's mark.
+ */
 export async function writeNamespace(
   s: Scope,
   namespace: string,
   state: EnvState,
   o: { number?: number; annotations?: Record<string, string> } = {},
 ): Promise<KubeObject> {
+  if (!(await ownNamespace(s, namespace))) {
+    const mark = baseLabels(s, state);
+    const made = await s.client.create(
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: {
+          name: namespace,
+          labels: { [MANAGED]: mark[MANAGED]!, [REPO]: mark[REPO]!, [SET]: mark[SET]! },
+        },
+      },
+      { fieldManager: FIELD_MANAGER },
+    );
+    // Made meanwhile: by a run of this set (then it is ours to write), or by someone else (an error).
+    if (!made && !(await ownNamespace(s, namespace))) throw notOwnError(s, namespace);
+  }
   return s.client.apply(
     {
       apiVersion: 'v1',
       kind: 'Namespace',
       metadata: {
         name: namespace,
-        labels: { ...baseLabels(s.repository, state), ...(o.number ? { [PR_LABEL]: String(o.number) } : {}) },
-        annotations: { [A_REPOSITORY]: s.repository, ...o.annotations },
+        labels: { ...baseLabels(s, state), ...(o.number ? { [PR_LABEL]: String(o.number) } : {}) },
+        annotations: { ...setAnnotations(s), ...o.annotations },
       },
     },
     { fieldManager: FIELD_MANAGER, force: true },
   );
+}
+
+/** What the environment's database Secret holds now (the record of its credentials), when it exists. */
+export async function readDatabaseSecret(
+  s: Scope,
+  namespace: string,
+  name: string,
+): Promise<{ password?: string; database?: string; rev?: string } | undefined> {
+  const secret = await s.client.get({ apiVersion: 'v1', kind: 'Secret', namespace, name });
+  if (!secret) return undefined;
+  const data = (asObject((secret as unknown as { data?: unknown }).data) ?? {}) as Record<string, unknown>;
+  const text = (k: string) =>
+    typeof data[k] === 'string' ? Buffer.from(data[k], 'base64').toString('utf8') : undefined;
+  const password = text('password');
+  if (password) s.logger.secret(password);
+  const database = text('database');
+  const rev = secret.metadata.annotations?.[A_CREDENTIAL_REV];
+  return {
+    ...(password ? { password } : {}),
+    ...(database ? { database } : {}),
+    ...(rev ? { rev } : {}),
+  };
+}
+
+/** A new credential revision (8 hex digits). */
+export const newCredentialRev = () => randomBytes(4).toString('hex');
+
+/** Stamps the credential revision on the pod template of every workload that reads the Secret `secret`. */
+export function stampCredentialReaders(objects: K8sObject[], secret: string, rev: string): string[] {
+  const stamped: string[] = [];
+  for (const obj of objects) {
+    const template = podTemplateOf(obj);
+    if (!template || !readsSecret(podSpecOf(obj), secret)) continue;
+    const meta = metadataOf(template);
+    meta.annotations = { ...(asObject(meta.annotations) ?? {}), [A_TEMPLATE_CREDENTIAL_REV]: rev };
+    stamped.push(`${String(get(obj, 'kind'))}/${String(get(obj, 'metadata', 'name'))}`);
+  }
+  return stamped;
+}
+
+/** Whether a pod spec reads the Secret: an env or envFrom reference, or a (projected) volume. */
+function readsSecret(spec: K8sObject | undefined, secret: string): boolean {
+  if (!spec) return false;
+  for (const { container } of containersOf(spec)) {
+    for (const e of asArray(container.env))
+      if (get(e, 'valueFrom', 'secretKeyRef', 'name') === secret) return true;
+    for (const e of asArray(container.envFrom)) if (get(e, 'secretRef', 'name') === secret) return true;
+  }
+  for (const v of asArray(spec.volumes)) {
+    if (get(v, 'secret', 'secretName') === secret) return true;
+    for (const src of asArray(get(v, 'projected', 'sources')))
+      if (get(src, 'secret', 'name') === secret) return true;
+  }
+  return false;
 }
 
 /** The environment's database Secret: host, port, database, user, password, url. */
@@ -92,6 +188,7 @@ export async function writeDatabaseSecret(
   namespace: string,
   name: string,
   db: DatabaseInfo,
+  rev: string,
 ): Promise<void> {
   s.logger.secret(db.password);
   const url = `${db.scheme ?? 'postgres'}://${encodeURIComponent(db.user)}:${encodeURIComponent(db.password)}@${db.host}:${db.port}/${encodeURIComponent(db.database)}`;
@@ -101,7 +198,12 @@ export async function writeDatabaseSecret(
     {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'commit-to-cloud' } },
+      metadata: {
+        name,
+        namespace,
+        labels: { 'app.kubernetes.io/managed-by': 'commit-to-cloud' },
+        annotations: { [A_CREDENTIAL_REV]: rev },
+      },
       type: 'Opaque',
       data: {
         host: b64(db.host),

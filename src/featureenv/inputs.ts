@@ -43,7 +43,8 @@ export const FEATURE_ENV_INPUTS = {
   'pin-digests': DEPLOY_INPUTS['pin-digests'],
   'namespace-prefix': {
     default: 'fe-',
-    description: 'Prefix of the namespaces this action makes (`fe-pr-42`, `fe-spare-x7k2q`).',
+    description:
+      'Prefix of the namespaces this action makes (`fe-3fa2c1-pr-42`, `fe-3fa2c1-spare-7c2e9a`: the six hex digits name the set of environments, repository + `namespace-prefix` + `label`).',
   },
   domain: {
     default: '',
@@ -111,6 +112,11 @@ export const FEATURE_ENV_INPUTS = {
     description:
       "The Secret created in the environment's namespace with `host`, `port`, `database`, `user`, `password` and `url`.",
   },
+  'rotate-db-password': {
+    default: 'false',
+    description:
+      "`true`: a new password for the environment's database on this up, and every workload that reads the database Secret rolls. Otherwise the password made with the database is kept (running services keep working).",
+  },
   'allow-forks': {
     default: 'false',
     description:
@@ -162,6 +168,7 @@ export interface FeatureEnvOptions {
     | { mode: 'postgres-template'; url: string; template: string; publicHost?: string }
     | { mode: 'rds-snapshot'; sourceInstance: string; instanceClass: string; pool: number; region?: string };
   dbSecretName: string;
+  rotateDbPassword: boolean;
   allowForks: boolean;
   requiredPermission: Permission;
   timeoutMs: number;
@@ -301,6 +308,7 @@ export function parseFeatureEnvInputs(
       `'${dbSecretName}' is not a Secret name`,
       'lowercase letters, digits and -',
     );
+  const rotateDbPassword = parseBool('rotate-db-password', raw['rotate-db-password'], false);
   const allowForks = parseBool('allow-forks', raw['allow-forks'], false);
   const requiredPermission = parseEnum(
     'required-permission',
@@ -369,6 +377,7 @@ export function parseFeatureEnvInputs(
     warmPool,
     database,
     dbSecretName,
+    rotateDbPassword,
     allowForks,
     requiredPermission,
     timeoutMs,

@@ -2,7 +2,7 @@ import { KubeClient } from '../kube/index.js';
 import { connect } from '../deploy/plan.js';
 import type { FeatureEnvContext } from './context.js';
 import type { FeatureEnvOptions } from './inputs.js';
-import { A_PR_URL, environmentOf, selector, type EnvState } from './state.js';
+import { A_PR_URL, environmentOf, repositorySelector, type EnvState } from './state.js';
 
 /** One environment as `c2c feature-env list` shows it. */
 export interface ListedEnvironment {
@@ -42,7 +42,7 @@ export async function listEnvironments(
     logger,
     ...(ctx.kubeRetry ? { retry: ctx.kubeRetry } : {}),
   });
-  const list = await client.list('v1', 'Namespace', { labelSelector: selector(ctx.repository) });
+  const list = await client.list('v1', 'Namespace', { labelSelector: repositorySelector(ctx.repository) });
   const out: ListedEnvironment[] = [];
   for (const ns of list.items) {
     const e = environmentOf(ns);

@@ -1,21 +1,20 @@
 import { errorMessage } from '../core/errors.js';
 import type { PullRequestInfo } from '../github/index.js';
-import { environments, readClaims, updateClaims, type Scope } from './claims.js';
+import { PENDING_MS, environments, readIndex, updateIndex, type Scope } from './claims.js';
 import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';
 import { teardown } from './down.js';
 import type { FeatureEnvOptions } from './inputs.js';
-import { refillPool } from './pool.js';
+import { STALE_WARMING_MS, refillPool, trimPool } from './pool.js';
 import { renderFeatureEnvSummary } from './summary.js';
 import type { DatabaseProvider } from './types.js';
-
-/** A spare still `warming` after this long was left by a run that died: it goes. */
-const STALE_WARMING_MS = 30 * 60_000;
 
 /**
  * reap: removes the environments whose pull request is closed, whose TTL has passed, or that no open
  * pull request labelled for it maps to any more (orphans), with their databases; never touches a
- * namespace without this suite's labels for this repository. Then drops stale claims, releases
- * databases no environment holds, and refills the warm pool and the database pool.
+ * namespace without this set's mark. Then drops claims whose namespace never came (judged inside the
+ * compare-and-swap, so a claim made after this reap began is kept), trims the warm pool to exactly
+ * its size, releases the set's databases that no environment and no claim holds, and refills the
+ * warm pool and the database pool.
  */
 export async function reap(
   opts: FeatureEnvOptions,
@@ -70,28 +69,38 @@ export async function reap(
         logger.warning(`could not remove ${e.namespace}: ${errorMessage(err)}`);
       }
     }
-    // Claims whose namespace is gone (a run that died half-way, a namespace deleted by hand).
-    const existing = new Set(envs.map((e) => e.namespace));
-    const claims = await readClaims(s);
-    const stale = Object.entries(claims).filter(([, ns]) => !existing.has(ns));
-    if (stale.length)
-      await updateClaims(s, (c) => {
-        const next = { ...c };
-        for (const [n, ns] of stale) if (next[n] === ns) delete next[n];
-        return next;
-      });
-    // Databases no environment holds any more.
+    // Claims whose namespace is gone or never came (a run that died half-way, a namespace deleted by
+    // hand), judged against the namespaces as they are when the index is read: an up claims first and
+    // makes its namespace within seconds, so a young claim without one is an up in flight, kept.
+    await updateIndex(s, async (index) => {
+      const live = new Set((await environments(s)).filter((e) => !e.terminating).map((e) => e.namespace));
+      const at = (ctx.now ?? Date.now)();
+      const stale = Object.entries(index.claims).filter(
+        ([, c]) => !live.has(c.namespace) && at - c.at >= PENDING_MS,
+      );
+      if (!stale.length) return undefined;
+      for (const [n] of stale) delete index.claims[n];
+      return index;
+    });
+    // The warm pool: exactly warm-pool spares (extras removed, oldest first).
+    for (const t of await trimPool(s, opts.warmPool, envs)) {
+      removed.push(t);
+      logger.info(`removed ${t.namespace}: ${t.why}`);
+    }
+    // The set's databases that no environment holds any more. Read after the databases, the claims
+    // name every up in flight that made one (an up claims before it makes its database).
     if (db) {
       const held = await db.held(logger);
-      const active = new Set(
-        envs
-          .filter(
-            (e) => e.state === 'active' && e.number && !removed.some((r) => r.namespace === e.namespace),
-          )
+      const index = await readIndex(s);
+      const gone = new Set(removed.map((r) => r.namespace));
+      const keep = new Set([
+        ...Object.keys(index.claims).map(Number),
+        ...(await environments(s, { state: 'active' }))
+          .filter((e) => e.number && !e.terminating && !gone.has(e.namespace))
           .map((e) => e.number!),
-      );
+      ]);
       for (const [n, id] of held)
-        if (!active.has(n)) {
+        if (!keep.has(n)) {
           await db.release({ number: n }, logger);
           removed.push({ namespace: '', number: n, why: `database ${id} held by no environment` });
         }

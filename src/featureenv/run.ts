@@ -7,6 +7,7 @@ import { decide } from './event.js';
 import { teardown } from './down.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import { reap } from './reap.js';
+import { setKey } from './state.js';
 import { renderFeatureEnvSummary } from './summary.js';
 import { up } from './up.js';
 
@@ -41,13 +42,20 @@ export async function runFeatureEnv(
     logger,
     ...(ctx.kubeRetry ? { retry: ctx.kubeRetry } : {}),
   });
-  const s: Scope = { client, repository: ctx.repository, prefix: opts.namespacePrefix, logger };
+  const s: Scope = {
+    client,
+    repository: ctx.repository,
+    prefix: opts.namespacePrefix,
+    label: opts.label,
+    logger,
+    ...(ctx.now ? { now: ctx.now } : {}),
+  };
   // The providers (pg, the RDS SDK) load only when a database is asked for: not on every start.
   const db =
     ctx.database ??
     (opts.database.mode === 'none'
       ? undefined
-      : (await import('./db/index.js')).databaseProvider(opts.database, logger, {
+      : (await import('./db/index.js')).databaseProvider(opts.database, logger, setKey(s), {
           ...(opts.database.mode === 'postgres-template' && opts.database.publicHost
             ? { publicHost: opts.database.publicHost }
             : {}),

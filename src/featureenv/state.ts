@@ -3,18 +3,21 @@ import type { KubeObject } from '../kube/index.js';
 
 /**
  * Where feature environments keep their state: labels and annotations on their namespaces (no state
- * branch, no other store). Every namespace this suite makes for environments carries MANAGED and the
- * REPO label; reap never touches a namespace without both.
+ * branch, no other store). Every namespace this suite makes for environments carries MANAGED, the
+ * REPO label and the SET label; up, down, reap and the pools act only on namespaces of their own set.
  *
- * Environments of one repository share a pool; PR_LABEL maps a pull request to its namespace, and the
- * claims index on the repository's control namespace (CLAIMS) makes that mapping exclusive under
- * concurrent runs (a compare-and-swap on one object's resourceVersion).
+ * A set is what one workflow manages: repository + `namespace-prefix` + `label`. Two workflows of one
+ * repository (`feature-env` and `preview`), or two repositories on the default prefix, are two sets:
+ * their environments, spares, claims and databases never mix. PR_LABEL maps a pull request to its
+ * namespace, and the index on the set's control namespace (INDEX: claims and pool) makes that mapping
+ * exclusive under concurrent runs (a compare-and-swap on one object's resourceVersion).
  */
 export const PREFIX = 'commit-to-cloud.dev/';
 export const MANAGED = `${PREFIX}feature-env`;
 export const REPO = `${PREFIX}fe-repo`;
 export const STATE = `${PREFIX}fe-state`;
 export const PR_LABEL = `${PREFIX}fe-pr`;
+export const SET = `${PREFIX}fe-set`;
 
 export const A_REPOSITORY = `${PREFIX}fe-repository`;
 export const A_PR_URL = `${PREFIX}fe-pull-request`;
@@ -24,7 +27,10 @@ export const A_CREATED = `${PREFIX}fe-created-at`;
 export const A_UPDATED = `${PREFIX}fe-updated-at`;
 export const A_URL = `${PREFIX}fe-url`;
 export const A_DATABASE = `${PREFIX}fe-database`;
-export const CLAIMS = `${PREFIX}fe-claims`;
+export const A_LABEL = `${PREFIX}fe-label`;
+export const A_PREFIX = `${PREFIX}fe-namespace-prefix`;
+/** The set's index (claims and pool), an annotation of its control namespace. */
+export const INDEX = `${PREFIX}fe-index`;
 
 /** warming: a spare being deployed; spare: in the warm pool, ready, no pull request; active: a pull request's; control: the claims index. */
 export type EnvState = 'warming' | 'spare' | 'active' | 'control';
@@ -76,34 +82,97 @@ export function environmentOf(ns: KubeObject): Environment {
   };
 }
 
-/** The label selector of a repository's managed namespaces (optionally one state, one pull request). */
-export function selector(repository: string, o: { state?: EnvState; number?: number } = {}): string {
+/** What a set of environments is: one workflow's environments (see the top of this file). */
+export interface SetIdentity {
+  repository: string;
+  /** `namespace-prefix`. */
+  prefix: string;
+  /** `label`. */
+  label: string;
+}
+
+const setHash = (id: SetIdentity) =>
+  createHash('sha256').update(`${id.repository.toLowerCase()}\n${id.prefix}\n${id.label}`).digest('hex');
+
+/**
+ * The set's key, on every piece of its state (namespace labels, database marks, RDS tags): the
+ * repository's slug and a hash of repository, prefix and label. Label-safe, at most 51 characters.
+ */
+export function setKey(id: SetIdentity): string {
+  const slug = repoKey(id.repository)
+    .replace(/-[0-9a-f]{8}$/, '')
+    .slice(0, 40);
+  return `${slug}-${setHash(id).slice(0, 10)}`.replace(/^-/, '');
+}
+
+/** The short form of the set key in the names of its namespaces (`fe-<short>-pr-42`): 6 hex digits. */
+export function setShort(id: SetIdentity): string {
+  return setHash(id).slice(0, 6);
+}
+
+/** The label selector of a set's namespaces (optionally one state, one pull request). */
+export function selector(id: SetIdentity, o: { state?: EnvState; number?: number } = {}): string {
   return [
     `${MANAGED}=true`,
-    `${REPO}=${repoKey(repository)}`,
+    `${SET}=${setKey(id)}`,
     ...(o.state ? [`${STATE}=${o.state}`] : []),
     ...(o.number ? [`${PR_LABEL}=${o.number}`] : []),
   ].join(',');
 }
 
-/** The labels every managed namespace of a repository carries. */
-export function baseLabels(repository: string, state: EnvState): Record<string, string> {
-  return { [MANAGED]: 'true', [REPO]: repoKey(repository), [STATE]: state };
+/** The label selector of every managed namespace of a repository, all its sets (read only: `c2c feature-env list`). */
+export function repositorySelector(repository: string): string {
+  return `${MANAGED}=true,${REPO}=${repoKey(repository)}`;
 }
 
-/** The claims index: pull request number -> namespace, kept on the control namespace. */
-export function claimsOf(control: KubeObject | undefined): Record<string, string> {
-  const raw = control?.metadata.annotations?.[CLAIMS];
-  if (!raw) return {};
+/** The labels every managed namespace of a set carries. */
+export function baseLabels(id: SetIdentity, state: EnvState): Record<string, string> {
+  return { [MANAGED]: 'true', [REPO]: repoKey(id.repository), [SET]: setKey(id), [STATE]: state };
+}
+
+/** Whether a namespace carries the set's mark (made by this set: its to change and remove). */
+export function isOwn(ns: KubeObject | undefined, id: SetIdentity): boolean {
+  const labels = ns?.metadata.labels ?? {};
+  return labels[MANAGED] === 'true' && labels[SET] === setKey(id);
+}
+
+/** A claim of the index: the namespace of a pull request, and when it was claimed (ms). */
+export interface ClaimEntry {
+  namespace: string;
+  at: number;
+}
+
+/**
+ * The set's index, kept on its control namespace and changed only by compare-and-swap:
+ * - claims: pull request number -> its namespace;
+ * - pool: the spares of the warm pool (ready or being made ready) -> when the slot was reserved.
+ * A spare exists only as a pool slot reserved first, and leaves the pool by a claim: the pool can
+ * never hold more than `warm-pool` slots, and a spare is claimed by one pull request only.
+ */
+export interface SetIndex {
+  claims: Record<string, ClaimEntry>;
+  pool: Record<string, { at: number }>;
+}
+
+export function indexOf(control: KubeObject | undefined): SetIndex {
+  const out: SetIndex = { claims: {}, pool: {} };
+  const raw = control?.metadata.annotations?.[INDEX];
+  if (!raw) return out;
   try {
-    const parsed = JSON.parse(raw) as unknown;
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
-      ? (Object.fromEntries(Object.entries(parsed).filter(([, v]) => typeof v === 'string')) as Record<
-          string,
-          string
-        >)
-      : {};
+    const parsed = JSON.parse(raw) as { claims?: unknown; pool?: unknown };
+    const obj = (v: unknown) =>
+      v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+    for (const [k, v] of Object.entries(obj(parsed.claims))) {
+      const e = obj(v);
+      if (typeof e.namespace === 'string' && typeof e.at === 'number')
+        out.claims[k] = { namespace: e.namespace, at: e.at };
+    }
+    for (const [k, v] of Object.entries(obj(parsed.pool))) {
+      const e = obj(v);
+      if (typeof e.at === 'number') out.pool[k] = { at: e.at };
+    }
   } catch {
-    return {};
+    // an unreadable index is an empty one; the next write replaces it
   }
+  return out;
 }

@@ -16,10 +16,19 @@ export interface DatabaseInfo {
   user: string;
   /** Generated for this environment; written only to its Secret, never logged. */
   password: string;
+  /** The password was set by this claim (new, or rotated): the environment's Secret must change. */
+  passwordChanged?: boolean;
   /** The provider's name for it (a database name, an RDS instance identifier). */
   id: string;
   /** The URL scheme of the `url` key of the Secret: postgres (default), mysql. */
   scheme?: 'postgres' | 'mysql';
+}
+
+export interface ClaimOptions {
+  /** The password the environment's Secret holds: kept when the database exists. */
+  password?: string;
+  /** A new password even when the database exists (`rotate-db-password`). */
+  rotate?: boolean;
 }
 
 /**
@@ -30,16 +39,20 @@ export interface DatabaseProvider {
   /** What the summary calls it: "PostgreSQL template shop_integration on db.example:5432". */
   readonly description: string;
   /**
-   * The environment's own database: created (or claimed from the pool) on first call; a later call
-   * for the same environment returns the same database with a new password (so the Secret is
-   * always right after an update).
+   * The environment's own database: created (or claimed from the pool) on first call, marked as
+   * this set's. A later call for the same environment returns the same database and keeps the
+   * password it is given (the one in the environment's Secret): running services keep working.
+   * Without one (the Secret is gone), or with `rotate`, a new password is set.
    */
-  claim(env: EnvRef, logger: Logger): Promise<DatabaseInfo>;
-  /** Deletes the environment's database; false when it had none. */
+  claim(env: EnvRef, logger: Logger, o?: ClaimOptions): Promise<DatabaseInfo>;
+  /**
+   * Deletes the environment's database: only what carries this set's mark (a database without it
+   * is never dropped); false when there was none.
+   */
   release(env: { number: number }, logger: Logger): Promise<boolean>;
-  /** Refills the pool of ready, unclaimed databases to its size; what it started. */
+  /** Refills the set's pool of ready, unclaimed databases to its size; what it started. */
   refill(logger: Logger): Promise<{ created: string[] }>;
-  /** The databases held by environments, by pull request number (for reap: orphans). */
+  /** The set's databases held by environments, by pull request number (for reap: orphans). */
   held(logger: Logger): Promise<Map<number, string>>;
   close(): Promise<void>;
 }

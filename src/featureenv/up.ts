@@ -4,10 +4,16 @@ import { applyNamespace } from '../deploy/namespaces.js';
 import { loadManifests } from '../deploy/manifests.js';
 import { substituteAll } from '../deploy/image-work.js';
 import { checkUp } from './checks.js';
-import { claimNamespace, releaseClaim, type Claimed, type Scope } from './claims.js';
+import { claimNamespace, readIndex, releaseClaim, type Claimed, type Scope } from './claims.js';
 import { COMMENT_MARKER, renderUpComment } from './comment.js';
 import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';
-import { deployInto, writeDatabaseSecret, writeNamespace } from './environment.js';
+import {
+  deployInto,
+  newCredentialRev,
+  readDatabaseSecret,
+  writeDatabaseSecret,
+  writeNamespace,
+} from './environment.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import { featureEnvRecorder } from './recorder.js';
 import { refillPool } from './pool.js';
@@ -59,6 +65,7 @@ export async function up(
   const iso = (ms: number) => new Date(ms).toISOString();
   const expiresAt = iso(now() + opts.ttlMs);
   let database: string | undefined;
+  let credentialRev: string | undefined;
   // Server-side apply: every write names all the fields this manager keeps (a field left out is removed).
   const live = claimed.existing
     ? await s.client.get({ apiVersion: 'v1', kind: 'Namespace', name: claimed.namespace })
@@ -73,10 +80,21 @@ export async function up(
   try {
     await writeNamespace(s, claimed.namespace, 'active', { number, annotations });
     if (db) {
+      // The Secret is the record of the credentials: an update keeps its password (running services
+      // hold it); a new one only with rotate-db-password, and then its readers roll (credentialRev).
+      const record = await readDatabaseSecret(s, claimed.namespace, opts.dbSecretName);
       const info = await logger.group('Database', () =>
-        db.claim({ number, namespace: claimed.namespace }, logger),
+        db.claim({ number, namespace: claimed.namespace }, logger, {
+          ...(record?.password ? { password: record.password } : {}),
+          rotate: opts.rotateDbPassword,
+        }),
       );
-      await writeDatabaseSecret(s, claimed.namespace, opts.dbSecretName, info);
+      credentialRev = !info.passwordChanged && record?.rev ? record.rev : newCredentialRev();
+      await writeDatabaseSecret(s, claimed.namespace, opts.dbSecretName, info, credentialRev);
+      if (info.passwordChanged && record?.password)
+        logger.info(
+          `database ${info.id}: a new password (rotate-db-password); the workloads that read Secret ${opts.dbSecretName} roll`,
+        );
       database = info.id;
     }
   } catch (e) {
@@ -105,6 +123,7 @@ export async function up(
       number,
       underTest: true,
       audit,
+      ...(credentialRev ? { credentialRev } : {}),
       ...(recorder ? { recorder } : {}),
       onUrls: (found) => (url = found[0]?.url ?? ''),
     });
@@ -205,7 +224,11 @@ async function precheck(opts: FeatureEnvOptions, ctx: FeatureEnvContext): Promis
   );
 }
 
-/** After a failure before the deploy wrote anything of the set: the claim, the namespace and the database go back. */
+/**
+ * After a failure before the deploy wrote anything of the set: the namespace, the database and the
+ * claim go back, only while the index still names this run's namespace for the pull request (what
+ * another run holds is never removed).
+ */
 async function giveBack(
   s: Scope,
   ctx: FeatureEnvContext,
@@ -215,8 +238,10 @@ async function giveBack(
   cause: unknown,
 ): Promise<void> {
   if (claimed.existing) return;
+  const current = (await readIndex(s).catch(() => undefined))?.claims[String(number)];
+  if (current?.namespace !== claimed.namespace) return;
   ctx.logger.info(`giving back ${claimed.namespace} after: ${errorMessage(cause).split('\n')[0]}`);
   await s.client.delete({ apiVersion: 'v1', kind: 'Namespace', name: claimed.namespace }).catch(() => false);
   if (db) await db.release({ number }, ctx.logger).catch(() => false);
-  await releaseClaim(s, number).catch(() => undefined);
+  await releaseClaim(s, number, claimed.namespace).catch(() => undefined);
 }

@@ -266,6 +266,29 @@ export class KubeClient {
     })) as T;
   }
 
+  /**
+   * Creates an object (POST) only when it does not exist: undefined when the name is taken (409
+   * AlreadyExists), so a caller never takes over an object it did not make.
+   */
+  async create<T extends KubeObject = KubeObject>(
+    obj: KubeObject,
+    opts: { fieldManager?: string } = {},
+  ): Promise<T | undefined> {
+    const info = await this.resource(obj.apiVersion, obj.kind);
+    const ns = info.namespaced ? (obj.metadata.namespace ?? this.namespace) : undefined;
+    const body = info.namespaced ? { ...obj, metadata: { ...obj.metadata, namespace: ns } } : obj;
+    const q = new URLSearchParams({ fieldManager: opts.fieldManager ?? FIELD_MANAGER });
+    const res = await this.send('POST', `${this.collectionPath(info, ns)}?${q}`, {
+      verb: 'create',
+      target: describe(info, obj.metadata.name, ns),
+      body: JSON.stringify(body),
+      contentType: 'application/json',
+      accept: [409],
+    });
+    if (res.status === 409) return undefined;
+    return parseJson(res) as T;
+  }
+
   async patch<T extends KubeObject = KubeObject>(
     ref: ObjectRef,
     patch: unknown,

@@ -6,7 +6,8 @@ import { stringify } from 'yaml';
 import { closeHttpAgents } from '../../src/core/http.js';
 import { nullLogger } from '../../src/core/logger.js';
 import { KubeClient, loadKubeconfig } from '../../src/kube/index.js';
-import { MANAGED, PR_LABEL, STATE } from '../../src/featureenv/state.js';
+import { MANAGED, PR_LABEL, STATE, setKey } from '../../src/featureenv/state.js';
+import { postgresName } from '../../src/featureenv/db/postgres.js';
 import { startGitHubFake, type GitHubFake } from '../fakes/github.js';
 import { deploymentManifest } from '../fixtures/workloads.js';
 import { runFe } from '../helpers/feature-env.js';
@@ -99,6 +100,8 @@ describe.skipIf(!haveCluster())('feature environments (genuine control plane)', 
     timeout: '60s',
   });
   const admin2 = () => admin;
+  const dbName = (number: number) =>
+    postgresName(setKey({ repository: 'acme/shop', prefix, label: 'feature-env' }), number);
   const namespaces = async (selector: string) =>
     (await admin.list('v1', 'Namespace', { labelSelector: selector })).items;
 
@@ -111,7 +114,7 @@ describe.skipIf(!haveCluster())('feature environments (genuine control plane)', 
       { workspace: ws },
     );
     expect(up.r.status, up.logger.text()).toBe('up');
-    expect(up.r.namespace).toBe(`${prefix}pr-${number}`);
+    expect(up.r.namespace).toMatch(new RegExp(`^${prefix}[0-9a-f]{6}-pr-${number}$`));
     expect(up.r.url).toBe(`http://api.pr-${number}.preview.example.com`);
     const ns = (await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: up.r.namespace }))!;
     expect(ns.metadata.labels).toMatchObject({
@@ -247,7 +250,7 @@ describe.skipIf(!haveCluster())('feature environments (genuine control plane)', 
       { workspace: ws },
     );
     expect(up.r.status, up.logger.text()).toBe('up');
-    expect(up.r.namespace).toMatch(new RegExp(`^${prefix}spare-`));
+    expect(up.r.namespace).toMatch(new RegExp(`^${prefix}[0-9a-f]{6}-spare-`));
     expect(up.logger.text()).toMatch(/takes the spare .* from the warm pool/);
     // Only web changed: api is unchanged in the spare, web rolled.
     expect(up.r.summary).toMatch(
@@ -398,7 +401,7 @@ describe.skipIf(!haveCluster())('feature environments (genuine control plane)', 
         data: Record<string, string>;
       };
       const v = (k: string) => Buffer.from(secret.data[k]!, 'base64').toString('utf8');
-      expect(v('database')).toBe(`fe_pr_${number}`);
+      expect(v('database')).toBe(dbName(number));
       // The environment's credentials work and see the template's data; the password is in no log.
       const env = new pg.Client({
         host: v('host'),
@@ -416,9 +419,7 @@ describe.skipIf(!haveCluster())('feature environments (genuine control plane)', 
         workspace: ws,
       });
       expect(down.r.status, down.logger.text()).toBe('down');
-      const left = await admin.query('SELECT datname FROM pg_database WHERE datname = $1', [
-        `fe_pr_${number}`,
-      ]);
+      const left = await admin.query('SELECT datname FROM pg_database WHERE datname = $1', [dbName(number)]);
       expect(left.rows).toEqual([]);
     } finally {
       await admin.end();

@@ -126,7 +126,7 @@ describe('feature environments under faults (Kubernetes fake)', () => {
       kind: 'status',
       status: 500,
       method: 'PATCH',
-      pathIncludes: `/namespaces/fe-pr-${p.number}?`,
+      pathIncludes: `-pr-${p.number}?`,
       times: 10,
     });
     await expect(up(p)).rejects.toThrow();

@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { C2CError } from '../../src/core/errors.js';
 import { memoryLogger } from '../../src/core/logger.js';
-import { postgresTemplateProvider } from '../../src/featureenv/db/postgres.js';
+import { postgresMark, postgresName, postgresTemplateProvider } from '../../src/featureenv/db/postgres.js';
+
+/** The set of environments these tests run as, and the names of its databases. */
+const SET = 'acme-shop-0123456789';
+const N = (n: number) => postgresName(SET, n);
 import type { DatabaseInfo } from '../../src/featureenv/types.js';
 import { freePort } from '../helpers/net.js';
 import { havePostgres, startPostgres, type PostgresServer } from '../helpers/postgres.js';
@@ -63,18 +67,18 @@ describe.skipIf(!havePostgres())('postgres-template databases on a real PostgreS
   });
 
   const provider = (template = 'shop_integration', opts = {}) =>
-    postgresTemplateProvider({ url: server.url(), template }, opts);
+    postgresTemplateProvider({ url: server.url(), template, set: SET }, opts);
 
-  it('claim clones the template with its data into fe_pr_<n>, owned by a role of its own that can log in', async () => {
+  it('claim clones the template with its data into fe_<set>_pr_<n>, owned by a role of its own that can log in', async () => {
     const logger = memoryLogger();
     const p = provider();
     const info = await p.claim({ number: 41, namespace: 'fe-pr-41' }, logger);
     expect(info).toMatchObject({
       host: '127.0.0.1',
       port: server.port,
-      database: 'fe_pr_41',
-      user: 'fe_pr_41',
-      id: 'fe_pr_41',
+      database: N(41),
+      user: N(41),
+      id: N(41),
     });
     expect(info.password).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(p.description).toBe(`PostgreSQL template shop_integration on 127.0.0.1:${server.port}`);
@@ -99,30 +103,48 @@ describe.skipIf(!havePostgres())('postgres-template databases on a real PostgreS
     expect((await t.query('SELECT count(*) AS n FROM items')).rows[0].n).toBe('1');
     await t.end();
 
-    expect(logger.text()).toContain('created database fe_pr_41 from template shop_integration');
+    expect(logger.text()).toContain(`created database ${N(41)} from template shop_integration`);
     expect(logger.text()).not.toContain(info.password);
   });
 
-  it('a second claim keeps the database and rotates the password: the old one no longer logs in', async () => {
+  it('a second claim keeps the database and, given the password of the Secret, keeps it: the first credentials still log in', async () => {
     const p = provider();
     const first = await p.claim({ number: 42, namespace: 'fe-pr-42' }, memoryLogger());
+    expect(first.passwordChanged).toBe(true);
     const c1 = await connectAs(first);
     await c1.query(`INSERT INTO items (name) VALUES ('kept across claims')`);
     await c1.end();
 
     const logger = memoryLogger();
-    const second = await p.claim({ number: 42, namespace: 'fe-pr-42' }, logger);
-    expect(second.database).toBe('fe_pr_42');
-    expect(second.password).not.toBe(first.password);
-    expect(await sqlState(connectAs(first).then((c) => c.end()))).toBe('28P01'); // password authentication failed
-    const c2 = await connectAs(second);
+    const second = await p.claim({ number: 42, namespace: 'fe-pr-42' }, logger, { password: first.password });
+    expect(second.database).toBe(N(42));
+    expect(second.password).toBe(first.password);
+    expect(second.passwordChanged).toBe(false);
+    // A running service holding the first credentials opens new connections as before.
+    const c2 = await connectAs(first);
     expect((await c2.query('SELECT name FROM items ORDER BY id')).rows.map((r) => r.name)).toEqual([
       'from the template',
       'kept across claims',
     ]);
     await c2.end();
-    expect(logger.text()).toContain('database fe_pr_42 exists');
+    expect(logger.text()).toContain(`database ${N(42)} exists`);
     expect(logger.text()).not.toContain(second.password);
+  });
+
+  it('rotate (or a Secret that is gone): a new password, the old one no longer logs in', async () => {
+    const p = provider();
+    const first = await p.claim({ number: 47, namespace: 'fe-pr-47' }, memoryLogger());
+    const rotated = await p.claim({ number: 47, namespace: 'fe-pr-47' }, memoryLogger(), {
+      password: first.password,
+      rotate: true,
+    });
+    expect(rotated.passwordChanged).toBe(true);
+    expect(rotated.password).not.toBe(first.password);
+    expect(await sqlState(connectAs(first).then((c) => c.end()))).toBe('28P01'); // password authentication failed
+    await (await connectAs(rotated)).end();
+    const lost = await p.claim({ number: 47, namespace: 'fe-pr-47' }, memoryLogger());
+    expect(lost.passwordChanged).toBe(true);
+    await (await connectAs(lost)).end();
   });
 
   it('the server never sees the password: it gets a SCRAM verifier (statement log on)', async () => {
@@ -130,12 +152,12 @@ describe.skipIf(!havePostgres())('postgres-template databases on a real PostgreS
     try {
       const before = server.log().length;
       const info = await provider().claim({ number: 43, namespace: 'fe-pr-43' }, memoryLogger());
-      const stored = (await admin.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', ['fe_pr_43']))
+      const stored = (await admin.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [N(43)]))
         .rows[0].rolpassword as string;
       expect(stored).toMatch(/^SCRAM-SHA-256\$4096:/);
       expect(stored).not.toContain(info.password);
       const log = server.log().slice(before);
-      expect(log).toContain('CREATE ROLE "fe_pr_43" LOGIN PASSWORD');
+      expect(log).toContain(`CREATE ROLE "${N(43)}" LOGIN PASSWORD`);
       expect(log).not.toContain(info.password);
       (await connectAs(info)).end(); // and the verifier is right: the password logs in
     } finally {
@@ -161,7 +183,7 @@ describe.skipIf(!havePostgres())('postgres-template databases on a real PostgreS
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(C2CError);
       const msg = (err as Error).message;
-      expect(msg).toContain('Cannot clone template database "busy_template" (db-template) for fe_pr_46');
+      expect(msg).toContain(`Cannot clone template database "busy_template" (db-template) for ${N(46)}`);
       expect(msg).toContain(
         `1 session is connected to it (user ${server.adminUser} from 127.0.0.1 (nightly-report))`,
       );
@@ -171,7 +193,7 @@ describe.skipIf(!havePostgres())('postgres-template databases on a real PostgreS
         `pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'busy_template'`,
       );
       expect(msg).not.toMatch(/^source database/);
-      expect((await admin.query(`SELECT 1 FROM pg_database WHERE datname = 'fe_pr_46'`)).rowCount).toBe(0);
+      expect((await admin.query(`SELECT 1 FROM pg_database WHERE datname = '${N(46)}'`)).rowCount).toBe(0);
     } finally {
       await squatter.end();
     }
@@ -182,7 +204,7 @@ describe.skipIf(!havePostgres())('postgres-template databases on a real PostgreS
       .claim({ number: 48, namespace: 'fe-pr-48' }, memoryLogger())
       .catch((e: unknown) => e);
     expect((err as Error).message).toBe(
-      `Cannot clone template database "no_such_template" (db-template) for fe_pr_48: there is no such database on 127.0.0.1:${server.port}`,
+      `Cannot clone template database "no_such_template" (db-template) for ${N(48)}: there is no such database on 127.0.0.1:${server.port}`,
     );
   });
 
@@ -194,28 +216,52 @@ describe.skipIf(!havePostgres())('postgres-template databases on a real PostgreS
     session.on('error', (e) => (ended = e));
     const logger = memoryLogger();
     expect(await p.release({ number: 49 }, logger)).toBe(true);
-    expect(logger.text()).toContain('dropped database fe_pr_49 (1 session ended) and role fe_pr_49');
-    expect((await admin.query(`SELECT 1 FROM pg_database WHERE datname = 'fe_pr_49'`)).rowCount).toBe(0);
-    expect((await admin.query(`SELECT 1 FROM pg_roles WHERE rolname = 'fe_pr_49'`)).rowCount).toBe(0);
+    expect(logger.text()).toContain(`dropped database ${N(49)} (1 session ended) and role ${N(49)}`);
+    expect((await admin.query(`SELECT 1 FROM pg_database WHERE datname = '${N(49)}'`)).rowCount).toBe(0);
+    expect((await admin.query(`SELECT 1 FROM pg_roles WHERE rolname = '${N(49)}'`)).rowCount).toBe(0);
     expect(await sqlState(session.query('SELECT 1'))).toBeDefined();
     await session.end().catch(() => {});
     void ended;
     expect(await p.release({ number: 49 }, memoryLogger())).toBe(false);
   });
 
-  it('held lists the environment databases (and a role left without one) by number, nothing else', async () => {
-    await admin.query(`CREATE DATABASE fe_pr_x`);
-    await admin.query(`CREATE DATABASE fe_pr_007`);
-    await admin.query(`CREATE ROLE fe_pr_900`); // a release that stopped between the two drops
+  it('held lists only the databases that carry the mark of the set (and a marked role left without one); release drops only those', async () => {
+    // Not this set's: a name of our shape without a mark, the same pull request of another set
+    // (another repository on the same server), an old-style name.
+    await admin.query(`CREATE DATABASE ${ident(N(907))}`);
+    await admin.query(`CREATE DATABASE fe_pr_5`);
+    const other = postgresTemplateProvider({
+      url: server.url(),
+      template: 'shop_integration',
+      set: 'other-repo-9876543210',
+    });
+    const theirs = await other.claim({ number: 50, namespace: 'x' }, memoryLogger());
+    // A marked role whose database is gone: a release that stopped between the two drops.
+    await admin.query(`CREATE ROLE ${ident(N(900))}`);
+    await admin.query(`COMMENT ON ROLE ${ident(N(900))} IS ${pg.escapeLiteral(postgresMark(SET, 900))}`);
     const p = provider();
     await p.claim({ number: 50, namespace: 'fe-pr-50' }, memoryLogger());
     const held = await p.held(memoryLogger());
-    expect(held.get(50)).toBe('fe_pr_50');
-    expect(held.get(900)).toBe('fe_pr_900');
-    expect(held.get(7)).toBeUndefined();
-    expect([...held.values()].every((n) => /^fe_pr_[1-9][0-9]*$/.test(n))).toBe(true);
+    expect(held.get(50)).toBe(N(50));
+    expect(held.get(900)).toBe(N(900));
+    expect(held.has(907)).toBe(false);
+    expect(held.has(5)).toBe(false);
+    expect((await other.held(memoryLogger())).get(50)).toBe(theirs.database);
+    expect(theirs.database).not.toBe(N(50));
     expect(await p.release({ number: 900 }, memoryLogger())).toBe(true);
     expect((await p.held(memoryLogger())).has(900)).toBe(false);
+    // The unmarked database of our name is never dropped, and never used.
+    const logger = memoryLogger();
+    expect(await p.release({ number: 907 }, logger)).toBe(false);
+    expect(logger.text()).toMatch(/database fe_[0-9a-f]{8}_pr_907 does not carry the mark .* left alone/);
+    expect((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [N(907)])).rowCount).toBe(1);
+    await expect(p.claim({ number: 907, namespace: 'fe-pr-907' }, memoryLogger())).rejects.toThrow(
+      /database fe_[0-9a-f]{8}_pr_907 exists but does not carry the mark of this set/,
+    );
+    // Releasing our PR 50 leaves the other set's PR 50 alone.
+    expect(await p.release({ number: 50 }, memoryLogger())).toBe(true);
+    await (await connectAs(theirs)).end();
+    expect(await other.release({ number: 50 }, memoryLogger())).toBe(true);
   });
 
   it('names with odd characters are quoted: a template called like an injection is cloned, nothing else happens', async () => {
@@ -239,11 +285,15 @@ describe.skipIf(!havePostgres())('postgres-template databases on a real PostgreS
 
   it('an admin URL that names the template itself: concurrent claims do not block each other on it', async () => {
     // Each claim's admin session would be "another session on the template" for the others' clones.
-    const p = postgresTemplateProvider({ url: server.url('shop_integration'), template: 'shop_integration' });
+    const p = postgresTemplateProvider({
+      url: server.url('shop_integration'),
+      template: 'shop_integration',
+      set: SET,
+    });
     const infos = await Promise.all(
       [53, 54, 55].map((n) => p.claim({ number: n, namespace: `fe-pr-${n}` }, memoryLogger())),
     );
-    expect(infos.map((i) => i.database)).toEqual(['fe_pr_53', 'fe_pr_54', 'fe_pr_55']);
+    expect(infos.map((i) => i.database)).toEqual([N(53), N(54), N(55)]);
   });
 
   it('concurrent claims for five PRs from one template all get their own database', async () => {
@@ -263,7 +313,7 @@ describe.skipIf(!havePostgres())('postgres-template databases on a real PostgreS
     await admin.query(`CREATE ROLE managed_admin LOGIN CREATEDB CREATEROLE PASSWORD 'owner-pw'`);
     await makeTemplate('managed_tmpl', 'managed_admin');
     const url = `postgres://managed_admin:owner-pw@127.0.0.1:${server.port}/postgres`;
-    const p = postgresTemplateProvider({ url, template: 'managed_tmpl' });
+    const p = postgresTemplateProvider({ url, template: 'managed_tmpl', set: SET });
     const info = await p.claim({ number: 70, namespace: 'fe-pr-70' }, memoryLogger());
     const env = await connectAs(info);
     expect((await env.query('SELECT name FROM items')).rows).toEqual([{ name: 'from the template' }]);
@@ -271,14 +321,14 @@ describe.skipIf(!havePostgres())('postgres-template databases on a real PostgreS
     await env.end();
     expect(await p.release({ number: 70 }, memoryLogger())).toBe(true);
     await session.end().catch(() => {});
-    expect((await admin.query(`SELECT 1 FROM pg_roles WHERE rolname = 'fe_pr_70'`)).rowCount).toBe(0);
+    expect((await admin.query(`SELECT 1 FROM pg_roles WHERE rolname = '${N(70)}'`)).rowCount).toBe(0);
   });
 
   it('publicHost: the host the pods use goes in the result, the admin URL is still what connects', async () => {
     const p = provider('shop_integration', { publicHost: 'shared-pg.db.svc.cluster.local:6543' });
     expect(p.description).toBe('PostgreSQL template shop_integration on shared-pg.db.svc.cluster.local:6543');
     const info = await p.claim({ number: 71, namespace: 'fe-pr-71' }, memoryLogger());
-    expect(info).toMatchObject({ host: 'shared-pg.db.svc.cluster.local', port: 6543, database: 'fe_pr_71' });
+    expect(info).toMatchObject({ host: 'shared-pg.db.svc.cluster.local', port: 6543, database: N(71) });
     const noPort = provider('shop_integration', { publicHost: 'pg.internal' });
     expect(noPort.description).toBe(`PostgreSQL template shop_integration on pg.internal:${server.port}`);
     expect(() => provider('shop_integration', { publicHost: 'http://x/' })).toThrow(
@@ -290,7 +340,7 @@ describe.skipIf(!havePostgres())('postgres-template databases on a real PostgreS
     const url = `postgres://${server.adminUser}:wrong-secret@127.0.0.1:${server.port}/postgres`;
     const retries: number[] = [];
     const err = await postgresTemplateProvider(
-      { url, template: 'shop_integration' },
+      { url, template: 'shop_integration', set: SET },
       { retry: { onRetry: (_e, a) => retries.push(a) } },
     )
       .held(memoryLogger())
@@ -309,7 +359,7 @@ describe.skipIf(!havePostgres())('postgres-template databases on a real PostgreS
     const retries: number[] = [];
     const logger = memoryLogger();
     const err = await postgresTemplateProvider(
-      { url: `postgres://a:secret-pw@127.0.0.1:${port}/postgres`, template: 't' },
+      { url: `postgres://a:secret-pw@127.0.0.1:${port}/postgres`, template: 't', set: SET },
       { retry: { attempts: 3, baseDelayMs: 1, onRetry: (_e, a) => retries.push(a) } },
     )
       .release({ number: 1 }, logger)
@@ -317,7 +367,7 @@ describe.skipIf(!havePostgres())('postgres-template databases on a real PostgreS
     expect(retries).toEqual([1, 2]);
     expect((err as Error).message).toMatch(
       new RegExp(
-        `^PostgreSQL on 127\\.0\\.0\\.1:${port}: release fe_pr_1 failed: release fe_pr_1 failed after 3 attempts.*ECONNREFUSED`,
+        `^PostgreSQL on 127\\.0\\.0\\.1:${port}: release ${N(1)} failed: release ${N(1)} failed after 3 attempts.*ECONNREFUSED`,
       ),
     );
     expect(logger.text()).toContain('trying again');

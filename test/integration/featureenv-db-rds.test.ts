@@ -10,10 +10,17 @@ import {
 } from '@aws-sdk/client-rds';
 import { memoryLogger } from '../../src/core/logger.js';
 import { C2CError } from '../../src/core/errors.js';
-import { CLAIM_TAG_PREFIX, POOL_TAG, PR_TAG, rdsSnapshotProvider } from '../../src/featureenv/db/rds.js';
+import {
+  CLAIM_TAG_PREFIX,
+  POOL_TAG,
+  PR_TAG,
+  SET_TAG,
+  rdsSnapshotProvider,
+} from '../../src/featureenv/db/rds.js';
 import { haveMoto, startMoto, type MotoServer } from '../helpers/moto.js';
 
 const SOURCE = 'integration-db';
+const SET = 'acme-shop-0123456789';
 
 function tags(i: DBInstance): Record<string, string> {
   return Object.fromEntries((i.TagList ?? []).map((t) => [t.Key!, t.Value!]));
@@ -27,10 +34,10 @@ describe.skipIf(!haveMoto())('rds-snapshot databases: the real AWS SDK against m
     (await client.send(new DescribeDBInstancesCommand({}))).DBInstances ?? [];
   const poolMembers = async () => (await instances()).filter((i) => tags(i)[POOL_TAG] === SOURCE);
 
-  const provider = (pool: number) =>
+  const provider = (pool: number, set = SET) =>
     rdsSnapshotProvider(
-      { sourceInstance: SOURCE, instanceClass: 'db.t4g.micro', pool, region: moto.region },
-      { client, pollMs: 1, retry: { baseDelayMs: 1 } },
+      { sourceInstance: SOURCE, instanceClass: 'db.t4g.micro', pool, region: moto.region, set },
+      { client, pollMs: 1, settleMs: 50, retry: { baseDelayMs: 1 } },
     );
 
   /** Moto's EC2 query API (no EC2 SDK here): the default VPC's subnets, for a DB subnet group. */
@@ -160,16 +167,59 @@ describe.skipIf(!haveMoto())('rds-snapshot databases: the real AWS SDK against m
     );
   });
 
-  it('a second claim for the same PR returns its instance with a new password', async () => {
+  it("a second claim for the same PR returns its instance and keeps the Secret's password: no ModifyDBInstance", async () => {
     const p = provider(1);
     await p.refill(memoryLogger());
     const first = await p.claim({ number: 5, namespace: 'fe-pr-5' }, memoryLogger());
+    expect(first.passwordChanged).toBe(true);
     const logger = memoryLogger();
-    const again = await p.claim({ number: 5, namespace: 'fe-pr-5' }, logger);
+    const again = await p.claim({ number: 5, namespace: 'fe-pr-5' }, logger, { password: first.password });
     expect(again.id).toBe(first.id);
-    expect(again.password).not.toBe(first.password);
+    expect(again.password).toBe(first.password);
+    expect(again.passwordChanged).toBe(false);
     expect(logger.text()).toContain(`${first.id} is already PR 5's database`);
+    expect(logger.text()).not.toContain('ModifyDBInstance');
+    expect(logger.text()).not.toContain('master password');
+    // On request (rotate-db-password), or when the Secret is gone: a new one.
+    const rotated = await p.claim({ number: 5, namespace: 'fe-pr-5' }, memoryLogger(), {
+      password: first.password,
+      rotate: true,
+    });
+    expect(rotated.passwordChanged).toBe(true);
+    expect(rotated.password).not.toBe(first.password);
     expect(await poolMembers()).toHaveLength(1);
+  });
+
+  it('two runs for one pull request at the same instant: one instance stays claimed, the other goes back to the pool', async () => {
+    const p = provider(2);
+    expect((await p.refill(memoryLogger())).created).toHaveLength(2);
+    const [a, b] = await Promise.all([
+      p.claim({ number: 6, namespace: 'fe-pr-6' }, memoryLogger()),
+      p.claim({ number: 6, namespace: 'fe-pr-6' }, memoryLogger()),
+    ]);
+    expect(a.id).toBe(b.id);
+    const held = (await poolMembers()).filter((m) => tags(m)[PR_TAG]?.startsWith('6:'));
+    expect(held.map((m) => m.DBInstanceIdentifier)).toEqual([a.id]);
+    // The other is unclaimed again: the next pull request takes it instead of waiting for a restore.
+    const next = await p.claim({ number: 16, namespace: 'fe-pr-16' }, memoryLogger());
+    expect(next.id).not.toBe(a.id);
+    expect((await poolMembers()).length).toBe(2);
+  });
+
+  it("another set's pool on the same source instance is never claimed, counted or released", async () => {
+    const theirs = provider(1, 'other-repo-9876543210');
+    const [their] = (await theirs.refill(memoryLogger())).created;
+    const ours = provider(1);
+    const [mine] = (await ours.refill(memoryLogger())).created;
+    expect(mine).not.toBe(their);
+    const info = await ours.claim({ number: 17, namespace: 'fe-pr-17' }, memoryLogger());
+    expect(info.id).toBe(mine);
+    const theirInfo = await theirs.claim({ number: 17, namespace: 'x' }, memoryLogger());
+    expect(theirInfo.id).toBe(their);
+    expect(await ours.held(memoryLogger())).toEqual(new Map([[17, mine]]));
+    expect(await ours.release({ number: 17 }, memoryLogger())).toBe(true);
+    expect((await instances()).map((i) => i.DBInstanceIdentifier)).toContain(their);
+    expect(await theirs.held(memoryLogger())).toEqual(new Map([[17, their]]));
   });
 
   it('10 PRs claiming at once from a pool of 3 never share an instance', async () => {
@@ -213,7 +263,10 @@ describe.skipIf(!haveMoto())('rds-snapshot databases: the real AWS SDK against m
       new RestoreDBInstanceFromDBSnapshotCommand({
         DBInstanceIdentifier: 'fe-other-db-aaaaaa',
         DBSnapshotIdentifier: 'integration-db-nightly',
-        Tags: [{ Key: POOL_TAG, Value: 'other-db' }],
+        Tags: [
+          { Key: POOL_TAG, Value: 'other-db' },
+          { Key: SET_TAG, Value: SET },
+        ],
       }),
     );
     await client.send(
@@ -222,6 +275,7 @@ describe.skipIf(!haveMoto())('rds-snapshot databases: the real AWS SDK against m
         DBSnapshotIdentifier: 'integration-db-nightly',
         Tags: [
           { Key: POOL_TAG, Value: 'other-db' },
+          { Key: SET_TAG, Value: SET },
           { Key: PR_TAG, Value: '9:feedfacecafe' },
         ],
       }),
@@ -238,7 +292,13 @@ describe.skipIf(!haveMoto())('rds-snapshot databases: the real AWS SDK against m
 
   it('a source instance that does not exist: a clear message, nothing restored', async () => {
     const p = rdsSnapshotProvider(
-      { sourceInstance: 'integration-bd', instanceClass: 'db.t4g.micro', pool: 1, region: moto.region },
+      {
+        sourceInstance: 'integration-bd',
+        instanceClass: 'db.t4g.micro',
+        pool: 1,
+        region: moto.region,
+        set: SET,
+      },
       { client, pollMs: 1 },
     );
     const err = await p.claim({ number: 4, namespace: 'fe-pr-4' }, memoryLogger()).catch((e: unknown) => e);

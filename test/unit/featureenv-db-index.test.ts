@@ -3,15 +3,21 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { memoryLogger } from '../../src/core/logger.js';
 import { databaseProvider } from '../../src/featureenv/db/index.js';
 
+const SET = 'acme-shop-0123456789';
+
 describe('databaseProvider: the provider the inputs ask for', () => {
   it('none: no provider', () => {
-    expect(databaseProvider({ mode: 'none' }, memoryLogger())).toBeUndefined();
+    expect(databaseProvider({ mode: 'none' }, memoryLogger(), SET)).toBeUndefined();
   });
 
   it('postgres-template: the admin URL and its password never reach a log, as written or decoded', () => {
     const logger = memoryLogger();
     const url = 'postgres://admin:s3cr%40t-pw@db.internal:5433/postgres';
-    const p = databaseProvider({ mode: 'postgres-template', url, template: 'shop_integration' }, logger)!;
+    const p = databaseProvider(
+      { mode: 'postgres-template', url, template: 'shop_integration' },
+      logger,
+      SET,
+    )!;
     expect(p.description).toBe('PostgreSQL template shop_integration on db.internal:5433');
     logger.info(`url ${url}, password s3cr%40t-pw, decoded s3cr@t-pw`);
     expect(logger.lines.at(-1)!.message).toBe('url ***, password ***, decoded ***');
@@ -21,6 +27,7 @@ describe('databaseProvider: the provider the inputs ask for', () => {
     const p = databaseProvider(
       { mode: 'postgres-template', url: 'postgres://admin:pw@localhost:15432/postgres', template: 't' },
       memoryLogger(),
+      SET,
       { publicHost: 'shared-pg.databases.svc.cluster.local' },
     )!;
     expect(p.description).toBe('PostgreSQL template t on shared-pg.databases.svc.cluster.local:15432');
@@ -37,6 +44,7 @@ describe('databaseProvider: the provider the inputs ask for', () => {
         region: 'eu-west-1',
       },
       memoryLogger(),
+      SET,
       { rds: { client } },
     )!;
     expect(p.description).toBe(

@@ -22,6 +22,7 @@ import { C2CError } from '../../src/core/errors.js';
 import {
   CLAIM_TAG_PREFIX,
   POOL_TAG,
+  SET_TAG,
   PR_TAG,
   rdsSnapshotProvider,
   type RdsProviderOptions,
@@ -41,6 +42,7 @@ interface FakeInstance {
 }
 
 const SOURCE = 'integration-db';
+const SET = 'acme-shop-0123456789';
 const arnOf = (id: string) => `arn:aws:rds:eu-west-1:123456789012:db:${id}`;
 const idOf = (arn: string) => arn.slice(arn.lastIndexOf(':') + 1);
 const awsError = (name: string, message: string, status = 400) =>
@@ -151,7 +153,7 @@ function fakeRds() {
     instances.set(id, {
       id,
       statuses: [status],
-      tags: new Map(Object.entries({ [POOL_TAG]: SOURCE, ...tags })),
+      tags: new Map(Object.entries({ [POOL_TAG]: SOURCE, [SET_TAG]: SET, ...tags })),
     });
   return { client, mock, state, member };
 }
@@ -162,7 +164,7 @@ describe('rds-snapshot provider: states, failures and collisions (aws-sdk-client
   let sleeps: number[];
   const provider = (pool = 1, opts: RdsProviderOptions = {}) =>
     rdsSnapshotProvider(
-      { sourceInstance: SOURCE, instanceClass: 'db.t4g.micro', pool, region: 'eu-west-1' },
+      { sourceInstance: SOURCE, instanceClass: 'db.t4g.micro', pool, region: 'eu-west-1', set: SET },
       {
         client: rds.client,
         now: () => clock,
@@ -171,6 +173,7 @@ describe('rds-snapshot provider: states, failures and collisions (aws-sdk-client
           clock += ms;
         },
         pollMs: 15_000,
+        settleMs: 0,
         retry: { baseDelayMs: 1, sleep: async () => {} },
         ...opts,
       },
@@ -501,6 +504,7 @@ describe('rds-snapshot provider: states, failures and collisions (aws-sdk-client
     expect(logger.text()).toContain('2 of 3 unclaimed instance(s) available or on their way; restoring 1');
     expect(calls(RestoreDBInstanceFromDBSnapshotCommand)[0]!.Tags).toEqual([
       { Key: POOL_TAG, Value: SOURCE },
+      { Key: SET_TAG, Value: SET },
     ]);
   });
 
@@ -543,18 +547,27 @@ describe('rds-snapshot provider: states, failures and collisions (aws-sdk-client
         [12, 'fe-integration-db-dddddd'],
       ]),
     );
-    // And a claim for PR 5 uses that same one, saying why there are two.
+    // And a claim for PR 5 uses that same one, and gives the other back to the pool.
     const logger = memoryLogger();
     const info = await provider().claim({ number: 5, namespace: 'fe-pr-5' }, logger);
     expect(info.id).toBe('fe-integration-db-aaaaaa');
     expect(logger.text()).toContain(
-      'PR 5 holds 2 instances (fe-integration-db-aaaaaa, fe-integration-db-bbbbbb)',
+      'PR 5 holds fe-integration-db-aaaaaa (claimed by a concurrent run at the same instant); fe-integration-db-bbbbbb goes back to the pool',
     );
+    expect(rds.state.instances.get('fe-integration-db-bbbbbb')!.tags.has(PR_TAG)).toBe(false);
+    // Tags of another set on the same source: not this provider's pool.
+    rds.member('fe-integration-db-ffffff', 'available', { [SET_TAG]: 'other-set', [PR_TAG]: '7:x' });
+    expect((await provider().held(memoryLogger())).has(7)).toBe(false);
   });
 
   it('instance identifiers fit RDS rules for long and odd source names', async () => {
     const p = rdsSnapshotProvider(
-      { sourceInstance: 'Shop--Integration-' + 'x'.repeat(60), instanceClass: 'db.t4g.micro', pool: 2 },
+      {
+        sourceInstance: 'Shop--Integration-' + 'x'.repeat(60),
+        instanceClass: 'db.t4g.micro',
+        pool: 2,
+        set: SET,
+      },
       { client: rds.client, now: () => clock, sleep: async () => {} },
     );
     rds.state.instances.set('shop--integration-' + 'x'.repeat(60), {

@@ -27,6 +27,8 @@ export interface DatabaseProviderExtras {
 export function databaseProvider(
   database: FeatureEnvOptions['database'],
   logger: Logger,
+  /** The key of the set of environments (state.ts setKey): names, marks and tags carry it. */
+  set: string,
   extras: DatabaseProviderExtras = {},
 ): DatabaseProvider | undefined {
   switch (database.mode) {
@@ -44,7 +46,7 @@ export function databaseProvider(
         }
       }
       return postgresTemplateProvider(
-        { url: database.url, template: database.template },
+        { url: database.url, template: database.template, set },
         { ...extras.postgres, ...(extras.publicHost ? { publicHost: extras.publicHost } : {}) },
       );
     }
@@ -54,6 +56,7 @@ export function databaseProvider(
           sourceInstance: database.sourceInstance,
           instanceClass: database.instanceClass,
           pool: database.pool,
+          set,
           ...(database.region ? { region: database.region } : {}),
         },
         extras.rds,

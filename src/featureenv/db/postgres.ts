@@ -3,19 +3,25 @@ import pg from 'pg';
 import { C2CError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { isTransient, retry, RetryExhaustedError, type RetryOptions } from '../../core/retry.js';
-import type { DatabaseInfo, DatabaseProvider, EnvRef } from '../types.js';
+import type { ClaimOptions, DatabaseInfo, DatabaseProvider, EnvRef } from '../types.js';
 
 /**
- * `postgres-template`: each environment gets `CREATE DATABASE fe_pr_<n> TEMPLATE <template>` on a
- * shared server, owned by a login role of its own (`fe_pr_<n>`) whose password is generated at every
- * claim and only ever returned (for the environment's Secret). Seconds, where an RDS restore takes
- * tens of minutes. Needs PostgreSQL 13 or newer (DROP DATABASE ... WITH (FORCE)).
+ * `postgres-template`: each environment gets `CREATE DATABASE fe_<set>_pr_<n> TEMPLATE <template>` on
+ * a shared server, owned by a login role of its own of the same name. The name carries a hash of the
+ * set's key (many repositories and workflows share one server), and the role and the database carry
+ * the set's mark (`COMMENT ON`, with the set key and the pull request): release and reap drop only
+ * what carries their own mark, never a database without it. The password is generated when the role
+ * is created and kept (the environment's Secret is the record); a new one only on request (rotate)
+ * or when the Secret is gone. Seconds, where an RDS restore takes tens of minutes. Needs PostgreSQL 13
+ * or newer (DROP DATABASE ... WITH (FORCE)).
  */
 export interface PostgresTemplateConfig {
   /** Admin connection URL (a secret): a superuser, or a role with CREATEDB and CREATEROLE. */
   url: string;
   /** The database cloned for each environment. */
   template: string;
+  /** The key of the set of environments (state.ts setKey): in the names and the marks. */
+  set: string;
 }
 
 export interface PostgresProviderOptions {
@@ -29,12 +35,29 @@ export interface PostgresProviderOptions {
   retry?: RetryOptions;
 }
 
-const PREFIX = 'fe_pr_';
-const NAME_RE = /^fe_pr_([1-9][0-9]*)$/;
+/** The database and role of an environment: `fe_<8 hex of the set key>_pr_<n>` (at most 28 bytes). */
+export function postgresName(set: string, number: number): string {
+  return `${namePrefix(set)}${number}`;
+}
 
-/** The database and role of an environment. */
-export function postgresName(number: number): string {
-  return `${PREFIX}${number}`;
+const namePrefix = (set: string) => `fe_${createHash('sha256').update(set).digest('hex').slice(0, 8)}_pr_`;
+
+/** The mark on an environment's role and database: `COMMENT ON ... IS` this text. */
+export function postgresMark(set: string, number: number): string {
+  return JSON.stringify({ 'commit-to-cloud': 'feature-env', set, pr: number });
+}
+
+/** The set and pull request a comment marks, when it is one of our marks. */
+function markOf(comment: string | null | undefined): { set: string; pr: number } | undefined {
+  if (!comment) return undefined;
+  try {
+    const m = JSON.parse(comment) as { 'commit-to-cloud'?: unknown; set?: unknown; pr?: unknown };
+    return m['commit-to-cloud'] === 'feature-env' && typeof m.set === 'string' && typeof m.pr === 'number'
+      ? { set: m.set, pr: m.pr }
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** SQLSTATEs worth another attempt: the server starting or shutting down, too many connections, a lost link. */
@@ -253,44 +276,91 @@ export function postgresTemplateProvider(
       );
   };
 
+  /** A role's comment (our mark, when it is ours), or undefined when there is no such role. */
+  const roleOf = async (c: pg.Client, name: string) =>
+    (
+      await c.query<{ comment: string | null }>(
+        "SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1",
+        [name],
+      )
+    ).rows[0];
+
+  /** A database's comment and owner, or undefined when there is no such database. */
+  const databaseOf = async (c: pg.Client, name: string) =>
+    (
+      await c.query<{ comment: string | null; owner: string }>(
+        "SELECT shobj_description(oid, 'pg_database') AS comment, pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1",
+        [name],
+      )
+    ).rows[0];
+
+  const notOurs = (what: string, name: string, comment: string | null | undefined) =>
+    new C2CError(
+      `PostgreSQL on ${where}: ${what} ${name} exists but does not carry the mark of this set of environments (${comment ? `its comment is ${literal(comment.slice(0, 200))}` : 'it has no comment'}): it is someone else's, so it is neither used, changed nor dropped. Remove it by hand if nobody needs it.`,
+    );
+
   return {
     description: `PostgreSQL template ${template} on ${pub.host}:${pub.port}`,
 
-    async claim(env: EnvRef, logger: Logger): Promise<DatabaseInfo> {
-      const name = postgresName(env.number);
-      const password = generatePassword();
-      logger.secret(password);
-      const verifier = scramVerifier(password);
+    async claim(env: EnvRef, logger: Logger, o: ClaimOptions = {}): Promise<DatabaseInfo> {
+      const name = postgresName(config.set, env.number);
+      const mark = postgresMark(config.set, env.number);
+      const ours = (comment: string | null | undefined) => {
+        const m = markOf(comment);
+        return m?.set === config.set && m.pr === env.number;
+      };
+      // The Secret's password is kept unless a rotation is asked for (running services hold it).
+      let password = o.password && !o.rotate ? o.password : undefined;
+      let changed = false;
+      const newPassword = () => {
+        password = generatePassword();
+        logger.secret(password);
+        changed = true;
+        return scramVerifier(password);
+      };
       const started = Date.now();
       const created = await withClient(`claim ${name}`, adminUrl, logger, async (c) => {
         const superuser = (
           await c.query<{ s: boolean }>('SELECT rolsuper AS s FROM pg_roles WHERE rolname = current_user')
         ).rows[0]?.s;
-        // The role: created, or its password rotated. The server gets the SCRAM verifier, never the password.
-        const roleExists = (await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount! > 0;
-        if (!roleExists) {
+        // The role: created and marked, or (ours) kept; the server gets a SCRAM verifier, never the password.
+        let role = await roleOf(c, name);
+        if (role && !ours(role.comment)) throw notOurs('role', name, role.comment);
+        if (!role) {
+          const verifier = newPassword();
           try {
             await c.query(`CREATE ROLE ${ident(name)} LOGIN PASSWORD ${literal(verifier)}`);
           } catch (err) {
-            if (pgCode(err) !== '42710') throw err; // created meanwhile by a concurrent claim
+            if (pgCode(err) !== '42710') throw err;
+            // Created meanwhile: by a concurrent claim of this environment only if it carries our mark.
+            role = await roleOf(c, name);
+            if (!role || (role.comment !== null && !ours(role.comment)))
+              throw notOurs('role', name, role?.comment);
             await c.query(`ALTER ROLE ${ident(name)} WITH LOGIN PASSWORD ${literal(verifier)}`);
           }
-        } else {
-          await c.query(`ALTER ROLE ${ident(name)} WITH LOGIN PASSWORD ${literal(verifier)}`);
+          await c.query(`COMMENT ON ROLE ${ident(name)} IS ${literal(mark)}`);
+        } else if (!password) {
+          await c.query(`ALTER ROLE ${ident(name)} WITH LOGIN PASSWORD ${literal(newPassword())}`);
         }
         // A non-superuser admin (a managed server's) may only make databases it can act as the owner of.
         if (!superuser) await c.query(`GRANT ${ident(name)} TO CURRENT_USER`);
 
-        const dbExists =
-          (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount! > 0;
-        if (dbExists) return false;
+        const db = await databaseOf(c, name);
+        if (db) {
+          // Ours: marked, or owned by our (marked) role (a claim that ended between CREATE and COMMENT).
+          if (!ours(db.comment) && db.owner !== name) throw notOurs('database', name, db.comment);
+          if (!ours(db.comment)) await c.query(`COMMENT ON DATABASE ${ident(name)} IS ${literal(mark)}`);
+          return false;
+        }
         // PostgreSQL itself waits up to 5 s for sessions on the template to leave before refusing.
         try {
           await c.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template)} OWNER ${ident(name)}`);
         } catch (last) {
           const code = pgCode(last);
           if (code === '42P04') {
-            // made meanwhile by a concurrent claim
+            // made meanwhile by a concurrent claim: ours only when our role owns it
+            const made = await databaseOf(c, name);
+            if (!made || made.owner !== name) throw notOurs('database', name, made?.comment);
           } else if (code === '55006') {
             const sessions = await templateSessions(c);
             const detail = (last as { detail?: string }).detail;
@@ -309,6 +379,7 @@ export function postgresTemplateProvider(
             );
           } else throw last;
         }
+        await c.query(`COMMENT ON DATABASE ${ident(name)} IS ${literal(mark)}`);
         // Only the environment's role (and the admin) may connect to its database.
         await c.query(`REVOKE ALL ON DATABASE ${ident(name)} FROM PUBLIC`);
         return true;
@@ -321,49 +392,78 @@ export function postgresTemplateProvider(
       logger.info(
         created
           ? `PostgreSQL: created database ${name} from template ${template} on ${where}, owned by role ${name} (${((Date.now() - started) / 1000).toFixed(1)}s)`
-          : `PostgreSQL: database ${name} exists on ${where}: kept, with a new password for role ${name}`,
+          : `PostgreSQL: database ${name} exists on ${where}: kept${changed ? `, with a new password for role ${name}` : ', and its password'}`,
       );
-      return { host: pub.host, port: pub.port, database: name, user: name, password, id: name };
+      return {
+        host: pub.host,
+        port: pub.port,
+        database: name,
+        user: name,
+        password: password!,
+        passwordChanged: changed,
+        id: name,
+      };
     },
 
     async release(env: { number: number }, logger: Logger): Promise<boolean> {
-      const name = postgresName(env.number);
+      const name = postgresName(config.set, env.number);
+      const ours = (comment: string | null | undefined) => {
+        const m = markOf(comment);
+        return m?.set === config.set && m.pr === env.number;
+      };
       return withClient(`release ${name}`, adminUrl, logger, async (c) => {
-        const sessions = Number(
-          (
-            await c.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [
-              name,
-            ])
-          ).rows[0]?.n ?? 0,
-        );
-        const hadDb = (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount! > 0;
-        const hadRole = (await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount! > 0;
-        try {
-          // FORCE (PostgreSQL 13+): the environment's sessions are ended rather than blocking the drop.
-          await c.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
-        } catch (err) {
-          if (pgCode(err) === '42601')
-            throw new C2CError(
-              `PostgreSQL on ${where} does not know DROP DATABASE ... WITH (FORCE): postgres-template needs PostgreSQL 13 or newer`,
-              { cause: err },
+        const role = await roleOf(c, name);
+        const db = await databaseOf(c, name);
+        const roleOurs = !!role && ours(role.comment);
+        const dbOurs = !!db && (ours(db.comment) || (roleOurs && db.owner === name));
+        for (const [what, found, mine] of [
+          ['database', db, dbOurs],
+          ['role', role, roleOurs],
+        ] as const)
+          if (found && !mine)
+            logger.warning(
+              `PostgreSQL on ${where}: ${what} ${name} does not carry the mark of this set of environments: left alone (never dropped)`,
             );
-          throw err;
+        const sessions = dbOurs
+          ? Number(
+              (
+                await c.query<{ n: string }>(
+                  'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1',
+                  [name],
+                )
+              ).rows[0]?.n ?? 0,
+            )
+          : 0;
+        if (dbOurs) {
+          try {
+            // FORCE (PostgreSQL 13+): the environment's sessions are ended rather than blocking the drop.
+            await c.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
+          } catch (err) {
+            if (pgCode(err) === '42601')
+              throw new C2CError(
+                `PostgreSQL on ${where} does not know DROP DATABASE ... WITH (FORCE): postgres-template needs PostgreSQL 13 or newer`,
+                { cause: err },
+              );
+            throw err;
+          }
         }
-        try {
-          await c.query(`DROP ROLE IF EXISTS ${ident(name)}`);
-        } catch (err) {
-          if (pgCode(err) === '2BP01')
-            throw new C2CError(
-              `PostgreSQL on ${where}: database ${name} was dropped, but role ${name} still owns objects or holds privileges elsewhere (${(err as { detail?: string }).detail ?? errorMessage(err)}); in each database listed: 'REASSIGN OWNED BY ${name} TO ${adminUser}; DROP OWNED BY ${name}', then run down again`,
-              { cause: err },
-            );
-          throw err;
+        if (roleOurs) {
+          try {
+            await c.query(`DROP ROLE IF EXISTS ${ident(name)}`);
+          } catch (err) {
+            if (pgCode(err) === '2BP01')
+              throw new C2CError(
+                `PostgreSQL on ${where}: database ${name} was dropped, but role ${name} still owns objects or holds privileges elsewhere (${(err as { detail?: string }).detail ?? errorMessage(err)}); in each database listed: 'REASSIGN OWNED BY ${name} TO ${adminUser}; DROP OWNED BY ${name}', then run down again`,
+                { cause: err },
+              );
+            throw err;
+          }
         }
-        if (hadDb || hadRole)
+        if (dbOurs || roleOurs)
           logger.info(
-            `PostgreSQL: dropped ${[hadDb ? `database ${name}${sessions ? ` (${sessions} session${sessions === 1 ? '' : 's'} ended)` : ''}` : '', hadRole ? `role ${name}` : ''].filter(Boolean).join(' and ')} on ${where}`,
+            `PostgreSQL: dropped ${[dbOurs ? `database ${name}${sessions ? ` (${sessions} session${sessions === 1 ? '' : 's'} ended)` : ''}` : '', roleOurs ? `role ${name}` : ''].filter(Boolean).join(' and ')} on ${where}`,
           );
-        return hadDb || hadRole;
+        return dbOurs || roleOurs;
       });
     },
 
@@ -373,14 +473,23 @@ export function postgresTemplateProvider(
 
     async held(logger: Logger): Promise<Map<number, string>> {
       return withClient('list the environment databases', adminUrl, logger, async (c) => {
-        const { rows } = await c.query<{ name: string }>(
-          `SELECT datname AS name FROM pg_database WHERE datname ~ '^fe_pr_[1-9][0-9]*$'
-           UNION SELECT rolname FROM pg_roles WHERE rolname ~ '^fe_pr_[1-9][0-9]*$'`,
+        const { rows } = await c.query<{ name: string; comment: string | null; owner: string | null }>(
+          `SELECT d.datname AS name, shobj_description(d.oid, 'pg_database') AS comment, pg_get_userbyid(d.datdba) AS owner
+             FROM pg_database d WHERE starts_with(d.datname, $1)
+           UNION ALL
+           SELECT r.rolname, shobj_description(r.oid, 'pg_authid'), NULL FROM pg_roles r WHERE starts_with(r.rolname, $1)`,
+          [namePrefix(config.set)],
         );
+        const marked = new Map<string, number>();
+        for (const r of rows) {
+          const m = markOf(r.comment);
+          if (m?.set === config.set && r.name === postgresName(config.set, m.pr)) marked.set(r.name, m.pr);
+        }
         const held = new Map<number, string>();
-        for (const { name } of rows) {
-          const m = NAME_RE.exec(name);
-          if (m) held.set(Number(m[1]), name);
+        for (const r of rows) {
+          // A database counts when marked, or owned by its marked role (a claim that ended half-way).
+          const pr = marked.get(r.name) ?? (r.owner === r.name ? marked.get(r.owner) : undefined);
+          if (pr !== undefined) held.set(pr, r.name);
         }
         return new Map([...held].sort((a, b) => a[0] - b[0]));
       });

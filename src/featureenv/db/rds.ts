@@ -17,7 +17,7 @@ import { C2CError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { retry, RetryExhaustedError, type RetryOptions } from '../../core/retry.js';
 import { awsErrorOf, isAwsCredentialError, isTransientAwsError } from '../../aws/errors.js';
-import type { DatabaseInfo, DatabaseProvider, EnvRef } from '../types.js';
+import type { ClaimOptions, DatabaseInfo, DatabaseProvider, EnvRef } from '../types.js';
 
 /**
  * `rds-snapshot`: the n+1 pool of the original design. Instances restored from the newest snapshot of
@@ -25,7 +25,8 @@ import type { DatabaseInfo, DatabaseProvider, EnvRef } from '../types.js';
  * new master password, which is returned for the environment's Secret and written nowhere else.
  *
  * State lives in tags, nowhere else:
- * - `commit-to-cloud/pool=<source>`: a member of the pool of that source instance;
+ * - `commit-to-cloud/pool=<source>` and `commit-to-cloud/set=<set key>`: a member of the pool of that
+ *   source instance for that set of environments (pools of two sets never mix, even on one source);
  * - `commit-to-cloud/pr=<n>:<token>`: claimed by pull request n (the token names the claim);
  * - `commit-to-cloud/claim/<token>=<n>:<epoch ms>`: a claim in progress (removed when it ends).
  *
@@ -33,7 +34,12 @@ import type { DatabaseInfo, DatabaseProvider, EnvRef } from '../types.js';
  * is: each claimer writes a claim tag of its own (never overwriting another's), then reads the tags
  * back; it wins only when no other claim and no `pr` tag is there, and only then writes `pr`. Two
  * claimers can both lose (both then move on), never both win: the later writer always reads the
- * earlier one's tag.
+ * earlier one's tag. Two runs for one pull request at the same instant can each win an instance: each
+ * then reads the pool again, keeps the first of the pull request's instances (by identifier) and
+ * gives the other back to the pool, so both end on one instance.
+ *
+ * The master password is set when an instance is claimed and kept afterwards (the environment's
+ * Secret is the record): an update modifies nothing, unless a rotation is asked for.
  */
 export interface RdsSnapshotConfig {
   sourceInstance: string;
@@ -41,6 +47,8 @@ export interface RdsSnapshotConfig {
   /** Restored, available (or being restored), unclaimed instances kept ready. */
   pool: number;
   region?: string;
+  /** The key of the set of environments (state.ts setKey), tagged on every instance of its pool. */
+  set: string;
 }
 
 export interface RdsProviderOptions {
@@ -56,9 +64,12 @@ export interface RdsProviderOptions {
   retry?: RetryOptions;
   /** Rounds of claim attempts on the pool when claims collide, before restoring. Default 4. */
   claimRounds?: number;
+  /** The pause between the two reads that settle a claim made at the same instant as another for the same pull request. Default 2 s. */
+  settleMs?: number;
 }
 
 export const POOL_TAG = 'commit-to-cloud/pool';
+export const SET_TAG = 'commit-to-cloud/set';
 export const PR_TAG = 'commit-to-cloud/pr';
 export const CLAIM_TAG_PREFIX = 'commit-to-cloud/claim/';
 /** A claim tag older than this was left by a run that died: it no longer blocks. */
@@ -166,6 +177,7 @@ export function rdsSnapshotProvider(
   const waitTimeoutMs = opts.waitTimeoutMs ?? 40 * 60_000;
   const pollMs = opts.pollMs ?? 15_000;
   const claimRounds = opts.claimRounds ?? 4;
+  const settleMs = opts.settleMs ?? 2000;
   const regionText = config.region ? ` in ${config.region}` : '';
 
   /** Every AWS call: our bounded retries (throttling, 5xx, the network), then one clear error. */
@@ -217,7 +229,12 @@ export function rdsSnapshotProvider(
       );
       for (const instance of page.DBInstances ?? []) {
         const tags = tagMap(instance.TagList);
-        if (tags.get(POOL_TAG) !== source || !instance.DBInstanceIdentifier || !instance.DBInstanceArn)
+        if (
+          tags.get(POOL_TAG) !== source ||
+          tags.get(SET_TAG) !== config.set ||
+          !instance.DBInstanceIdentifier ||
+          !instance.DBInstanceArn
+        )
           continue;
         const pr = prOf(tags);
         out.push({
@@ -416,7 +433,10 @@ export function rdsSnapshotProvider(
     logger: Logger,
   ): Promise<string> => {
     const id = newId();
-    const tags: Tag[] = [{ Key: POOL_TAG, Value: source }];
+    const tags: Tag[] = [
+      { Key: POOL_TAG, Value: source },
+      { Key: SET_TAG, Value: config.set },
+    ];
     if (pr !== undefined) tags.push({ Key: PR_TAG, Value: `${pr}:${randomBytes(6).toString('hex')}` });
     await call(`RestoreDBInstanceFromDBSnapshot ${id}`, logger, () =>
       client.send(
@@ -501,22 +521,50 @@ export function rdsSnapshotProvider(
     }
   };
 
+  /**
+   * After a claim or a restore for PR n: when a concurrent run for the same pull request won another
+   * instance, both keep the first of the pull request's instances by identifier and the other goes
+   * back to the pool (its `pr` tag removed), so one instance stays claimed. Read twice, a moment
+   * apart: a run whose first read came before the other's tag was written sees it on the second.
+   */
+  const giveBack = async (m: Member, n: number, keep: string, logger: Logger): Promise<void> => {
+    await call(`RemoveTagsFromResource ${m.id}`, logger, () =>
+      client.send(new RemoveTagsFromResourceCommand({ ResourceName: m.arn, TagKeys: [PR_TAG] })),
+    );
+    logger.info(
+      `RDS: PR ${n} holds ${keep} (claimed by a concurrent run at the same instant); ${m.id} goes back to the pool of ${source}`,
+    );
+  };
+
+  const settle = async (n: number, mine: string, logger: Logger): Promise<string> => {
+    for (let round = 1; round <= 2; round++) {
+      if (round > 1 && settleMs > 0) await sleep(settleMs);
+      const held = (await list(logger)).filter((m) => m.pr === n && !GONE.has(m.status));
+      const keep = held[0]?.id ?? mine;
+      if (keep === mine) continue;
+      const extra = held.find((m) => m.id === mine);
+      if (extra) await giveBack(extra, n, keep, logger);
+      mine = keep;
+    }
+    return mine;
+  };
+
   return {
     description: `RDS instances restored from the newest snapshot of ${config.sourceInstance}${regionText} (${config.instanceClass}, pool of ${config.pool})`,
 
-    async claim(env: EnvRef, logger: Logger): Promise<DatabaseInfo> {
+    async claim(env: EnvRef, logger: Logger, o: ClaimOptions = {}): Promise<DatabaseInfo> {
       const n = env.number;
       const members = await list(logger);
       const held = members.filter((m) => m.pr === n && !GONE.has(m.status));
       let id: string;
+      let fresh = false;
       if (held[0]) {
         id = held[0].id;
         logger.info(`RDS: ${id} is already PR ${n}'s database (${held[0].status})`);
-        if (held.length > 1)
-          logger.warning(
-            `RDS: PR ${n} holds ${held.length} instances (${held.map((m) => m.id).join(', ')}), from claims at the same time; it uses ${id}, and down deletes them all`,
-          );
+        // More than one (claims at the same instant that did not settle): the first stays, the rest go back.
+        for (const extra of held.slice(1)) await giveBack(extra, n, id, logger);
       } else {
+        fresh = true;
         const won = await claimFromPool(n, members, logger);
         if (won) id = won.id;
         else {
@@ -526,25 +574,31 @@ export function rdsSnapshotProvider(
           const snapshot = await newestSnapshot(logger);
           id = await restore(snapshot, await placement(logger), n, logger);
         }
+        id = await settle(n, id, logger);
       }
       await waitUntil(id, 'available', (i) => i.DBInstanceStatus === 'available', logger, n);
 
-      // A new master password for every claim: generated here, returned for the Secret only.
-      const password = generatePassword();
-      logger.secret(password);
-      await call(`ModifyDBInstance ${id} (new master password)`, logger, () =>
-        client.send(
-          new ModifyDBInstanceCommand({
-            DBInstanceIdentifier: id,
-            MasterUserPassword: password,
-            ApplyImmediately: true,
-          }),
-        ),
-      );
+      // The master password: set on a newly claimed instance (and on request); kept on an update.
+      let password = !fresh && !o.rotate ? o.password : undefined;
+      const changed = !password;
+      if (!password) {
+        password = generatePassword();
+        logger.secret(password);
+        await call(`ModifyDBInstance ${id} (new master password)`, logger, () =>
+          client.send(
+            new ModifyDBInstanceCommand({
+              DBInstanceIdentifier: id,
+              MasterUserPassword: password,
+              ApplyImmediately: true,
+            }),
+          ),
+        );
+      }
       const inst = await waitUntil(
         id,
-        'the new master password',
-        (i) => i.DBInstanceStatus === 'available' && !i.PendingModifiedValues?.MasterUserPassword,
+        changed ? 'the new master password' : 'available',
+        (i) =>
+          i.DBInstanceStatus === 'available' && (!changed || !i.PendingModifiedValues?.MasterUserPassword),
         logger,
         n,
       );
@@ -557,6 +611,7 @@ export function rdsSnapshotProvider(
         database: inst.DBName ?? (engine.startsWith('postgres') ? 'postgres' : ''),
         user: inst.MasterUsername ?? '',
         password,
+        passwordChanged: changed,
         id,
         scheme: /mysql|mariadb/.test(engine) ? 'mysql' : 'postgres',
       };
