@@ -18,9 +18,15 @@ export async function checkUp(
   if (pr.state && pr.state !== 'open')
     throw new C2CError(`Pull request #${number} is ${pr.state}: no environment is made for it.`);
   const base = pr.baseRepo ?? `${github.repository.owner}/${github.repository.repo}`;
-  if (pr.headRepo && pr.headRepo.toLowerCase() !== base.toLowerCase() && !opts.allowForks)
+  // No head repository (GitHub's `head.repo: null`: the fork was deleted) is a fork too: whose code
+  // it is cannot be told, so it is not taken for this repository's.
+  const fork = !pr.headRepo || pr.headRepo.toLowerCase() !== base.toLowerCase();
+  const from = pr.headRepo
+    ? `the fork ${pr.headRepo}`
+    : 'a fork that was deleted (its head repository is null)';
+  if (fork && !opts.allowForks)
     throw new C2CError(
-      `Pull request #${number} comes from the fork ${pr.headRepo}: feature environments run its code with this repository's credentials, so forks are refused. A maintainer can set 'allow-forks: true' (read the security notes first).`,
+      `Pull request #${number} comes from ${from}: feature environments run its code with this repository's credentials, so forks are refused. A maintainer can set 'allow-forks: true' (read the security notes first).`,
     );
   const adder = await github.labelAddedBy(number, opts.label);
   if (!adder)
@@ -34,7 +40,7 @@ export async function checkUp(
       `${adder} added the label '${opts.label}' to pull request #${number}, but has the permission '${role}' on the repository, and '${opts.requiredPermission}' is required: no environment is made. Someone with '${opts.requiredPermission}' can add the label again.`,
     );
   logger.info(
-    `#${number}: open, ${pr.headRepo && pr.headRepo !== base ? `from the fork ${pr.headRepo} (allowed)` : 'not from a fork'}; labeled by ${adder} (${role})`,
+    `#${number}: open, ${fork ? `from ${from} (allowed)` : 'not from a fork'}; labeled by ${adder} (${role})`,
   );
   return pr;
 }

@@ -97,8 +97,11 @@ export interface FakeIssue {
   baseRef: string;
   user: FakeUser;
   created_at: string;
-  /** owner/repo of the head branch: another repository for a pull request from a fork. */
-  headRepo?: string;
+  /**
+   * owner/repo of the head branch: another repository for a pull request from a fork; null when
+   * that fork was deleted (GitHub then answers `head.repo: null`).
+   */
+  headRepo?: string | null;
 }
 
 export interface GitHubFakeOptions {
@@ -337,10 +340,14 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
       label: `${(p.headRepo ?? `${owner}/${repo}`).split('/')[0]}:${p.headRef}`,
       ref: p.headRef,
       sha: p.headSha,
-      repo: {
-        full_name: p.headRepo ?? `${owner}/${repo}`,
-        fork: (p.headRepo ?? `${owner}/${repo}`) !== `${owner}/${repo}`,
-      },
+      // A deleted fork: GitHub keeps the pull request, its head repository is null.
+      repo:
+        p.headRepo === null
+          ? null
+          : {
+              full_name: p.headRepo ?? `${owner}/${repo}`,
+              fork: (p.headRepo ?? `${owner}/${repo}`) !== `${owner}/${repo}`,
+            },
     },
     base: {
       label: `${owner}:${p.baseRef}`,

@@ -1,0 +1,82 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { closeHttpAgents } from '../../src/core/http.js';
+import { PR_LABEL } from '../../src/featureenv/state.js';
+import { startGitHubFake, type GitHubFake } from '../fakes/github.js';
+import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
+import { deploymentManifest } from '../fixtures/workloads.js';
+import { runFe, type PrEvent } from '../helpers/feature-env.js';
+
+/**
+ * The gates of up fail closed (issue 12, item 7): a pull request whose head repository is gone is
+ * a fork. Each refusal creates nothing: no namespace, no write to the cluster, no comment.
+ */
+describe('feature environments: the gates fail closed (Kubernetes fake)', () => {
+  let kube: KubeFake;
+  let gh: GitHubFake;
+  let ws: string;
+  let n = 700;
+  beforeAll(async () => {
+    [kube, gh] = await Promise.all([
+      startKubeFake({ readyDelayMs: 20, tickMs: 50 }),
+      startGitHubFake({ owner: 'acme', repo: 'shop' }),
+    ]);
+    gh.collaborators.set('maintainer', 'write');
+    ws = await mkdtemp(path.join(os.tmpdir(), 'c2c-fe-gates-'));
+    await mkdir(path.join(ws, 'k8s'));
+    await writeFile(
+      path.join(ws, 'k8s/app.yaml'),
+      stringify(deploymentManifest('web', 'registry.example:5000/shop/web:main')),
+    );
+  });
+  afterAll(async () => {
+    await Promise.all([kube?.stop(), gh?.stop()]);
+    if (ws) await rm(ws, { recursive: true, force: true });
+    closeHttpAgents();
+  });
+  beforeEach(() => kube.resetRequestLog());
+
+  const inputs = () => ({
+    manifests: 'k8s/',
+    'pin-digests': 'false',
+    timeout: '20s',
+    kubeconfig: kube.kubeconfig,
+  });
+  function pr(p: { headRepo?: string | null } = {}) {
+    const number = ++n;
+    const sha = `${number}`.padStart(40, 'a');
+    gh.addPullRequest({ number, headSha: sha, ...p });
+    gh.label(number, 'feature-env', 'maintainer');
+    return { number, sha };
+  }
+  const labeled = (p: { number: number; sha: string }): PrEvent => ({
+    action: 'labeled',
+    number: p.number,
+    label: 'feature-env',
+    labels: ['feature-env'],
+    sha: p.sha,
+  });
+  /** Nothing made: no namespace of the pull request, no write to the cluster, no comment. */
+  const nothingMade = (number: number) => {
+    expect(
+      kube.list('v1', 'Namespace').filter((ns) => ns.metadata.labels?.[PR_LABEL] === String(number)),
+    ).toEqual([]);
+    expect(kube.requestLog.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(gh.comments.filter((c) => c.issue === number)).toEqual([]);
+  };
+
+  it('a pull request whose head repository is null (a deleted fork) is a fork: refused', async () => {
+    const p = pr({ headRepo: null });
+    await expect(runFe(gh, labeled(p), inputs(), { workspace: ws })).rejects.toThrow(
+      /#\d+ comes from a fork that was deleted \(its head repository is null\).*allow-forks/,
+    );
+    nothingMade(p.number);
+    // The same pull request from the repository itself is made: the refusal was the null head.
+    const own = pr();
+    const made = await runFe(gh, labeled(own), inputs(), { workspace: ws });
+    expect(made.r.status, made.logger.text()).toBe('up');
+  });
+});
