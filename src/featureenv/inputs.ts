@@ -52,7 +52,7 @@ export const FEATURE_ENV_INPUTS = {
   'host-template': {
     default: '{service}.pr-{number}.{domain}',
     description:
-      'Host of each Ingress rule: `{service}` (the Ingress name, or the backend Service of the rule), `{number}`, `{namespace}`, `{domain}`.',
+      'Host of each Ingress rule: `{service}` (the Ingress name, or the backend Service of the rule), `{number}`, `{namespace}`, `{domain}`. It must hold `{number}` or `{namespace}`, so that each environment gets hosts of its own.',
   },
   'ingress-annotations': {
     default: '',
@@ -218,6 +218,12 @@ export function parseFeatureEnvInputs(
       'host-template',
       `has unknown placeholder(s) ${unknown.map((u) => `{${u}}`).join(', ')}`,
       `placeholders among ${HOST_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`,
+    );
+  if (!hostTemplate.includes('{number}') && !hostTemplate.includes('{namespace}'))
+    throw new InputError(
+      'host-template',
+      `'${hostTemplate}' has neither {number} nor {namespace}, so every environment would get the same hosts`,
+      "a template that tells environments apart, e.g. '{service}.pr-{number}.{domain}' (the default) or '{service}.{namespace}.{domain}'",
     );
   const ingressAnnotations = keyValueLines(
     'ingress-annotations',

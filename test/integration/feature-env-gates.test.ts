@@ -12,7 +12,7 @@ import { runFe, type PrEvent } from '../helpers/feature-env.js';
 
 /**
  * The gates of up fail closed (issue 12, item 7): a pull request whose head repository is gone is
- * a fork. Each refusal creates nothing: no namespace, no write to the cluster, no comment.
+ * a fork; a host-template that gives every environment the same host is an input error. Each refusal creates nothing: no namespace, no write to the cluster, no comment.
  */
 describe('feature environments: the gates fail closed (Kubernetes fake)', () => {
   let kube: KubeFake;
@@ -78,5 +78,15 @@ describe('feature environments: the gates fail closed (Kubernetes fake)', () => 
     const own = pr();
     const made = await runFe(gh, labeled(own), inputs(), { workspace: ws });
     expect(made.r.status, made.logger.text()).toBe('up');
+  });
+
+  it('a host-template without {number} or {namespace} is an input error: nothing made', async () => {
+    const p = pr();
+    await expect(
+      runFe(gh, labeled(p), { ...inputs(), 'host-template': '{service}.{domain}' }, { workspace: ws }),
+    ).rejects.toThrow(
+      /^Input 'host-template': '\{service\}.\{domain\}' has neither \{number\} nor \{namespace\}/,
+    );
+    nothingMade(p.number);
   });
 });
