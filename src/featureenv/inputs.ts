@@ -119,7 +119,7 @@ export const FEATURE_ENV_INPUTS = {
   'required-permission': {
     default: 'write',
     description:
-      'Whoever added the label must have at least this permission on the repository: `read`, `triage`, `write`, `maintain` or `admin`.',
+      'Whoever added the label must have at least this permission on the repository: `read`, `triage`, `write`, `maintain` or `admin`; or `none` (anyone). Without a token these checks cannot be made and up fails, unless `allow-forks: true` and `required-permission: none` say that none are wanted.',
   },
   timeout: { default: '10m', description: 'How long the rollouts of an environment may take.' },
   token: DEPLOY_INPUTS.token,
@@ -141,8 +141,9 @@ export const FEATURE_ENV_OUTPUTS = {
 
 export type FeatureCommand = 'auto' | 'up' | 'down' | 'reap';
 export type DatabaseMode = 'none' | 'postgres-template' | 'rds-snapshot';
-export type Permission = 'read' | 'triage' | 'write' | 'maintain' | 'admin';
-export const PERMISSIONS: readonly Permission[] = ['read', 'triage', 'write', 'maintain', 'admin'];
+export type Permission = 'none' | 'read' | 'triage' | 'write' | 'maintain' | 'admin';
+/** Lowest first: `none` asks nothing of whoever added the label. */
+export const PERMISSIONS: readonly Permission[] = ['none', 'read', 'triage', 'write', 'maintain', 'admin'];
 
 export interface FeatureEnvOptions {
   command: FeatureCommand;

@@ -1,4 +1,5 @@
 import { C2CError, InputError, errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import { formatDuration } from '../core/inputs.js';
 import { applyNamespace } from '../deploy/namespaces.js';
 import { loadManifests } from '../deploy/manifests.js';
@@ -40,7 +41,7 @@ export async function up(
     );
     sha = pr.headSha ?? sha;
     prUrl = pr.htmlUrl ?? prUrl;
-  } else logger.warning('no GitHub token: the pull request, its fork and who labeled it are not checked');
+  } else uncheckedWithoutToken(opts, number, logger);
   if (!sha)
     throw new C2CError(`The head commit of pull request #${number} is unknown: no environment is made.`);
   await precheck(opts, ctx);
@@ -184,6 +185,24 @@ export async function up(
   }
   out.summary = renderFeatureEnvSummary(out, { rows: result.rows, fromPool: claimed.fromPool, database });
   return out;
+}
+
+/**
+ * Without a token the checks of up cannot be made: that is an error, unless the workflow says
+ * explicitly that it wants none of them (allow-forks: true and required-permission: none).
+ */
+function uncheckedWithoutToken(opts: FeatureEnvOptions, number: number, logger: Logger): void {
+  if (opts.allowForks && opts.requiredPermission === 'none') {
+    logger.warning(
+      `no GitHub token, and 'allow-forks: true' with 'required-permission: none': pull request #${number} is not checked (open, fork, who added the label)`,
+    );
+    return;
+  }
+  throw new InputError(
+    'token',
+    `is empty, so pull request #${number} cannot be checked: whether it is open, whether it comes from a fork (refused unless 'allow-forks'), and who added the label '${opts.label}' (they need the permission '${opts.requiredPermission}'). No environment is made unchecked`,
+    "a GitHub token that can read the pull request and its events (e.g. ${{ github.token }} with 'pull-requests: read' and 'issues: read'); or, to make environments without any of these checks, both 'allow-forks: true' and 'required-permission: none'",
+  );
 }
 
 /** Everything that needs no cluster: the manifests read, namespace-free, the images under test matched. */

@@ -12,7 +12,7 @@ import { runFe, type PrEvent } from '../helpers/feature-env.js';
 
 /**
  * The gates of up fail closed (issue 12, item 7): a pull request whose head repository is gone is
- * a fork; a host-template that gives every environment the same host is an input error. Each refusal creates nothing: no namespace, no write to the cluster, no comment.
+ * a fork; without a token up fails unless the workflow opts out of the checks explicitly; a host-template that gives every environment the same host is an input error. Each refusal creates nothing: no namespace, no write to the cluster, no comment.
  */
 describe('feature environments: the gates fail closed (Kubernetes fake)', () => {
   let kube: KubeFake;
@@ -77,6 +77,49 @@ describe('feature environments: the gates fail closed (Kubernetes fake)', () => 
     // The same pull request from the repository itself is made: the refusal was the null head.
     const own = pr();
     const made = await runFe(gh, labeled(own), inputs(), { workspace: ws });
+    expect(made.r.status, made.logger.text()).toBe('up');
+  });
+
+  it('no token: up is an error naming the checks it cannot make; nothing made', async () => {
+    const p = pr();
+    const before = gh.requests.length;
+    for (const optOut of [{}, { 'allow-forks': 'true' }, { 'required-permission': 'none' }])
+      await expect(
+        runFe(gh, labeled(p), { ...inputs(), token: '', ...optOut }, { workspace: ws }),
+      ).rejects.toThrow(
+        /^Input 'token': is empty, so pull request #\d+ cannot be checked: whether it is open, whether it comes from a fork .*who added the label 'feature-env' \(they need the permission '(write|none)'\).*Expected a GitHub token .*or, to make environments without any of these checks, both 'allow-forks: true' and 'required-permission: none'/,
+      );
+    nothingMade(p.number);
+    expect(gh.requests.length).toBe(before);
+  });
+
+  it("no token with 'allow-forks: true' and 'required-permission: none': made unchecked, with a warning", async () => {
+    const p = pr();
+    const made = await runFe(
+      gh,
+      labeled(p),
+      { ...inputs(), token: '', 'allow-forks': 'true', 'required-permission': 'none' },
+      { workspace: ws },
+    );
+    expect(made.r.status, made.logger.text()).toBe('up');
+    expect(made.logger.text()).toMatch(
+      /no GitHub token, and 'allow-forks: true' with 'required-permission: none'/,
+    );
+  });
+
+  it('required-permission: none takes a label added by anyone (with a token)', async () => {
+    const p = pr();
+    gh.label(p.number, 'feature-env', 'visitor', 'unlabeled');
+    gh.label(p.number, 'feature-env', 'visitor');
+    await expect(runFe(gh, labeled(p), inputs(), { workspace: ws })).rejects.toThrow(
+      /visitor added the label/,
+    );
+    const made = await runFe(
+      gh,
+      labeled(p),
+      { ...inputs(), 'required-permission': 'none' },
+      { workspace: ws },
+    );
     expect(made.r.status, made.logger.text()).toBe('up');
   });
 
