@@ -1,19 +1,36 @@
-import { C2CError } from '../core/errors.js';
+import { C2CError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { GitHubClient, PullRequestInfo } from '../github/index.js';
+import type { GitHubClient, GitHubContext, PullRequestInfo } from '../github/index.js';
+import { COMMENT_MARKER, renderWithdrawnComment } from './comment.js';
 import { PERMISSIONS, type FeatureEnvOptions } from './inputs.js';
+
+export interface UpChecked {
+  /** The pull request as GitHub has it now (its head commit is the one the environment runs). */
+  pr: PullRequestInfo;
+  /**
+   * Set when the code of a fork is new since the label was added (a push, with allow-forks): the
+   * label was taken off, and no environment is made or updated. Why, for the summary.
+   */
+  withdrawn?: string;
+}
+
+const PR_EVENTS = new Set(['pull_request', 'pull_request_target']);
 
 /**
  * The refusals of `up`, checked before anything is created: a closed pull request, a pull request
- * from a fork (unless allow-forks), a label added by someone without the required permission.
- * Returns the pull request as GitHub has it now (its head commit is the one the environment runs).
+ * from a fork (unless allow-forks), a label added by someone without the required permission. With
+ * allow-forks, a fork's code is deployed only on the event of the label being added (the labeler
+ * has read that code): on any other pull request event (a push: synchronize; reopened, ...) the
+ * label is removed and the PR comment says that someone with `required-permission` must add it
+ * again after reading the new code.
  */
 export async function checkUp(
   github: GitHubClient,
   opts: FeatureEnvOptions,
   number: number,
+  event: Pick<GitHubContext, 'eventName' | 'action' | 'label'>,
   logger: Logger,
-): Promise<PullRequestInfo> {
+): Promise<UpChecked> {
   const pr = await github.getPullRequest(number);
   if (pr.state && pr.state !== 'open')
     throw new C2CError(`Pull request #${number} is ${pr.state}: no environment is made for it.`);
@@ -28,6 +45,9 @@ export async function checkUp(
     throw new C2CError(
       `Pull request #${number} comes from ${from}: feature environments run its code with this repository's credentials, so forks are refused. A maintainer can set 'allow-forks: true' (read the security notes first).`,
     );
+  const labelAdded = event.action === 'labeled' && event.label === opts.label;
+  if (fork && PR_EVENTS.has(event.eventName ?? '') && !labelAdded)
+    return { pr, withdrawn: await withdrawLabel(github, opts, number, pr, from, event, logger) };
   const adder = await github.labelAddedBy(number, opts.label);
   if (!adder)
     throw new C2CError(
@@ -42,5 +62,39 @@ export async function checkUp(
   logger.info(
     `#${number}: open, ${fork ? `from ${from} (allowed)` : 'not from a fork'}; labeled by ${adder} (${role})`,
   );
-  return pr;
+  return { pr };
+}
+
+/**
+ * New code from a fork that nobody with the permission has read: the label comes off (failing that,
+ * the run fails: nothing is deployed either way) and the PR comment says what to do.
+ */
+async function withdrawLabel(
+  github: GitHubClient,
+  opts: FeatureEnvOptions,
+  number: number,
+  pr: PullRequestInfo,
+  from: string,
+  event: Pick<GitHubContext, 'action'>,
+  logger: Logger,
+): Promise<string> {
+  const removed = await github.removeLabel(number, opts.label);
+  const why = `${event.action ?? 'an event'} of pull request #${number} from ${from}: its new code is not deployed; the label '${opts.label}' was ${removed ? 'removed' : 'not on it'}, someone with the permission '${opts.requiredPermission}' must add it again after reading the new code`;
+  logger.warning(why);
+  try {
+    await github.upsertComment(
+      number,
+      COMMENT_MARKER,
+      renderWithdrawnComment({
+        number,
+        from,
+        label: opts.label,
+        permission: opts.requiredPermission,
+        ...(pr.headSha ? { sha: pr.headSha } : {}),
+      }),
+    );
+  } catch (e) {
+    logger.warning(`could not write the pull request comment: ${errorMessage(e)}`);
+  }
+  return why;
 }

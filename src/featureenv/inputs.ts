@@ -114,7 +114,7 @@ export const FEATURE_ENV_INPUTS = {
   'allow-forks': {
     default: 'false',
     description:
-      'Pull requests from forks are refused unless `true` (read the security notes on `pull_request_target` first).',
+      "Pull requests from forks are refused unless `true` (read the security notes on `pull_request_target` first). With `true`, a fork's code is deployed only when the label is added: a push to it removes the label until someone with `required-permission` adds it again.",
   },
   'required-permission': {
     default: 'write',

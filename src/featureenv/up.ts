@@ -36,9 +36,14 @@ export async function up(
   let sha = ctx.gh.pullRequest?.headSha ?? ctx.gh.sha;
   let prUrl = ctx.gh.pullRequest?.htmlUrl;
   if (ctx.github) {
-    const pr = await logger.group(`Check pull request #${number}`, () =>
-      checkUp(ctx.github!, opts, number, logger),
+    const { pr, withdrawn } = await logger.group(`Check pull request #${number}`, () =>
+      checkUp(ctx.github!, opts, number, ctx.gh, logger),
     );
+    if (withdrawn) {
+      const r: FeatureEnvResult = { ...emptyResult('skipped', withdrawn), number };
+      r.summary = renderFeatureEnvSummary(r);
+      return r;
+    }
     sha = pr.headSha ?? sha;
     prUrl = pr.htmlUrl ?? prUrl;
   } else uncheckedWithoutToken(opts, number, logger);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { closeHttpAgents } from '../../src/core/http.js';
-import { PR_LABEL } from '../../src/featureenv/state.js';
+import { A_SHA, PR_LABEL } from '../../src/featureenv/state.js';
 import { startGitHubFake, type GitHubFake } from '../fakes/github.js';
 import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
 import { deploymentManifest } from '../fixtures/workloads.js';
@@ -12,7 +12,7 @@ import { runFe, type PrEvent } from '../helpers/feature-env.js';
 
 /**
  * The gates of up fail closed (issue 12, item 7): a pull request whose head repository is gone is
- * a fork; without a token up fails unless the workflow opts out of the checks explicitly; a host-template that gives every environment the same host is an input error. Each refusal creates nothing: no namespace, no write to the cluster, no comment.
+ * a fork; with allow-forks, a fork's new code waits until the label is added again; without a token up fails unless the workflow opts out of the checks explicitly; a host-template that gives every environment the same host is an input error. Each refusal creates nothing: no namespace, no write to the cluster, no comment.
  */
 describe('feature environments: the gates fail closed (Kubernetes fake)', () => {
   let kube: KubeFake;
@@ -121,6 +121,82 @@ describe('feature environments: the gates fail closed (Kubernetes fake)', () => 
       { workspace: ws },
     );
     expect(made.r.status, made.logger.text()).toBe('up');
+  });
+
+  it("allow-forks: a push to a fork's pull request takes the label off and says why; nothing made for the new code", async () => {
+    const fork = { ...inputs(), 'allow-forks': 'true' };
+    const p = pr({ headRepo: 'stranger/shop' });
+    const first = await runFe(gh, { ...labeled(p), headRepo: 'stranger/shop' }, fork, { workspace: ws });
+    expect(first.r.status, first.logger.text()).toBe('up');
+    const ns = first.r.namespace;
+    const shaOf = async () =>
+      (kube.list('v1', 'Namespace').find((x) => x.metadata.name === ns)!.metadata.annotations ?? {})[A_SHA];
+    expect(await shaOf()).toBe(p.sha);
+
+    // The fork pushes new code: GitHub's head moves, the event is synchronize with the label still on.
+    const sha2 = `${p.number}`.padStart(40, 'b');
+    gh.issues.get(p.number)!.headSha = sha2;
+    kube.resetRequestLog();
+    const pushed = await runFe(
+      gh,
+      {
+        action: 'synchronize',
+        number: p.number,
+        labels: ['feature-env'],
+        sha: sha2,
+        headRepo: 'stranger/shop',
+      },
+      fork,
+      { workspace: ws },
+    );
+    expect(pushed.r.status, pushed.logger.text()).toBe('skipped');
+    expect(pushed.r.reason).toMatch(
+      /synchronize of pull request #\d+ from the fork stranger\/shop: its new code is not deployed; the label 'feature-env' was removed, someone with the permission 'write' must add it again after reading the new code/,
+    );
+    expect(gh.issues.get(p.number)!.labels).not.toContain('feature-env');
+    const comments = gh.comments.filter((c) => c.issue === p.number);
+    expect(comments).toHaveLength(1);
+    expect(comments[0]!.user.login).toBe('github-actions[bot]');
+    expect(comments[0]!.body).toMatch(
+      /the label `feature-env` was removed.*from the fork stranger\/shop.*someone with the permission `write` on the repository must read the new code and then add the label `feature-env` again/s,
+    );
+    // Nothing written to the cluster: the environment still runs the commit that was read.
+    expect(kube.requestLog.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(await shaOf()).toBe(p.sha);
+
+    // Reopened (or any pull request event but the label being added) is no review either.
+    gh.issues.get(p.number)!.labels.push('feature-env');
+    const reopened = await runFe(
+      gh,
+      { action: 'reopened', number: p.number, labels: ['feature-env'], sha: sha2, headRepo: 'stranger/shop' },
+      fork,
+      { workspace: ws },
+    );
+    expect(reopened.r.status).toBe('skipped');
+    expect(kube.requestLog.filter((r) => r.method !== 'GET')).toEqual([]);
+
+    // A maintainer reads the code and adds the label again: now the new commit is deployed.
+    gh.label(p.number, 'feature-env', 'maintainer');
+    const relabeled = await runFe(gh, { ...labeled({ ...p, sha: sha2 }), headRepo: 'stranger/shop' }, fork, {
+      workspace: ws,
+    });
+    expect(relabeled.r.status, relabeled.logger.text()).toBe('updated');
+    expect(await shaOf()).toBe(sha2);
+  });
+
+  it('a push to a pull request of the repository itself still updates its environment', async () => {
+    const p = pr();
+    expect((await runFe(gh, labeled(p), inputs(), { workspace: ws })).r.status).toBe('up');
+    const sha2 = `${p.number}`.padStart(40, 'b');
+    gh.issues.get(p.number)!.headSha = sha2;
+    const pushed = await runFe(
+      gh,
+      { action: 'synchronize', number: p.number, labels: ['feature-env'], sha: sha2 },
+      { ...inputs(), 'allow-forks': 'true' },
+      { workspace: ws },
+    );
+    expect(pushed.r.status, pushed.logger.text()).toBe('updated');
+    expect(gh.issues.get(p.number)!.labels).toContain('feature-env');
   });
 
   it('a host-template without {number} or {namespace} is an input error: nothing made', async () => {
