@@ -1,4 +1,4 @@
-import { C2CError, errorMessage } from '../core/errors.js';
+import { C2CError, InputError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { GitHubClient, GitHubContext, PullRequestInfo } from '../github/index.js';
 import { COMMENT_MARKER, renderWithdrawnComment } from './comment.js';
@@ -63,6 +63,24 @@ export async function checkUp(
     `#${number}: open, ${fork ? `from ${from} (allowed)` : 'not from a fork'}; labeled by ${adder} (${role})`,
   );
   return { pr };
+}
+
+/**
+ * Without a token the checks of up cannot be made: that is an error, unless the workflow says
+ * explicitly that it wants none of them (allow-forks: true and required-permission: none).
+ */
+export function uncheckedWithoutToken(opts: FeatureEnvOptions, number: number, logger: Logger): void {
+  if (opts.allowForks && opts.requiredPermission === 'none') {
+    logger.warning(
+      `no GitHub token, and 'allow-forks: true' with 'required-permission: none': pull request #${number} is not checked (open, fork, who added the label)`,
+    );
+    return;
+  }
+  throw new InputError(
+    'token',
+    `is empty, so pull request #${number} cannot be checked: whether it is open, whether it comes from a fork (refused unless 'allow-forks'), and who added the label '${opts.label}' (they need the permission '${opts.requiredPermission}'). No environment is made unchecked`,
+    "a GitHub token that can read the pull request and its events (e.g. ${{ github.token }} with 'pull-requests: read' and 'issues: read'); or, to make environments without any of these checks, both 'allow-forks: true' and 'required-permission: none'",
+  );
 }
 
 /**

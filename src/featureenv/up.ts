@@ -1,10 +1,9 @@
 import { C2CError, InputError, errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
 import { formatDuration } from '../core/inputs.js';
 import { applyNamespace } from '../deploy/namespaces.js';
 import { loadManifests } from '../deploy/manifests.js';
 import { substituteAll } from '../deploy/image-work.js';
-import { checkUp } from './checks.js';
+import { checkUp, uncheckedWithoutToken } from './checks.js';
 import { claimNamespace, releaseClaim, type Claimed, type Scope } from './claims.js';
 import { COMMENT_MARKER, renderUpComment } from './comment.js';
 import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';
@@ -190,24 +189,6 @@ export async function up(
   }
   out.summary = renderFeatureEnvSummary(out, { rows: result.rows, fromPool: claimed.fromPool, database });
   return out;
-}
-
-/**
- * Without a token the checks of up cannot be made: that is an error, unless the workflow says
- * explicitly that it wants none of them (allow-forks: true and required-permission: none).
- */
-function uncheckedWithoutToken(opts: FeatureEnvOptions, number: number, logger: Logger): void {
-  if (opts.allowForks && opts.requiredPermission === 'none') {
-    logger.warning(
-      `no GitHub token, and 'allow-forks: true' with 'required-permission: none': pull request #${number} is not checked (open, fork, who added the label)`,
-    );
-    return;
-  }
-  throw new InputError(
-    'token',
-    `is empty, so pull request #${number} cannot be checked: whether it is open, whether it comes from a fork (refused unless 'allow-forks'), and who added the label '${opts.label}' (they need the permission '${opts.requiredPermission}'). No environment is made unchecked`,
-    "a GitHub token that can read the pull request and its events (e.g. ${{ github.token }} with 'pull-requests: read' and 'issues: read'); or, to make environments without any of these checks, both 'allow-forks: true' and 'required-permission: none'",
-  );
 }
 
 /** Everything that needs no cluster: the manifests read, namespace-free, the images under test matched. */
