@@ -49,6 +49,23 @@ export function renderUpComment(c: UpComment): string {
   return out.join('\n');
 }
 
+/** New code from a fork while allow-forks: the label was taken off until someone reads the code. */
+export function renderWithdrawnComment(o: {
+  number: number;
+  from: string;
+  label: string;
+  permission: string;
+  sha?: string;
+}): string {
+  return [
+    `### Feature environment for #${o.number}: the label ${codeSpan(o.label)} was removed`,
+    '',
+    `New code came to this pull request from ${escapeMarkdown(o.from)}${o.sha ? ` (head ${codeSpan(o.sha.slice(0, 12))})` : ''}. A feature environment runs that code with this repository's credentials, so it is not deployed: someone with the permission ${codeSpan(o.permission)} on the repository must read the new code and then add the label ${codeSpan(o.label)} again.`,
+    '',
+    'No environment is made or updated for this code; an environment made earlier is not updated, and without the label it is removed at the next reap.',
+  ].join('\n');
+}
+
 export function renderDownComment(o: {
   number: number;
   namespace: string;

@@ -53,7 +53,7 @@ export const FEATURE_ENV_INPUTS = {
   'host-template': {
     default: '{service}.pr-{number}.{domain}',
     description:
-      'Host of each Ingress rule: `{service}` (the Ingress name, or the backend Service of the rule), `{number}`, `{namespace}`, `{domain}`.',
+      'Host of each Ingress rule: `{service}` (the Ingress name, or the backend Service of the rule), `{number}`, `{namespace}`, `{domain}`. It must hold `{number}` or `{namespace}`, so that each environment gets hosts of its own.',
   },
   'ingress-annotations': {
     default: '',
@@ -120,12 +120,12 @@ export const FEATURE_ENV_INPUTS = {
   'allow-forks': {
     default: 'false',
     description:
-      'Pull requests from forks are refused unless `true` (read the security notes on `pull_request_target` first).',
+      "Pull requests from forks are refused unless `true` (read the security notes on `pull_request_target` first). With `true`, a fork's code is deployed only when the label is added: a push to it removes the label until someone with `required-permission` adds it again.",
   },
   'required-permission': {
     default: 'write',
     description:
-      'Whoever added the label must have at least this permission on the repository: `read`, `triage`, `write`, `maintain` or `admin`.',
+      'Whoever added the label must have at least this permission on the repository: `read`, `triage`, `write`, `maintain` or `admin`; or `none` (anyone). Without a token these checks cannot be made and up fails, unless `allow-forks: true` and `required-permission: none` say that none are wanted.',
   },
   timeout: { default: '10m', description: 'How long the rollouts of an environment may take.' },
   token: DEPLOY_INPUTS.token,
@@ -147,8 +147,9 @@ export const FEATURE_ENV_OUTPUTS = {
 
 export type FeatureCommand = 'auto' | 'up' | 'down' | 'reap';
 export type DatabaseMode = 'none' | 'postgres-template' | 'rds-snapshot';
-export type Permission = 'read' | 'triage' | 'write' | 'maintain' | 'admin';
-export const PERMISSIONS: readonly Permission[] = ['read', 'triage', 'write', 'maintain', 'admin'];
+export type Permission = 'none' | 'read' | 'triage' | 'write' | 'maintain' | 'admin';
+/** Lowest first: `none` asks nothing of whoever added the label. */
+export const PERMISSIONS: readonly Permission[] = ['none', 'read', 'triage', 'write', 'maintain', 'admin'];
 
 export interface FeatureEnvOptions {
   command: FeatureCommand;
@@ -225,6 +226,12 @@ export function parseFeatureEnvInputs(
       'host-template',
       `has unknown placeholder(s) ${unknown.map((u) => `{${u}}`).join(', ')}`,
       `placeholders among ${HOST_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`,
+    );
+  if (!hostTemplate.includes('{number}') && !hostTemplate.includes('{namespace}'))
+    throw new InputError(
+      'host-template',
+      `'${hostTemplate}' has neither {number} nor {namespace}, so every environment would get the same hosts`,
+      "a template that tells environments apart, e.g. '{service}.pr-{number}.{domain}' (the default) or '{service}.{namespace}.{domain}'",
     );
   const ingressAnnotations = keyValueLines(
     'ingress-annotations',

@@ -3,7 +3,7 @@ import { formatDuration } from '../core/inputs.js';
 import { applyNamespace } from '../deploy/namespaces.js';
 import { loadManifests } from '../deploy/manifests.js';
 import { substituteAll } from '../deploy/image-work.js';
-import { checkUp } from './checks.js';
+import { checkUp, uncheckedWithoutToken } from './checks.js';
 import { claimNamespace, readIndex, releaseClaim, type Claimed, type Scope } from './claims.js';
 import { COMMENT_MARKER, renderUpComment } from './comment.js';
 import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';
@@ -41,12 +41,17 @@ export async function up(
   let sha = ctx.gh.pullRequest?.headSha ?? ctx.gh.sha;
   let prUrl = ctx.gh.pullRequest?.htmlUrl;
   if (ctx.github) {
-    const pr = await logger.group(`Check pull request #${number}`, () =>
-      checkUp(ctx.github!, opts, number, logger),
+    const { pr, withdrawn } = await logger.group(`Check pull request #${number}`, () =>
+      checkUp(ctx.github!, opts, number, ctx.gh, logger),
     );
+    if (withdrawn) {
+      const r: FeatureEnvResult = { ...emptyResult('skipped', withdrawn), number };
+      r.summary = renderFeatureEnvSummary(r);
+      return r;
+    }
     sha = pr.headSha ?? sha;
     prUrl = pr.htmlUrl ?? prUrl;
-  } else logger.warning('no GitHub token: the pull request, its fork and who labeled it are not checked');
+  } else uncheckedWithoutToken(opts, number, logger);
   if (!sha)
     throw new C2CError(`The head commit of pull request #${number} is unknown: no environment is made.`);
   await precheck(opts, ctx);

@@ -120,6 +120,12 @@ export class GitHubApiError extends C2CError {
 
 const MARKER_ID = /^[A-Za-z0-9_.:/-]{1,100}$/;
 
+/**
+ * Who an app installation token writes as when it is the workflow's GITHUB_TOKEN. Such a token
+ * cannot read GET /user (GitHub: 403 "Resource not accessible by integration").
+ */
+export const ACTIONS_BOT = 'github-actions[bot]';
+
 /** The hidden marker that identifies a comment this project owns, e.g. `<!-- c2c:feature-env -->`. */
 export function commentMarker(id: string): string {
   if (!MARKER_ID.test(id))
@@ -161,6 +167,7 @@ export class GitHubClient {
    */
   private readonly makeOctokit: () => Promise<Octokit>;
   private octokitLoaded: Promise<Octokit> | undefined;
+  private loginLoaded: Promise<string> | undefined;
   private readonly logger: Logger;
   private readonly retryOpts: RetryOptions;
   private readonly timeoutMs: number;
@@ -499,15 +506,55 @@ export class GitHubClient {
     return rows.map((r) => GitHubClient.comment(r));
   }
 
-  /** The oldest comment carrying the marker `<!-- c2c:<id> -->`. */
-  async findComment(issueNumber: number, markerId: string): Promise<IssueComment | undefined> {
-    const marker = commentMarker(markerId);
-    return (await this.listComments(issueNumber)).find((c) => c.body.includes(marker));
+  /**
+   * Who this token writes as. A person's token: GitHub says (GET /user), asked once and kept. An app
+   * installation token (the workflow's GITHUB_TOKEN) cannot read /user (403 "Resource not accessible
+   * by integration"): it writes as github-actions[bot]. A comment the token creates corrects this
+   * (another app's installation token writes as its own `<app>[bot]`).
+   */
+  login(): Promise<string> {
+    return (this.loginLoaded ??= this.whoAmI().catch((e: unknown) => {
+      this.loginLoaded = undefined;
+      throw e;
+    }));
+  }
+
+  private async whoAmI(): Promise<string> {
+    const octokit = await this.octokit();
+    try {
+      const res = await this.call('read who the token is (GET /user)', () =>
+        octokit.rest.users.getAuthenticated({ request: this.request }),
+      );
+      const login = (res.data as { login?: unknown }).login;
+      if (typeof login !== 'string' || !login)
+        throw new C2CError('GitHub API: read who the token is (GET /user): the answer names no login');
+      return login;
+    } catch (e) {
+      if (e instanceof GitHubApiError && e.status === 403 && /not accessible by integration/i.test(e.message))
+        return ACTIONS_BOT;
+      throw e;
+    }
+  }
+
+  /** This token's comments carrying `marker`, oldest first: a comment by anyone else is never ours. */
+  private async ownMarked(issueNumber: number, marker: string): Promise<IssueComment[]> {
+    const [me, comments] = await Promise.all([this.login(), this.listComments(issueNumber)]);
+    return comments.filter((c) => c.user === me && c.body.includes(marker)).sort((a, b) => a.id - b.id);
   }
 
   /**
-   * Creates or updates the one comment of this project identified by the marker: the body is prefixed
-   * with the hidden marker, an identical body is not rewritten. Run twice, it leaves one comment.
+   * The oldest comment carrying the marker `<!-- c2c:<id> -->` written by this token's own identity:
+   * anyone can write the marker into a comment, and that comment is not ours to edit.
+   */
+  async findComment(issueNumber: number, markerId: string): Promise<IssueComment | undefined> {
+    const marker = commentMarker(markerId);
+    return (await this.ownMarked(issueNumber, marker))[0];
+  }
+
+  /**
+   * Creates or updates the one comment of this project identified by the marker and written by this
+   * token's identity: the body is prefixed with the hidden marker, an identical body is not
+   * rewritten. Run twice, or concurrently, it leaves one comment.
    */
   async upsertComment(issueNumber: number, markerId: string, body: string): Promise<UpsertResult> {
     const marker = commentMarker(markerId);
@@ -539,12 +586,13 @@ export class GitHubClient {
       }),
     );
     const created = GitHubClient.comment(res.data as unknown as Record<string, unknown>);
+    // What GitHub says wrote it is who this token is (another app's installation token is not
+    // github-actions[bot]).
+    if (created.user && created.user !== (await this.login()))
+      this.loginLoaded = Promise.resolve(created.user);
     // Concurrent runs can each find none and each create one: all but the oldest go again, so the
     // pull request ends with one comment whatever the interleaving.
-    const marked = (await this.listComments(issueNumber))
-      .filter((c) => c.body.includes(marker))
-      .sort((a, b) => a.id - b.id);
-    const keep = marked[0];
+    const keep = (await this.ownMarked(issueNumber, marker))[0];
     if (keep && keep.id !== created.id) {
       await this.call(`delete duplicate comment ${created.id} on #${issueNumber}`, () =>
         octokit.rest.issues.deleteComment({

@@ -175,7 +175,7 @@ describe.skipIf(!haveCluster())('feature environments (genuine control plane)', 
     expect(after[0]!.body).toMatch(/was removed.*label 'feature-env' was removed/s);
   });
 
-  it('refusals create nothing: a fork, a labeler without write, a closed pull request; another label is skipped', async () => {
+  it('refusals create nothing: a fork (a deleted one too), a labeler without write, a closed pull request; another label is skipped', async () => {
     const fork = pr();
     gh.issues.get(fork.number)!.headRepo = 'stranger/shop';
     await expect(
@@ -193,6 +193,23 @@ describe.skipIf(!haveCluster())('feature environments (genuine control plane)', 
         { workspace: ws },
       ),
     ).rejects.toThrow(/fork stranger\/shop.*allow-forks/);
+    // A deleted fork: GitHub answers head.repo null; that is a fork too.
+    const gone = pr();
+    gh.issues.get(gone.number)!.headRepo = null;
+    await expect(
+      runFe(
+        gh,
+        {
+          action: 'labeled',
+          number: gone.number,
+          label: 'feature-env',
+          labels: ['feature-env'],
+          sha: gone.sha,
+        },
+        base(),
+        { workspace: ws },
+      ),
+    ).rejects.toThrow(/a fork that was deleted \(its head repository is null\).*allow-forks/);
 
     const { number, sha } = pr([]);
     gh.label(number, 'feature-env', 'visitor');
@@ -230,7 +247,7 @@ describe.skipIf(!haveCluster())('feature environments (genuine control plane)', 
       { workspace: ws },
     );
     expect(skipped.r.status).toBe('skipped');
-    for (const k of [fork.number, number, closed.number, other.number])
+    for (const k of [fork.number, gone.number, number, closed.number, other.number])
       expect(await namespaces(`${PR_LABEL}=${k}`)).toEqual([]);
   });
 

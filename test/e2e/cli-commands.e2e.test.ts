@@ -279,6 +279,8 @@ describe.skipIf(!haveCluster())('c2c feature-env on the genuine control plane', 
     '--timeout',
     '60s',
   ];
+  /** Without a token up makes an environment only when no check is wanted, said explicitly. */
+  const noChecks = ['--allow-forks', 'true', '--required-permission', 'none'];
   const fe = (sub: string, args: string[], env: Record<string, string | undefined> = {}) =>
     c2c(['feature-env', sub, ...args], { cwd: ws, env: { GITHUB_REPOSITORY: undefined, ...env } });
 
@@ -297,8 +299,12 @@ describe.skipIf(!haveCluster())('c2c feature-env on the genuine control plane', 
     await gh?.stop();
   });
 
-  it('up (no token), list, up again (update), reap of the expired one, down: exit 0 each', async () => {
-    const up = await fe('up', ['--pull-request', '101', '--manifests', 'k8s/', ...common()]);
+  it('up (no token) fails unless no checks are asked for; then up, list, up again (update), reap of the expired one, down: exit 0 each', async () => {
+    const unchecked = await fe('up', ['--pull-request', '101', '--manifests', 'k8s/', ...common()]);
+    expect(unchecked.code).toBe(1);
+    expect(unchecked.stderr).toContain("Input 'token': is empty, so pull request #101 cannot be checked");
+    expect(await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: `${prefix}pr-101` })).toBeUndefined();
+    const up = await fe('up', ['--pull-request', '101', '--manifests', 'k8s/', ...common(), ...noChecks]);
     expect(up.code, up.stdout + up.stderr).toBe(0);
     expect(up.stderr).toContain('no GitHub token');
     const o = outputs(up.stdout);
@@ -320,6 +326,7 @@ describe.skipIf(!haveCluster())('c2c feature-env on the genuine control plane', 
       '--ttl',
       '1s',
       ...common(),
+      ...noChecks,
     ]);
     expect(short.code, short.stderr).toBe(0);
 
@@ -345,7 +352,7 @@ describe.skipIf(!haveCluster())('c2c feature-env on the genuine control plane', 
       database: null,
     });
 
-    const again = await fe('up', ['--pull-request', '101', '--manifests', 'k8s/', ...common()], {
+    const again = await fe('up', ['--pull-request', '101', '--manifests', 'k8s/', ...common(), ...noChecks], {
       C2C_REVISION: 'b'.repeat(40),
     });
     expect(again.code, again.stderr).toBe(0);

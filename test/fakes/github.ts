@@ -6,6 +6,9 @@
  * It behaves like GitHub where a client could notice: status codes (201 on create, 204 on delete,
  * 401 bad credentials, 404, 422 validation), response shapes (id, node_id, url, created_at, ...),
  * newest-first lists where GitHub sorts so, pagination with `Link` headers, rate-limit headers.
+ * Who wrote what is the token's identity: an app installation token (`ghs_…`, the workflow's
+ * GITHUB_TOKEN) writes as `github-actions[bot]` and cannot read GET /user (403 "Resource not
+ * accessible by integration"); a personal token writes as its user, and GET /user names it.
  * It records every request and can inject faults (500, 403 secondary rate limit with Retry-After,
  * 429, dropped connections).
  */
@@ -97,8 +100,11 @@ export interface FakeIssue {
   baseRef: string;
   user: FakeUser;
   created_at: string;
-  /** owner/repo of the head branch: another repository for a pull request from a fork. */
-  headRepo?: string;
+  /**
+   * owner/repo of the head branch: another repository for a pull request from a fork; null when
+   * that fork was deleted (GitHub then answers `head.repo: null`).
+   */
+  headRepo?: string | null;
 }
 
 export interface GitHubFakeOptions {
@@ -109,14 +115,41 @@ export interface GitHubFakeOptions {
   defaultBranch?: string;
   /** Mount the API under a prefix, like GitHub Enterprise Server's /api/v3. Default ''. */
   pathPrefix?: string;
-  /** The user the token belongs to. */
+  /**
+   * The user the token belongs to. Default: `github-actions[bot]` for an installation token, a
+   * user `ci-user` for a personal one.
+   */
   user?: FakeUser;
+  /**
+   * What the token is. `installation` (an app installation token, as the workflow's GITHUB_TOKEN,
+   * `ghs_…`): GET /user is refused with GitHub's 403 "Resource not accessible by integration".
+   * `personal` (`ghp_…`, `github_pat_…`): GET /user answers its user. Default: from the prefix.
+   */
+  tokenKind?: TokenKind;
+  /**
+   * More tokens the fake accepts, each another identity (a person commenting with a token of their
+   * own): what they write (comments, labels) is theirs. Write on everything, like a collaborator.
+   */
+  otherTokens?: Array<{ token: string; user: FakeUser; kind?: TokenKind }>;
   /**
    * The token's permissions, as a workflow's `permissions:` block grants them to GITHUB_TOKEN.
    * Default: write on everything. A request beyond them gets GitHub's 403 "Resource not accessible
    * by integration" with the `x-accepted-github-permissions` header, before any validation.
    */
   permissions?: Partial<Record<FakePermission, 'read' | 'write' | 'none'>>;
+}
+
+export type TokenKind = 'installation' | 'personal';
+
+/** GitHub's token prefixes: `ghs_` is a server-to-server (app installation) token. */
+const kindOf = (token: string): TokenKind => (token.startsWith('ghs_') ? 'installation' : 'personal');
+
+/** Who a request is from: the token's user and what the token is. */
+interface Caller {
+  user: FakeUser;
+  kind: TokenKind;
+  /** The main token, whose permissions are `permissions`. */
+  main: boolean;
 }
 
 export type FakePermission = 'contents' | 'deployments' | 'actions' | 'issues' | 'pull-requests' | 'metadata';
@@ -163,6 +196,11 @@ export interface GitHubFake {
   addRun(runId: number, approvals?: FakeApproval[]): void;
   /** Injects a fault for the next matching request(s). */
   fail(fault: Fault): void;
+  /**
+   * Holds the next `count` matching requests until all of them have arrived, then answers them in
+   * the order they came: concurrent clients really race (each has read before any has written).
+   */
+  holdUntil(o: { method?: string; path?: string | RegExp; count: number }): void;
   /** Drops every fault not yet used. */
   clearFaults(): void;
   /** 403 "secondary rate limit" with Retry-After, as GitHub answers. */
@@ -202,7 +240,15 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
   const repo = opts.repo ?? 'octo-repo';
   const prefix = (opts.pathPrefix ?? '').replace(/\/+$/, '');
   const defaultBranch = opts.defaultBranch ?? 'main';
-  const tokenUser: FakeUser = opts.user ?? { login: 'github-actions[bot]', id: 41898282, type: 'Bot' };
+  const tokenKind = opts.tokenKind ?? kindOf(token);
+  const tokenUser: FakeUser =
+    opts.user ??
+    (tokenKind === 'installation'
+      ? { login: 'github-actions[bot]', id: 41898282, type: 'Bot' }
+      : { login: 'ci-user', id: 4242, type: 'User' });
+  const callers = new Map<string, Caller>([[token, { user: tokenUser, kind: tokenKind, main: true }]]);
+  for (const t of opts.otherTokens ?? [])
+    callers.set(t.token, { user: t.user, kind: t.kind ?? kindOf(t.token), main: false });
   const repoId = 123456789;
 
   const requests: RecordedRequest[] = [];
@@ -224,6 +270,8 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
   const refs = new Map<string, string>([[defaultBranch, sha1(`branch:${defaultBranch}`)]]);
   const runs = new Map<number, FakeApproval[]>();
   const faults: Fault[] = [];
+  const holds: Array<{ method?: string; path?: string | RegExp; count: number; waiting: Array<() => void> }> =
+    [];
   const labelIds = new Map<string, number>();
   let nextId = 1000;
   let clock = Date.parse('2026-01-01T00:00:00Z');
@@ -337,10 +385,14 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
       label: `${(p.headRepo ?? `${owner}/${repo}`).split('/')[0]}:${p.headRef}`,
       ref: p.headRef,
       sha: p.headSha,
-      repo: {
-        full_name: p.headRepo ?? `${owner}/${repo}`,
-        fork: (p.headRepo ?? `${owner}/${repo}`) !== `${owner}/${repo}`,
-      },
+      // A deleted fork: GitHub keeps the pull request, its head repository is null.
+      repo:
+        p.headRepo === null
+          ? null
+          : {
+              full_name: p.headRepo ?? `${owner}/${repo}`,
+              fork: (p.headRepo ?? `${owner}/${repo}`) !== `${owner}/${repo}`,
+            },
     },
     base: {
       label: `${owner}:${p.baseRef}`,
@@ -413,8 +465,23 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
 
   type Result = { status: number; body?: unknown; headers?: Record<string, string> };
 
-  function route(method: string, path: string, url: URL, body: Record<string, unknown>): Result {
-    if (method === 'GET' && path === '/user') return { status: 200, body: userJson(tokenUser) };
+  function route(
+    method: string,
+    path: string,
+    url: URL,
+    body: Record<string, unknown>,
+    caller: Caller,
+  ): Result {
+    if (method === 'GET' && path === '/user') {
+      // An installation token is no user: GitHub refuses "get the authenticated user" for it.
+      if (caller.kind === 'installation')
+        throw new HttpStatus(403, {
+          message: 'Resource not accessible by integration',
+          documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user',
+          status: '403',
+        });
+      return { status: 200, body: userJson(caller.user) };
+    }
     const m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(path);
     if (!m) throw notFound();
     if (decodeURIComponent(m[1]!) !== owner || decodeURIComponent(m[2]!) !== repo) throw notFound();
@@ -422,7 +489,7 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
     let r: RegExpExecArray | null;
     const accepted = permissionsFor(method, rest);
     const allows = ([perm, level]: [FakePermission, 'read' | 'write']) => {
-      const granted = opts.permissions?.[perm] ?? 'write';
+      const granted = (caller.main ? opts.permissions?.[perm] : undefined) ?? 'write';
       return granted === 'write' || (granted === 'read' && level === 'read');
     };
     if (!accepted.some(allows))
@@ -604,7 +671,7 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
           id: nextId++,
           issue: issue.number,
           body: body.body,
-          user: tokenUser,
+          user: caller.user,
           created_at: t,
           updated_at: t,
         };
@@ -649,7 +716,7 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
             status: '404',
           });
         issue.labels.splice(i, 1);
-        recordLabel(issue.number, 'unlabeled', name, tokenUser.login);
+        recordLabel(issue.number, 'unlabeled', name, caller.user.login);
         return { status: 200, body: issue.labels.map(labelJson) };
       }
       if (method === 'GET') return page(url, issue.labels.map(labelJson));
@@ -665,7 +732,7 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
         for (const n of names)
           if (!issue.labels.includes(n)) {
             issue.labels.push(n);
-            recordLabel(issue.number, 'labeled', n, tokenUser.login);
+            recordLabel(issue.number, 'labeled', n, caller.user.login);
           }
         return { status: 200, body: issue.labels.map(labelJson) };
       }
@@ -783,33 +850,54 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
         rec.path = path;
       }
 
-      const fault = faults.find((f) => matches(f, method, path));
-      if (fault) {
-        fault.times = (fault.times ?? 1) - 1;
-        if (fault.times <= 0) faults.splice(faults.indexOf(fault), 1);
-        if (fault.drop) {
-          req.socket.destroy();
-          return;
+      const held = holds.find((h) => matches(h, method, path));
+      if (held) {
+        held.waiting.push(() => answer(req, method, path, url, body, send));
+        if (held.waiting.length >= held.count) {
+          holds.splice(holds.indexOf(held), 1);
+          for (const go of held.waiting) go();
         }
-        return send(fault.status ?? 500, fault.body ?? { message: 'Server Error' }, fault.headers);
+        return;
       }
-
-      const auth = req.headers.authorization;
-      if (!auth)
-        return send(401, { message: 'Requires authentication', documentation_url: DOCS, status: '401' });
-      const m = /^(?:token|bearer)\s+(.+)$/i.exec(auth);
-      if (!m || m[1] !== token)
-        return send(401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' });
-      remaining = Math.max(0, remaining - 1);
-      try {
-        const out = route(method, path, url, (body ?? {}) as Record<string, unknown>);
-        send(out.status, out.body, out.headers);
-      } catch (err) {
-        if (err instanceof HttpStatus) send(err.status, err.body, err.headers);
-        else send(500, { message: `fake error: ${(err as Error).message}` });
-      }
+      answer(req, method, path, url, body, send);
     });
   });
+
+  /** Faults first, then the credentials, then the route. */
+  function answer(
+    req: http.IncomingMessage,
+    method: string,
+    path: string,
+    url: URL,
+    body: unknown,
+    send: (status: number, payload?: unknown, headers?: Record<string, string>) => void,
+  ): void {
+    const fault = faults.find((f) => matches(f, method, path));
+    if (fault) {
+      fault.times = (fault.times ?? 1) - 1;
+      if (fault.times <= 0) faults.splice(faults.indexOf(fault), 1);
+      if (fault.drop) {
+        req.socket.destroy();
+        return;
+      }
+      return send(fault.status ?? 500, fault.body ?? { message: 'Server Error' }, fault.headers);
+    }
+
+    const auth = req.headers.authorization;
+    if (!auth)
+      return send(401, { message: 'Requires authentication', documentation_url: DOCS, status: '401' });
+    const m = /^(?:token|bearer)\s+(.+)$/i.exec(auth);
+    const caller = m ? callers.get(m[1]!) : undefined;
+    if (!caller) return send(401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' });
+    remaining = Math.max(0, remaining - 1);
+    try {
+      const out = route(method, path, url, (body ?? {}) as Record<string, unknown>, caller);
+      send(out.status, out.body, out.headers);
+    } catch (err) {
+      if (err instanceof HttpStatus) send(err.status, err.body, err.headers);
+      else send(500, { message: `fake error: ${(err as Error).message}` });
+    }
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -848,6 +936,9 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
     },
     fail: (f) => {
       faults.push({ ...f });
+    },
+    holdUntil: (o) => {
+      holds.push({ ...o, waiting: [] });
     },
     clearFaults: () => {
       faults.length = 0;

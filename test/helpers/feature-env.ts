@@ -116,17 +116,16 @@ export async function runFe(
       ...(ctxGh.pullRequest ? { pullRequest: ctxGh.pullRequest.number } : {}),
     },
   );
-  const github = new GitHubClient({
-    token: gh.token,
-    context: ctxGh,
-    logger,
-    retry: { baseDelayMs: 5, attempts: 2 },
-  });
+  // `token: ''` runs without a GitHub token, as the action and the CLI do then: no GitHub layer.
+  const token = raw.token ?? gh.token;
+  const github = token
+    ? new GitHubClient({ token, context: ctxGh, logger, retry: { baseDelayMs: 5, attempts: 2 } })
+    : undefined;
   const { workspace: _w, ...rest } = extra;
   const r = await runFeatureEnv(opts, {
     logger,
     gh: ctxGh,
-    github,
+    ...(github ? { github } : {}),
     repository: `${gh.owner}/${gh.repo}`,
     ...rest,
   });

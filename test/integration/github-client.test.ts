@@ -8,9 +8,14 @@ import { freePort } from '../helpers/net.js';
 
 let gh: GitHubFake;
 let delays: number[];
+const MALLORY_TOKEN = 'ghp_mallory_personal_token_0123456789';
 
 beforeAll(async () => {
-  gh = await startGitHubFake({ token: 'ghs_secret_TOKEN_value_42' });
+  gh = await startGitHubFake({
+    token: 'ghs_secret_TOKEN_value_42',
+    // A person with a token of their own, who can write the hidden marker into a comment.
+    otherTokens: [{ token: MALLORY_TOKEN, user: { login: 'mallory', id: 666, type: 'User' } }],
+  });
 });
 afterAll(async () => {
   await gh?.stop();
@@ -178,7 +183,10 @@ describe('pull request comments', () => {
         id: 500000 + i,
         issue: pr.number,
         body: i === 120 ? '<!-- c2c:feature-env -->\nold' : `chatter ${i}`,
-        user: { login: 'someone', id: 9 },
+        user:
+          i === 120
+            ? { login: 'github-actions[bot]', id: 41898282, type: 'Bot' }
+            : { login: 'someone', id: 9 },
         created_at: '2026-01-01T00:00:00Z',
         updated_at: '2026-01-01T00:00:00Z',
       });
@@ -190,6 +198,81 @@ describe('pull request comments', () => {
     const lists = gh.requestsTo('GET', `/repos/${gh.owner}/${gh.repo}/issues/303/comments`).slice(before);
     expect(lists.map((q) => q.query.page ?? '1')).toEqual(['1', '2']);
     expect(gh.comments.filter((x) => x.issue === 303)).toHaveLength(130);
+  });
+});
+
+describe('the sticky comment is only ever our own', () => {
+  const marked = (n: number) =>
+    gh.comments.filter((c) => c.issue === n && c.body.startsWith('<!-- c2c:feature-env -->'));
+
+  it('concurrent upserts (six runs at once) leave one comment', async () => {
+    gh.addPullRequest({ number: 330 });
+    // Six runs, each its own client (its own process in a workflow): each lists, finds none, creates
+    // (the fake answers the six creations only once all six have come).
+    gh.holdUntil({ method: 'POST', path: '/repos/octo-org/octo-repo/issues/330/comments', count: 6 });
+    const deletes = () => gh.requestsTo('DELETE', /\/issues\/comments\//).filter((r) => r.status === 204);
+    const deletesBefore = deletes().length;
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => client().upsertComment(330, 'feature-env', `run ${i}`)),
+    );
+    expect(marked(330)).toHaveLength(1);
+    expect(marked(330)[0]!.user.login).toBe('github-actions[bot]');
+    // Every run ends on that one comment (the duplicates it made are gone).
+    expect(new Set(results.map((r) => r.comment.id))).toEqual(new Set([marked(330)[0]!.id]));
+    expect(gh.requestsTo('POST', `/repos/${gh.owner}/${gh.repo}/issues/330/comments`)).toHaveLength(6);
+    expect(deletes().length - deletesBefore).toBe(5);
+  });
+
+  it('a comment by another user carrying the marker is not edited: the bot writes its own', async () => {
+    gh.addPullRequest({ number: 331 });
+    // Mallory writes the marker into a comment of hers, with her own token.
+    const planted = await client(memoryLogger(), MALLORY_TOKEN).upsertComment(331, 'feature-env', 'click me');
+    expect(planted.comment.user).toBe('mallory');
+    const c = client();
+    const first = await c.upsertComment(331, 'feature-env', 'Environment ready: https://a.example');
+    expect(first.action).toBe('created');
+    expect(first.comment.id).not.toBe(planted.comment.id);
+    const second = await c.upsertComment(331, 'feature-env', 'Environment ready: https://b.example');
+    expect(second).toMatchObject({ action: 'updated', comment: { id: first.comment.id } });
+    expect(
+      gh.requestsTo('PATCH', `/repos/${gh.owner}/${gh.repo}/issues/comments/${planted.comment.id}`),
+    ).toEqual([]);
+    const hers = gh.comments.find((x) => x.id === planted.comment.id)!;
+    expect(hers).toMatchObject({ body: '<!-- c2c:feature-env -->\nclick me', user: { login: 'mallory' } });
+    expect(
+      marked(331)
+        .map((x) => x.user.login)
+        .sort(),
+    ).toEqual(['github-actions[bot]', 'mallory']);
+    // Nor deleted: deleteComment removes ours only.
+    expect(await c.deleteComment(331, 'feature-env')).toBe(true);
+    expect(await c.deleteComment(331, 'feature-env')).toBe(false);
+    expect(marked(331).map((x) => x.user.login)).toEqual(['mallory']);
+  });
+
+  it('who the token is: GET /user once for a personal token; an installation token is refused there and writes as github-actions[bot]', async () => {
+    gh.addPullRequest({ number: 332 });
+    const asked = (token: string) =>
+      gh.requestsTo('GET', '/user').filter((r) => r.headers.authorization === `token ${token}`);
+    const before = { bot: asked(gh.token).length, mallory: asked(MALLORY_TOKEN).length };
+    const bot = client();
+    expect(await bot.login()).toBe('github-actions[bot]');
+    const botAsks = asked(gh.token).slice(before.bot);
+    expect(botAsks.map((r) => r.status)).toEqual([403]);
+    const person = client(memoryLogger(), MALLORY_TOKEN);
+    for (const body of ['a', 'b', 'c']) await person.upsertComment(332, 'feature-env', body);
+    expect(await person.login()).toBe('mallory');
+    expect(
+      asked(MALLORY_TOKEN)
+        .slice(before.mallory)
+        .map((r) => r.status),
+    ).toEqual([200]);
+    await bot.upsertComment(332, 'feature-env', 'ours');
+    expect(asked(gh.token).length - before.bot).toBe(1);
+    expect(marked(332).map((x) => [x.user.login, x.body.split('\n')[1]])).toEqual([
+      ['mallory', 'c'],
+      ['github-actions[bot]', 'ours'],
+    ]);
   });
 });
 

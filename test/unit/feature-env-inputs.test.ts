@@ -25,6 +25,11 @@ describe('feature-env inputs: bad input is one clear error, before anything', ()
       { 'host-template': '{service}.{branch}.{domain}' },
       /Input 'host-template': has unknown placeholder\(s\) \{branch\}/,
     ],
+    [
+      { 'host-template': '{service}.preview.{domain}' },
+      /Input 'host-template': '\{service\}.preview.\{domain\}' has neither \{number\} nor \{namespace\}, so every environment would get the same hosts. Expected a template that tells environments apart, e.g. '\{service\}.pr-\{number\}.\{domain\}'/,
+    ],
+    [{ 'host-template': 'web.example.com' }, /Input 'host-template': 'web.example.com' has neither/],
     [{ 'required-permission': 'owner' }, /Input 'required-permission'/],
     [{ links: 'Logs' }, /Input 'links': 'Logs' has no '='/],
     [{ links: 'Logs=ftp://x' }, /Input 'links': 'Logs' has no http\(s\) URL/],
@@ -32,6 +37,11 @@ describe('feature-env inputs: bad input is one clear error, before anything', ()
     [{ command: 'up', manifests: '' }, /Input 'manifests': is empty, but 'command' is up/],
   ] as Array<[Partial<FeatureEnvRaw>, RegExp]>)('%o', (raw, message) => {
     expect(() => parse({ manifests: raw.command ? '' : 'k8s/', ...raw })).toThrow(message);
+  });
+
+  it('a host-template with {number} or {namespace} is taken', () => {
+    for (const t of ['{service}-{number}.{domain}', '{service}.{namespace}.preview.example.com'])
+      expect(parse({ manifests: 'k8s/', 'host-template': t }).hostTemplate).toBe(t);
   });
 
   it('the default tag of a built image is pr-<number>-<7 hex>', () => {

@@ -18,8 +18,9 @@ import { shortDuration, table } from '../output.js';
 
 /**
  * `c2c feature-env up|down|reap|list`: action-feature-env's engine with the command as a subcommand
- * (the action's `command` input). Without `--token` nothing is checked or recorded on GitHub (no
- * fork or labeler check, no comment, no Deployment): the environments themselves are the same.
+ * (the action's `command` input). Without `--token` nothing is checked or recorded on GitHub, so
+ * `up` fails (as the action does) unless `--allow-forks true --required-permission none` say that
+ * no check is wanted; down and reap work without one.
  */
 
 /** The action's inputs but `command` (the subcommand says it). */
@@ -45,7 +46,7 @@ const HELP = {
   token: {
     value: 'TOKEN',
     description:
-      'A GitHub token: the pull request is checked (open, not a fork, labeled by someone with `required-permission`), its head commit used, the PR comment and the GitHub Deployment written. Without one none of that happens.',
+      'A GitHub token: the pull request is checked (open, not a fork, labeled by someone with `required-permission`), its head commit used, the PR comment and the GitHub Deployment written. Without one `up` fails, unless `--allow-forks true --required-permission none` (no checks at all).',
   },
 };
 
