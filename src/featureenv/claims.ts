@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { C2CError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { KubeApiError, type KubeClient, type KubeObject } from '../kube/index.js';
+import { grantAccess } from './access.js';
 import {
   A_REPOSITORY,
   CLAIMS,
@@ -38,7 +39,7 @@ async function controlNamespace(s: Scope): Promise<KubeObject> {
   const name = controlName(s);
   const live = await s.client.get({ apiVersion: 'v1', kind: 'Namespace', name });
   if (live) return live;
-  return s.client.apply(
+  const made = await s.client.apply(
     {
       apiVersion: 'v1',
       kind: 'Namespace',
@@ -50,6 +51,7 @@ async function controlNamespace(s: Scope): Promise<KubeObject> {
     },
     { fieldManager: FIELD_MANAGER },
   );
+  return grantAccess(s, made);
 }
 
 /** Changes the index with a compare-and-swap; `change` sees the current index and returns the new one (or undefined: no change). */

@@ -7,6 +7,7 @@ import type { K8sObject } from '../deploy/objects.js';
 import { rewriteIngresses } from './hosts.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import type { FeatureEnvContext } from './context.js';
+import { grantAccess } from './access.js';
 import { FIELD_MANAGER, type Scope } from './claims.js';
 import type { DatabaseInfo } from './types.js';
 import { A_REPOSITORY, baseLabels, PR_LABEL, type EnvState } from './state.js';
@@ -72,7 +73,7 @@ export async function writeNamespace(
   state: EnvState,
   o: { number?: number; annotations?: Record<string, string> } = {},
 ): Promise<KubeObject> {
-  return s.client.apply(
+  const ns = await s.client.apply(
     {
       apiVersion: 'v1',
       kind: 'Namespace',
@@ -84,6 +85,7 @@ export async function writeNamespace(
     },
     { fieldManager: FIELD_MANAGER, force: true },
   );
+  return grantAccess(s, ns);
 }
 
 /** The environment's database Secret: host, port, database, user, password, url. */
