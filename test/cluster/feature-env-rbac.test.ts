@@ -147,6 +147,17 @@ describe.skipIf(!haveCluster())(
   () => {
     let cluster: Cluster;
     let gh: GitHubFake;
+    /**
+     * A repository of its own for each scenario: a repository's environments share a pool and reap
+     * judges them all, so neither other test files (acme/shop) nor earlier scenarios are seen.
+     */
+    const fakes: GitHubFake[] = [];
+    const repository = async (name: string) => {
+      const f = await startGitHubFake({ owner: 'acme', repo: `shop-${tag}-${name}` });
+      f.collaborators.set('maintainer', 'write');
+      fakes.push(f);
+      return f;
+    };
     let ws: string;
     let admin: KubeClient;
     let home: Awaited<ReturnType<typeof testNamespace>>;
@@ -227,8 +238,7 @@ describe.skipIf(!haveCluster())(
         await new Promise((res) => setTimeout(res, 200));
       }
 
-      gh = await startGitHubFake({ owner: 'acme', repo: 'shop' });
-      gh.collaborators.set('maintainer', 'write');
+      gh = await repository('x');
       ws = await mkdtemp(path.join(os.tmpdir(), 'c2c-ferbac-'));
       const write = async (dir: string, objects: unknown[]) => {
         await mkdir(path.join(ws, dir));
@@ -268,7 +278,7 @@ describe.skipIf(!haveCluster())(
         );
         await home?.delete();
       }
-      await gh?.stop();
+      await Promise.all(fakes.map((f) => f.stop()));
       if (ws) await rm(ws, { recursive: true, force: true });
       closeHttpAgents();
     });
@@ -279,9 +289,10 @@ describe.skipIf(!haveCluster())(
       (await admin.list('v1', 'Namespace')).items.filter((x) => String(x.metadata.name).startsWith(prefix));
 
     /** One pull request and one namespace prefix of its own: the scenario of one variant. */
-    function scenario() {
+    async function scenario() {
       const number = ++n;
       const prefix = `${tag}-${++variantNo}-`;
+      const gh = await repository(String(variantNo));
       const sha = `${number}`.padStart(40, 'a');
       gh.addPullRequest({ number, headSha: sha, labels: [] });
       gh.label(number, 'feature-env', 'maintainer');
@@ -383,7 +394,7 @@ describe.skipIf(!haveCluster())(
                 kind: 'Namespace',
                 metadata: {
                   name: `${prefix}spare-dead01`,
-                  labels: baseLabels('acme/shop', 'warming'),
+                  labels: baseLabels(`${gh.owner}/${gh.repo}`, 'warming'),
                   annotations: { [A_CREATED]: new Date(Date.now() - 2 * 3600_000).toISOString() },
                 },
               },
@@ -475,7 +486,7 @@ describe.skipIf(!haveCluster())(
     }
 
     it('the engine under the whole shipped RBAC: reap fills the pool, up, update, an update undone, down, reap', async () => {
-      const s = scenario();
+      const s = await scenario();
       for (const step of STEPS) await s.asWhole(await s.run(step));
     });
 
@@ -668,7 +679,7 @@ describe.skipIf(!haveCluster())(
           absent,
         );
         try {
-          const s = scenario();
+          const s = await scenario();
           for (const step of STEPS) {
             const o = await s.run(step);
             if (step !== want!.step) {
