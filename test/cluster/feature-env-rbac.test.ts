@@ -512,8 +512,13 @@ describe.skipIf(!haveCluster())(
       );
       const secret = { apiVersion: 'v1', kind: 'Secret', namespace: theirs, name: 'keys' };
       const ns = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', name });
-      const refused = (what: string, p: Promise<unknown>, why: RegExp) =>
-        expect(p, what).rejects.toThrow(why);
+      const refused = async (what: string, p: Promise<unknown>, why: RegExp) => {
+        const err = await p.then(
+          () => new Error(`${what}: NOT refused`),
+          (e: unknown) => e,
+        );
+        expect(errorMessage(err), what).toMatch(why);
+      };
 
       // Reads and writes inside: RBAC grants none outside the namespaces the engine binds itself in.
       await refused('read a Secret', sa.get(secret), /forbidden to get secrets "keys"/);
@@ -529,6 +534,16 @@ describe.skipIf(!haveCluster())(
           { fieldManager: 'x' },
         ),
         /forbidden to (patch|create) secrets/,
+      );
+      await refused(
+        'list the ConfigMaps of a namespace',
+        sa.list('v1', 'ConfigMap', { namespace: theirs }),
+        /forbidden to list configmaps/,
+      );
+      await refused(
+        'list Deployments anywhere',
+        sa.list('apps/v1', 'Deployment'),
+        /forbidden to list deployments/,
       );
       await refused(
         'read a Secret in kube-system',
