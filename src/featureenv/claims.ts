@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { C2CError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { KubeApiError, type KubeClient, type KubeObject } from '../kube/index.js';
+import { grantAccess } from './access.js';
 import {
   A_LABEL,
   A_PREFIX,
@@ -61,37 +62,44 @@ export function notOwnError(s: SetIdentity, name: string): C2CError {
   );
 }
 
-async function controlNamespace(s: Scope): Promise<KubeObject> {
+async function controlNamespace(s: Scope, create = true): Promise<KubeObject | undefined> {
   const name = controlName(s);
   const ref = { apiVersion: 'v1', kind: 'Namespace', name };
   let live = await s.client.get(ref);
+  let made: KubeObject | undefined;
+  if (!live && !create) return undefined;
   if (!live) {
-    live =
-      (await s.client.create(
-        {
-          apiVersion: 'v1',
-          kind: 'Namespace',
-          metadata: { name, labels: baseLabels(s, 'control'), annotations: setAnnotations(s) },
-        },
-        { fieldManager: FIELD_MANAGER },
-      )) ?? (await s.client.get(ref));
+    made = await s.client.create(
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name, labels: baseLabels(s, 'control'), annotations: setAnnotations(s) },
+      },
+      { fieldManager: FIELD_MANAGER },
+    );
+    live = made ?? (await s.client.get(ref));
   }
   if (!live) throw new C2CError(`The control namespace ${name} could not be created or read`);
   if (!isOwn(live, s)) throw notOwnError(s, name);
-  return live;
+  // The run that made it binds the engine's identity in it (its access inside: access.ts).
+  return made ? grantAccess(s, made) : live;
 }
 
 /**
  * Changes the index with a compare-and-swap; `change` sees the current index (a copy) and returns
  * the new one, or undefined for no change. Whatever `change` reads from the cluster, it reads after
- * the index it decides on: a later run's write makes this one read again.
+ * the index it decides on: a later run's write makes this one read again. `create: false`: when the
+ * set has no control namespace yet, nothing is changed (and none is made).
  */
 export async function updateIndex(
   s: Scope,
   change: (index: SetIndex) => Promise<SetIndex | undefined> | SetIndex | undefined,
+  o: { create?: boolean } = {},
 ): Promise<SetIndex> {
   for (let attempt = 1; attempt <= 40; attempt++) {
-    const ctl = await controlNamespace(s);
+    const ctl = await controlNamespace(s, o.create ?? true);
+    // No control namespace and none to be made (a reap's clean-up): no index, nothing to change.
+    if (!ctl) return indexOf(undefined);
     const index = indexOf(ctl);
     const next = await change(structuredClone(index));
     if (!next) return index;

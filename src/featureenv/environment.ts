@@ -17,6 +17,7 @@ import {
 import { rewriteIngresses } from './hosts.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import type { FeatureEnvContext } from './context.js';
+import { grantAccess } from './access.js';
 import { FIELD_MANAGER, notOwnError, ownNamespace, setAnnotations, type Scope } from './claims.js';
 import type { DatabaseInfo } from './types.js';
 import { MANAGED, PREFIX, PR_LABEL, REPO, SET, baseLabels, type EnvState } from './state.js';
@@ -114,7 +115,7 @@ export async function writeNamespace(
     // Made meanwhile: by a run of this set (then it is ours to write), or by someone else (an error).
     if (!made && !(await ownNamespace(s, namespace))) throw notOwnError(s, namespace);
   }
-  return s.client.apply(
+  const ns = await s.client.apply(
     {
       apiVersion: 'v1',
       kind: 'Namespace',
@@ -126,6 +127,7 @@ export async function writeNamespace(
     },
     { fieldManager: FIELD_MANAGER, force: true },
   );
+  return grantAccess(s, ns);
 }
 
 /** What the environment's database Secret holds now (the record of its credentials), when it exists. */

@@ -105,13 +105,17 @@ export async function trimPool(
 ): Promise<Array<{ namespace: string; why: string }>> {
   const removed: Array<{ namespace: string; why: string }> = [];
   let extras: string[] = [];
-  const index = await updateIndex(s, (index) => {
-    const slots = Object.entries(index.pool).sort(([a, x], [b, y]) => x.at - y.at || a.localeCompare(b));
-    extras = slots.slice(0, Math.max(0, slots.length - size)).map(([n]) => n);
-    if (!extras.length) return undefined;
-    for (const n of extras) delete index.pool[n];
-    return index;
-  });
+  const index = await updateIndex(
+    s,
+    (index) => {
+      const slots = Object.entries(index.pool).sort(([a, x], [b, y]) => x.at - y.at || a.localeCompare(b));
+      extras = slots.slice(0, Math.max(0, slots.length - size)).map(([n]) => n);
+      if (!extras.length) return undefined;
+      for (const n of extras) delete index.pool[n];
+      return index;
+    },
+    { create: false },
+  );
   for (const n of extras) removed.push({ namespace: n, why: `beyond the warm pool of ${size}` });
   const now = (s.now ?? Date.now)();
   const claimed = new Set(Object.values(index.claims).map((c) => c.namespace));

@@ -72,16 +72,20 @@ export async function reap(
     // Claims whose namespace is gone or never came (a run that died half-way, a namespace deleted by
     // hand), judged against the namespaces as they are when the index is read: an up claims first and
     // makes its namespace within seconds, so a young claim without one is an up in flight, kept.
-    await updateIndex(s, async (index) => {
-      const live = new Set((await environments(s)).filter((e) => !e.terminating).map((e) => e.namespace));
-      const at = (ctx.now ?? Date.now)();
-      const stale = Object.entries(index.claims).filter(
-        ([, c]) => !live.has(c.namespace) && at - c.at >= PENDING_MS,
-      );
-      if (!stale.length) return undefined;
-      for (const [n] of stale) delete index.claims[n];
-      return index;
-    });
+    await updateIndex(
+      s,
+      async (index) => {
+        const live = new Set((await environments(s)).filter((e) => !e.terminating).map((e) => e.namespace));
+        const at = (ctx.now ?? Date.now)();
+        const stale = Object.entries(index.claims).filter(
+          ([, c]) => !live.has(c.namespace) && at - c.at >= PENDING_MS,
+        );
+        if (!stale.length) return undefined;
+        for (const [n] of stale) delete index.claims[n];
+        return index;
+      },
+      { create: false },
+    );
     // The warm pool: exactly warm-pool spares (extras removed, oldest first).
     for (const t of await trimPool(s, opts.warmPool, envs)) {
       removed.push(t);

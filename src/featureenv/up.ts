@@ -94,9 +94,10 @@ export async function up(
           rotate: opts.rotateDbPassword,
         }),
       );
-      credentialRev = !info.passwordChanged && record?.rev ? record.rev : newCredentialRev();
+      const changed = info.password !== record?.password;
+      credentialRev = !changed && record?.rev ? record.rev : newCredentialRev();
       await writeDatabaseSecret(s, claimed.namespace, opts.dbSecretName, info, credentialRev);
-      if (info.passwordChanged && record?.password)
+      if (changed && record?.password)
         logger.info(
           `database ${info.id}: a new password (rotate-db-password); the workloads that read Secret ${opts.dbSecretName} roll`,
         );

@@ -133,6 +133,43 @@ export class KubeClient {
     };
   }
 
+  /** Who these credentials are, as the server sees them (SelfSubjectReview, Kubernetes 1.28+). */
+  async whoAmI(): Promise<{ username: string; groups: string[] }> {
+    const review = (await this.requestJson('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {
+      verb: 'create',
+      target: 'selfsubjectreviews.authentication.k8s.io',
+      body: JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }),
+      contentType: CONTENT_JSON,
+    })) as { status?: { userInfo?: { username?: string; groups?: string[] } } };
+    const user = review.status?.userInfo;
+    if (!user?.username)
+      throw new C2CError('The API server did not say who these credentials are (SelfSubjectReview)');
+    return { username: user.username, groups: user.groups ?? [] };
+  }
+
+  /** What these credentials may do in a namespace, as the authorizer sees it now (SelfSubjectRulesReview). */
+  async rulesIn(namespace: string): Promise<{
+    resourceRules: { verbs: string[]; apiGroups?: string[]; resources?: string[] }[];
+    incomplete: boolean;
+  }> {
+    const review = (await this.requestJson('POST', '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', {
+      verb: 'create',
+      target: 'selfsubjectrulesreviews.authorization.k8s.io',
+      body: JSON.stringify({
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectRulesReview',
+        spec: { namespace },
+      }),
+      contentType: CONTENT_JSON,
+    })) as {
+      status?: {
+        resourceRules?: { verbs: string[]; apiGroups?: string[]; resources?: string[] }[];
+        incomplete?: boolean;
+      };
+    };
+    return { resourceRules: review.status?.resourceRules ?? [], incomplete: !!review.status?.incomplete };
+  }
+
   /**
    * Resolves kind + apiVersion to its resource path (cached per group-version: one request per
    * group-version for the client's lifetime). Throws KindNotServedError for a kind the cluster does

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { errorMessage } from '../../src/core/errors.js';
 import { closeHttpAgents } from '../../src/core/http.js';
 import { memoryLogger } from '../../src/core/logger.js';
@@ -10,6 +9,7 @@ import type { DeployResult } from '../../src/deploy/run.js';
 import { deploymentManifest } from '../fixtures/workloads.js';
 import type { Cluster } from '../helpers/cluster.js';
 import { deployHarness } from '../helpers/deploy-harness.js';
+import { docsOf, kubeconfigFor, naming, rulesInForce, variants, type Rule } from '../helpers/rbac.js';
 import {
   CLUSTER_SETUP_TIMEOUT_MS,
   haveCluster,
@@ -31,39 +31,16 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const ROLE_FILE = path.join(ROOT, 'rbac/deploy-role.yaml');
 const CLUSTER_ROLE_FILE = path.join(ROOT, 'rbac/feature-env-clusterrole.yaml');
 
-interface Rule {
-  apiGroups: string[];
-  resources: string[];
-  verbs: string[];
-}
-interface Doc {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string };
-  rules?: Rule[];
-  subjects?: { kind: string; name: string; namespace?: string }[];
-  roleRef?: { kind: string; name: string };
-}
-
-const docsOf = (file: string): Doc[] =>
-  parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Doc);
 const roleDocs = docsOf(ROLE_FILE);
 const role = roleDocs.find((d) => d.kind === 'Role')!;
 
-/**
- * The verbs on namespaces a deploy with create-namespace uses, and on which path; the others of the
- * ClusterRole (list, watch, update) are for the feature-environment lifecycle (planned), which no
- * code uses yet.
- */
-const NAMESPACE_VERBS: Record<string, 'create' | 'rejected' | undefined> = {
-  get: 'create',
-  create: 'create',
-  patch: 'create',
-  delete: 'rejected',
-};
-const PLANNED_NAMESPACE_VERBS = ['list', 'watch', 'update'];
 const clusterRoleDocs = docsOf(CLUSTER_ROLE_FILE);
-const clusterRole = clusterRoleDocs.find((d) => d.kind === 'ClusterRole')!;
+const clusterRole = clusterRoleDocs.find(
+  (d) => d.kind === 'ClusterRole' && d.metadata.name === 'commit-to-cloud-feature-env',
+)!;
+const namespaceRole = clusterRoleDocs.find(
+  (d) => d.kind === 'ClusterRole' && d.metadata.name === 'commit-to-cloud-feature-env-namespace',
+)!;
 
 // ---------------------------------------------------------------- what a deploy is made of
 
@@ -192,33 +169,6 @@ const EXPECTED: Record<string, { step: Step; how: How }> = {
 const ENGINE_MISNAMES = new Set<string>();
 const FAILURE_OMITS_WHY = new Set<string>();
 
-/** Where the text names `verb` on one of the rule's resources: in the engine's words or the server's. */
-function naming(text: string, rule: Rule, verb: string): { engine: boolean; server: boolean } {
-  let engine = false;
-  let server = false;
-  for (const resource of rule.resources) {
-    const group = rule.apiGroups[0];
-    const shown = group ? `${resource}.${group}` : resource;
-    if (text.includes(`forbidden to ${verb} ${shown} `)) engine = true;
-    if (text.includes(`cannot ${verb} resource "${resource}"`)) server = true;
-  }
-  return { engine, server };
-}
-
-/** Every verb the Role grants, removed one at a time. */
-function variants(rules: Rule[]): { id: string; rule: Rule; verb: string; rules: Rule[] }[] {
-  return rules.flatMap((rule, i) =>
-    rule.verbs.map((verb) => ({
-      id: `${rule.resources[0]}:${verb}`,
-      rule,
-      verb,
-      rules: rules
-        .map((r, j) => (j === i ? { ...r, verbs: r.verbs.filter((v) => v !== verb) } : r))
-        .filter((r) => r.verbs.length > 0),
-    })),
-  );
-}
-
 describe.skipIf(!haveCluster())('least privilege: the shipped RBAC for action-deploy-k8s', () => {
   let cluster: Cluster;
   const cleanup: (() => Promise<unknown>)[] = [];
@@ -239,56 +189,6 @@ describe.skipIf(!haveCluster())('least privilege: the shipped RBAC for action-de
     if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
   };
 
-  /** A kubeconfig for the ServiceAccount `sa` of `namespace`: a TokenRequest token, the cluster's CA. */
-  const kubeconfigFor = async (namespace: string, sa: string) => {
-    const tr = await cluster.request('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${sa}/token`, {
-      apiVersion: 'authentication.k8s.io/v1',
-      kind: 'TokenRequest',
-      spec: { expirationSeconds: 3600 },
-    });
-    if (tr.status !== 201) throw new Error(`TokenRequest: ${tr.status} ${tr.text}`);
-    const token = (tr.body as { status: { token: string } }).status.token;
-    const kubeconfig = stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [
-        {
-          name: 'c2c-test',
-          cluster: {
-            server: cluster.server,
-            'certificate-authority-data': Buffer.from(cluster.caCert).toString('base64'),
-          },
-        },
-      ],
-      users: [{ name: sa, user: { token } }],
-      contexts: [{ name: 'deployer', context: { cluster: 'c2c-test', user: sa, namespace } }],
-      'current-context': 'deployer',
-    });
-    return { token, kubeconfig };
-  };
-
-  /** Waits until the authorizer applies every (resource, verb) of `rules` to the token in `namespace`. */
-  const rulesInForce = async (token: string, namespace: string, rules: Rule[]) => {
-    const want = rules.flatMap((r) => r.resources.flatMap((res) => r.verbs.map((v) => `${res}:${v}`)));
-    const end = Date.now() + 30_000;
-    for (;;) {
-      const review = await cluster.request(
-        'POST',
-        '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews',
-        { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace } },
-        token,
-      );
-      const got = new Set(
-        ((review.body as { status?: { resourceRules?: Rule[] } })?.status?.resourceRules ?? []).flatMap((r) =>
-          r.resources.flatMap((res) => r.verbs.map((v) => `${res}:${v}`)),
-        ),
-      );
-      if (want.every((w) => got.has(w))) return;
-      if (Date.now() > end) throw new Error(`RBAC not in force after 30 s: ${review.text}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-
   /**
    * A fresh namespace with the shipped ServiceAccount, Role and RoleBinding in it (the Role's rules
    * replaced by `rules`), and a deploy harness authenticated as that ServiceAccount.
@@ -305,8 +205,8 @@ describe.skipIf(!haveCluster())('least privilege: the shipped RBAC for action-de
     });
     await admin(docs);
     const sa = docs.find((d) => d.kind === 'ServiceAccount')!.metadata.name;
-    const { token, kubeconfig } = await kubeconfigFor(ns.name, sa);
-    await rulesInForce(token, ns.name, rules);
+    const { token, kubeconfig } = await kubeconfigFor(cluster, ns.name, sa);
+    await rulesInForce(cluster, token, ns.name, rules);
     const h = await deployHarness(kubeconfig);
     cleanup.push(() => h.close());
     return { ns: ns.name, h, token };
@@ -488,146 +388,35 @@ describe.skipIf(!haveCluster())('least privilege: the shipped RBAC for action-de
     expect((await get(`/apis/apps/v1/namespaces/${d.ns}/deployments/web`)).status).toBe(404);
     expect((await get(`/api/v1/namespaces/${d.ns}/configmaps/web-config`)).status).toBe(404);
   });
-
-  // ---------------------------------------------------------------- the feature-env ClusterRole
-
-  /**
-   * The shipped feature-env ServiceAccount, ClusterRole (its rules replaced by `rules`) and
-   * ClusterRoleBinding, under names of this test; a deploy harness authenticated as that account.
-   */
-  const asFeatureEnv = async (rules: Rule[]) => {
-    const home = await testNamespace(cluster, 'rbac-fe');
-    cleanup.push(home.delete);
-    const name = home.name;
-    const docs = clusterRoleDocs
-      .filter((d) => d.kind !== 'Namespace')
-      .map((d) => {
-        const doc = structuredClone(d);
-        if (doc.kind === 'ServiceAccount') doc.metadata.namespace = home.name;
-        else doc.metadata.name = name;
-        if (doc.kind === 'ClusterRole') doc.rules = rules;
-        if (doc.roleRef) doc.roleRef.name = name;
-        for (const s of doc.subjects ?? []) if (s.namespace) s.namespace = home.name;
-        return doc;
-      });
-    await admin(docs);
-    const rbac = '/apis/rbac.authorization.k8s.io/v1';
-    cleanup.push(() => cluster.request('DELETE', `${rbac}/clusterrolebindings/${name}`));
-    cleanup.push(() => cluster.request('DELETE', `${rbac}/clusterroles/${name}`));
-    const sa = docs.find((d) => d.kind === 'ServiceAccount')!.metadata.name;
-    const { token, kubeconfig } = await kubeconfigFor(home.name, sa);
-    await rulesInForce(token, home.name, rules);
-    const h = await deployHarness(kubeconfig);
-    cleanup.push(() => h.close());
-    /** A namespace name for an environment, deleted (by the admin) when the tests end. */
-    const envNamespace = (n: number) => {
-      const env = `${home.name}-env${n}`;
-      cleanup.push(() => cluster.request('DELETE', `/api/v1/namespaces/${env}`));
-      return env;
-    };
-    return { h, envNamespace };
-  };
-
-  const ingress = {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'Ingress',
-    metadata: { name: 'web' },
-    spec: {
-      rules: [
-        {
-          host: 'web.pr-7.example.com',
-          http: {
-            paths: [
-              {
-                path: '/',
-                pathType: 'Prefix',
-                backend: { service: { name: 'web', port: { number: 80 } } },
-              },
-            ],
-          },
-        },
-      ],
-    },
-  };
-
-  type EnvStep = 'create' | 'rejected';
-  /**
-   * The namespace paths of a deploy: `create`, the namespace made by create-namespace, then the set
-   * in it (with an Ingress); `rejected`, a set the server-side dry run rejects, so the namespace made
-   * for its validation is deleted again.
-   */
-  const envRun = async (fe: Awaited<ReturnType<typeof asFeatureEnv>>, step: EnvStep) => {
-    const ns = fe.envNamespace(step === 'create' ? 1 : 2);
-    const objects =
-      step === 'create'
-        ? [...appSet(), ingress]
-        : [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bad' }, data: { 'not a key!': 'x' } }];
-    const o = await deployAs(fe.h, {
-      namespace: ns,
-      'create-namespace': 'true',
-      manifests: await fe.h.write(objects),
-    });
-    return { ...o, ns };
-  };
-
-  const asWithWholeClusterRole = async (step: EnvStep, o: Awaited<ReturnType<typeof envRun>>) => {
-    const context = `${o.error ?? ''}\n${o.log}`;
-    const nsStatus = await get(`/api/v1/namespaces/${o.ns}`);
-    if (step === 'create') {
-      expect(o.error, context).toBeUndefined();
-      expect(o.r!.result, context).toBe('success');
-      expect(o.r!.applied).toContain(`Namespace/${o.ns}`);
-      expect(o.r!.applied).toContain(`Ingress/${o.ns}/web`);
-      expect(nsStatus.status).toBe(200);
-    } else {
-      expect(o.error, context).toContain('The cluster rejected 1 object(s) in a server-side dry run');
-      expect(o.error, context).not.toContain('could not be deleted again');
-      // Deleted again: gone, or on its way.
-      if (nsStatus.status === 200)
-        expect((nsStatus.body as { status: { phase: string } }).status.phase).toBe('Terminating');
-      else expect(nsStatus.status).toBe(404);
-    }
-  };
-
-  it('the feature-env ClusterRole: a deploy that creates its namespace, and one whose rejected namespace goes again', async () => {
-    const fe = await asFeatureEnv(clusterRole.rules!);
-    for (const step of ['create', 'rejected'] as const)
-      await asWithWholeClusterRole(step, await envRun(fe, step));
-  });
-
-  const namespacesRule = clusterRole.rules!.find((r) => r.resources.includes('namespaces'))!;
-  for (const verb of namespacesRule.verbs.filter((v) => NAMESPACE_VERBS[v])) {
-    const want = NAMESPACE_VERBS[verb]!;
-    it(`the feature-env ClusterRole without ${verb} on namespaces: the ${want} path stops, naming it`, async () => {
-      const fe = await asFeatureEnv(
-        clusterRole.rules!.map((r) =>
-          r === namespacesRule ? { ...r, verbs: r.verbs.filter((v) => v !== verb) } : r,
-        ),
-      );
-      for (const step of ['create', 'rejected'] as const) {
-        const o = await envRun(fe, step);
-        if (step !== want) {
-          await asWithWholeClusterRole(step, o);
-          continue;
-        }
-        const n = naming(o.error ?? '', namespacesRule, verb);
-        expect(n.engine || n.server, `the error names ${verb} namespaces:\n${o.error}\n${o.log}`).toBe(true);
-        if (verb !== 'create') expect(n.engine, o.error).toBe(true);
-        return;
-      }
-    });
-  }
 });
 
+/**
+ * The verbs on namespaces of the feature-env ClusterRole (bound cluster-wide) and what of the engine
+ * uses each; test/cluster/feature-env-rbac.test.ts runs the engine without each one in turn.
+ */
+const FEATURE_ENV_NAMESPACE_VERBS: Record<string, string> = {
+  get: 'the control namespace and its claims index; is a torn-down namespace gone',
+  list: "the repository's environments and spares, by label",
+  create: 'server-side apply of a new environment, spare or control namespace',
+  patch: 'server-side apply of its labels; the compare-and-swap of the claims index',
+  delete: 'down, reap, a spare that failed',
+};
+
 describe('the shipped RBAC files', () => {
-  it('the feature-env ClusterRole holds every rule of the deploy Role, unchanged', () => {
-    for (const rule of role.rules!) expect(clusterRole.rules).toContainEqual(rule);
+  it('the feature-env namespace ClusterRole holds every rule of the deploy Role, unchanged', () => {
+    for (const rule of role.rules!) expect(namespaceRole.rules).toContainEqual(rule);
   });
 
-  it('each verb of the ClusterRole on namespaces is exercised by a deploy, or planned for feature environments', () => {
-    const ns = clusterRole.rules!.find((r) => r.resources.includes('namespaces'))!;
-    expect([...ns.verbs].sort()).toEqual(
-      [...Object.keys(NAMESPACE_VERBS), ...PLANNED_NAMESPACE_VERBS].sort(),
+  it('the feature-env ClusterRole (cluster-wide) holds nothing inside namespaces but RoleBindings', () => {
+    const namespaced = clusterRole.rules!.filter(
+      (r) => !['namespaces', 'clusterroles'].includes(r.resources[0]!),
     );
+    expect(namespaced.map((r) => r.resources)).toEqual([['rolebindings']]);
+    for (const rule of role.rules!) expect(clusterRole.rules).not.toContainEqual(rule);
+  });
+
+  it('each verb of the feature-env ClusterRole on namespaces is one the feature-env engine uses', () => {
+    const ns = clusterRole.rules!.find((r) => r.resources.includes('namespaces'))!;
+    expect([...ns.verbs].sort()).toEqual(Object.keys(FEATURE_ENV_NAMESPACE_VERBS).sort());
   });
 });

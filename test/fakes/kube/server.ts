@@ -309,6 +309,33 @@ export function makeHandler(state: ServerState) {
           if (d) return send(res, 200, d, log);
         }
       }
+      // Who am I, and what may I do: the fake grants every user everything a test does not forbid.
+      if (req.method === 'POST' && p === '/apis/authentication.k8s.io/v1/selfsubjectreviews')
+        return send(
+          res,
+          201,
+          {
+            apiVersion: 'authentication.k8s.io/v1',
+            kind: 'SelfSubjectReview',
+            status: { userInfo: { username: user, groups: ['system:authenticated'] } },
+          },
+          log,
+        );
+      if (req.method === 'POST' && p === '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews')
+        return send(
+          res,
+          201,
+          {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectRulesReview',
+            status: {
+              resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
+              nonResourceRules: [],
+              incomplete: false,
+            },
+          },
+          log,
+        );
       const r = segs[0] === 'api' || segs[0] === 'apis' ? route(segs) : undefined;
       if (!r) throw new HttpStatus(404, 'NotFound', 'the server could not find the requested resource');
       if (r.sub && !(r.res.subresources ?? []).includes(r.sub))
