@@ -2,6 +2,7 @@ import { errorMessage } from '../core/errors.js';
 import { environments, readClaims, spareName, type Scope } from './claims.js';
 import type { FeatureEnvContext } from './context.js';
 import { deployInto, writeNamespace } from './environment.js';
+import { applyFences } from './fences.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import { A_CREATED } from './state.js';
 
@@ -30,6 +31,7 @@ export async function refillPool(
         await writeNamespace(s, name, 'warming', {
           annotations: { [A_CREATED]: new Date((ctx.now ?? Date.now)()).toISOString() },
         });
+        await applyFences(s, name, opts.fences);
         const { result } = await deployInto(opts, ctx, name, { number: name, underTest: false });
         if (result.failure) throw new Error(result.failure);
         await writeNamespace(s, name, 'spare');

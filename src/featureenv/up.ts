@@ -8,6 +8,7 @@ import { claimNamespace, releaseClaim, type Claimed, type Scope } from './claims
 import { COMMENT_MARKER, renderUpComment } from './comment.js';
 import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';
 import { deployInto, writeDatabaseSecret, writeNamespace } from './environment.js';
+import { admitEnvironment, applyFences } from './fences.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import { featureEnvRecorder } from './recorder.js';
 import { refillPool } from './pool.js';
@@ -44,6 +45,7 @@ export async function up(
   if (!sha)
     throw new C2CError(`The head commit of pull request #${number} is unknown: no environment is made.`);
   await precheck(opts, ctx);
+  await admitEnvironment(s, ctx, opts.fences, number);
 
   const claimed = await logger.group('Claim a namespace', async () => {
     const c = await claimNamespace(s, number, opts.warmPool > 0);
@@ -72,6 +74,7 @@ export async function up(
   };
   try {
     await writeNamespace(s, claimed.namespace, 'active', { number, annotations });
+    await applyFences(s, claimed.namespace, opts.fences);
     if (db) {
       const info = await logger.group('Database', () =>
         db.claim({ number, namespace: claimed.namespace }, logger),
