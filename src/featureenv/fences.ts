@@ -365,18 +365,22 @@ export function limitRangeFor(namespace: string, f: FenceOptions): KubeObject | 
  * removes those of ours that `f` no longer asks for. Before the services are deployed.
  */
 export async function applyFences(s: Scope, namespace: string, f: FenceOptions): Promise<void> {
-  const wanted: Array<[Pick<ObjectRef, 'apiVersion' | 'kind'>, KubeObject | undefined]> = [
+  // The LimitRange before the quota (a pod made in between would lack the requests the quota wants);
+  // what goes away after what stays is written (the quota first).
+  const fences: Array<[Pick<ObjectRef, 'apiVersion' | 'kind'>, KubeObject | undefined]> = [
     [{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' }, networkPolicyFor(namespace, f)],
-    [{ apiVersion: 'v1', kind: 'ResourceQuota' }, resourceQuotaFor(namespace, f)],
     [{ apiVersion: 'v1', kind: 'LimitRange' }, limitRangeFor(namespace, f)],
+    [{ apiVersion: 'v1', kind: 'ResourceQuota' }, resourceQuotaFor(namespace, f)],
   ];
   const done: string[] = [];
-  for (const [type, obj] of wanted) {
-    if (obj) {
-      await s.client.apply(obj, { fieldManager: FIELD_MANAGER, force: true });
-      done.push(`${type.kind} ${describeFence(obj)}`);
-    } else if (await removeOurs(s, { ...type, namespace, name: FENCE_NAME }))
-      done.push(`${type.kind} removed`);
+  for (const [type, obj] of fences) {
+    if (!obj) continue;
+    await s.client.apply(obj, { fieldManager: FIELD_MANAGER, force: true });
+    done.push(`${type.kind} ${describeFence(obj)}`);
+  }
+  for (const [type, obj] of fences.reverse()) {
+    if (obj) continue;
+    if (await removeOurs(s, { ...type, namespace, name: FENCE_NAME })) done.push(`${type.kind} removed`);
   }
   if (done.length) s.logger.info(`fences of ${namespace}: ${done.join('; ')}`);
 }
@@ -433,7 +437,14 @@ export async function admitEnvironment(
   number: number,
 ): Promise<void> {
   if (!f.maxEnvironments) return;
-  const active = (await environments(s, { state: 'active' })).filter((e) => !e.terminating);
+  // The set: the repository's environments under this namespace-prefix (the names claims.ts gives:
+  // <prefix>pr-<n>[-<hex>], <prefix>spare-<hex>), so another prefix's (even a longer one) never counts.
+  const ours = new RegExp(
+    `^${s.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(pr-\\d+(-[0-9a-f]+)?|spare-[0-9a-f]+)$`,
+  );
+  const active = (await environments(s, { state: 'active' })).filter(
+    (e) => !e.terminating && ours.test(e.namespace),
+  );
   if (active.some((e) => e.number === number)) return;
   if (active.length < f.maxEnvironments) return;
   const now = (ctx.now ?? Date.now)();
@@ -473,4 +484,24 @@ export async function admitEnvironment(
     }
   }
   throw new C2CError(message);
+}
+
+/**
+ * After a failed rollout: when the quota of `resource-quota` refused pods (the ReplicaSet's
+ * FailedCreate events say `exceeded quota: commit-to-cloud-fence`), a sentence naming the input and
+ * what was refused, for the failure and the PR comment; else ''.
+ */
+export async function quotaRefusal(s: Scope, namespace: string, f: FenceOptions): Promise<string> {
+  if (!Object.keys(f.quota).length) return '';
+  const events = await s.client.list('v1', 'Event', { namespace }).catch(() => undefined);
+  const refused = (events?.items ?? [])
+    .map((e) => String((e as { message?: unknown }).message ?? ''))
+    .filter((m) => m.includes(`exceeded quota: ${FENCE_NAME}`));
+  const last = refused.at(-1);
+  if (!last) return '';
+  const detail = last.slice(last.indexOf('exceeded quota:'));
+  const quota = Object.entries(f.quota)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  return `Input 'resource-quota' (${quota}) refused pods of the environment (${detail}): raise that limit, ask less of the services, or set it to none.`;
 }

@@ -8,7 +8,7 @@ import { claimNamespace, releaseClaim, type Claimed, type Scope } from './claims
 import { COMMENT_MARKER, renderUpComment } from './comment.js';
 import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';
 import { deployInto, writeDatabaseSecret, writeNamespace } from './environment.js';
-import { admitEnvironment, applyFences } from './fences.js';
+import { admitEnvironment, applyFences, quotaRefusal } from './fences.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import { featureEnvRecorder } from './recorder.js';
 import { refillPool } from './pool.js';
@@ -117,6 +117,10 @@ export async function up(
     throw e;
   }
   const { result, urls } = deployed;
+  if (result.failure) {
+    const quota = await quotaRefusal(s, claimed.namespace, opts.fences);
+    if (quota) result.failure += ` ${quota}`;
+  }
   url = urls[0]?.url ?? '';
   const readyMs = now() - t0;
   await writeNamespace(s, claimed.namespace, 'active', {
