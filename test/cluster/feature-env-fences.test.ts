@@ -113,7 +113,10 @@ describe.skipIf(!haveCluster())('feature environments: fences (genuine control p
   });
   const get = (ref: { apiVersion: string; kind: string; name: string }, namespace: string) =>
     admin.get({ ...ref, namespace });
-  const spec = <T>(o: KubeObject | undefined) => (o as unknown as { spec: T }).spec;
+  const spec = <T>(o: KubeObject | undefined) => {
+    expect(o, 'the fence is there').toBeDefined();
+    return (o as unknown as { spec: T }).spec;
+  };
   const namespaces = async (selector: string) =>
     (await admin.list('v1', 'Namespace', { labelSelector: selector })).items;
 
@@ -127,6 +130,7 @@ describe.skipIf(!haveCluster())('feature environments: fences (genuine control p
       { workspace: ws },
     );
     expect(up.r.status, up.logger.text()).toBe('up');
+    expect(up.r.failure, up.logger.text()).toBeUndefined();
     const ns = up.r.namespace;
     const log = up.logger.text();
     expect(log.indexOf(`fences of ${ns}`), log).toBeGreaterThan(-1);
