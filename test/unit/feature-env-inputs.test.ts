@@ -75,6 +75,22 @@ describe('fences: network-policy, allow-from, resource-quota, max-environments',
     });
   });
 
+  it.each([
+    ['2001:db8::/32', '2001:db8::/32'],
+    ['2001:DB8:0:0:1:0:0:0/80', '2001:db8:0:0:1::/80'],
+    ['::ffff:10.0.0.0/104', '::ffff:a00:0/104'],
+    ['::1/128', '::1/128'],
+    ['fe80::/10', 'fe80::/10'],
+  ])('allow-from CIDR %s is kept as %s', (given, kept) => {
+    expect(parse({ manifests: 'k8s/', 'allow-from': given }).fences.allowCidrs).toEqual([kept]);
+  });
+
+  it('an IPv6 CIDR with host bits set: the error gives the network address', () => {
+    expect(() => parse({ manifests: 'k8s/', 'allow-from': 'fd00:10::1/64' })).toThrow(
+      /'fd00:10::1\/64' has host bits set. Expected the network address, 'fd00:10::\/64'/,
+    );
+  });
+
   it('resource-quota none: no quota; keys of every kind are accepted', () => {
     expect(parse({ manifests: 'k8s/', 'resource-quota': 'none' }).fences.quota).toEqual({});
     expect(
