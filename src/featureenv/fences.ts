@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { C2CError, InputError } from '../core/errors.js';
+import { C2CError, InputError, errorMessage } from '../core/errors.js';
 import { parseList, shortDuration } from '../core/inputs.js';
 import { codeSpan, escapeMarkdown } from '../core/markdown.js';
 import type { KubeObject, ObjectRef } from '../kube/index.js';
@@ -480,7 +480,7 @@ export async function admitEnvironment(
     try {
       await ctx.github.upsertComment(number, COMMENT_MARKER, body);
     } catch (e) {
-      ctx.logger.warning(`could not write the pull request comment: ${(e as Error).message}`);
+      ctx.logger.warning(`could not write the pull request comment: ${errorMessage(e)}`);
     }
   }
   throw new C2CError(message);
@@ -494,9 +494,12 @@ export async function admitEnvironment(
 export async function quotaRefusal(s: Scope, namespace: string, f: FenceOptions): Promise<string> {
   if (!Object.keys(f.quota).length) return '';
   const events = await s.client.list('v1', 'Event', { namespace }).catch(() => undefined);
-  const refused = (events?.items ?? [])
-    .map((e) => String((e as { message?: unknown }).message ?? ''))
-    .filter((m) => m.includes(`exceeded quota: ${FENCE_NAME}`));
+  type Ev = { message?: string; lastTimestamp?: string; eventTime?: string };
+  const at = (e: Ev) => e.lastTimestamp ?? e.eventTime ?? '';
+  const refused = ((events?.items ?? []) as unknown as Ev[])
+    .filter((e) => String(e.message ?? '').includes(`exceeded quota: ${FENCE_NAME}`))
+    .sort((a, b) => at(a).localeCompare(at(b)))
+    .map((e) => String(e.message));
   const last = refused.at(-1);
   if (!last) return '';
   const detail = last.slice(last.indexOf('exceeded quota:'));
