@@ -70,6 +70,18 @@ export function formatDuration(ms: number): string {
   return `${m}m${Math.round(s - m * 60)}s`;
 }
 
+/** A duration for people, two units at most: 42s, 12m, 3h12m, 2d3h. */
+export function shortDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return m % 60 ? `${h}h${m % 60}m` : `${h}h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d}d${h % 24}h` : `${d}d`;
+}
+
 /** Parses KEY=VALUE lines (newline-separated; values may contain '=' and commas). */
 export function parseKeyValues(input: string, value: string | undefined): Array<[string, string]> {
   const out: Array<[string, string]> = [];

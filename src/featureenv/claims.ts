@@ -149,7 +149,12 @@ export interface Claimed {
  * made by a run that claimed it moments ago); else the oldest ready spare of the pool when
  * `usePool`; else a new namespace `<prefix><short>-pr-<number>`. Exclusive (see above).
  */
-export async function claimNamespace(s: Scope, number: number, usePool: boolean): Promise<Claimed> {
+export async function claimNamespace(
+  s: Scope,
+  number: number,
+  usePool: boolean,
+  o: { maxEnvironments?: number } = {},
+): Promise<Claimed> {
   let result: Claimed | undefined;
   const key = String(number);
   await updateIndex(s, async (index) => {
@@ -163,6 +168,13 @@ export async function claimNamespace(s: Scope, number: number, usePool: boolean)
         return undefined;
       }
     }
+    // max-environments, exact: up checked it before (with the oldest named); here the claims
+    // themselves are counted, so two new pull requests at the limit cannot both get in.
+    const held = Object.keys(index.claims).filter((k) => k !== key).length;
+    if (o.maxEnvironments && held >= o.maxEnvironments)
+      throw new C2CError(
+        `Input 'max-environments' is ${o.maxEnvironments}, and ${held} environments of this set are claimed (another pull request took the last place a moment ago): no environment is made for #${number}, nothing was created. Remove one (unlabel or close its pull request) or raise 'max-environments'.`,
+      );
     const taken = new Set(Object.values(index.claims).map((c) => c.namespace));
     const ready = usePool
       ? new Set(

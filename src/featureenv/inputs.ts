@@ -2,6 +2,7 @@ import { InputError } from '../core/errors.js';
 import { parseBool, parseDuration, parseEnum, parseList } from '../core/inputs.js';
 import { withDefaults, type InputSpec, type RawInputs } from '../core/input-spec.js';
 import { DEPLOY_INPUTS, parseCluster, parseDeployInputs, type DeployOptions } from '../deploy/inputs.js';
+import { parseFences, type FenceOptions } from './fences.js';
 
 /** The inputs of action-feature-env and `c2c feature-env`: names, defaults and meaning. */
 export const FEATURE_ENV_INPUTS = {
@@ -73,6 +74,27 @@ export const FEATURE_ENV_INPUTS = {
     default: '0',
     description:
       'Ready spare environments kept: the baseline stack deployed and ready, no pull request attached. Claiming one rolls only the changed services. Refilled after a claim and on reap.',
+  },
+  // The fences of each environment's namespace (src/featureenv/fences.ts).
+  'network-policy': {
+    default: 'isolate',
+    description:
+      "`isolate`: a NetworkPolicy in each environment's namespace (spares too) admits ingress to its pods only from the namespace itself and from what `allow-from` names. `none`: no NetworkPolicy (one this action made before is removed).",
+  },
+  'allow-from': {
+    default: 'ingress-nginx',
+    description:
+      "With `network-policy: isolate`, what else may reach the pods: namespaces by name (the ingress controller's) and CIDRs (the VPC's, for load-balancer IP targets), newlines or commas; `none` for the namespace itself only. `0.0.0.0/0` and `::/0` are refused.",
+  },
+  'resource-quota': {
+    default: 'pods=40,requests.cpu=4,requests.memory=8Gi',
+    description:
+      "Hard limits of a ResourceQuota in each environment's namespace, `key=quantity` (newlines or commas): `pods`, `services`, `requests.cpu`, `requests.memory`, `limits.cpu`, `limits.memory`, `requests.storage`, `count/<resource>`, …. When CPU or memory are limited, a LimitRange gives containers that ask for nothing default requests (100m CPU, 128Mi), and default limits (500m, 512Mi) when `limits.*` are. `none`: no quota.",
+  },
+  'max-environments': {
+    default: '0',
+    description:
+      'Active environments of the repository (and `namespace-prefix`) at most: one more new environment is refused before anything is made, naming the oldest ones; an update of an existing one is always allowed. `0`: no limit.',
   },
   database: {
     default: 'none',
@@ -164,6 +186,8 @@ export interface FeatureEnvOptions {
   links: Array<[string, string]>;
   ttlMs: number;
   warmPool: number;
+  /** network-policy, allow-from, resource-quota, max-environments. */
+  fences: FenceOptions;
   database:
     | { mode: 'none' }
     | { mode: 'postgres-template'; url: string; template: string; publicHost?: string }
@@ -248,6 +272,7 @@ export function parseFeatureEnvInputs(
       throw new InputError('links', `'${name}' has no http(s) URL: '${url}'`, "'Name=https://…' lines");
   const ttlMs = parseDuration('ttl', raw.ttl, '72h');
   const warmPool = count('warm-pool', raw['warm-pool'], 20);
+  const fences = parseFences(raw);
   const dbMode = parseEnum(
     'database',
     raw.database,
@@ -382,6 +407,7 @@ export function parseFeatureEnvInputs(
     links,
     ttlMs,
     warmPool,
+    fences,
     database,
     dbSecretName,
     rotateDbPassword,

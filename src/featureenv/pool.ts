@@ -2,6 +2,7 @@ import { errorMessage } from '../core/errors.js';
 import { PENDING_MS, environments, spareName, updateIndex, type Scope } from './claims.js';
 import type { FeatureEnvContext } from './context.js';
 import { deployInto, writeNamespace } from './environment.js';
+import { applyFences } from './fences.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import { A_CREATED, type Environment } from './state.js';
 
@@ -32,6 +33,7 @@ export async function refillPool(
         try {
           const annotations = { [A_CREATED]: new Date((ctx.now ?? Date.now)()).toISOString() };
           await writeNamespace(s, name, 'warming', { annotations });
+          await applyFences(s, name, opts.fences);
           const { result } = await deployInto(opts, ctx, name, { number: name, underTest: false });
           if (result.failure) throw new Error(result.failure);
           await writeNamespace(s, name, 'spare', { annotations });

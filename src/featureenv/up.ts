@@ -14,6 +14,7 @@ import {
   writeDatabaseSecret,
   writeNamespace,
 } from './environment.js';
+import { admitEnvironment, applyFences, quotaRefusal } from './fences.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import { featureEnvRecorder } from './recorder.js';
 import { refillPool } from './pool.js';
@@ -55,9 +56,12 @@ export async function up(
   if (!sha)
     throw new C2CError(`The head commit of pull request #${number} is unknown: no environment is made.`);
   await precheck(opts, ctx);
+  await admitEnvironment(s, ctx, opts.fences, number);
 
   const claimed = await logger.group('Claim a namespace', async () => {
-    const c = await claimNamespace(s, number, opts.warmPool > 0);
+    const c = await claimNamespace(s, number, opts.warmPool > 0, {
+      maxEnvironments: opts.fences.maxEnvironments,
+    });
     logger.info(
       c.existing
         ? `#${number} has ${c.namespace} already: update`
@@ -84,6 +88,7 @@ export async function up(
   };
   try {
     await writeNamespace(s, claimed.namespace, 'active', { number, annotations });
+    await applyFences(s, claimed.namespace, opts.fences);
     if (db) {
       // The Secret is the record of the credentials: an update keeps its password (running services
       // hold it); a new one only with rotate-db-password, and then its readers roll (credentialRev).
@@ -139,6 +144,10 @@ export async function up(
     throw e;
   }
   const { result, urls } = deployed;
+  if (result.failure) {
+    const quota = await quotaRefusal(s, claimed.namespace, opts.fences);
+    if (quota) result.failure += ` ${quota}`;
+  }
   url = urls[0]?.url ?? '';
   const readyMs = now() - t0;
   await writeNamespace(s, claimed.namespace, 'active', {

@@ -6,6 +6,12 @@ import {
   type FeatureEnvRaw,
 } from '../../src/featureenv/inputs.js';
 import { decide } from '../../src/featureenv/event.js';
+import {
+  limitRangeFor,
+  networkPolicyFor,
+  quantityValue,
+  resourceQuotaFor,
+} from '../../src/featureenv/fences.js';
 import type { GitHubContext } from '../../src/github/index.js';
 
 const parse = (raw: Partial<FeatureEnvRaw>) =>
@@ -52,6 +58,167 @@ describe('feature-env inputs: bad input is one clear error, before anything', ()
       dockerfile: '../package.json',
     });
     expect(o.deploy?.build?.tag).toBe('pr-7-aaaaaaa');
+  });
+});
+
+describe('fences: network-policy, allow-from, resource-quota, max-environments', () => {
+  it('defaults: isolate, admitting ingress-nginx; a quota of 40 pods, 4 CPUs, 8Gi requested; no limit on environments', () => {
+    expect(parse({ manifests: 'k8s/' }).fences).toEqual({
+      networkPolicy: 'isolate',
+      allowNamespaces: ['ingress-nginx'],
+      allowCidrs: [],
+      quota: { pods: '40', 'requests.cpu': '4', 'requests.memory': '8Gi' },
+      maxEnvironments: 0,
+    });
+  });
+
+  it('allow-from takes namespaces and CIDRs (canonical), newlines or commas; none is the namespace itself only', () => {
+    const f = parse({
+      manifests: 'k8s/',
+      'allow-from': 'ingress-nginx, monitoring\n10.0.0.0/16\nfd00:10::/64,10.1.2.3/32',
+    }).fences;
+    expect(f.allowNamespaces).toEqual(['ingress-nginx', 'monitoring']);
+    expect(f.allowCidrs).toEqual(['10.0.0.0/16', 'fd00:10::/64', '10.1.2.3/32']);
+    expect(parse({ manifests: 'k8s/', 'allow-from': 'none' }).fences).toMatchObject({
+      allowNamespaces: [],
+      allowCidrs: [],
+    });
+  });
+
+  it.each([
+    ['2001:db8::/32', '2001:db8::/32'],
+    ['2001:DB8:0:0:1:0:0:0/80', '2001:db8:0:0:1::/80'],
+    ['::ffff:10.0.0.0/104', '::ffff:a00:0/104'],
+    ['::1/128', '::1/128'],
+    ['fe80::/10', 'fe80::/10'],
+  ])('allow-from CIDR %s is kept as %s', (given, kept) => {
+    expect(parse({ manifests: 'k8s/', 'allow-from': given }).fences.allowCidrs).toEqual([kept]);
+  });
+
+  it('an IPv6 CIDR with host bits set: the error gives the network address', () => {
+    expect(() => parse({ manifests: 'k8s/', 'allow-from': 'fd00:10::1/64' })).toThrow(
+      /'fd00:10::1\/64' has host bits set. Expected the network address, 'fd00:10::\/64'/,
+    );
+  });
+
+  it('resource-quota none: no quota; keys of every kind are accepted', () => {
+    expect(parse({ manifests: 'k8s/', 'resource-quota': 'none' }).fences.quota).toEqual({});
+    expect(
+      parse({
+        manifests: 'k8s/',
+        'resource-quota':
+          'pods=10\nservices=5,limits.cpu=2500m,limits.memory=4G,requests.storage=20Gi,count/deployments.apps=8,requests.nvidia.com/gpu=1,gp3.storageclass.storage.k8s.io/requests.storage=5Gi',
+      }).fences.quota,
+    ).toMatchObject({ 'limits.cpu': '2500m', 'count/deployments.apps': '8', 'requests.nvidia.com/gpu': '1' });
+  });
+
+  it.each([
+    [
+      { 'network-policy': 'deny' },
+      /Input 'network-policy': 'deny' is not a known value. Expected 'isolate' or 'none'/,
+    ],
+    [{ 'allow-from': '0.0.0.0/0' }, /Input 'allow-from': '0.0.0.0\/0' admits every address/],
+    [{ 'allow-from': 'ingress-nginx,::/0' }, /Input 'allow-from': '::\/0' admits every address/],
+    [{ 'allow-from': '10.0.0.0/0' }, /Input 'allow-from': '10.0.0.0\/0' admits every address/],
+    [{ 'allow-from': '*' }, /Input 'allow-from': '\*' would admit every namespace/],
+    [{ 'allow-from': '10.0.0.0/33' }, /Input 'allow-from': '10.0.0.0\/33' is not a CIDR/],
+    [
+      { 'allow-from': '10.1.2.3/16' },
+      /Input 'allow-from': '10.1.2.3\/16' has host bits set. Expected the network address, '10.1.0.0\/16'/,
+    ],
+    [
+      { 'allow-from': '10.0.0.1' },
+      /Input 'allow-from': '10.0.0.1' is an address without a prefix length.*'10.0.0.1\/32'/,
+    ],
+    [
+      { 'allow-from': 'Ingress_Nginx' },
+      /Input 'allow-from': 'Ingress_Nginx' is neither a namespace name nor a CIDR/,
+    ],
+    [
+      { 'resource-quota': 'pods' },
+      /Input 'resource-quota': 'pods' is not key=quantity.*e.g. 'pods=40,requests.cpu=4,requests.memory=8Gi'/,
+    ],
+    [
+      { 'resource-quota': 'cpus=4' },
+      /Input 'resource-quota': 'cpus' is not a ResourceQuota key. Expected keys such as pods.*e.g. 'pods=40/,
+    ],
+    [
+      { 'resource-quota': 'requests.cpu=four' },
+      /Input 'resource-quota': 'requests.cpu=four': 'four' is not a quantity for requests.cpu. Expected cores or millicores/,
+    ],
+    [
+      { 'resource-quota': 'requests.memory=500m' },
+      /'requests.memory=500m': '500m' is not a quantity.*thousandths of a byte/,
+    ],
+    [
+      { 'resource-quota': 'requests.memory=8GB' },
+      /'8GB' is not a quantity for requests.memory. Expected bytes with a suffix such as Mi or Gi/,
+    ],
+    [
+      { 'resource-quota': 'pods=4.5' },
+      /'pods=4.5': '4.5' is not a quantity for pods. Expected a whole number/,
+    ],
+    [{ 'resource-quota': 'pods=0' }, /Input 'resource-quota': 'pods=0' would refuse every pods/],
+    [{ 'resource-quota': 'pods=4,pods=5' }, /Input 'resource-quota': 'pods' is given twice/],
+    [
+      { 'max-environments': '-1' },
+      /Input 'max-environments': '-1' is not a count. Expected a whole number from 0 \(no limit\)/,
+    ],
+    [{ 'max-environments': 'ten' }, /Input 'max-environments'/],
+  ] as Array<[Partial<FeatureEnvRaw>, RegExp]>)('%o', (raw, message) => {
+    expect(() => parse({ manifests: 'k8s/', ...raw })).toThrow(message);
+  });
+
+  it('quantities in base units: counts, cores, bytes', () => {
+    expect(quantityValue('cpu', '500m')).toBe(0.5);
+    expect(quantityValue('cpu', '2')).toBe(2);
+    expect(quantityValue('bytes', '8Gi')).toBe(8 * 2 ** 30);
+    expect(quantityValue('bytes', '1.5G')).toBe(1.5e9);
+    expect(quantityValue('bytes', '128')).toBe(128);
+    expect(quantityValue('bytes', '1m')).toBeUndefined();
+    expect(quantityValue('count', '1k')).toBeUndefined();
+  });
+
+  it('the NetworkPolicy admits its own namespace and what allow-from names, never every namespace or address', () => {
+    const f = parse({ manifests: 'k8s/', 'allow-from': 'ingress-nginx,10.0.0.0/16' }).fences;
+    const np = networkPolicyFor('fe-pr-1', f)!;
+    expect(np.metadata).toMatchObject({ name: 'commit-to-cloud-fence', namespace: 'fe-pr-1' });
+    expect(np.spec).toEqual({
+      podSelector: {},
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          from: [
+            { podSelector: {} },
+            { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } },
+            { ipBlock: { cidr: '10.0.0.0/16' } },
+          ],
+        },
+      ],
+    });
+    expect(networkPolicyFor('fe-pr-1', { ...f, networkPolicy: 'none' })).toBeUndefined();
+  });
+
+  it('a LimitRange only when the quota constrains CPU, memory or ephemeral storage; its defaults never exceed the quota', () => {
+    const fences = (q: string) => parse({ manifests: 'k8s/', 'resource-quota': q }).fences;
+    expect(limitRangeFor('ns', fences('pods=10,services=3'))).toBeUndefined();
+    expect(resourceQuotaFor('ns', fences('none'))).toBeUndefined();
+    expect(resourceQuotaFor('ns', fences('pods=10'))!.spec).toEqual({ hard: { pods: '10' } });
+    expect(limitRangeFor('ns', fences('pods=40,requests.cpu=4,requests.memory=8Gi'))!.spec).toEqual({
+      limits: [{ type: 'Container', defaultRequest: { cpu: '100m', memory: '128Mi' } }],
+    });
+    expect(limitRangeFor('ns', fences('limits.cpu=2,limits.memory=256Mi,requests.cpu=50m'))!.spec).toEqual({
+      limits: [
+        {
+          type: 'Container',
+          defaultRequest: { cpu: '50m', memory: '128Mi' },
+          default: { cpu: '500m', memory: '256Mi' },
+        },
+      ],
+    });
+    expect(limitRangeFor('ns', fences('limits.memory=100Mi'))!.spec).toEqual({
+      limits: [{ type: 'Container', defaultRequest: { memory: '100Mi' }, default: { memory: '100Mi' } }],
+    });
   });
 });
 

@@ -91,6 +91,10 @@ export const RESOURCES: ResourceDef[] = [
     shortNames: ['ing'],
     subresources: ['status'],
   }),
+  // The fences of feature environments (stored, not enforced).
+  def('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', true, { shortNames: ['netpol'] }),
+  def('', 'v1', 'ResourceQuota', 'resourcequotas', true, { shortNames: ['quota'], subresources: ['status'] }),
+  def('', 'v1', 'LimitRange', 'limitranges', true, { shortNames: ['limits'] }),
   def('rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true),
   def('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true),
   def('events.k8s.io', 'v1', 'Event', 'events', true, { shortNames: ['ev'] }),
