@@ -160,7 +160,7 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
       result.result = 'success';
       await recorder.finish('success', `deployed ${result.applied.length} object(s)`);
     } else {
-      await failRollout(client, opts, watched, failed, outcome, result, logger, now);
+      await failRollout(client, opts, items, watched, failed, outcome, result, logger, now);
       await recorder.finish('failure', result.failure!);
     }
   } catch (e) {
@@ -259,10 +259,17 @@ function appliedLines(items: Item[]): string[] {
   return items.map((i) => (i.state === 'unchanged' && !i.applied ? `${i.key} (unchanged)` : i.key));
 }
 
-/** A failed rollout: explained, then (rollback-on-failure) rolled back within rollback-timeout. */
+/**
+ * A failed rollout: explained, then (rollback-on-failure) everything this run changed goes back
+ * within rollback-timeout: the workloads it started a rollout of to their previous revision (what
+ * `kubectl rollout undo` does), every other object it changed (ConfigMaps, Services, HPAs, workloads
+ * whose template stayed) restored as for a half-done apply (undoApply), first, so that the pods
+ * going back find the configuration they ran with. What this run created stays, and is named.
+ */
 async function failRollout(
   client: KubeClient,
   opts: DeployOptions,
+  items: Item[],
   watched: Item[],
   failed: Item[],
   outcome: Map<Item, Outcome>,
@@ -289,25 +296,35 @@ async function failRollout(
   result.result = 'failed';
   result.failure = `Rollout failed: ${what}.`;
   if (!opts.rollbackOnFailure) return;
-  const back = await logger.group('Roll back', () =>
-    rollBack(client, watched, logger, opts.rollbackTimeoutMs, now),
-  );
-  result.rolledBack = back.rolledBack.length > 0;
+  const changed = items.filter((i) => i.applied && i.live && !watched.includes(i));
+  const { undo, back } = await logger.group('Roll back', async () => {
+    const undo = await undoApply(client, changed, logger, opts.rollbackTimeoutMs, now);
+    const back = await rollBack(client, watched, logger, opts.rollbackTimeoutMs, now);
+    return { undo, back };
+  });
+  const created = items.filter((i) => i.applied && !i.live).map((i) => i.key);
+  const problems = [...undo.problems, ...back.problems];
+  result.rolledBack = back.rolledBack.length + undo.restored.length > 0;
   for (const row of result.rows) {
     const k = keyOf(row.kind, row.namespace, row.name);
     if (back.rolledBack.includes(k)) row.result = 'rolled-back';
-    if (back.created.includes(k))
+    if (created.includes(k))
       row.note = `${row.note ? `${row.note}; ` : ''}created by this run: not rolled back`;
   }
   if (result.rolledBack) {
     result.result = 'rolled-back';
-    result.failure += back.ok
-      ? ` Rolled back ${back.rolledBack.join(', ')}: the previous version runs again.`
-      : ` Rolled back ${back.rolledBack.join(', ')}, but the rollback itself did not complete: ${back.problems.join('; ')}.`;
-  } else if (back.problems.length) result.failure += ` Could not roll back: ${back.problems.join('; ')}.`;
-  if (back.created.length)
-    result.failure += ` Created by this run and left in place: ${back.created.join(', ')}.`;
+    const put = [
+      ...(back.rolledBack.length ? [`Rolled back ${back.rolledBack.join(', ')}`] : []),
+      ...(undo.restored.length ? [`restored ${undo.restored.join(', ')} as they were before this run`] : []),
+    ].join('; ');
+    result.failure += problems.length
+      ? ` ${upperFirst(put)}, but the rollback itself did not complete: ${problems.join('; ')}.`
+      : ` ${upperFirst(put)}: the previous version runs again.`;
+  } else if (problems.length) result.failure += ` Could not roll back: ${problems.join('; ')}.`;
+  if (created.length) result.failure += ` Created by this run and left in place: ${created.join(', ')}.`;
 }
+
+const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /**
  * After a failure between the first write and the watch (a build that fails after the namespaces

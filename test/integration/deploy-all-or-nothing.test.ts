@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { closeHttpAgents } from '../../src/core/http.js';
+import { memoryLogger } from '../../src/core/logger.js';
 import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
 import { deploymentManifest } from '../fixtures/workloads.js';
 import { deployHarness, type DeployHarness } from '../helpers/deploy-harness.js';
@@ -189,6 +190,50 @@ describe('apply is all or nothing (Kubernetes fake)', () => {
     expect(err.message).toMatch(/exceeded quota/);
     expect(err.message).toMatch(/[Cc]ould not be restored: ConfigMap\/.*\/extra/);
     expect(kube.get('v1', 'ConfigMap', ns, 'settings')!.data).toEqual({ MODE: 'v1' });
+  });
+
+  it('a failed rollout whose ConfigMap cannot be put back: named, and the previous version is not said to run', async () => {
+    const ns = await h.namespace('rbcm');
+    const file = await h.write([
+      configMap('settings', { MODE: 'v1' }),
+      deploymentManifest('web', 'registry.example/shop/web:v1'),
+    ]);
+    expect((await h.deploy({ manifests: file, namespace: ns, 'pin-digests': 'false' })).r.result).toBe(
+      'success',
+    );
+    await h.write(
+      [configMap('settings', { MODE: 'v2' }), deploymentManifest('web', 'registry.example/shop/web:v2')],
+      file,
+    );
+    kube.failImage('registry.example/shop/web:v2', 'ImagePullBackOff');
+    // A change freeze starts while the rollout fails: the ConfigMap's restore is refused.
+    const logger = memoryLogger();
+    const group = logger.group.bind(logger);
+    logger.group = <T>(name: string, fn: () => Promise<T>) => {
+      if (name === 'Roll back')
+        kube.faults.add({
+          kind: 'status',
+          status: 403,
+          method: 'PATCH',
+          pathIncludes: `/namespaces/${ns}/configmaps/settings`,
+          reason: 'Forbidden',
+          message: 'admission webhook "freeze.example.com" denied the request: change freeze',
+        });
+      return group(name, fn);
+    };
+    try {
+      const { r } = await h.deploy(
+        { manifests: file, namespace: ns, 'pin-digests': 'false', 'fail-fast-grace': '1s' },
+        { logger },
+      );
+      expect(r.result, logger.text()).toBe('rolled-back');
+      expect(r.failure).toContain(`Rolled back Deployment/${ns}/web`);
+      expect(r.failure).toMatch(new RegExp(`did not complete: ConfigMap/${ns}/settings: .*change freeze`));
+      expect(r.failure).not.toContain('the previous version runs again');
+      expect(kube.get('v1', 'ConfigMap', ns, 'settings')!.data).toEqual({ MODE: 'v2' });
+    } finally {
+      kube.healImage('registry.example/shop/web:v2');
+    }
   });
 
   it('rollback-on-failure false: a failed apply is reported, not undone', async () => {
