@@ -327,9 +327,10 @@ async function failRollout(
 const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /**
- * After a failure between the first write and the watch (a build that fails after the namespaces
- * were created, an apply refused half-way by a quota or a webhook): with rollback-on-failure, what
- * this run wrote is undone; the error says what was and what could not be.
+ * After any failure once the first write is done (a build that fails after the namespaces were
+ * created, an apply refused half-way by a quota or a webhook, a watch that keeps breaking, a bug):
+ * with rollback-on-failure, what this run wrote is undone; the error says what was and what could
+ * not be. A failure that is not one of the engine's errors is wrapped (it stays the cause).
  */
 async function undoAfterFailure(
   client: KubeClient,
@@ -340,21 +341,28 @@ async function undoAfterFailure(
   now: () => number,
 ): Promise<unknown> {
   const written = items.filter((i) => i.applied);
-  if (written.length === 0 || !(e instanceof C2CError)) return e;
+  if (written.length === 0) return e;
+  const err = e instanceof C2CError ? e : new C2CError(errorMessage(e), { cause: e });
   if (!opts.rollbackOnFailure) {
-    e.message += `\nApplied before the failure: ${written.map((i) => i.key).join(', ')} (rollback-on-failure is false: left as they are).`;
-    return e;
+    err.message += `\nApplied before the failure: ${written.map((i) => i.key).join(', ')} (rollback-on-failure is false: left as they are).`;
+    return err;
   }
-  const undo = await logger.group('Undo what this run applied', () =>
-    undoApply(client, written, logger, opts.rollbackTimeoutMs, now),
-  );
+  let undo: Awaited<ReturnType<typeof undoApply>>;
+  try {
+    undo = await logger.group('Undo what this run applied', () =>
+      undoApply(client, written, logger, opts.rollbackTimeoutMs, now),
+    );
+  } catch (u) {
+    err.message += `\nUndoing what this run applied failed too (${errorMessage(u)}); applied before the failure: ${written.map((i) => i.key).join(', ')}.`;
+    return err;
+  }
   const said: string[] = [];
   if (undo.restored.length) said.push(`Restored ${undo.restored.join(', ')} as they were before this run.`);
   if (undo.removed.length) said.push(`Removed ${undo.removed.join(', ')}, created by this run.`);
   if (undo.problems.length) said.push(`These could not be restored: ${undo.problems.join('; ')}.`);
   else said.push('Nothing this run applied is left.');
-  e.message += `\n${said.join(' ')}`;
-  return e;
+  err.message += `\n${said.join(' ')}`;
+  return err;
 }
 
 /** A dry run ends after the server-side dry run: what would change, in the log and the summary. */
