@@ -115,10 +115,7 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
     try {
       return await dryRunAll(client, items, drafts, opts);
     } catch (e) {
-      const left = await deleteCreatedNamespaces(client, created, logger);
-      if (left.length && e instanceof Error)
-        e.message += `\nNamespaces created for the validation could not be deleted again: ${left.join('; ')}.`;
-      throw e;
+      throw await deleteCreatedNamespaces(client, created, e, logger);
     }
   });
   markChanges(items, dryRuns, (it) => drafts.get(it) ?? it.object, audit);

@@ -82,6 +82,32 @@ describe('apply is all or nothing (Kubernetes fake)', () => {
     expect(kube.get('apps/v1', 'Deployment', ns, 'web')).toBeUndefined();
   });
 
+  it('the second of two namespaces this run creates is refused: the first is removed again, nothing stays', async () => {
+    const suffix = Math.random().toString(36).slice(2, 7);
+    const [first, second] = [`one-${suffix}`, `two-${suffix}`];
+    const file = await h.write([
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: first } },
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: second } },
+      configMap('settings', { A: '1' }, first),
+      configMap('settings', { A: '1' }, second),
+    ]);
+    kube.faults.add({
+      kind: 'status',
+      status: 403,
+      method: 'PATCH',
+      pathIncludes: `/namespaces/${second}?`,
+      dryRun: false,
+      reason: 'Forbidden',
+      message: 'exceeded quota: namespaces, requested: 1, limited: 50',
+    });
+    const err = await h.deploy({ manifests: file, 'pin-digests': 'false' }).catch((e) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(kube.get('v1', 'Namespace', undefined, second)).toBeUndefined();
+    await expect.poll(() => kube.get('v1', 'Namespace', undefined, first)).toBeUndefined();
+    expect(err.message).toMatch(/exceeded quota: namespaces/);
+    expect(err.message).toContain(`Created by this run, deleted again: Namespace/${first}.`);
+  });
+
   it('a namespace that does not exist: one error that names it and the fix, each object annotated', async () => {
     const file = await h.write([
       deploymentManifest('web', 'registry.example/shop/web:v1'),
