@@ -82,7 +82,7 @@ export const DEPLOY_INPUTS = {
   'rollback-on-failure': {
     default: 'true',
     description:
-      'When a rollout fails: restore each changed workload to its previous revision and wait for it. When the apply itself fails half-way: restore what it changed and remove what it created.',
+      'When a rollout fails: restore each changed workload to its previous revision and wait for it, and every other object the run changed (ConfigMaps, Services, HPAs) as it was; what the run created stays. When the apply itself fails half-way: restore what it changed and remove what it created.',
   },
   'rollback-timeout': {
     default: '5m',

@@ -115,7 +115,8 @@ export function namespacesToCreate(items: Item[]): Item[] {
 /**
  * Creates the namespaces this run creates before the dry run of the rest: a server validates an
  * object only inside a namespace that exists (a dry-run create of the Namespace does not make it
- * exist). They are deleted again when the validation fails (deleteCreatedNamespaces).
+ * exist). When one of them cannot be created, those created before it are deleted again; so are
+ * all of them when the validation fails (deleteCreatedNamespaces).
  */
 export async function createNamespacesFirst(
   client: KubeClient,
@@ -126,31 +127,47 @@ export async function createNamespacesFirst(
 ): Promise<Item[]> {
   const created: Item[] = [];
   for (const it of namespacesToCreate(items)) {
-    // The annotated object (a draft while an image is still to be built): applied whole, once.
-    it.applied = await client.apply(drafts.get(it) ?? it.object, { force: opts.forceConflicts });
+    try {
+      // The annotated object (a draft while an image is still to be built): applied whole, once.
+      it.applied = await client.apply(drafts.get(it) ?? it.object, { force: opts.forceConflicts });
+    } catch (e) {
+      throw await deleteCreatedNamespaces(client, created, e, logger);
+    }
     created.push(it);
     logger.info(`created ${it.key} (first, so that the server can validate what goes in it)`);
   }
   return created;
 }
 
-/** Deletes namespaces createNamespacesFirst made, after a failed validation: nothing stays. */
+/**
+ * Deletes namespaces createNamespacesFirst made, after a failure before anything else was written
+ * (a namespace refused, a failed validation): nothing stays. Returns `e`, whose message then says
+ * which were deleted again and which could not be.
+ */
 export async function deleteCreatedNamespaces(
   client: KubeClient,
   created: Item[],
+  e: unknown,
   logger: Logger,
-): Promise<string[]> {
+): Promise<unknown> {
+  const deleted: string[] = [];
   const problems: string[] = [];
   for (const it of created) {
     try {
       await client.delete({ apiVersion: 'v1', kind: 'Namespace', name: String(it.object.metadata.name) });
       it.applied = undefined;
-      logger.info(`deleted ${it.key} again: the validation failed`);
-    } catch (e) {
-      problems.push(`${it.key}: ${errorMessage(e)}`);
+      deleted.push(it.key);
+      logger.info(`deleted ${it.key} again: ${errorMessage(e).split('\n')[0]}`);
+    } catch (d) {
+      problems.push(`${it.key}: ${errorMessage(d)}`);
     }
   }
-  return problems;
+  if (e instanceof Error) {
+    if (deleted.length) e.message += `\nCreated by this run, deleted again: ${deleted.join(', ')}.`;
+    if (problems.length)
+      e.message += `\nNamespaces created for the validation could not be deleted again: ${problems.join('; ')}.`;
+  }
+  return e;
 }
 
 /**

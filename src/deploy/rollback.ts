@@ -124,14 +124,22 @@ async function collectionVersions(client: KubeClient, items: Item[]): Promise<Ma
   return versions;
 }
 
-/** Waits for the workloads going back to their earlier template; what did not get there, with why. */
+/**
+ * Waits for the workloads going back to their earlier template; what did not get there, with why
+ * (a watch that cannot be followed, too: the undo's report is not lost to it).
+ */
 async function waitBack(
   client: KubeClient,
   items: Item[],
   o: Parameters<typeof watchRollouts>[2],
 ): Promise<string[]> {
   if (!items.length) return [];
-  const out = await watchRollouts(client, items, o);
+  let out: Awaited<ReturnType<typeof watchRollouts>>;
+  try {
+    out = await watchRollouts(client, items, o);
+  } catch (e) {
+    return items.map((it) => `${it.key}: its rollback could not be followed (${errorMessage(e)})`);
+  }
   return [...out]
     .filter(([, r]) => !r.status.done || r.status.failed)
     .map(([it, r]) => `${it.key}: ${r.status.message}`);

@@ -115,10 +115,7 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
     try {
       return await dryRunAll(client, items, drafts, opts);
     } catch (e) {
-      const left = await deleteCreatedNamespaces(client, created, logger);
-      if (left.length && e instanceof Error)
-        e.message += `\nNamespaces created for the validation could not be deleted again: ${left.join('; ')}.`;
-      throw e;
+      throw await deleteCreatedNamespaces(client, created, e, logger);
     }
   });
   markChanges(items, dryRuns, (it) => drafts.get(it) ?? it.object, audit);
@@ -160,7 +157,7 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
       result.result = 'success';
       await recorder.finish('success', `deployed ${result.applied.length} object(s)`);
     } else {
-      await failRollout(client, opts, watched, failed, outcome, result, logger, now);
+      await failRollout(client, opts, items, watched, failed, outcome, result, logger, now);
       await recorder.finish('failure', result.failure!);
     }
   } catch (e) {
@@ -259,10 +256,17 @@ function appliedLines(items: Item[]): string[] {
   return items.map((i) => (i.state === 'unchanged' && !i.applied ? `${i.key} (unchanged)` : i.key));
 }
 
-/** A failed rollout: explained, then (rollback-on-failure) rolled back within rollback-timeout. */
+/**
+ * A failed rollout: explained, then (rollback-on-failure) everything this run changed goes back
+ * within rollback-timeout: the workloads it started a rollout of to their previous revision (what
+ * `kubectl rollout undo` does), every other object it changed (ConfigMaps, Services, HPAs, workloads
+ * whose template stayed) restored as for a half-done apply (undoApply), first, so that the pods
+ * going back find the configuration they ran with. What this run created stays, and is named.
+ */
 async function failRollout(
   client: KubeClient,
   opts: DeployOptions,
+  items: Item[],
   watched: Item[],
   failed: Item[],
   outcome: Map<Item, Outcome>,
@@ -289,30 +293,41 @@ async function failRollout(
   result.result = 'failed';
   result.failure = `Rollout failed: ${what}.`;
   if (!opts.rollbackOnFailure) return;
-  const back = await logger.group('Roll back', () =>
-    rollBack(client, watched, logger, opts.rollbackTimeoutMs, now),
-  );
-  result.rolledBack = back.rolledBack.length > 0;
+  const changed = items.filter((i) => i.applied && i.live && !watched.includes(i));
+  const { undo, back } = await logger.group('Roll back', async () => {
+    const undo = await undoApply(client, changed, logger, opts.rollbackTimeoutMs, now);
+    const back = await rollBack(client, watched, logger, opts.rollbackTimeoutMs, now);
+    return { undo, back };
+  });
+  const created = items.filter((i) => i.applied && !i.live).map((i) => i.key);
+  const problems = [...undo.problems, ...back.problems];
+  result.rolledBack = back.rolledBack.length + undo.restored.length > 0;
   for (const row of result.rows) {
     const k = keyOf(row.kind, row.namespace, row.name);
     if (back.rolledBack.includes(k)) row.result = 'rolled-back';
-    if (back.created.includes(k))
+    if (created.includes(k))
       row.note = `${row.note ? `${row.note}; ` : ''}created by this run: not rolled back`;
   }
   if (result.rolledBack) {
     result.result = 'rolled-back';
-    result.failure += back.ok
-      ? ` Rolled back ${back.rolledBack.join(', ')}: the previous version runs again.`
-      : ` Rolled back ${back.rolledBack.join(', ')}, but the rollback itself did not complete: ${back.problems.join('; ')}.`;
-  } else if (back.problems.length) result.failure += ` Could not roll back: ${back.problems.join('; ')}.`;
-  if (back.created.length)
-    result.failure += ` Created by this run and left in place: ${back.created.join(', ')}.`;
+    const put = [
+      ...(back.rolledBack.length ? [`Rolled back ${back.rolledBack.join(', ')}`] : []),
+      ...(undo.restored.length ? [`restored ${undo.restored.join(', ')} as they were before this run`] : []),
+    ].join('; ');
+    result.failure += problems.length
+      ? ` ${upperFirst(put)}, but the rollback itself did not complete: ${problems.join('; ')}.`
+      : ` ${upperFirst(put)}: the previous version runs again.`;
+  } else if (problems.length) result.failure += ` Could not roll back: ${problems.join('; ')}.`;
+  if (created.length) result.failure += ` Created by this run and left in place: ${created.join(', ')}.`;
 }
 
+const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
 /**
- * After a failure between the first write and the watch (a build that fails after the namespaces
- * were created, an apply refused half-way by a quota or a webhook): with rollback-on-failure, what
- * this run wrote is undone; the error says what was and what could not be.
+ * After any failure once the first write is done (a build that fails after the namespaces were
+ * created, an apply refused half-way by a quota or a webhook, a watch that keeps breaking, a bug):
+ * with rollback-on-failure, what this run wrote is undone; the error says what was and what could
+ * not be. A failure that is not one of the engine's errors is wrapped (it stays the cause).
  */
 async function undoAfterFailure(
   client: KubeClient,
@@ -323,21 +338,28 @@ async function undoAfterFailure(
   now: () => number,
 ): Promise<unknown> {
   const written = items.filter((i) => i.applied);
-  if (written.length === 0 || !(e instanceof C2CError)) return e;
+  if (written.length === 0) return e;
+  const err = e instanceof C2CError ? e : new C2CError(errorMessage(e), { cause: e });
   if (!opts.rollbackOnFailure) {
-    e.message += `\nApplied before the failure: ${written.map((i) => i.key).join(', ')} (rollback-on-failure is false: left as they are).`;
-    return e;
+    err.message += `\nApplied before the failure: ${written.map((i) => i.key).join(', ')} (rollback-on-failure is false: left as they are).`;
+    return err;
   }
-  const undo = await logger.group('Undo what this run applied', () =>
-    undoApply(client, written, logger, opts.rollbackTimeoutMs, now),
-  );
+  let undo: Awaited<ReturnType<typeof undoApply>>;
+  try {
+    undo = await logger.group('Undo what this run applied', () =>
+      undoApply(client, written, logger, opts.rollbackTimeoutMs, now),
+    );
+  } catch (u) {
+    err.message += `\nUndoing what this run applied failed too (${errorMessage(u)}); applied before the failure: ${written.map((i) => i.key).join(', ')}.`;
+    return err;
+  }
   const said: string[] = [];
   if (undo.restored.length) said.push(`Restored ${undo.restored.join(', ')} as they were before this run.`);
   if (undo.removed.length) said.push(`Removed ${undo.removed.join(', ')}, created by this run.`);
   if (undo.problems.length) said.push(`These could not be restored: ${undo.problems.join('; ')}.`);
   else said.push('Nothing this run applied is left.');
-  e.message += `\n${said.join(' ')}`;
-  return e;
+  err.message += `\n${said.join(' ')}`;
+  return err;
 }
 
 /** A dry run ends after the server-side dry run: what would change, in the log and the summary. */

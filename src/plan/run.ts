@@ -9,7 +9,7 @@ import type { ImageChange } from '../deploy/images.js';
 import type { HashBaseOptions } from '../hashbase/inputs.js';
 import { runHashBase, type HashBaseResult } from '../hashbase/run.js';
 import { formatReference } from '../images/reference.js';
-import { KubeClient, type KubeConnection } from '../kube/index.js';
+import { KubeApiError, KubeClient, type KubeConnection } from '../kube/index.js';
 
 /**
  * The engine of `c2c plan`: what a pipeline run (hash-base, then deploy) would do, changing nothing
@@ -83,7 +83,9 @@ export interface PlannedImage {
 export type PlannedDiff =
   | { status: 'done'; server: string; lines: string[] }
   | { status: 'skipped'; reason: string }
-  | { status: 'refused'; server: string; reason: string };
+  | { status: 'refused'; server: string; reason: string }
+  /** The cluster answers, and refuses the credentials (401) or even reading its version (403). */
+  | { status: 'denied'; server: string; reason: string };
 
 export interface PlanResult {
   base?: PlannedBase;
@@ -189,8 +191,9 @@ function imagesOf(objects: K8sObject[], changes: ImageChange[]): PlannedImage[] 
 
 /**
  * The server-side diff: the deploy engine's dry run (nothing is created, not even a namespace).
- * Skipped, and said why, when there is no cluster or it does not answer; `refused` when it answers
- * and rejects the set (the deploy would fail the same way).
+ * Skipped, and said why, when there is no cluster or it does not answer; `denied` when it answers
+ * and refuses the credentials (a deploy with them would fail: not a cluster that is away);
+ * `refused` when it rejects the set (the deploy would fail the same way).
  */
 async function planDiff(
   opts: DeployOptions,
@@ -213,6 +216,8 @@ async function planDiff(
     });
     await probe.version();
   } catch (e) {
+    if (e instanceof KubeApiError && (e.status === 401 || e.status === 403))
+      return { status: 'denied', server: connection.server, reason: credentialsProblem(e, connection) };
     return {
       status: 'skipped',
       reason: `the cluster at ${connection.server} did not answer: ${errorMessage(e).split('\n')[0]}`,
@@ -225,4 +230,12 @@ async function planDiff(
     if (!(e instanceof C2CError)) throw e;
     return { status: 'refused', server: connection.server, reason: errorMessage(e) };
   }
+}
+
+/** What a 401 or 403 of the probe says about the credentials, and where to look. */
+function credentialsProblem(e: KubeApiError, c: KubeConnection): string {
+  const where = `the cluster at ${c.server}${c.contextName ? ` (context '${c.contextName}')` : ''}`;
+  return e.status === 401
+    ? `${where} does not accept the credentials (HTTP 401 Unauthorized): the kubeconfig's token, client certificate or exec plugin is wrong or expired (${e.message})`
+    : `${where} refuses these credentials even its version (HTTP 403 Forbidden): they may not use this cluster (${e.message})`;
 }

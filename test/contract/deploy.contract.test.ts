@@ -134,6 +134,68 @@ onBothTargets('deploy contract', (target) => {
     });
   }
 
+  it('a failed rollout puts back every object the run changed (ConfigMap, Service, HPA), names what it created', async () => {
+    const { harness: h, get } = target();
+    const ns = await h.namespace('every');
+    const settings = (mode: string) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'settings' },
+      data: { MODE: mode },
+    });
+    const service = (port: number) => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web' },
+      spec: { selector: { app: 'web' }, ports: [{ port, targetPort: 8080 }] },
+    });
+    const scaler = (max: number) => ({
+      ...hpa('web', 'web', 1),
+      spec: { ...hpa('web', 'web', 1).spec, maxReplicas: max },
+    });
+    const file = await h.write([
+      settings('v1'),
+      service(80),
+      scaler(2),
+      deploymentManifest('web', `${REG}/web:v1`, { replicas: 1 }),
+    ]);
+    const first = await h.deploy({ manifests: file, namespace: ns, ...quick });
+    expect(first.r.result, first.logger.text()).toBe('success');
+    await h.write(
+      [
+        settings('v2'),
+        { ...settings('new'), metadata: { name: 'extra' } },
+        service(81),
+        scaler(3),
+        deploymentManifest('web', `${REG}/web:fail-pull`, { replicas: 1 }),
+      ],
+      file,
+    );
+    const bad = await h.deploy({ manifests: file, namespace: ns, ...quick });
+    const log = bad.logger.text();
+    expect(bad.r.result, log).toBe('rolled-back');
+    expect((await get('v1', 'ConfigMap', ns, 'settings'))?.data).toEqual({ MODE: 'v1' });
+    expect(((await get('v1', 'Service', ns, 'web')) as Obj).spec.ports.map((p: Obj) => p.port)).toEqual([80]);
+    expect(
+      ((await get('autoscaling/v2', 'HorizontalPodAutoscaler', ns, 'web')) as Obj).spec.maxReplicas,
+    ).toBe(2);
+    await expect.poll(async () => image(await get('apps/v1', 'Deployment', ns, 'web'))).toBe(`${REG}/web:v1`);
+    for (const k of [`ConfigMap/${ns}/settings`, `Service/${ns}/web`, `HorizontalPodAutoscaler/${ns}/web`])
+      expect(bad.r.failure).toContain(k);
+    expect(bad.r.failure).toContain(`Rolled back Deployment/${ns}/web`);
+    expect(bad.r.failure).toContain('the previous version runs again');
+    // What the run created is not the previous version: left in place, and said.
+    expect(bad.r.failure).toContain(`Created by this run and left in place: ConfigMap/${ns}/extra`);
+    expect(await get('v1', 'ConfigMap', ns, 'extra')).toBeDefined();
+    // The next deploy of the good version applies without conflicts.
+    await h.write(
+      [settings('v1'), service(80), scaler(2), deploymentManifest('web', `${REG}/web:v1`, { replicas: 1 })],
+      file,
+    );
+    const again = await h.deploy({ manifests: file, namespace: ns, ...quick });
+    expect(again.r.result, again.logger.text()).toBe('success');
+  });
+
   it('another field manager: a field only it sets is kept; a field both set conflicts, force-conflicts takes it', async () => {
     const { harness: h, get } = target();
     const ns = await h.namespace('mgr');

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { closeHttpAgents } from '../../src/core/http.js';
+import { memoryLogger } from '../../src/core/logger.js';
 import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
 import { deploymentManifest } from '../fixtures/workloads.js';
 import { deployHarness, type DeployHarness } from '../helpers/deploy-harness.js';
@@ -79,6 +80,32 @@ describe('apply is all or nothing (Kubernetes fake)', () => {
     expect(err.message).toMatch(/ConfigMap\/.*\/settings: .*forbidden/);
     await expect.poll(() => kube.get('v1', 'Namespace', undefined, ns)).toBeUndefined();
     expect(kube.get('apps/v1', 'Deployment', ns, 'web')).toBeUndefined();
+  });
+
+  it('the second of two namespaces this run creates is refused: the first is removed again, nothing stays', async () => {
+    const suffix = Math.random().toString(36).slice(2, 7);
+    const [first, second] = [`one-${suffix}`, `two-${suffix}`];
+    const file = await h.write([
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: first } },
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: second } },
+      configMap('settings', { A: '1' }, first),
+      configMap('settings', { A: '1' }, second),
+    ]);
+    kube.faults.add({
+      kind: 'status',
+      status: 403,
+      method: 'PATCH',
+      pathIncludes: `/namespaces/${second}?`,
+      dryRun: false,
+      reason: 'Forbidden',
+      message: 'exceeded quota: namespaces, requested: 1, limited: 50',
+    });
+    const err = await h.deploy({ manifests: file, 'pin-digests': 'false' }).catch((e) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(kube.get('v1', 'Namespace', undefined, second)).toBeUndefined();
+    await expect.poll(() => kube.get('v1', 'Namespace', undefined, first)).toBeUndefined();
+    expect(err.message).toMatch(/exceeded quota: namespaces/);
+    expect(err.message).toContain(`Created by this run, deleted again: Namespace/${first}.`);
   });
 
   it('a namespace that does not exist: one error that names it and the fix, each object annotated', async () => {
@@ -189,6 +216,50 @@ describe('apply is all or nothing (Kubernetes fake)', () => {
     expect(err.message).toMatch(/exceeded quota/);
     expect(err.message).toMatch(/[Cc]ould not be restored: ConfigMap\/.*\/extra/);
     expect(kube.get('v1', 'ConfigMap', ns, 'settings')!.data).toEqual({ MODE: 'v1' });
+  });
+
+  it('a failed rollout whose ConfigMap cannot be put back: named, and the previous version is not said to run', async () => {
+    const ns = await h.namespace('rbcm');
+    const file = await h.write([
+      configMap('settings', { MODE: 'v1' }),
+      deploymentManifest('web', 'registry.example/shop/web:v1'),
+    ]);
+    expect((await h.deploy({ manifests: file, namespace: ns, 'pin-digests': 'false' })).r.result).toBe(
+      'success',
+    );
+    await h.write(
+      [configMap('settings', { MODE: 'v2' }), deploymentManifest('web', 'registry.example/shop/web:v2')],
+      file,
+    );
+    kube.failImage('registry.example/shop/web:v2', 'ImagePullBackOff');
+    // A change freeze starts while the rollout fails: the ConfigMap's restore is refused.
+    const logger = memoryLogger();
+    const group = logger.group.bind(logger);
+    logger.group = <T>(name: string, fn: () => Promise<T>) => {
+      if (name === 'Roll back')
+        kube.faults.add({
+          kind: 'status',
+          status: 403,
+          method: 'PATCH',
+          pathIncludes: `/namespaces/${ns}/configmaps/settings`,
+          reason: 'Forbidden',
+          message: 'admission webhook "freeze.example.com" denied the request: change freeze',
+        });
+      return group(name, fn);
+    };
+    try {
+      const { r } = await h.deploy(
+        { manifests: file, namespace: ns, 'pin-digests': 'false', 'fail-fast-grace': '1s' },
+        { logger },
+      );
+      expect(r.result, logger.text()).toBe('rolled-back');
+      expect(r.failure).toContain(`Rolled back Deployment/${ns}/web`);
+      expect(r.failure).toMatch(new RegExp(`did not complete: ConfigMap/${ns}/settings: .*change freeze`));
+      expect(r.failure).not.toContain('the previous version runs again');
+      expect(kube.get('v1', 'ConfigMap', ns, 'settings')!.data).toEqual({ MODE: 'v2' });
+    } finally {
+      kube.healImage('registry.example/shop/web:v2');
+    }
   });
 
   it('rollback-on-failure false: a failed apply is reported, not undone', async () => {

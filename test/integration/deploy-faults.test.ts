@@ -137,6 +137,77 @@ describe('runDeploy under injected faults reaches the right result', () => {
     expect(kube.get('apps/v1', 'Deployment', ns, 'web')!.status.updatedReplicas).toBe(2);
   });
 
+  /**
+   * web and its ConfigMap at v1, then v2 while the next `cuts` Deployment watches (and, with
+   * `lists`, lists) break mid-stream: a raw socket error, not one of the engine's.
+   */
+  async function breakingWatches(cuts: number, lists = false) {
+    const settings = (mode: string) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'settings' },
+      data: { MODE: mode },
+    });
+    const { ns, file } = await setup([settings('v1'), deployment('web', 'reg.example.com/web:1')]);
+    expect((await deploy({ manifests: file, namespace: ns })).r.result).toBe('success');
+    await writeFile(
+      path.join(ws, file),
+      [settings('v2'), deployment('web', 'reg.example.com/web:2')].map((o) => stringify(o)).join('---\n'),
+    );
+    kube.faults.add({
+      kind: 'cut',
+      method: 'GET',
+      pathIncludes: `/namespaces/${ns}/deployments?${lists ? '' : 'watch=1'}`,
+      watch: true,
+      times: cuts,
+    });
+    kube.resetRequestLog();
+    const err = await deploy({ manifests: file, namespace: ns }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err).toBeInstanceOf(Error);
+    expect(kube.requestLog.filter((x) => x.status === -2).length, err!.message).toBe(cuts);
+    // The error says what broke first.
+    expect(err!.message).toMatch(/^aborted/);
+    return { ns, message: err!.message };
+  }
+
+  const restored = (ns: string, message: string) => {
+    expect(message).toMatch(/Restored .* as they were before this run/);
+    expect(message).toContain(`ConfigMap/${ns}/settings`);
+    expect(message).toContain(`Deployment/${ns}/web`);
+    expect(kube.get('v1', 'ConfigMap', ns, 'settings')!.data).toEqual({ MODE: 'v1' });
+    expect(image(ns, 'web')).toBe('reg.example.com/web:1');
+  };
+
+  it('a watch that keeps breaking mid-stream (a raw socket error, not ours): what the run applied is undone', async () => {
+    // Every reopening of the Deployment watch breaks, until the client gives up (2 x 6 attempts).
+    const { ns, message } = await breakingWatches(13);
+    restored(ns, message);
+    expect(message).toContain('Nothing this run applied is left.');
+  });
+
+  it('the watch breaks again while the undo waits: the undo still reports what it restored, and what it could not follow', async () => {
+    const { ns, message } = await breakingWatches(26);
+    restored(ns, message);
+    expect(message).toMatch(
+      new RegExp(
+        `could not be restored: Deployment/${ns}/web: its rollback could not be followed \\(aborted\\)`,
+      ),
+    );
+  });
+
+  it('the undo cannot even read the cluster: the first error stays, and what was applied is named', async () => {
+    // 13 for the watch, 6 for the undo's list of Deployments (where its wait would start).
+    const { ns, message } = await breakingWatches(19, true);
+    expect(message).toMatch(
+      new RegExp(
+        `Undoing what this run applied failed too \\(.*aborted\\); applied before the failure: ConfigMap/${ns}/settings, Deployment/${ns}/web`,
+      ),
+    );
+  });
+
   it('watches closed mid-stream during a failing rollout and its rollback: still rolled back', async () => {
     const { ns, file } = await setup([deployment('web', 'reg.example.com/web:1')]);
     expect((await deploy({ manifests: file, namespace: ns })).r.result).toBe('success');

@@ -94,6 +94,8 @@ export function planText(r: PlanResult): string {
   );
   const d = r.diff;
   if (d.status === 'skipped') out.push(`Server-side diff: skipped (${d.reason})`);
+  else if (d.status === 'denied')
+    out.push(`Server-side diff: not possible, the credentials are refused`, d.reason);
   else if (d.status === 'refused')
     out.push(`Server-side diff (dry run on ${d.server}): the cluster refuses the set`, d.reason);
   else {
@@ -171,7 +173,7 @@ export const planCommand: CliCommand = {
     '--base-image is given, the base of --hash-image is shown as the base of that build.',
     "The diff is the deploy engine's server-side dry run (created / configured / unchanged per object); with",
     'no cluster (no kubeconfig, or the server does not answer) the rest is printed and the diff is skipped.',
-    'Exit code 1 when the cluster refuses the set (the deploy would fail the same way).',
+    'Exit code 1 when the cluster refuses the set (the deploy would fail the same way), or the credentials (401, 403).',
   ],
   logToStderr: true,
   async run({ raw, g }, logger) {
@@ -209,7 +211,7 @@ export const planCommand: CliCommand = {
     return {
       text: planText(r),
       json: planJson(r),
-      ...(r.diff.status === 'refused' ? { exitCode: 1 } : {}),
+      ...(r.diff.status === 'refused' || r.diff.status === 'denied' ? { exitCode: 1 } : {}),
     };
   },
 };

@@ -39,8 +39,12 @@ export interface Forbid {
 }
 
 export interface Fault {
-  /** 'status': answer with this HTTP status (429 carries Retry-After); 'drop': destroy the socket. */
-  kind: 'status' | 'drop';
+  /**
+   * 'status': answer with this HTTP status (429 carries Retry-After); 'drop': destroy the socket;
+   * 'cut': answer 200, then destroy the socket before a byte of the body (a watch that breaks
+   * mid-stream: the client sees a raw socket error, not an API error).
+   */
+  kind: 'status' | 'drop' | 'cut';
   status?: number;
   retryAfterSeconds?: number;
   method?: string;
@@ -266,6 +270,13 @@ export function makeHandler(state: ServerState) {
         if (fault.kind === 'drop') {
           log.status = -1;
           req.socket.destroy();
+          return;
+        }
+        if (fault.kind === 'cut') {
+          log.status = -2;
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.flushHeaders();
+          setTimeout(() => req.socket.destroy(), 20);
           return;
         }
         const code = fault.status ?? 500;
