@@ -27,9 +27,10 @@ export const A_CREDENTIAL_REV = `${PREFIX}fe-credential-rev`;
 /**
  * On the pod template of every workload that reads the database Secret: the Secret's credential
  * revision. A rotated password changes it, so exactly those workloads roll; an ordinary update
- * leaves it, so nothing restarts for the database.
+ * leaves it, so nothing restarts for the database. Not under `commit-to-cloud.dev/`: the deploy
+ * engine treats that prefix on a pod template as its own audit keys, which do not count as a change.
  */
-export const A_TEMPLATE_CREDENTIAL_REV = `${PREFIX}db-credential-rev`;
+export const A_TEMPLATE_CREDENTIAL_REV = 'feature-env.commit-to-cloud.dev/db-credential-rev';
 
 /**
  * Deploys the set into an environment's namespace with the deploy-k8s engine (the same validation,

@@ -278,54 +278,6 @@ describe.skipIf(!haveCluster())('feature environments (genuine control plane)', 
     await runFe(gh, { action: 'closed', number, labels: ['feature-env'], sha }, pool, { workspace: ws });
   });
 
-  it('10 concurrent ups for one pull request end with one environment; 6 pull requests claiming from a pool of 3 never share a spare', async () => {
-    const one = pr();
-    const results = await Promise.all(
-      Array.from({ length: 10 }, () =>
-        runFe(
-          gh,
-          {
-            action: 'labeled',
-            number: one.number,
-            label: 'feature-env',
-            labels: ['feature-env'],
-            sha: one.sha,
-          },
-          base(),
-          {
-            workspace: ws,
-          },
-        ),
-      ),
-    );
-    const spaces = new Set(results.map((x) => x.r.namespace));
-    expect(spaces.size, results.map((x) => x.logger.text()).join('\n----\n')).toBe(1);
-    expect(await namespaces(`${PR_LABEL}=${one.number}`)).toHaveLength(1);
-    expect(gh.comments.filter((c) => c.issue === one.number)).toHaveLength(1);
-
-    // A pool of 3 and 6 pull requests at once: 3 get spares, 3 get new namespaces, none shared.
-    const pool = { ...base(), 'warm-pool': '3' };
-    await runFe(gh, { name: 'workflow_dispatch' }, pool, { workspace: ws });
-    const prs = Array.from({ length: 6 }, () => pr());
-    const claims = await Promise.all(
-      prs.map((p) =>
-        runFe(
-          gh,
-          { action: 'labeled', number: p.number, label: 'feature-env', labels: ['feature-env'], sha: p.sha },
-          { ...pool, 'warm-pool': '0' },
-          {
-            workspace: ws,
-          },
-        ),
-      ),
-    );
-    const taken = claims.map((c) => c.r.namespace);
-    expect(new Set(taken).size).toBe(6);
-    expect(claims.filter((c) => c.logger.text().includes('from the warm pool')).length).toBeLessThanOrEqual(
-      3,
-    );
-  });
-
   it('reap removes expired, closed and orphan environments and never touches unmanaged namespaces', async () => {
     const expired = pr();
     const closed = pr();

@@ -296,6 +296,18 @@ describe.skipIf(!havePostgres())('postgres-template databases on a real PostgreS
     expect(infos.map((i) => i.database)).toEqual([N(53), N(54), N(55)]);
   });
 
+  it('concurrent claims for one PR (runs at the same instant) all end on its one database, none fails', async () => {
+    const p = provider();
+    for (let round = 0; round < 3; round++) {
+      const n = 80 + round;
+      const infos = await Promise.all(
+        Array.from({ length: 6 }, () => p.claim({ number: n, namespace: `fe-pr-${n}` }, memoryLogger())),
+      );
+      expect(new Set(infos.map((i) => i.database))).toEqual(new Set([N(n)]));
+      expect((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [N(n)])).rowCount).toBe(1);
+    }
+  });
+
   it('concurrent claims for five PRs from one template all get their own database', async () => {
     const p = provider();
     const infos = await Promise.all(

@@ -276,6 +276,16 @@ export function postgresTemplateProvider(
       );
   };
 
+  /**
+   * Claims and releases of one environment's database run one at a time on the server (runs for one
+   * pull request at the same instant): a session advisory lock on the name, released when the
+   * connection ends.
+   */
+  const lockName = async (c: pg.Client, name: string) => {
+    const key = createHash('sha256').update(`commit-to-cloud:${name}`).digest().readBigInt64BE(0);
+    await c.query('SELECT pg_advisory_lock($1)', [key.toString()]);
+  };
+
   /** A role's comment (our mark, when it is ours), or undefined when there is no such role. */
   const roleOf = async (c: pg.Client, name: string) =>
     (
@@ -320,6 +330,7 @@ export function postgresTemplateProvider(
       };
       const started = Date.now();
       const created = await withClient(`claim ${name}`, adminUrl, logger, async (c) => {
+        await lockName(c, name);
         const superuser = (
           await c.query<{ s: boolean }>('SELECT rolsuper AS s FROM pg_roles WHERE rolname = current_user')
         ).rows[0]?.s;
@@ -331,7 +342,8 @@ export function postgresTemplateProvider(
           try {
             await c.query(`CREATE ROLE ${ident(name)} LOGIN PASSWORD ${literal(verifier)}`);
           } catch (err) {
-            if (pgCode(err) !== '42710') throw err;
+            // 42710; or 23505 when the two CREATEs raced in the catalog itself (pg_authid's unique index)
+            if (pgCode(err) !== '42710' && pgCode(err) !== '23505') throw err;
             // Created meanwhile: by a concurrent claim of this environment only if it carries our mark.
             role = await roleOf(c, name);
             if (!role || (role.comment !== null && !ours(role.comment)))
@@ -357,8 +369,9 @@ export function postgresTemplateProvider(
           await c.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template)} OWNER ${ident(name)}`);
         } catch (last) {
           const code = pgCode(last);
-          if (code === '42P04') {
-            // made meanwhile by a concurrent claim: ours only when our role owns it
+          if (code === '42P04' || code === '23505') {
+            // made meanwhile by a concurrent claim (23505: the two CREATEs raced in pg_database's
+            // unique index): ours only when our role owns it
             const made = await databaseOf(c, name);
             if (!made || made.owner !== name) throw notOurs('database', name, made?.comment);
           } else if (code === '55006') {
@@ -412,6 +425,7 @@ export function postgresTemplateProvider(
         return m?.set === config.set && m.pr === env.number;
       };
       return withClient(`release ${name}`, adminUrl, logger, async (c) => {
+        await lockName(c, name);
         const role = await roleOf(c, name);
         const db = await databaseOf(c, name);
         const roleOurs = !!role && ours(role.comment);
