@@ -28,11 +28,28 @@ var retry = __webpack_require__(7493);
 
 
 
-const PREFIX = 'fe_pr_';
-const NAME_RE = /^fe_pr_([1-9][0-9]*)$/;
-/** The database and role of an environment. */
-function postgresName(number) {
-    return `${PREFIX}${number}`;
+/** The database and role of an environment: `fe_<8 hex of the set key>_pr_<n>` (at most 28 bytes). */
+function postgresName(set, number) {
+    return `${namePrefix(set)}${number}`;
+}
+const namePrefix = (set) => `fe_${(0,external_node_crypto_.createHash)('sha256').update(set).digest('hex').slice(0, 8)}_pr_`;
+/** The mark on an environment's role and database: `COMMENT ON ... IS` this text. */
+function postgresMark(set, number) {
+    return JSON.stringify({ 'commit-to-cloud': 'feature-env', set, pr: number });
+}
+/** The set and pull request a comment marks, when it is one of our marks. */
+function markOf(comment) {
+    if (!comment)
+        return undefined;
+    try {
+        const m = JSON.parse(comment);
+        return m['commit-to-cloud'] === 'feature-env' && typeof m.set === 'string' && typeof m.pr === 'number'
+            ? { set: m.set, pr: m.pr }
+            : undefined;
+    }
+    catch {
+        return undefined;
+    }
 }
 /** SQLSTATEs worth another attempt: the server starting or shutting down, too many connections, a lost link. */
 const TRANSIENT_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08006']);
@@ -197,45 +214,90 @@ function postgresTemplateProvider(config, opts = {}) {
         if (refused.length)
             logger.warning(`PostgreSQL: the db-url user '${adminUser}' may not give ${refused.length} object(s) of the template to ${role} (${refused.slice(0, 5).join(', ')}${refused.length > 5 ? ', …' : ''}); the environment may lack privileges on them. Use a superuser, or make the template's objects belong to '${adminUser}'`);
     };
+    /**
+     * Claims and releases of one environment's database run one at a time on the server (runs for one
+     * pull request at the same instant): a session advisory lock on the name, released when the
+     * connection ends.
+     */
+    const lockName = async (c, name) => {
+        const key = (0,external_node_crypto_.createHash)('sha256').update(`commit-to-cloud:${name}`).digest().readBigInt64BE(0);
+        await c.query('SELECT pg_advisory_lock($1)', [key.toString()]);
+    };
+    /** A role's comment (our mark, when it is ours), or undefined when there is no such role. */
+    const roleOf = async (c, name) => (await c.query("SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1", [name])).rows[0];
+    /** A database's comment and owner, or undefined when there is no such database. */
+    const databaseOf = async (c, name) => (await c.query("SELECT shobj_description(oid, 'pg_database') AS comment, pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1", [name])).rows[0];
+    const notOurs = (what, name, comment) => new errors/* C2CError */.n$(`PostgreSQL on ${where}: ${what} ${name} exists but does not carry the mark of this set of environments (${comment ? `its comment is ${literal(comment.slice(0, 200))}` : 'it has no comment'}): it is someone else's, so it is neither used, changed nor dropped. Remove it by hand if nobody needs it.`);
     return {
         description: `PostgreSQL template ${template} on ${pub.host}:${pub.port}`,
-        async claim(env, logger) {
-            const name = postgresName(env.number);
-            const password = generatePassword();
-            logger.secret(password);
-            const verifier = scramVerifier(password);
+        async claim(env, logger, o = {}) {
+            const name = postgresName(config.set, env.number);
+            const mark = postgresMark(config.set, env.number);
+            const ours = (comment) => {
+                const m = markOf(comment);
+                return m?.set === config.set && m.pr === env.number;
+            };
+            // The Secret's password is kept unless a rotation is asked for (running services hold it).
+            let password = o.password && !o.rotate ? o.password : undefined;
+            let changed = false;
+            const newPassword = () => {
+                password = generatePassword();
+                logger.secret(password);
+                changed = true;
+                return scramVerifier(password);
+            };
             const started = Date.now();
             const created = await withClient(`claim ${name}`, adminUrl, logger, async (c) => {
+                await lockName(c, name);
                 const superuser = (await c.query('SELECT rolsuper AS s FROM pg_roles WHERE rolname = current_user')).rows[0]?.s;
-                // The role: created, or its password rotated. The server gets the SCRAM verifier, never the password.
-                const roleExists = (await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount > 0;
-                if (!roleExists) {
+                // The role: created and marked, or (ours) kept; the server gets a SCRAM verifier, never the password.
+                let role = await roleOf(c, name);
+                if (role && !ours(role.comment))
+                    throw notOurs('role', name, role.comment);
+                if (!role) {
+                    const verifier = newPassword();
                     try {
                         await c.query(`CREATE ROLE ${ident(name)} LOGIN PASSWORD ${literal(verifier)}`);
                     }
                     catch (err) {
-                        if (pgCode(err) !== '42710')
-                            throw err; // created meanwhile by a concurrent claim
+                        // 42710; or 23505 when the two CREATEs raced in the catalog itself (pg_authid's unique index)
+                        if (pgCode(err) !== '42710' && pgCode(err) !== '23505')
+                            throw err;
+                        // Created meanwhile: by a concurrent claim of this environment only if it carries our mark.
+                        role = await roleOf(c, name);
+                        if (!role || (role.comment !== null && !ours(role.comment)))
+                            throw notOurs('role', name, role?.comment);
                         await c.query(`ALTER ROLE ${ident(name)} WITH LOGIN PASSWORD ${literal(verifier)}`);
                     }
+                    await c.query(`COMMENT ON ROLE ${ident(name)} IS ${literal(mark)}`);
                 }
-                else {
-                    await c.query(`ALTER ROLE ${ident(name)} WITH LOGIN PASSWORD ${literal(verifier)}`);
+                else if (!password) {
+                    await c.query(`ALTER ROLE ${ident(name)} WITH LOGIN PASSWORD ${literal(newPassword())}`);
                 }
                 // A non-superuser admin (a managed server's) may only make databases it can act as the owner of.
                 if (!superuser)
                     await c.query(`GRANT ${ident(name)} TO CURRENT_USER`);
-                const dbExists = (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount > 0;
-                if (dbExists)
+                const db = await databaseOf(c, name);
+                if (db) {
+                    // Ours: marked, or owned by our (marked) role (a claim that ended between CREATE and COMMENT).
+                    if (!ours(db.comment) && db.owner !== name)
+                        throw notOurs('database', name, db.comment);
+                    if (!ours(db.comment))
+                        await c.query(`COMMENT ON DATABASE ${ident(name)} IS ${literal(mark)}`);
                     return false;
+                }
                 // PostgreSQL itself waits up to 5 s for sessions on the template to leave before refusing.
                 try {
                     await c.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template)} OWNER ${ident(name)}`);
                 }
                 catch (last) {
                     const code = pgCode(last);
-                    if (code === '42P04') {
-                        // made meanwhile by a concurrent claim
+                    if (code === '42P04' || code === '23505') {
+                        // made meanwhile by a concurrent claim (23505: the two CREATEs raced in pg_database's
+                        // unique index): ours only when our role owns it
+                        const made = await databaseOf(c, name);
+                        if (!made || made.owner !== name)
+                            throw notOurs('database', name, made?.comment);
                     }
                     else if (code === '55006') {
                         const sessions = await templateSessions(c);
@@ -250,6 +312,7 @@ function postgresTemplateProvider(config, opts = {}) {
                     else
                         throw last;
                 }
+                await c.query(`COMMENT ON DATABASE ${ident(name)} IS ${literal(mark)}`);
                 // Only the environment's role (and the admin) may connect to its database.
                 await c.query(`REVOKE ALL ON DATABASE ${ident(name)} FROM PUBLIC`);
                 return true;
@@ -259,37 +322,62 @@ function postgresTemplateProvider(config, opts = {}) {
             await withClient(`claim ${name}: hand the template's objects to ${name}`, urlOf(name), logger, (c) => takeOwnership(c, name, logger));
             logger.info(created
                 ? `PostgreSQL: created database ${name} from template ${template} on ${where}, owned by role ${name} (${((Date.now() - started) / 1000).toFixed(1)}s)`
-                : `PostgreSQL: database ${name} exists on ${where}: kept, with a new password for role ${name}`);
-            return { host: pub.host, port: pub.port, database: name, user: name, password, id: name };
+                : `PostgreSQL: database ${name} exists on ${where}: kept${changed ? `, with a new password for role ${name}` : ', and its password'}`);
+            return {
+                host: pub.host,
+                port: pub.port,
+                database: name,
+                user: name,
+                password: password,
+                passwordChanged: changed,
+                id: name,
+            };
         },
         async release(env, logger) {
-            const name = postgresName(env.number);
+            const name = postgresName(config.set, env.number);
+            const ours = (comment) => {
+                const m = markOf(comment);
+                return m?.set === config.set && m.pr === env.number;
+            };
             return withClient(`release ${name}`, adminUrl, logger, async (c) => {
-                const sessions = Number((await c.query('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [
-                    name,
-                ])).rows[0]?.n ?? 0);
-                const hadDb = (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount > 0;
-                const hadRole = (await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount > 0;
-                try {
-                    // FORCE (PostgreSQL 13+): the environment's sessions are ended rather than blocking the drop.
-                    await c.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
+                await lockName(c, name);
+                const role = await roleOf(c, name);
+                const db = await databaseOf(c, name);
+                const roleOurs = !!role && ours(role.comment);
+                const dbOurs = !!db && (ours(db.comment) || (roleOurs && db.owner === name));
+                for (const [what, found, mine] of [
+                    ['database', db, dbOurs],
+                    ['role', role, roleOurs],
+                ])
+                    if (found && !mine)
+                        logger.warning(`PostgreSQL on ${where}: ${what} ${name} does not carry the mark of this set of environments: left alone (never dropped)`);
+                const sessions = dbOurs
+                    ? Number((await c.query('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [name])).rows[0]?.n ?? 0)
+                    : 0;
+                if (dbOurs) {
+                    try {
+                        // FORCE (PostgreSQL 13+): the environment's sessions are ended rather than blocking the drop.
+                        await c.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
+                    }
+                    catch (err) {
+                        if (pgCode(err) === '42601')
+                            throw new errors/* C2CError */.n$(`PostgreSQL on ${where} does not know DROP DATABASE ... WITH (FORCE): postgres-template needs PostgreSQL 13 or newer`, { cause: err });
+                        throw err;
+                    }
                 }
-                catch (err) {
-                    if (pgCode(err) === '42601')
-                        throw new errors/* C2CError */.n$(`PostgreSQL on ${where} does not know DROP DATABASE ... WITH (FORCE): postgres-template needs PostgreSQL 13 or newer`, { cause: err });
-                    throw err;
+                if (roleOurs) {
+                    try {
+                        await c.query(`DROP ROLE IF EXISTS ${ident(name)}`);
+                    }
+                    catch (err) {
+                        if (pgCode(err) === '2BP01')
+                            throw new errors/* C2CError */.n$(`PostgreSQL on ${where}: database ${name} was dropped, but role ${name} still owns objects or holds privileges elsewhere (${err.detail ?? (0,errors/* errorMessage */.gJ)(err)}); in each database listed: 'REASSIGN OWNED BY ${name} TO ${adminUser}; DROP OWNED BY ${name}', then run down again`, { cause: err });
+                        throw err;
+                    }
                 }
-                try {
-                    await c.query(`DROP ROLE IF EXISTS ${ident(name)}`);
-                }
-                catch (err) {
-                    if (pgCode(err) === '2BP01')
-                        throw new errors/* C2CError */.n$(`PostgreSQL on ${where}: database ${name} was dropped, but role ${name} still owns objects or holds privileges elsewhere (${err.detail ?? (0,errors/* errorMessage */.gJ)(err)}); in each database listed: 'REASSIGN OWNED BY ${name} TO ${adminUser}; DROP OWNED BY ${name}', then run down again`, { cause: err });
-                    throw err;
-                }
-                if (hadDb || hadRole)
-                    logger.info(`PostgreSQL: dropped ${[hadDb ? `database ${name}${sessions ? ` (${sessions} session${sessions === 1 ? '' : 's'} ended)` : ''}` : '', hadRole ? `role ${name}` : ''].filter(Boolean).join(' and ')} on ${where}`);
-                return hadDb || hadRole;
+                if (dbOurs || roleOurs)
+                    logger.info(`PostgreSQL: dropped ${[dbOurs ? `database ${name}${sessions ? ` (${sessions} session${sessions === 1 ? '' : 's'} ended)` : ''}` : '', roleOurs ? `role ${name}` : ''].filter(Boolean).join(' and ')} on ${where}`);
+                return dbOurs || roleOurs;
             });
         },
         async refill() {
@@ -297,13 +385,22 @@ function postgresTemplateProvider(config, opts = {}) {
         },
         async held(logger) {
             return withClient('list the environment databases', adminUrl, logger, async (c) => {
-                const { rows } = await c.query(`SELECT datname AS name FROM pg_database WHERE datname ~ '^fe_pr_[1-9][0-9]*$'
-           UNION SELECT rolname FROM pg_roles WHERE rolname ~ '^fe_pr_[1-9][0-9]*$'`);
+                const { rows } = await c.query(`SELECT d.datname AS name, shobj_description(d.oid, 'pg_database') AS comment, pg_get_userbyid(d.datdba) AS owner
+             FROM pg_database d WHERE starts_with(d.datname, $1)
+           UNION ALL
+           SELECT r.rolname, shobj_description(r.oid, 'pg_authid'), NULL FROM pg_roles r WHERE starts_with(r.rolname, $1)`, [namePrefix(config.set)]);
+                const marked = new Map();
+                for (const r of rows) {
+                    const m = markOf(r.comment);
+                    if (m?.set === config.set && r.name === postgresName(config.set, m.pr))
+                        marked.set(r.name, m.pr);
+                }
                 const held = new Map();
-                for (const { name } of rows) {
-                    const m = NAME_RE.exec(name);
-                    if (m)
-                        held.set(Number(m[1]), name);
+                for (const r of rows) {
+                    // A database counts when marked, or owned by its marked role (a claim that ended half-way).
+                    const pr = marked.get(r.name) ?? (r.owner === r.name ? marked.get(r.owner) : undefined);
+                    if (pr !== undefined)
+                        held.set(pr, r.name);
                 }
                 return new Map([...held].sort((a, b) => a[0] - b[0]));
             });
@@ -325,6 +422,7 @@ var aws_errors = __webpack_require__(6762);
 
 
 const POOL_TAG = 'commit-to-cloud/pool';
+const SET_TAG = 'commit-to-cloud/set';
 const PR_TAG = 'commit-to-cloud/pr';
 const CLAIM_TAG_PREFIX = 'commit-to-cloud/claim/';
 /** A claim tag older than this was left by a run that died: it no longer blocks. */
@@ -407,6 +505,7 @@ function rdsSnapshotProvider(config, opts = {}) {
     const waitTimeoutMs = opts.waitTimeoutMs ?? 40 * 60_000;
     const pollMs = opts.pollMs ?? 15_000;
     const claimRounds = opts.claimRounds ?? 4;
+    const settleMs = opts.settleMs ?? 2000;
     const regionText = config.region ? ` in ${config.region}` : '';
     /** Every AWS call: our bounded retries (throttling, 5xx, the network), then one clear error. */
     const call = async (what, logger, fn) => {
@@ -441,7 +540,10 @@ function rdsSnapshotProvider(config, opts = {}) {
             const page = await call('DescribeDBInstances', logger, () => client.send(new dist_cjs/* DescribeDBInstancesCommand */.hhJ({ MaxRecords: 100, ...(marker ? { Marker: marker } : {}) })));
             for (const instance of page.DBInstances ?? []) {
                 const tags = tagMap(instance.TagList);
-                if (tags.get(POOL_TAG) !== source || !instance.DBInstanceIdentifier || !instance.DBInstanceArn)
+                if (tags.get(POOL_TAG) !== source ||
+                    tags.get(SET_TAG) !== config.set ||
+                    !instance.DBInstanceIdentifier ||
+                    !instance.DBInstanceArn)
                     continue;
                 const pr = prOf(tags);
                 out.push({
@@ -596,7 +698,10 @@ function rdsSnapshotProvider(config, opts = {}) {
     };
     const restore = async (snapshot, place, pr, logger) => {
         const id = newId();
-        const tags = [{ Key: POOL_TAG, Value: source }];
+        const tags = [
+            { Key: POOL_TAG, Value: source },
+            { Key: SET_TAG, Value: config.set },
+        ];
         if (pr !== undefined)
             tags.push({ Key: PR_TAG, Value: `${pr}:${(0,external_node_crypto_.randomBytes)(6).toString('hex')}` });
         await call(`RestoreDBInstanceFromDBSnapshot ${id}`, logger, () => client.send(new dist_cjs/* RestoreDBInstanceFromDBSnapshotCommand */.dX$({
@@ -658,20 +763,48 @@ function rdsSnapshotProvider(config, opts = {}) {
             await sleep(Math.min(pollMs, Math.max(1, waitTimeoutMs - elapsed)));
         }
     };
+    /**
+     * After a claim or a restore for PR n: when a concurrent run for the same pull request won another
+     * instance, both keep the first of the pull request's instances by identifier and the other goes
+     * back to the pool (its `pr` tag removed), so one instance stays claimed. Read twice, a moment
+     * apart: a run whose first read came before the other's tag was written sees it on the second.
+     */
+    const giveBack = async (m, n, keep, logger) => {
+        await call(`RemoveTagsFromResource ${m.id}`, logger, () => client.send(new dist_cjs/* RemoveTagsFromResourceCommand */.FyM({ ResourceName: m.arn, TagKeys: [PR_TAG] })));
+        logger.info(`RDS: PR ${n} holds ${keep} (claimed by a concurrent run at the same instant); ${m.id} goes back to the pool of ${source}`);
+    };
+    const settle = async (n, mine, logger) => {
+        for (let round = 1; round <= 2; round++) {
+            if (round > 1 && settleMs > 0)
+                await sleep(settleMs);
+            const held = (await list(logger)).filter((m) => m.pr === n && !GONE.has(m.status));
+            const keep = held[0]?.id ?? mine;
+            if (keep === mine)
+                continue;
+            const extra = held.find((m) => m.id === mine);
+            if (extra)
+                await giveBack(extra, n, keep, logger);
+            mine = keep;
+        }
+        return mine;
+    };
     return {
         description: `RDS instances restored from the newest snapshot of ${config.sourceInstance}${regionText} (${config.instanceClass}, pool of ${config.pool})`,
-        async claim(env, logger) {
+        async claim(env, logger, o = {}) {
             const n = env.number;
             const members = await list(logger);
             const held = members.filter((m) => m.pr === n && !GONE.has(m.status));
             let id;
+            let fresh = false;
             if (held[0]) {
                 id = held[0].id;
                 logger.info(`RDS: ${id} is already PR ${n}'s database (${held[0].status})`);
-                if (held.length > 1)
-                    logger.warning(`RDS: PR ${n} holds ${held.length} instances (${held.map((m) => m.id).join(', ')}), from claims at the same time; it uses ${id}, and down deletes them all`);
+                // More than one (claims at the same instant that did not settle): the first stays, the rest go back.
+                for (const extra of held.slice(1))
+                    await giveBack(extra, n, id, logger);
             }
             else {
+                fresh = true;
                 const won = await claimFromPool(n, members, logger);
                 if (won)
                     id = won.id;
@@ -680,17 +813,22 @@ function rdsSnapshotProvider(config, opts = {}) {
                     const snapshot = await newestSnapshot(logger);
                     id = await restore(snapshot, await placement(logger), n, logger);
                 }
+                id = await settle(n, id, logger);
             }
             await waitUntil(id, 'available', (i) => i.DBInstanceStatus === 'available', logger, n);
-            // A new master password for every claim: generated here, returned for the Secret only.
-            const password = rds_generatePassword();
-            logger.secret(password);
-            await call(`ModifyDBInstance ${id} (new master password)`, logger, () => client.send(new dist_cjs/* ModifyDBInstanceCommand */.R1U({
-                DBInstanceIdentifier: id,
-                MasterUserPassword: password,
-                ApplyImmediately: true,
-            })));
-            const inst = await waitUntil(id, 'the new master password', (i) => i.DBInstanceStatus === 'available' && !i.PendingModifiedValues?.MasterUserPassword, logger, n);
+            // The master password: set on a newly claimed instance (and on request); kept on an update.
+            let password = !fresh && !o.rotate ? o.password : undefined;
+            const changed = !password;
+            if (!password) {
+                password = rds_generatePassword();
+                logger.secret(password);
+                await call(`ModifyDBInstance ${id} (new master password)`, logger, () => client.send(new dist_cjs/* ModifyDBInstanceCommand */.R1U({
+                    DBInstanceIdentifier: id,
+                    MasterUserPassword: password,
+                    ApplyImmediately: true,
+                })));
+            }
+            const inst = await waitUntil(id, changed ? 'the new master password' : 'available', (i) => i.DBInstanceStatus === 'available' && (!changed || !i.PendingModifiedValues?.MasterUserPassword), logger, n);
             if (!inst.Endpoint?.Address || !inst.Endpoint.Port)
                 throw new errors/* C2CError */.n$(`RDS instance ${id} is available but has no endpoint`);
             const engine = inst.Engine ?? '';
@@ -700,6 +838,7 @@ function rdsSnapshotProvider(config, opts = {}) {
                 database: inst.DBName ?? (engine.startsWith('postgres') ? 'postgres' : ''),
                 user: inst.MasterUsername ?? '',
                 password,
+                passwordChanged: changed,
                 id,
                 scheme: /mysql|mariadb/.test(engine) ? 'mysql' : 'postgres',
             };
@@ -759,7 +898,9 @@ function rdsSnapshotProvider(config, opts = {}) {
  * postgres-template is a secret: it (and its password, as written and decoded) is registered with the
  * logger before anything uses it.
  */
-function databaseProvider(database, logger, extras = {}) {
+function databaseProvider(database, logger, 
+/** The key of the set of environments (state.ts setKey): names, marks and tags carry it. */
+set, extras = {}) {
     switch (database.mode) {
         case 'none':
             return undefined;
@@ -775,13 +916,14 @@ function databaseProvider(database, logger, extras = {}) {
                     // not percent-encoded: registered as it is
                 }
             }
-            return postgresTemplateProvider({ url: database.url, template: database.template }, { ...extras.postgres, ...(extras.publicHost ? { publicHost: extras.publicHost } : {}) });
+            return postgresTemplateProvider({ url: database.url, template: database.template, set }, { ...extras.postgres, ...(extras.publicHost ? { publicHost: extras.publicHost } : {}) });
         }
         case 'rds-snapshot':
             return rdsSnapshotProvider({
                 sourceInstance: database.sourceInstance,
                 instanceClass: database.instanceClass,
                 pool: database.pool,
+                set,
                 ...(database.region ? { region: database.region } : {}),
             }, extras.rds);
     }

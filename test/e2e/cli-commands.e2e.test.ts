@@ -26,6 +26,7 @@ import {
 import type { Cluster } from '../helpers/cluster.js';
 import { haveTools } from '../helpers/tools.js';
 import { ROOT } from './runner.js';
+import { setShort } from '../../src/featureenv/state.js';
 
 const CLI = path.join(ROOT, 'cli/dist/index.js');
 /** The project's Node 24 (the CLI's other Node versions are covered by cli.e2e.test.ts). */
@@ -267,6 +268,9 @@ describe.skipIf(!haveCluster())('c2c feature-env on the genuine control plane', 
   let kubeconfig: string;
   let gh: GitHubFake;
   const prefix = `cli${randomBytes(2).toString('hex')}-`;
+  /** An environment's namespace: the prefix, the short form of the set key, the pull request. */
+  const envNs = (n: number) =>
+    `${prefix}${setShort({ repository: `acme/${REPO}`, prefix, label: 'feature-env' })}-pr-${n}`;
   const common = () => [
     '--kubeconfig',
     kubeconfig,
@@ -303,13 +307,13 @@ describe.skipIf(!haveCluster())('c2c feature-env on the genuine control plane', 
     const unchecked = await fe('up', ['--pull-request', '101', '--manifests', 'k8s/', ...common()]);
     expect(unchecked.code).toBe(1);
     expect(unchecked.stderr).toContain("Input 'token': is empty, so pull request #101 cannot be checked");
-    expect(await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: `${prefix}pr-101` })).toBeUndefined();
+    expect(await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: envNs(101) })).toBeUndefined();
     const up = await fe('up', ['--pull-request', '101', '--manifests', 'k8s/', ...common(), ...noChecks]);
     expect(up.code, up.stdout + up.stderr).toBe(0);
     expect(up.stderr).toContain('no GitHub token');
     const o = outputs(up.stdout);
     expect(o).toMatchObject({
-      namespace: `${prefix}pr-101`,
+      namespace: envNs(101),
       status: 'up',
       url: 'http://api.pr-101.preview.example.com',
     });
@@ -337,14 +341,14 @@ describe.skipIf(!haveCluster())('c2c feature-env on the genuine control plane', 
     const row = lines.find((l) => l.startsWith('#101 '))!;
     expect(row).toMatch(
       new RegExp(
-        `^#101\\s+active\\s+${head.slice(0, 7)}\\s+\\d+s\\s+in (3d|2d23h)\\s+http://api.pr-101.preview.example.com\\s+-\\s+${prefix}pr-101$`,
+        `^#101\\s+active\\s+${head.slice(0, 7)}\\s+\\d+s\\s+in (3d|2d23h)\\s+http://api.pr-101.preview.example.com\\s+-\\s+${envNs(101)}$`,
       ),
     );
     const json = await fe('list', ['--kubeconfig', kubeconfig, '--json']);
     expect(json.code).toBe(0);
     const envs = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
     expect(envs.find((e) => e['pull-request'] === 101)).toMatchObject({
-      namespace: `${prefix}pr-101`,
+      namespace: envNs(101),
       state: 'active',
       sha: head,
       expired: false,
@@ -367,23 +371,19 @@ describe.skipIf(!haveCluster())('c2c feature-env on the genuine control plane', 
       kept: Array<Record<string, unknown>>;
     };
     expect(reaped.status).toBe('reaped');
-    expect(reaped.removed).toEqual([
-      expect.objectContaining({ namespace: `${prefix}pr-102`, 'pull-request': 102 }),
-    ]);
+    expect(reaped.removed).toEqual([expect.objectContaining({ namespace: envNs(102), 'pull-request': 102 })]);
     expect(reaped.kept).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ namespace: `${prefix}pr-101`, 'pull-request': 101 }),
-      ]),
+      expect.arrayContaining([expect.objectContaining({ namespace: envNs(101), 'pull-request': 101 })]),
     );
 
     const down = await fe('down', ['--pull-request', '101', ...common()]);
     expect(down.code, down.stderr).toBe(0);
-    expect(outputs(down.stdout)).toMatchObject({ status: 'down', namespace: `${prefix}pr-101` });
-    expect(await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: `${prefix}pr-101` })).toBeUndefined();
+    expect(outputs(down.stdout)).toMatchObject({ status: 'down', namespace: envNs(101) });
+    expect(await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: envNs(101) })).toBeUndefined();
     const after = JSON.parse((await fe('list', ['--kubeconfig', kubeconfig, '--json'])).stdout) as Array<{
       namespace: string;
     }>;
-    expect(after.map((e) => e.namespace)).not.toContain(`${prefix}pr-101`);
+    expect(after.map((e) => e.namespace)).not.toContain(envNs(101));
   });
 
   it('with --token: the pull request checked, its head commit used, one comment and a Deployment; a refusal exits 1', async () => {
@@ -398,7 +398,7 @@ describe.skipIf(!haveCluster())('c2c feature-env on the genuine control plane', 
     );
     expect(up.code, up.stderr).toBe(0);
     const o = JSON.parse(up.stdout) as Record<string, string>;
-    expect(o).toMatchObject({ status: 'up', namespace: `${prefix}pr-201`, 'pull-request': 201 });
+    expect(o).toMatchObject({ status: 'up', namespace: envNs(201), 'pull-request': 201 });
     expect(up.stdout + up.stderr).not.toContain(gh.token);
     const comments = gh.comments.filter((c) => c.issue === 201);
     expect(comments).toHaveLength(1);
@@ -424,7 +424,7 @@ describe.skipIf(!haveCluster())('c2c feature-env on the genuine control plane', 
     );
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("visitor added the label 'feature-env' to pull request #202");
-    expect(await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: `${prefix}pr-202` })).toBeUndefined();
+    expect(await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: envNs(202) })).toBeUndefined();
   });
 
   it('failures exit 1: a value the engine refuses, a cluster that does not answer', async () => {

@@ -9,6 +9,7 @@ import { eventPayload, type PrEvent } from '../helpers/feature-env.js';
 import { CLUSTER_SETUP_TIMEOUT_MS, haveCluster, sharedCluster } from '../helpers/shared-cluster.js';
 import type { Cluster } from '../helpers/cluster.js';
 import { runAction } from './runner.js';
+import { setShort } from '../../src/featureenv/state.js';
 
 /**
  * The bundled action-feature-env, run as the runner runs it, with real-shaped pull_request payloads
@@ -20,6 +21,9 @@ describe.skipIf(!haveCluster())('action-feature-env, bundled, run as the runner 
   let gh: GitHubFake;
   let ws: string;
   const number = 77;
+  /** The environment's namespace: the prefix, the short form of the set key, the pull request. */
+  const envNs = () =>
+    `e2e-${setShort({ repository: 'acme/shop', prefix: 'e2e-', label: 'feature-env' })}-pr-${number}`;
   const sha = 'c'.repeat(40);
 
   beforeAll(async () => {
@@ -94,7 +98,7 @@ describe.skipIf(!haveCluster())('action-feature-env, bundled, run as the runner 
     expect(up.code, up.stdout + up.stderr).toBe(0);
     expect(up.outputs).toMatchObject({
       status: 'up',
-      namespace: `e2e-pr-${number}`,
+      namespace: envNs(),
       url: `http://web.pr-${number}.preview.example.com`,
     });
     expect(Number(up.outputs['ready-seconds'])).toBeGreaterThan(0);
@@ -121,7 +125,7 @@ describe.skipIf(!haveCluster())('action-feature-env, bundled, run as the runner 
     const again = await run({ action: 'closed', number, labels: [], sha: 'd'.repeat(40) });
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.outputs.status).toBe('down');
-    expect((await cluster.request('GET', `/api/v1/namespaces/e2e-pr-${number}`)).status).toBe(404);
+    expect((await cluster.request('GET', `/api/v1/namespaces/${envNs()}`)).status).toBe(404);
 
     const reaped = await run({ name: 'schedule' });
     expect(reaped.code, reaped.stdout + reaped.stderr).toBe(0);

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { repoKey } from '../../src/featureenv/state.js';
+import { repoKey, setShort } from '../../src/featureenv/state.js';
 import { startEcrFake, type EcrFake } from '../fakes/ecr.js';
 import { startGitHubFake, type FakePermission, type GitHubFake } from '../fakes/github.js';
 import { ensureAct, haveAct, runAct, type ActRun } from '../helpers/act.js';
@@ -48,6 +48,9 @@ const REGION = 'eu-west-1';
 const ECR_HOST = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`;
 const OWNER = 'acme';
 const REPO = 'shop-act'; // a repository key of its own: the reaper here touches no other test's environments
+/** The example's environment namespace of a pull request (default prefix and label: one set). */
+const envNs = (n: number) =>
+  `fe-${setShort({ repository: `${OWNER}/${REPO}`, prefix: 'fe-', label: 'feature-env' })}-pr-${n}`;
 const RUN_ID = 9901;
 const SUITE = 'your-org/commit-to-cloud@v1';
 const STAGING = 'shop-staging';
@@ -575,11 +578,11 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
         expect(steps.api!.built).toBe('true');
         expect(steps.web).toBeUndefined();
         expect(steps.env!.status).toBe('up');
-        expect(steps.env!.namespace).toBe('fe-pr-7');
+        expect(steps.env!.namespace).toBe(envNs(7));
         expect(steps.env!.url).toBe('http://web.pr-7.preview.example.com');
-        const apiImage = await deploymentImage('fe-pr-7', 'api');
+        const apiImage = await deploymentImage(envNs(7), 'api');
         expect(apiImage).toMatch(new RegExp(`^${ECR_HOST}/shop-api@sha256:`));
-        expect(await deploymentImage('fe-pr-7', 'web')).toBe(`${ECR_HOST}/shop-web:main`);
+        expect(await deploymentImage(envNs(7), 'web')).toBe(`${ECR_HOST}/shop-web:main`);
         expect(up.logs['feature-env']).toMatch(
           /Ready in [\d.]+s at http:\/\/web\.pr-7\.preview\.example\.com/,
         );
@@ -599,8 +602,8 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
         expect(s2.api!.built).toBe('false');
         expect(s2.web!.built).toBe('true');
         expect(s2.env!.status).toBe('updated');
-        expect(await deploymentImage('fe-pr-7', 'api')).toBe(apiImage);
-        expect(await deploymentImage('fe-pr-7', 'web')).toMatch(new RegExp(`^${ECR_HOST}/shop-web@sha256:`));
+        expect(await deploymentImage(envNs(7), 'api')).toBe(apiImage);
+        expect(await deploymentImage(envNs(7), 'web')).toMatch(new RegExp(`^${ECR_HOST}/shop-web@sha256:`));
 
         gh.label(7, 'feature-env', 'maintainer', 'unlabeled');
         const down = await run(
@@ -611,7 +614,7 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
         expect(down.code, explain(down)).toBe(0);
         expect(down.outputs['feature-env']!.env!.status).toBe('down');
         expect(down.outputs['feature-env']!.api).toBeUndefined(); // nothing built for a teardown
-        const ns = await cluster.request('GET', '/api/v1/namespaces/fe-pr-7');
+        const ns = await cluster.request('GET', `/api/v1/namespaces/${envNs(7)}`);
         expect(ns.status === 404 || ns.body?.status?.phase === 'Terminating').toBe(true);
 
         gh.issues.get(7)!.state = 'closed';
@@ -641,7 +644,7 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
         expect(refused.code).not.toBe(0);
         expect(refused.jobs).toEqual({ 'feature-env': 'failure' });
         expect(refused.logs['feature-env']).toMatch(/triager/);
-        expect((await cluster.request('GET', '/api/v1/namespaces/fe-pr-8')).status).toBe(404);
+        expect((await cluster.request('GET', `/api/v1/namespaces/${envNs(8)}`)).status).toBe(404);
 
         const fork = await run(
           'feature-env.yml',

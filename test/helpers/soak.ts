@@ -192,7 +192,11 @@ export async function soak(o: SoakOptions): Promise<SoakReport> {
       const nss = (await admin.list('v1', 'Namespace', { labelSelector: `${MANAGED}=true` })).items.filter(
         (ns) => !(ns.metadata as { deletionTimestamp?: string }).deletionTimestamp,
       );
-      const active = nss.filter((ns) => ns.metadata.labels?.[STATE] === 'active');
+      // The soak's own sets (other tests may share the cluster, with hosts of their own design).
+      const keys = new Set(sets.map((x) => x.key));
+      const active = nss.filter(
+        (ns) => ns.metadata.labels?.[STATE] === 'active' && keys.has(ns.metadata.labels?.[SET] ?? ''),
+      );
       const seen = new Map<string, string>();
       const clash = (what: string, value: string, ns: string) => {
         const other = seen.get(`${what}:${value}`);
