@@ -40,6 +40,8 @@ export interface SoakReport {
   breaches: string[];
   /** After the final down and reap: spares per set, and databases left per set. */
   end: { spares: Record<string, number>; databases: string[]; foreignIntact: boolean };
+  /** When a set's pool is not exactly its size at the end: its namespaces and index, and the log lines that name them. */
+  detail: string[];
 }
 
 /** mulberry32: a small seeded generator, so a run can be repeated from its seed. */
@@ -85,7 +87,9 @@ export async function soak(o: SoakOptions): Promise<SoakReport> {
     failures: [],
     breaches: [],
     end: { spares: {}, databases: [], foreignIntact: false },
+    detail: [],
   };
+  const logs: string[] = [];
   try {
     await mkdir(path.join(ws, 'k8s'));
     const api = deploymentManifest('api', 'registry.example:5000/shop/api:main', { replicas: 1 });
@@ -239,7 +243,8 @@ export async function soak(o: SoakOptions): Promise<SoakReport> {
         const n = pick(PRS);
         const what = `step ${i + 1} (${kind} ${s.gh.owner}/${s.label}${kind === 'reap' ? '' : ` #${n}`})`;
         try {
-          const { r } = await step(kind, s, n);
+          const { r, logger } = await step(kind, s, n);
+          logs.push(`${what}:\n${logger.text()}`);
           report.outcomes[`${kind}:${r.status}${r.failure ? ':failed' : ''}`] =
             (report.outcomes[`${kind}:${r.status}${r.failure ? ':failed' : ''}`] ?? 0) + 1;
         } catch (e) {
@@ -257,10 +262,33 @@ export async function soak(o: SoakOptions): Promise<SoakReport> {
     for (const s of sets) for (const n of PRS) await step('down', s, n).catch(() => undefined);
     for (const s of sets) await step('reap', s, 0);
     await check('the final down and reap');
-    for (const s of sets)
-      report.end.spares[`${s.gh.owner}/${s.label}`] = (
+    for (const s of sets) {
+      const spares = (
         await admin.list('v1', 'Namespace', { labelSelector: `${SET}=${s.key},${STATE}=spare` })
-      ).items.filter((ns) => !(ns.metadata as { deletionTimestamp?: string }).deletionTimestamp).length;
+      ).items.filter((ns) => !(ns.metadata as { deletionTimestamp?: string }).deletionTimestamp);
+      report.end.spares[`${s.gh.owner}/${s.label}`] = spares.length;
+      if (spares.length !== s.warmPool) {
+        const all = (await admin.list('v1', 'Namespace', { labelSelector: `${SET}=${s.key}` })).items;
+        report.detail.push(
+          `${s.gh.owner}/${s.label}: ${JSON.stringify(
+            all.map((x) => ({
+              name: x.metadata.name,
+              labels: x.metadata.labels,
+              annotations: x.metadata.annotations,
+              created: (x.metadata as { creationTimestamp?: string }).creationTimestamp,
+            })),
+            null,
+            1,
+          )}`,
+        );
+        for (const sp of spares)
+          report.detail.push(
+            ...logs
+              .filter((l) => l.includes(String(sp.metadata.name)))
+              .map((l) => `---- names ${sp.metadata.name}: ${l}`),
+          );
+      }
+    }
     report.end.databases = (
       await root.query<{ datname: string }>(
         "SELECT datname FROM pg_database WHERE datname LIKE 'fe\\_%' ESCAPE '\\' AND datname NOT IN ('fe_pr_5', $1)",

@@ -34,6 +34,7 @@ describe('feature environments: a seeded soak on shared infrastructure (Kubernet
     console.log(`soak seed ${seed}: ${JSON.stringify(report.outcomes)}`);
     if (report.failures.length)
       console.log(`soak seed ${seed}: failed steps:\n${report.failures.join('\n')}`);
+    if (report.detail.length) console.log(report.detail.join('\n'));
     expect(report.breaches, `seed ${seed}`).toEqual([]);
     expect(report.steps).toBe(Number(process.env.SOAK_STEPS) || 200);
     expect(Object.values(report.end.spares), `seed ${seed}`).toEqual([1, 1, 1, 1]);
