@@ -223,6 +223,11 @@ function postgresTemplateProvider(config, opts = {}) {
         const key = (0,external_node_crypto_.createHash)('sha256').update(`commit-to-cloud:${name}`).digest().readBigInt64BE(0);
         await c.query('SELECT pg_advisory_lock($1)', [key.toString()]);
     };
+    /** Whether a comment is this set's mark for pull request `pr`. */
+    const marks = (comment, pr) => {
+        const m = markOf(comment);
+        return m?.set === config.set && m.pr === pr;
+    };
     /** A role's comment (our mark, when it is ours), or undefined when there is no such role. */
     const roleOf = async (c, name) => (await c.query("SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1", [name])).rows[0];
     /** A database's comment and owner, or undefined when there is no such database. */
@@ -233,10 +238,7 @@ function postgresTemplateProvider(config, opts = {}) {
         async claim(env, logger, o = {}) {
             const name = postgresName(config.set, env.number);
             const mark = postgresMark(config.set, env.number);
-            const ours = (comment) => {
-                const m = markOf(comment);
-                return m?.set === config.set && m.pr === env.number;
-            };
+            const ours = (comment) => marks(comment, env.number);
             // The Secret's password is kept unless a rotation is asked for (running services hold it).
             let password = o.password && !o.rotate ? o.password : undefined;
             let changed = false;
@@ -335,10 +337,7 @@ function postgresTemplateProvider(config, opts = {}) {
         },
         async release(env, logger) {
             const name = postgresName(config.set, env.number);
-            const ours = (comment) => {
-                const m = markOf(comment);
-                return m?.set === config.set && m.pr === env.number;
-            };
+            const ours = (comment) => marks(comment, env.number);
             return withClient(`release ${name}`, adminUrl, logger, async (c) => {
                 await lockName(c, name);
                 const role = await roleOf(c, name);

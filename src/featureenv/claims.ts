@@ -48,7 +48,8 @@ const short = (s: Scope) => `${s.prefix}${setShort(s)}`;
 export const controlName = (s: Scope) => `${short(s)}-ctl`;
 export const prNamespace = (s: Scope, number: number) => `${short(s)}-pr-${number}`;
 export const spareName = (s: Scope) => `${short(s)}-spare-${randomBytes(3).toString('hex')}`;
-const clock = (s: Scope) => (s.now ?? Date.now)();
+/** The scope's time (tests set it): one reading for the index, the pool and reap alike. */
+export const clock = (s: Scope) => (s.now ?? Date.now)();
 
 /** The annotations that say whose set a namespace belongs to, for people reading it. */
 export function setAnnotations(s: SetIdentity): Record<string, string> {

@@ -1,5 +1,5 @@
 import { errorMessage } from '../core/errors.js';
-import { PENDING_MS, environments, spareName, updateIndex, type Scope } from './claims.js';
+import { PENDING_MS, clock, environments, spareName, updateIndex, type Scope } from './claims.js';
 import type { FeatureEnvContext } from './context.js';
 import { deployInto, writeNamespace } from './environment.js';
 import { applyFences } from './fences.js';
@@ -60,7 +60,7 @@ async function reserveSlots(s: Scope, size: number): Promise<{ names: string[]; 
   let kept = 0;
   await updateIndex(s, async (index) => {
     names = [];
-    const now = (s.now ?? Date.now)();
+    const now = clock(s);
     const live = new Map((await environments(s)).map((e) => [e.namespace, e]));
     let dropped = 0;
     for (const [name, slot] of Object.entries(index.pool)) {
@@ -119,7 +119,7 @@ export async function trimPool(
     { create: false },
   );
   for (const n of extras) removed.push({ namespace: n, why: `beyond the warm pool of ${size}` });
-  const now = (s.now ?? Date.now)();
+  const now = clock(s);
   const claimed = new Set(Object.values(index.claims).map((c) => c.namespace));
   for (const e of envs) {
     if ((e.state !== 'spare' && e.state !== 'warming') || e.terminating) continue;

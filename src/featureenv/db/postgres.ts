@@ -286,6 +286,12 @@ export function postgresTemplateProvider(
     await c.query('SELECT pg_advisory_lock($1)', [key.toString()]);
   };
 
+  /** Whether a comment is this set's mark for pull request `pr`. */
+  const marks = (comment: string | null | undefined, pr: number) => {
+    const m = markOf(comment);
+    return m?.set === config.set && m.pr === pr;
+  };
+
   /** A role's comment (our mark, when it is ours), or undefined when there is no such role. */
   const roleOf = async (c: pg.Client, name: string) =>
     (
@@ -315,10 +321,7 @@ export function postgresTemplateProvider(
     async claim(env: EnvRef, logger: Logger, o: ClaimOptions = {}): Promise<DatabaseInfo> {
       const name = postgresName(config.set, env.number);
       const mark = postgresMark(config.set, env.number);
-      const ours = (comment: string | null | undefined) => {
-        const m = markOf(comment);
-        return m?.set === config.set && m.pr === env.number;
-      };
+      const ours = (comment: string | null | undefined) => marks(comment, env.number);
       // The Secret's password is kept unless a rotation is asked for (running services hold it).
       let password = o.password && !o.rotate ? o.password : undefined;
       let changed = false;
@@ -420,10 +423,7 @@ export function postgresTemplateProvider(
 
     async release(env: { number: number }, logger: Logger): Promise<boolean> {
       const name = postgresName(config.set, env.number);
-      const ours = (comment: string | null | undefined) => {
-        const m = markOf(comment);
-        return m?.set === config.set && m.pr === env.number;
-      };
+      const ours = (comment: string | null | undefined) => marks(comment, env.number);
       return withClient(`release ${name}`, adminUrl, logger, async (c) => {
         await lockName(c, name);
         const role = await roleOf(c, name);
