@@ -143,6 +143,12 @@ export interface Claimed {
   existing: boolean;
   /** It was a spare of the warm pool. */
   fromPool: boolean;
+  /**
+   * Another run claimed the namespace for this pull request a moment ago and is making it: this run
+   * waits for it (awaitNamespace) and never makes it itself, so a claim given back or released
+   * meanwhile (that run failed, a down) cannot leave a second environment behind.
+   */
+  pending: boolean;
 }
 
 /**
@@ -165,7 +171,7 @@ export async function claimNamespace(
       const ns = await s.client.get({ apiVersion: 'v1', kind: 'Namespace', name: current.namespace });
       const usable = ns ? isOwn(ns, s) && !environmentOf(ns).terminating : now - current.at < PENDING_MS;
       if (usable) {
-        result = { namespace: current.namespace, existing: true, fromPool: false };
+        result = { namespace: current.namespace, existing: true, fromPool: false, pending: !ns };
         return undefined;
       }
     }
@@ -194,11 +200,40 @@ export async function claimNamespace(
       if (old && (!isOwn(old, s) || environmentOf(old).terminating || taken.has(target)))
         target = `${target}-${randomBytes(2).toString('hex')}`;
     } else delete index.pool[spare];
-    result = { namespace: target, existing: false, fromPool: !!spare };
+    result = { namespace: target, existing: false, fromPool: !!spare, pending: false };
     index.claims[key] = { namespace: target, at: now };
     return index;
   });
   return result!;
+}
+
+/** How long a run waits for the namespace another run claimed and is making (it does so within seconds). */
+export const AWAIT_CLAIMED_MS = 60_000;
+
+/**
+ * Waits until the namespace another run claimed for the pull request exists, while the claim still
+ * names it; an error when that run gave it back (or a down released it), or after `waitMs`.
+ */
+export async function awaitNamespace(
+  s: Scope,
+  number: number,
+  namespace: string,
+  waitMs = AWAIT_CLAIMED_MS,
+): Promise<void> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    if (await ownNamespace(s, namespace)) return;
+    const claim = (await readIndex(s)).claims[String(number)];
+    if (claim?.namespace !== namespace)
+      throw new C2CError(
+        `Another run for #${number} claimed namespace ${namespace} and then gave it up (it failed, or the environment was taken down meanwhile): nothing was made. Run again if the environment is still wanted.`,
+      );
+    if (Date.now() >= until)
+      throw new C2CError(
+        `Another run for #${number} claimed namespace ${namespace} ${Math.round((clock(s) - claim.at) / 1000)}s ago and has not made it within ${Math.round(waitMs / 1000)}s: nothing was made. If that run died, a reap frees its claim after ${PENDING_MS / 60_000} minutes; run again then.`,
+      );
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** Drops a pull request's claim, only while it still names `namespace` when one is given. */

@@ -2,7 +2,8 @@ import type { DeploymentRecorder } from '../deploy/types.js';
 import type { AuditInfo } from '../deploy/annotations.js';
 import type { DeployOptions } from '../deploy/inputs.js';
 import { runDeploy } from '../deploy/run.js';
-import type { KubeObject } from '../kube/index.js';
+import { KubeApiError, type KubeObject } from '../kube/index.js';
+import { C2CError } from '../core/errors.js';
 import { randomBytes } from 'node:crypto';
 import {
   asArray,
@@ -18,9 +19,9 @@ import { rewriteIngresses } from './hosts.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import type { FeatureEnvContext } from './context.js';
 import { grantAccess } from './access.js';
-import { FIELD_MANAGER, notOwnError, ownNamespace, setAnnotations, type Scope } from './claims.js';
+import { FIELD_MANAGER, ownNamespace, setAnnotations, type Scope } from './claims.js';
 import type { DatabaseInfo } from './types.js';
-import { MANAGED, PREFIX, PR_LABEL, REPO, SET, baseLabels, type EnvState } from './state.js';
+import { PREFIX, PR_LABEL, baseLabels, type EnvState } from './state.js';
 
 /** On the database Secret: which credentials it holds (changes only when the password does). */
 export const A_CREDENTIAL_REV = `${PREFIX}fe-credential-rev`;
@@ -90,45 +91,55 @@ export async function deployInto(
 }
 
 /**
- * Writes an environment's namespace: its labels (state, pull request) and annotations. A namespace
- * that does not exist is created (and only created: a name someone else took is never taken over);
- * one that exists is changed only when it carries this set's mark.
+ * Writes an environment's namespace: its labels (state, pull request) and annotations.
+ *
+ * `create`: the namespace is this run's to make (a spare slot it reserved, a new claim): made when
+ * missing (POST, so a name someone else took is never taken over). Without it the namespace must
+ * exist: one deleted meanwhile (a down or a reap of the same set at the same moment) is never made
+ * again, so a removed environment cannot come back as a second one for its pull request or as a
+ * spare outside the pool. An existing namespace is changed only while it carries this set's mark,
+ * with a merge patch on the resourceVersion just read (a patch never creates).
  */
 export async function writeNamespace(
   s: Scope,
   namespace: string,
   state: EnvState,
-  o: { number?: number; annotations?: Record<string, string> } = {},
+  o: { number?: number; annotations?: Record<string, string>; create?: boolean } = {},
 ): Promise<KubeObject> {
-  if (!(await ownNamespace(s, namespace))) {
-    const mark = baseLabels(s, state);
+  const labels = { ...baseLabels(s, state), ...(o.number ? { [PR_LABEL]: String(o.number) } : {}) };
+  const annotations = { ...setAnnotations(s), ...o.annotations };
+  const ref = { apiVersion: 'v1', kind: 'Namespace', name: namespace };
+  if (o.create) {
     const made = await s.client.create(
-      {
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: {
-          name: namespace,
-          labels: { [MANAGED]: mark[MANAGED]!, [REPO]: mark[REPO]!, [SET]: mark[SET]! },
-        },
-      },
+      { ...ref, metadata: { name: namespace, labels, annotations } },
       { fieldManager: FIELD_MANAGER },
     );
+    if (made) return grantAccess(s, made);
     // Made meanwhile: by a run of this set (then it is ours to write), or by someone else (an error).
-    if (!made && !(await ownNamespace(s, namespace))) throw notOwnError(s, namespace);
   }
-  const ns = await s.client.apply(
-    {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: {
-        name: namespace,
-        labels: { ...baseLabels(s, state), ...(o.number ? { [PR_LABEL]: String(o.number) } : {}) },
-        annotations: { ...setAnnotations(s), ...o.annotations },
-      },
-    },
-    { fieldManager: FIELD_MANAGER, force: true },
+  for (let attempt = 1; ; attempt++) {
+    const live = await ownNamespace(s, namespace);
+    if (!live) throw goneError(namespace);
+    try {
+      const ns = await s.client.patch(
+        ref,
+        { metadata: { resourceVersion: live.metadata.resourceVersion, labels, annotations } },
+        'merge',
+        { fieldManager: FIELD_MANAGER },
+      );
+      return grantAccess(s, ns);
+    } catch (e) {
+      if (e instanceof KubeApiError && e.status === 404) throw goneError(namespace);
+      // Changed between the read and the write (its deletion began, another run wrote it): read again.
+      if (!(e instanceof KubeApiError && e.status === 409) || attempt >= 5) throw e;
+    }
+  }
+}
+
+function goneError(namespace: string): C2CError {
+  return new C2CError(
+    `Namespace ${namespace} was removed while this run was writing it (a down or a reap of this set at the same moment): it is not made again. Run again if the environment is still wanted.`,
   );
-  return grantAccess(s, ns);
 }
 
 /** What the environment's database Secret holds now (the record of its credentials), when it exists. */

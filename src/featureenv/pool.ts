@@ -32,7 +32,7 @@ export async function refillPool(
       for (const name of reserved.names) {
         try {
           const annotations = { [A_CREATED]: new Date((ctx.now ?? Date.now)()).toISOString() };
-          await writeNamespace(s, name, 'warming', { annotations });
+          await writeNamespace(s, name, 'warming', { annotations, create: true });
           await applyFences(s, name, opts.fences);
           const { result } = await deployInto(opts, ctx, name, { number: name, underTest: false });
           if (result.failure) throw new Error(result.failure);

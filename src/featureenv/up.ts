@@ -4,7 +4,14 @@ import { applyNamespace } from '../deploy/namespaces.js';
 import { loadManifests } from '../deploy/manifests.js';
 import { substituteAll } from '../deploy/image-work.js';
 import { checkUp, uncheckedWithoutToken } from './checks.js';
-import { claimNamespace, readIndex, releaseClaim, type Claimed, type Scope } from './claims.js';
+import {
+  awaitNamespace,
+  claimNamespace,
+  readIndex,
+  releaseClaim,
+  type Claimed,
+  type Scope,
+} from './claims.js';
 import { COMMENT_MARKER, renderUpComment } from './comment.js';
 import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';
 import {
@@ -75,7 +82,8 @@ export async function up(
   const expiresAt = iso(now() + opts.ttlMs);
   let database: string | undefined;
   let credentialRev: string | undefined;
-  // Server-side apply: every write names all the fields this manager keeps (a field left out is removed).
+  // Another run for this pull request claimed the namespace a moment ago: wait until it is made.
+  if (claimed.pending) await awaitNamespace(s, number, claimed.namespace);
   const live = claimed.existing
     ? await s.client.get({ apiVersion: 'v1', kind: 'Namespace', name: claimed.namespace })
     : undefined;
@@ -87,7 +95,12 @@ export async function up(
     ...(prUrl ? { [A_PR_URL]: prUrl } : {}),
   };
   try {
-    await writeNamespace(s, claimed.namespace, 'active', { number, annotations });
+    await writeNamespace(s, claimed.namespace, 'active', {
+      number,
+      annotations,
+      create: !claimed.existing && !claimed.fromPool,
+    });
+    await confirmClaim(s, number, claimed);
     await applyFences(s, claimed.namespace, opts.fences);
     if (db) {
       // The Secret is the record of the credentials: an update keeps its password (running services
@@ -236,6 +249,23 @@ async function precheck(opts: FeatureEnvOptions, ctx: FeatureEnvContext): Promis
     d,
     manifests.map((m) => ({ object: m.object, file: m.file, line: m.line })),
     ctx.logger,
+  );
+}
+
+/**
+ * After the namespace's first write: the claim must still name it. A down that ran between the claim
+ * and the namespace's making found nothing to delete and released the claim; the namespace this run
+ * made then belongs to no claim, so it goes again (when no claim names it) and the up stops.
+ */
+async function confirmClaim(s: Scope, number: number, claimed: Claimed): Promise<void> {
+  const index = await readIndex(s);
+  if (index.claims[String(number)]?.namespace === claimed.namespace) return;
+  if (!Object.values(index.claims).some((c) => c.namespace === claimed.namespace))
+    await s.client
+      .delete({ apiVersion: 'v1', kind: 'Namespace', name: claimed.namespace })
+      .catch(() => false);
+  throw new C2CError(
+    `The environment of #${number} was taken down (its claim on ${claimed.namespace} released) while this run was making it: nothing stays. Run again if the environment is still wanted.`,
   );
 }
 

@@ -90,6 +90,8 @@ export async function soak(o: SoakOptions): Promise<SoakReport> {
     detail: [],
   };
   const logs: string[] = [];
+  /** Namespaces that clashed: at the end, the logs of every step that named them, to read. */
+  const clashes = new Set<string>();
   try {
     await mkdir(path.join(ws, 'k8s'));
     const api = deploymentManifest('api', 'registry.example:5000/shop/api:main', { replicas: 1 });
@@ -204,8 +206,10 @@ export async function soak(o: SoakOptions): Promise<SoakReport> {
       const seen = new Map<string, string>();
       const clash = (what: string, value: string, ns: string) => {
         const other = seen.get(`${what}:${value}`);
-        if (other && other !== ns)
+        if (other && other !== ns) {
           report.breaches.push(`after ${after}: ${what} ${value} in ${other} and ${ns}`);
+          clashes.add(`${other} ${ns}`);
+        }
         seen.set(`${what}:${value}`, ns);
       };
       for (const ns of active) {
@@ -257,6 +261,14 @@ export async function soak(o: SoakOptions): Promise<SoakReport> {
       }
     };
     await Promise.all(Array.from({ length: o.inFlight }, worker));
+    for (const pair of clashes) {
+      const names = pair.split(' ');
+      report.detail.push(
+        ...logs
+          .filter((l) => names.some((n) => l.includes(n)))
+          .map((l) => `---- ${names.join(' and ')}: ${l}`),
+      );
+    }
 
     // The end: every pull request down, in every set; then a reap of every set.
     for (const s of sets) for (const n of PRS) await step('down', s, n).catch(() => undefined);

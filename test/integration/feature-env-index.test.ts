@@ -6,7 +6,8 @@ import { stringify } from 'yaml';
 import { closeHttpAgents } from '../../src/core/http.js';
 import { nullLogger } from '../../src/core/logger.js';
 import { KubeClient, loadKubeconfig } from '../../src/kube/index.js';
-import { INDEX, indexOf, setShort, type SetIndex } from '../../src/featureenv/state.js';
+import { writeNamespace } from '../../src/featureenv/environment.js';
+import { INDEX, STATE, indexOf, setShort, type SetIndex } from '../../src/featureenv/state.js';
 import type { DatabaseProvider } from '../../src/featureenv/types.js';
 import { startGitHubFake, type GitHubFake } from '../fakes/github.js';
 import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
@@ -126,5 +127,194 @@ describe('feature environments: the index and runs in flight (Kubernetes fake)',
     expect(
       reaped.r.removed!.filter((r) => /held by no environment/.test(r.why)).map((r) => r.number),
     ).toEqual([902, 903]);
+  });
+
+  it('an environment taken down while its up is watching the rollout is not made again (no second environment for the pull request)', async () => {
+    // Pods become ready after 3 s here: the down (an unlabel a moment after the label) removes the
+    // namespace while the up watches its rollout; the up's last write of the namespace comes after.
+    const slow = await startKubeFake({ readyDelayMs: 3000, tickMs: 50 });
+    try {
+      const slowAdmin = new KubeClient(await loadKubeconfig({ content: slow.kubeconfig }, nullLogger), {
+        logger: nullLogger,
+      });
+      const slowInputs = () => ({ ...inputs(), kubeconfig: slow.kubeconfig, timeout: '6s' });
+      gh.addPullRequest({ number: 910, headSha: 'a'.repeat(40) });
+      gh.label(910, 'feature-env', 'maintainer');
+      const up = runFe(
+        gh,
+        {
+          action: 'labeled',
+          number: 910,
+          label: 'feature-env',
+          labels: ['feature-env'],
+          sha: 'a'.repeat(40),
+        },
+        slowInputs(),
+        { workspace: ws },
+      ).catch((e: unknown) => e);
+      const applied = async () =>
+        (await slowAdmin.list('apps/v1', 'Deployment')).items.some((d) =>
+          String(d.metadata.namespace).endsWith('-pr-910'),
+        );
+      for (let i = 0; i < 200 && !(await applied()); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(await applied()).toBe(true);
+      gh.label(910, 'feature-env', 'maintainer', 'unlabeled');
+      const down = await runFe(
+        gh,
+        { action: 'unlabeled', number: 910, label: 'feature-env', labels: [], sha: 'a'.repeat(40) },
+        slowInputs(),
+        { workspace: ws },
+      );
+      expect(down.r.status, down.logger.text()).toBe('down');
+      const result = await up;
+      // The up fails (its namespace went under it), and says so; nothing of #910 stays.
+      expect(result).toBeInstanceOf(Error);
+      expect((result as Error).message).toMatch(
+        /Namespace \S+-pr-910 was removed while this run was writing it/,
+      );
+      const left = (
+        await slowAdmin.list('v1', 'Namespace', { labelSelector: 'commit-to-cloud.dev/fe-pr=910' })
+      ).items.map((n) => n.metadata.name);
+      expect(left).toEqual([]);
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  /** A request of the engine held at the fake until the test lets it go. */
+  const hold = (method: string, pathIncludes: string) => {
+    let release!: () => void;
+    const until = new Promise<void>((r) => (release = r));
+    const arrived = new Promise<void>((onHold) =>
+      kube.faults.add({ kind: 'hold', method, pathIncludes, until, onHold }),
+    );
+    return { arrived, release };
+  };
+  const labelled = (n: number) => ({
+    action: 'labeled' as const,
+    number: n,
+    label: 'feature-env',
+    labels: ['feature-env'],
+    sha: 'a'.repeat(40),
+  });
+  const unlabelled = (n: number) => ({
+    action: 'unlabeled' as const,
+    number: n,
+    label: 'feature-env',
+    labels: [],
+    sha: 'a'.repeat(40),
+  });
+  const namespacesOfPr = async (n: number) =>
+    (await admin.list('v1', 'Namespace', { labelSelector: `commit-to-cloud.dev/fe-pr=${n}` })).items.map(
+      (x) => x.metadata.name,
+    );
+
+  it("a down between an up's claim and the making of its namespace: the up makes it, finds its claim released, removes it again", async () => {
+    for (const n of [929, 930]) {
+      gh.addPullRequest({ number: n, headSha: 'a'.repeat(40) });
+      gh.label(n, 'feature-env', 'maintainer');
+    }
+    // The set's control namespace exists (so the one namespace the up creates is its own).
+    expect((await runFe(gh, labelled(929), inputs(), { workspace: ws })).r.status).toBe('up');
+    const create = hold('POST', '/api/v1/namespaces?');
+    const up = runFe(gh, labelled(930), inputs(), { workspace: ws }).catch((e: unknown) => e);
+    await create.arrived; // claimed; its namespace is being made
+    gh.label(930, 'feature-env', 'maintainer', 'unlabeled');
+    const down = await runFe(gh, unlabelled(930), inputs(), { workspace: ws });
+    expect(down.r.status, down.logger.text()).toBe('down');
+    create.release();
+    const result = await up;
+    expect(result).toBeInstanceOf(Error);
+    expect((result as Error).message).toMatch(/#930 was taken down .* while this run was making it/);
+    expect(await namespacesOfPr(930)).toEqual([]);
+    expect((await readIndex()).claims['930']).toBeUndefined();
+  });
+
+  it('a down whose namespace is made by an up in flight after the down deleted it: the down deletes it again once its claim is released', async () => {
+    gh.addPullRequest({ number: 931, headSha: 'a'.repeat(40) });
+    gh.label(931, 'feature-env', 'maintainer');
+    await runFe(gh, labelled(929), inputs(), { workspace: ws }); // the control namespace exists
+    const create = hold('POST', '/api/v1/namespaces?');
+    const up = runFe(gh, labelled(931), inputs(), { workspace: ws });
+    await create.arrived; // claimed; its namespace is being made
+    // The down finds no namespace yet; its release of the claim is held.
+    const release = hold('PATCH', `/api/v1/namespaces/${ctl()}`);
+    gh.label(931, 'feature-env', 'maintainer', 'unlabeled');
+    const down = runFe(gh, unlabelled(931), inputs(), { workspace: ws });
+    await release.arrived;
+    // The up makes its namespace while its claim still stands, and deploys into it.
+    create.release();
+    expect((await up).r.status).toBe('up');
+    expect(await namespacesOfPr(931)).toHaveLength(1);
+    release.release();
+    const d = await down;
+    expect(d.r.status, d.logger.text()).toBe('down');
+    expect(d.logger.text()).toMatch(/deleting namespace \S+-pr-931 again/);
+    expect(await namespacesOfPr(931)).toEqual([]);
+    expect((await readIndex()).claims['931']).toBeUndefined();
+  });
+
+  it('a second up for a pull request whose namespace another up is still making waits for it, and stops when that claim is released', async () => {
+    gh.addPullRequest({ number: 932, headSha: 'a'.repeat(40) });
+    gh.label(932, 'feature-env', 'maintainer');
+    await runFe(gh, labelled(929), inputs(), { workspace: ws }); // the control namespace exists
+    const create = hold('POST', '/api/v1/namespaces?');
+    const first = runFe(gh, labelled(932), inputs(), { workspace: ws }).catch((e: unknown) => e);
+    await create.arrived;
+    const second = runFe(gh, labelled(932), inputs(), { workspace: ws }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 500)); // the second has claimed (an update) and waits
+    gh.label(932, 'feature-env', 'maintainer', 'unlabeled');
+    expect((await runFe(gh, unlabelled(932), inputs(), { workspace: ws })).r.status).toBe('down');
+    const b = await second;
+    expect(b).toBeInstanceOf(Error);
+    expect((b as Error).message).toMatch(/Another run for #932 claimed namespace \S+ and then gave it up/);
+    create.release();
+    expect(await first).toBeInstanceOf(Error);
+    expect(await namespacesOfPr(932)).toEqual([]);
+  });
+
+  it('writeNamespace makes a namespace only when told this run makes it; one removed meanwhile stays removed', async () => {
+    const s = {
+      repository: 'acme/shop',
+      prefix,
+      label: 'feature-env',
+      client: admin,
+      logger: nullLogger,
+    };
+    const name = `${prefix}x-spare-w1`;
+    // Every version of the namespace, from its first, says its state: one without reads as an
+    // active environment of no pull request, so a concurrent refill dropped the slot of a spare
+    // being made (and made another: a spare outside the pool), and a reap removed it as an orphan.
+    const versions: Array<string | undefined> = [];
+    const stop = new AbortController();
+    const watching = (async () => {
+      for await (const ev of admin.watch('v1', 'Namespace', {
+        fieldSelector: `metadata.name=${name}`,
+        signal: stop.signal,
+      }))
+        if (ev.type === 'ADDED' || ev.type === 'MODIFIED') versions.push(ev.object.metadata.labels?.[STATE]);
+    })().catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    await expect(writeNamespace(s, name, 'spare')).rejects.toThrow(
+      /was removed while this run was writing it/,
+    );
+    expect(await admin.get({ apiVersion: 'v1', kind: 'Namespace', name })).toBeUndefined();
+    await writeNamespace(s, name, 'warming', { create: true });
+    // A reap trims the slot while the spare is being deployed: the refill's last write must not bring it back.
+    await admin.delete({ apiVersion: 'v1', kind: 'Namespace', name });
+    await expect(writeNamespace(s, name, 'spare')).rejects.toThrow(/was removed/);
+    expect(await admin.get({ apiVersion: 'v1', kind: 'Namespace', name })).toBeUndefined();
+    // One that exists is written (its state changes), and told to create, one that exists is kept, not replaced.
+    await writeNamespace(s, name, 'warming', { create: true });
+    const uid = (await admin.get({ apiVersion: 'v1', kind: 'Namespace', name }))!.metadata.uid;
+    await writeNamespace(s, name, 'spare', { create: true });
+    const after = (await admin.get({ apiVersion: 'v1', kind: 'Namespace', name }))!;
+    expect(after.metadata.uid).toBe(uid);
+    expect(after.metadata.labels?.[STATE]).toBe('spare');
+    await admin.delete({ apiVersion: 'v1', kind: 'Namespace', name });
+    await new Promise((r) => setTimeout(r, 100));
+    stop.abort();
+    await watching;
+    expect(versions).toEqual(['warming', 'warming', 'spare']);
   });
 });

@@ -114,7 +114,7 @@ describe.skipIf(!haveMoto())('rds-snapshot databases: the real AWS SDK against m
     const members = await poolMembers();
     expect(members.map((m) => m.DBInstanceIdentifier).sort()).toEqual([...created].sort());
     for (const m of members) {
-      expect(tags(m)).toEqual({ [POOL_TAG]: SOURCE });
+      expect(tags(m)).toEqual({ [POOL_TAG]: SOURCE, [SET_TAG]: SET });
       expect(m.DBInstanceClass).toBe('db.t4g.micro');
       expect(m.DBSubnetGroup?.DBSubnetGroupName).toBe('integration-subnets');
     }

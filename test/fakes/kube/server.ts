@@ -42,9 +42,13 @@ export interface Fault {
   /**
    * 'status': answer with this HTTP status (429 carries Retry-After); 'drop': destroy the socket;
    * 'cut': answer 200, then destroy the socket before a byte of the body (a watch that breaks
-   * mid-stream: the client sees a raw socket error, not an API error).
+   * mid-stream: the client sees a raw socket error, not an API error); 'hold': the request waits
+   * (a slow network or server) until `until` settles, then is answered as usual (`onHold` is called
+   * when it arrives, so a test can act in that moment).
    */
-  kind: 'status' | 'drop' | 'cut';
+  kind: 'status' | 'drop' | 'cut' | 'hold';
+  until?: Promise<unknown>;
+  onHold?: () => void;
   status?: number;
   retryAfterSeconds?: number;
   method?: string;
@@ -265,7 +269,11 @@ export function makeHandler(state: ServerState) {
           (f.dryRun === undefined || f.dryRun === /[?&]dryRun=All/.test(log.path)) &&
           (f.watch ? true : !watch),
       );
-      if (fault) {
+      if (fault?.kind === 'hold') {
+        fault.times = (fault.times ?? 1) - 1;
+        fault.onHold?.();
+        await fault.until?.catch(() => undefined);
+      } else if (fault) {
         fault.times = (fault.times ?? 1) - 1;
         if (fault.kind === 'drop') {
           log.status = -1;
