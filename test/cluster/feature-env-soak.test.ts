@@ -40,12 +40,7 @@ describe.skipIf(!haveCluster())('feature environments: the soak on the genuine c
     if (report.detail.length) console.log(report.detail.join('\n'));
     expect(report.breaches, `seed ${seed}`).toEqual([]);
     expect(report.steps).toBe(steps);
-    // Exactly 1 on the fake (test/integration/feature-env-soak); here a spare outside the pool is
-    // sometimes left as well (a known issue, see the issue 12 note): at least the pool, at most one more.
-    for (const n of Object.values(report.end.spares)) {
-      expect(n, `seed ${seed}`).toBeGreaterThanOrEqual(1);
-      expect(n, `seed ${seed}`).toBeLessThanOrEqual(2);
-    }
+    expect(Object.values(report.end.spares), `seed ${seed}`).toEqual([1, 1, 1, 1]);
     expect(report.end.databases, `seed ${seed}`).toEqual([]);
     expect(report.end.foreignIntact).toBe(true);
   }, 900_000);
