@@ -466,6 +466,18 @@ function prOf(tags) {
     const m = /^([1-9][0-9]*)(?::|$)/.exec(tags.get(PR_TAG) ?? '');
     return m ? Number(m[1]) : undefined;
 }
+/** When the pull request claimed the instance (`<pr>:<token>:<ms>`; 0 for a tag without the time). */
+function claimedAt(tags) {
+    return Number((tags.get(PR_TAG) ?? '').split(':')[2]) || 0;
+}
+/**
+ * A pull request's instances, the one it keeps first: the earliest claim (then the identifier). Every
+ * run that sees two agrees which stays; the earliest claimer keeps its own even when it never sees
+ * the later one, and the later one, which sees both, gives its own back.
+ */
+function keepOrder(a, b) {
+    return claimedAt(a.tags) - claimedAt(b.tags) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
 /** 28 letters and digits: valid as a master password of every RDS engine (Oracle's 30 is the shortest limit). */
 function rds_generatePassword() {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -603,12 +615,10 @@ function rdsSnapshotProvider(config, opts = {}) {
                 : `RDS: ${m.id} is being claimed by another run at the same time; trying the next`);
             return owner !== undefined ? 'taken' : 'conflict';
         }
-        await call(`AddTagsToResource ${m.id}`, logger, () => client.send(new dist_cjs/* AddTagsToResourceCommand */.X3P({
-            ResourceName: m.arn,
-            Tags: [{ Key: PR_TAG, Value: `${n}:${token}` }],
-        })));
+        const value = `${n}:${token}:${now()}`;
+        await call(`AddTagsToResource ${m.id}`, logger, () => client.send(new dist_cjs/* AddTagsToResourceCommand */.X3P({ ResourceName: m.arn, Tags: [{ Key: PR_TAG, Value: value }] })));
         await removeTag(m, key, logger);
-        m.tags.set(PR_TAG, `${n}:${token}`);
+        m.tags.set(PR_TAG, value);
         m.pr = n;
         return 'won';
     };
@@ -702,7 +712,7 @@ function rdsSnapshotProvider(config, opts = {}) {
             { Key: SET_TAG, Value: config.set },
         ];
         if (pr !== undefined)
-            tags.push({ Key: PR_TAG, Value: `${pr}:${(0,external_node_crypto_.randomBytes)(6).toString('hex')}` });
+            tags.push({ Key: PR_TAG, Value: `${pr}:${(0,external_node_crypto_.randomBytes)(6).toString('hex')}:${now()}` });
         await call(`RestoreDBInstanceFromDBSnapshot ${id}`, logger, () => client.send(new dist_cjs/* RestoreDBInstanceFromDBSnapshotCommand */.dX$({
             DBInstanceIdentifier: id,
             DBSnapshotIdentifier: snapshot.DBSnapshotIdentifier,
@@ -764,7 +774,7 @@ function rdsSnapshotProvider(config, opts = {}) {
     };
     /**
      * After a claim or a restore for PR n: when a concurrent run for the same pull request won another
-     * instance, both keep the first of the pull request's instances by identifier and the other goes
+     * instance, both keep the first of the pull request's instances (keepOrder) and the other goes
      * back to the pool (its `pr` tag removed), so one instance stays claimed. Read twice, a moment
      * apart: a run whose first read came before the other's tag was written sees it on the second.
      */
@@ -776,7 +786,7 @@ function rdsSnapshotProvider(config, opts = {}) {
         for (let round = 1; round <= 2; round++) {
             if (round > 1 && settleMs > 0)
                 await sleep(settleMs);
-            const held = (await list(logger)).filter((m) => m.pr === n && !GONE.has(m.status));
+            const held = (await list(logger)).filter((m) => m.pr === n && !GONE.has(m.status)).sort(keepOrder);
             const keep = held[0]?.id ?? mine;
             if (keep === mine)
                 continue;
@@ -792,7 +802,7 @@ function rdsSnapshotProvider(config, opts = {}) {
         async claim(env, logger, o = {}) {
             const n = env.number;
             const members = await list(logger);
-            const held = members.filter((m) => m.pr === n && !GONE.has(m.status));
+            const held = members.filter((m) => m.pr === n && !GONE.has(m.status)).sort(keepOrder);
             let id;
             let fresh = false;
             if (held[0]) {

@@ -121,12 +121,13 @@ describe('feature environments under faults (Kubernetes fake)', () => {
 
   it('a run that died after its claim: the next up of that pull request still gets an environment, reap drops the stale claim', async () => {
     const p = pr();
-    // The claim is written, then the namespace write fails every time (as if the run died there).
+    // The claim is written and the namespace made, then the write right after it (the engine's
+    // RoleBinding inside) fails every time (as if the run died there).
     kube.faults.add({
       kind: 'status',
       status: 500,
       method: 'PATCH',
-      pathIncludes: `-pr-${p.number}?`,
+      pathIncludes: `-pr-${p.number}/rolebindings/`,
       times: 10,
     });
     await expect(up(p)).rejects.toThrow();

@@ -34,10 +34,12 @@ describe.skipIf(!haveMoto())('rds-snapshot databases: the real AWS SDK against m
     (await client.send(new DescribeDBInstancesCommand({}))).DBInstances ?? [];
   const poolMembers = async () => (await instances()).filter((i) => tags(i)[POOL_TAG] === SOURCE);
 
+  // settleMs: the pause between the two reads of a fresh claim must outlast the other run's tag
+  // write (2 s in production); 50 ms was too short when the suite loads both cores (CI, stop 19).
   const provider = (pool: number, set = SET) =>
     rdsSnapshotProvider(
       { sourceInstance: SOURCE, instanceClass: 'db.t4g.micro', pool, region: moto.region, set },
-      { client, pollMs: 1, settleMs: 50, retry: { baseDelayMs: 1 } },
+      { client, pollMs: 1, settleMs: 500, retry: { baseDelayMs: 1 } },
     );
 
   /** Moto's EC2 query API (no EC2 SDK here): the default VPC's subnets, for a DB subnet group. */
@@ -153,9 +155,9 @@ describe.skipIf(!haveMoto())('rds-snapshot databases: the real AWS SDK against m
     );
 
     const byId = new Map((await poolMembers()).map((m) => [m.DBInstanceIdentifier!, tags(m)]));
-    expect(byId.get(one.id)![PR_TAG]).toMatch(/^1:[0-9a-f]{12}$/);
-    expect(byId.get(two.id)![PR_TAG]).toMatch(/^2:[0-9a-f]{12}$/);
-    expect(byId.get(three.id)![PR_TAG]).toMatch(/^3:[0-9a-f]{12}$/);
+    expect(byId.get(one.id)![PR_TAG]).toMatch(/^1:[0-9a-f]{12}:[0-9]+$/);
+    expect(byId.get(two.id)![PR_TAG]).toMatch(/^2:[0-9a-f]{12}:[0-9]+$/);
+    expect(byId.get(three.id)![PR_TAG]).toMatch(/^3:[0-9a-f]{12}:[0-9]+$/);
     for (const t of byId.values())
       expect(Object.keys(t).filter((k) => k.startsWith(CLAIM_TAG_PREFIX))).toEqual([]);
     expect(await p.held(memoryLogger())).toEqual(

@@ -218,7 +218,7 @@ describe('rds-snapshot provider: states, failures and collisions (aws-sdk-client
       PubliclyAccessible: false,
       DeletionProtection: false,
     });
-    expect(rds.state.instances.get(info.id)!.tags.get(PR_TAG)).toMatch(/^42:[0-9a-f]{12}$/);
+    expect(rds.state.instances.get(info.id)!.tags.get(PR_TAG)).toMatch(/^42:[0-9a-f]{12}:[0-9]+$/);
     // The password: generated, set with ApplyImmediately, returned, never logged.
     expect(calls(ModifyDBInstanceCommand)).toEqual([
       { DBInstanceIdentifier: info.id, MasterUserPassword: info.password, ApplyImmediately: true },
@@ -370,7 +370,7 @@ describe('rds-snapshot provider: states, failures and collisions (aws-sdk-client
       `${CLAIM_TAG_PREFIX}0123456789ab`, // only the other run's: ours is gone
     ]);
     const won = rds.state.instances.get(info.id)!.tags;
-    expect(won.get(PR_TAG)).toMatch(/^5:[0-9a-f]{12}$/);
+    expect(won.get(PR_TAG)).toMatch(/^5:[0-9a-f]{12}:[0-9]+$/);
     expect([...won.keys()].filter((k) => k.startsWith(CLAIM_TAG_PREFIX))).toEqual([]);
   });
 
@@ -390,6 +390,24 @@ describe('rds-snapshot provider: states, failures and collisions (aws-sdk-client
     expect(rds.state.instances.get('fe-integration-db-aaaaaa')!.tags.get(PR_TAG)).toBe('77:c0ffeec0ffee');
     expect(calls(RestoreDBInstanceFromDBSnapshotCommand)).toHaveLength(1);
     expect(sleeps.filter((s) => s < 15_000)).toEqual([]); // taken for good: no back-off round
+  });
+
+  it('two runs of one PR that each won an instance: the later claim gives its own back, whatever the identifiers', async () => {
+    rds.member('fe-integration-db-aaaaaa', 'available'); // ours: the lower identifier
+    rds.member('fe-integration-db-zzzzzz', 'available');
+    // The other run claimed zzzzzz a moment before us, but its tag lands only after our first look;
+    // it never sees ours, so it keeps zzzzzz: ours (aaaaaa) must go back, though its id sorts first.
+    rds.state.afterAddTags = (id, keys) => {
+      if (id === 'fe-integration-db-aaaaaa' && keys.includes(PR_TAG))
+        rds.state.instances
+          .get('fe-integration-db-zzzzzz')!
+          .tags.set(PR_TAG, `6:0123456789ab:${clock - 1000}`);
+    };
+    const logger = memoryLogger();
+    const info = await provider(2).claim({ number: 6, namespace: 'fe-pr-6' }, logger);
+    expect(info.id).toBe('fe-integration-db-zzzzzz');
+    expect(rds.state.instances.get('fe-integration-db-aaaaaa')!.tags.has(PR_TAG)).toBe(false);
+    expect(logger.text()).toContain('fe-integration-db-aaaaaa goes back to the pool');
   });
 
   it('claims that collide every time: a few rounds with random pauses, then a restore', async () => {

@@ -132,6 +132,23 @@ function prOf(tags: Map<string, string>): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** When the pull request claimed the instance (`<pr>:<token>:<ms>`; 0 for a tag without the time). */
+function claimedAt(tags: Map<string, string>): number {
+  return Number((tags.get(PR_TAG) ?? '').split(':')[2]) || 0;
+}
+
+/**
+ * A pull request's instances, the one it keeps first: the earliest claim (then the identifier). Every
+ * run that sees two agrees which stays; the earliest claimer keeps its own even when it never sees
+ * the later one, and the later one, which sees both, gives its own back.
+ */
+function keepOrder(
+  a: { id: string; tags: Map<string, string> },
+  b: { id: string; tags: Map<string, string> },
+): number {
+  return claimedAt(a.tags) - claimedAt(b.tags) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
 /** 28 letters and digits: valid as a master password of every RDS engine (Oracle's 30 is the shortest limit). */
 function generatePassword(): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -310,16 +327,14 @@ export function rdsSnapshotProvider(
       );
       return owner !== undefined ? 'taken' : 'conflict';
     }
+    const value = `${n}:${token}:${now()}`;
     await call(`AddTagsToResource ${m.id}`, logger, () =>
       client.send(
-        new AddTagsToResourceCommand({
-          ResourceName: m.arn,
-          Tags: [{ Key: PR_TAG, Value: `${n}:${token}` }],
-        }),
+        new AddTagsToResourceCommand({ ResourceName: m.arn, Tags: [{ Key: PR_TAG, Value: value }] }),
       ),
     );
     await removeTag(m, key, logger);
-    m.tags.set(PR_TAG, `${n}:${token}`);
+    m.tags.set(PR_TAG, value);
     m.pr = n;
     return 'won';
   };
@@ -437,7 +452,8 @@ export function rdsSnapshotProvider(
       { Key: POOL_TAG, Value: source },
       { Key: SET_TAG, Value: config.set },
     ];
-    if (pr !== undefined) tags.push({ Key: PR_TAG, Value: `${pr}:${randomBytes(6).toString('hex')}` });
+    if (pr !== undefined)
+      tags.push({ Key: PR_TAG, Value: `${pr}:${randomBytes(6).toString('hex')}:${now()}` });
     await call(`RestoreDBInstanceFromDBSnapshot ${id}`, logger, () =>
       client.send(
         new RestoreDBInstanceFromDBSnapshotCommand({
@@ -523,7 +539,7 @@ export function rdsSnapshotProvider(
 
   /**
    * After a claim or a restore for PR n: when a concurrent run for the same pull request won another
-   * instance, both keep the first of the pull request's instances by identifier and the other goes
+   * instance, both keep the first of the pull request's instances (keepOrder) and the other goes
    * back to the pool (its `pr` tag removed), so one instance stays claimed. Read twice, a moment
    * apart: a run whose first read came before the other's tag was written sees it on the second.
    */
@@ -539,7 +555,7 @@ export function rdsSnapshotProvider(
   const settle = async (n: number, mine: string, logger: Logger): Promise<string> => {
     for (let round = 1; round <= 2; round++) {
       if (round > 1 && settleMs > 0) await sleep(settleMs);
-      const held = (await list(logger)).filter((m) => m.pr === n && !GONE.has(m.status));
+      const held = (await list(logger)).filter((m) => m.pr === n && !GONE.has(m.status)).sort(keepOrder);
       const keep = held[0]?.id ?? mine;
       if (keep === mine) continue;
       const extra = held.find((m) => m.id === mine);
@@ -555,7 +571,7 @@ export function rdsSnapshotProvider(
     async claim(env: EnvRef, logger: Logger, o: ClaimOptions = {}): Promise<DatabaseInfo> {
       const n = env.number;
       const members = await list(logger);
-      const held = members.filter((m) => m.pr === n && !GONE.has(m.status));
+      const held = members.filter((m) => m.pr === n && !GONE.has(m.status)).sort(keepOrder);
       let id: string;
       let fresh = false;
       if (held[0]) {
