@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import faces from './eslint-rules/faces.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'lib/', '**/dist/', 'coverage/', 'examples/', '.tmp/'] },
@@ -28,6 +29,12 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  {
+    // Rooms and faces: another folder of src/ is used only through its index.ts (eslint-rules/faces.js).
+    files: ['src/**/*.ts'],
+    plugins: { local: { rules: { faces } } },
+    rules: { 'local/faces': 'error' },
   },
   {
     // The engine never knows where it runs: only src/actions and src/cli may import @actions/core.

@@ -19,12 +19,11 @@ __webpack_require__.d(__webpack_exports__, {
 var external_node_crypto_ = __webpack_require__(7598);
 // EXTERNAL MODULE: ./node_modules/pg/esm/index.mjs
 var esm = __webpack_require__(3849);
-// EXTERNAL MODULE: ./lib/core/errors.js
-var errors = __webpack_require__(3828);
 // EXTERNAL MODULE: ./lib/core/retry.js
 var retry = __webpack_require__(7493);
+// EXTERNAL MODULE: ./lib/core/errors.js
+var errors = __webpack_require__(3828);
 ;// CONCATENATED MODULE: ./lib/featureenv/db/postgres.js
-
 
 
 
@@ -415,7 +414,6 @@ var dist_cjs = __webpack_require__(7202);
 // EXTERNAL MODULE: ./lib/aws/errors.js
 var aws_errors = __webpack_require__(6762);
 ;// CONCATENATED MODULE: ./lib/featureenv/db/rds.js
-
 
 
 

@@ -12,12 +12,12 @@ __webpack_require__.d(__webpack_exports__, {
   resolveBuilder: () => (/* binding */ resolveBuilder)
 });
 
-// UNUSED EXPORTS: BUILDAH_INSTALL_HINT, DOCKER_INSTALL_HINT, buildahArgs, buildahGlobalArgs, buildahStorage, defaultContainersAuthFiles, displayBuildArgs, dockerArgs, dockerConfigDir, looksSecret, registriesConfText, validateBuildRequest, validateTargets, writeAuthFile
+// UNUSED EXPORTS: BUILDAH_INSTALL_HINT, BUILD_INPUT_DEFS, DOCKER_INSTALL_HINT, buildahArgs, buildahGlobalArgs, buildahStorage, defaultContainersAuthFiles, displayBuildArgs, dockerArgs, dockerConfigDir, looksSecret, parseBuildCommon, registriesConfText, sourceDateEpoch, validateBuildRequest, validateTargets, writeAuthFile
 
-// EXTERNAL MODULE: ./lib/core/errors.js
-var errors = __webpack_require__(3828);
 // EXTERNAL MODULE: ./lib/core/exec.js
 var exec = __webpack_require__(1354);
+// EXTERNAL MODULE: ./lib/core/errors.js
+var errors = __webpack_require__(3828);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __webpack_require__(1455);
 // EXTERNAL MODULE: external "node:os"
@@ -109,8 +109,6 @@ function secretArgs(secrets, sources) {
 }
 
 ;// CONCATENATED MODULE: ./lib/build/buildah.js
-
-
 
 
 
@@ -336,8 +334,6 @@ var external_node_fs_ = __webpack_require__(3024);
 
 
 
-
-
 const DOCKER_INSTALL_HINT = 'install Docker Engine with the buildx plugin (https://docs.docker.com/engine/install/), or use the buildah builder (`apt-get install -y buildah`)';
 /**
  * The `docker buildx build` command line for a validated request: a pure function. Credentials are
@@ -475,7 +471,6 @@ var validate = __webpack_require__(8408);
 
 
 
-
 async function dockerAnswers(env, timeoutMs) {
     const info = await (0,exec/* exec */.m0)('docker', ['info', '--format', '{{.ServerVersion}}'], {
         env,
@@ -552,6 +547,8 @@ async function buildAndPush(req, builder) {
         return dockerBuildAndPush(valid);
     throw new errors/* C2CError */.n$(`Unknown builder '${String(builder)}'. Expected docker or buildah.`);
 }
+
+
 
 
 /***/ }),

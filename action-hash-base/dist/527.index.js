@@ -108,14 +108,14 @@ __webpack_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __webpack_require__(7598);
-// EXTERNAL MODULE: ./lib/core/errors.js
-var errors = __webpack_require__(3828);
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __webpack_require__(7067);
 // EXTERNAL MODULE: external "node:https"
 var external_node_https_ = __webpack_require__(4708);
 // EXTERNAL MODULE: ./lib/core/agents.js
 var agents = __webpack_require__(7257);
+// EXTERNAL MODULE: ./lib/core/errors.js
+var errors = __webpack_require__(3828);
 // EXTERNAL MODULE: ./lib/core/retry.js
 var core_retry = __webpack_require__(7493);
 ;// CONCATENATED MODULE: ./lib/core/http.js
@@ -661,7 +661,6 @@ function isAwsCredentialError(e) {
 
 
 
-
 function awsFailure(what, host, err) {
     const e = awsErrorOf(err);
     if (e?.name === 'CredentialsProviderError')
@@ -783,8 +782,6 @@ function isImageManifestMediaType(mediaType) {
 }
 
 ;// CONCATENATED MODULE: ./lib/registry/client.js
-
-
 
 
 

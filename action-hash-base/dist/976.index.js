@@ -219,11 +219,10 @@ async function exec(cmd, args, opts = {}) {
 /* harmony export */ });
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(6760);
-/* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(3828);
-/* harmony import */ var _core_exec_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(1354);
-/* harmony import */ var _patterns_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(7273);
-/* harmony import */ var _walk_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(8447);
-
+/* harmony import */ var _core_index_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(1354);
+/* harmony import */ var _core_index_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(3828);
+/* harmony import */ var _patterns_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(7273);
+/* harmony import */ var _walk_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(8447);
 
 
 
@@ -231,22 +230,22 @@ async function exec(cmd, args, opts = {}) {
 
 const GIT_HINT = 'apt-get install -y git';
 async function git(cwd, args, allowFailure = false) {
-    return (0,_core_exec_js__WEBPACK_IMPORTED_MODULE_3__/* .exec */ .m0)('git', args, { cwd, allowFailure, installHint: GIT_HINT });
+    return (0,_core_index_js__WEBPACK_IMPORTED_MODULE_2__/* .exec */ .m0)('git', args, { cwd, allowFailure, installHint: GIT_HINT });
 }
 /** Reads HEAD's tree under the workspace. Fails (naming the input 'mode') outside a checkout. */
 async function readGitView(workspace) {
     const top = await git(workspace, ['rev-parse', '--show-toplevel'], true);
     if (top.code !== 0) {
         const why = top.stderr.trim().split('\n').pop() ?? '';
-        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('mode', `'git' hashes what the checkout's HEAD holds, but ${workspace} is not inside a git checkout${why ? ` (git: ${why})` : ''}`, "a git checkout, or mode 'content'");
+        throw new _core_index_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz('mode', `'git' hashes what the checkout's HEAD holds, but ${workspace} is not inside a git checkout${why ? ` (git: ${why})` : ''}`, "a git checkout, or mode 'content'");
     }
     const toplevel = node_fs__WEBPACK_IMPORTED_MODULE_0__.realpathSync(top.stdout.trim());
     const head = await git(toplevel, ['rev-parse', '--verify', '-q', 'HEAD^{commit}'], true);
     if (head.code !== 0)
-        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('mode', `'git' hashes what HEAD holds, but the repository at ${toplevel} has no commit yet`, "a checkout with a commit, or mode 'content'");
+        throw new _core_index_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz('mode', `'git' hashes what HEAD holds, but the repository at ${toplevel} has no commit yet`, "a checkout with a commit, or mode 'content'");
     const prefix = node_path__WEBPACK_IMPORTED_MODULE_1__.relative(toplevel, workspace).split(node_path__WEBPACK_IMPORTED_MODULE_1__.sep).join('/');
     if (prefix.startsWith('..'))
-        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .C2CError */ .n$(`Workspace ${workspace} is not inside the git checkout ${toplevel}.`);
+        throw new _core_index_js__WEBPACK_IMPORTED_MODULE_3__/* .C2CError */ .n$(`Workspace ${workspace} is not inside the git checkout ${toplevel}.`);
     const listing = await git(toplevel, ['ls-tree', '-r', '-z', '--full-tree', 'HEAD']);
     const entries = new Map();
     const under = prefix ? prefix + '/' : '';
@@ -257,7 +256,7 @@ async function readGitView(workspace) {
         const [mode, type, oid] = record.slice(0, tab).split(' ');
         const full = record.slice(tab + 1);
         if (!mode || !type || !oid || tab < 0)
-            throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .C2CError */ .n$(`Unexpected line from git ls-tree: ${JSON.stringify(record)}`);
+            throw new _core_index_js__WEBPACK_IMPORTED_MODULE_3__/* .C2CError */ .n$(`Unexpected line from git ls-tree: ${JSON.stringify(record)}`);
         if (under && !full.startsWith(under))
             continue;
         const rel = full.slice(under.length);
@@ -274,7 +273,7 @@ function gitSource(workspace, view) {
         const parts = e.path.split('/');
         let dir = workspace;
         for (let i = 0; i < parts.length; i++) {
-            const abs = (0,_walk_js__WEBPACK_IMPORTED_MODULE_5__/* .join */ .fj)(dir, parts[i]);
+            const abs = (0,_walk_js__WEBPACK_IMPORTED_MODULE_4__/* .join */ .fj)(dir, parts[i]);
             if (i === parts.length - 1) {
                 const type = e.mode === '120000' ? 'symlink' : 'file';
                 leaves.set(abs, type);
@@ -308,8 +307,8 @@ async function gitDifferences(workspace, view, patterns) {
         out = (await git(view.toplevel, args)).stdout;
     }
     catch (err) {
-        if (err instanceof _core_exec_js__WEBPACK_IMPORTED_MODULE_3__/* .ExecError */ .cI)
-            throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .C2CError */ .n$(`git status failed in ${view.toplevel}: ${err.message}`);
+        if (err instanceof _core_index_js__WEBPACK_IMPORTED_MODULE_2__/* .ExecError */ .cI)
+            throw new _core_index_js__WEBPACK_IMPORTED_MODULE_3__/* .C2CError */ .n$(`git status failed in ${view.toplevel}: ${err.message}`);
         throw err;
     }
     const under = view.prefix ? view.prefix + '/' : '';
@@ -322,7 +321,7 @@ async function gitDifferences(workspace, view, patterns) {
         if (under && !full.startsWith(under))
             continue;
         const rel = full.slice(under.length);
-        if (!(patterns.match((0,_walk_js__WEBPACK_IMPORTED_MODULE_5__/* .join */ .fj)(workspace, rel)) & _patterns_js__WEBPACK_IMPORTED_MODULE_4__/* .MatchKind */ .gl.File))
+        if (!(patterns.match((0,_walk_js__WEBPACK_IMPORTED_MODULE_4__/* .join */ .fj)(workspace, rel)) & _patterns_js__WEBPACK_IMPORTED_MODULE_5__/* .MatchKind */ .gl.File))
             continue;
         let reason;
         if (xy === '??')

@@ -1,9 +1,14 @@
 import type * as Core from '@actions/core';
-import { C2CError, errorMessage } from '../core/errors.js';
-import { closeHttpAgents } from '../core/agents.js';
-import { renderFailureSummary } from '../core/markdown.js';
-import type { InputSpec, RawInputs } from '../core/input-spec.js';
-import { Masker, type Logger, type SourceLocation } from '../core/logger.js';
+import {
+  C2CError,
+  errorMessage,
+  closeHttpAgents,
+  renderFailureSummary,
+  Masker,
+  type Logger,
+  type SourceLocation,
+} from '../core/index.js';
+import type { InputSpec, RawInputs } from '../core/index.js';
 
 /**
  * What every action entry shares: the Logger over @actions/core, reading the inputs a spec declares

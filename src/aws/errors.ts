@@ -1,4 +1,4 @@
-import { isTransient, RetryExhaustedError } from '../core/retry.js';
+import { isTransient, RetryExhaustedError } from '../core/index.js';
 
 /**
  * How the engine reads an AWS SDK failure, for every AWS service it calls (ECR, RDS): what is worth

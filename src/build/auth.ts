@@ -1,8 +1,8 @@
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { C2CError } from '../core/errors.js';
-import { isLoopbackHost } from '../images/reference.js';
+import { C2CError } from '../core/index.js';
+import { isLoopbackHost } from '../images/index.js';
 
 /** A registry the build pulls from or pushes to, with the credentials to use there. */
 export interface PushTarget {

@@ -1,11 +1,9 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { C2CError, ToolMissingError } from '../core/errors.js';
-import { exec, ExecError, which } from '../core/exec.js';
-import type { Logger } from '../core/logger.js';
-import { retry } from '../core/retry.js';
-import { parseImageReference } from '../images/reference.js';
+import { C2CError, ToolMissingError, exec, ExecError, which, retry } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import { parseImageReference } from '../images/index.js';
 import {
   defaultContainersAuthFiles,
   hasCredentials,

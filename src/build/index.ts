@@ -1,6 +1,5 @@
-import { C2CError, ToolMissingError } from '../core/errors.js';
-import { exec, which } from '../core/exec.js';
-import type { Logger } from '../core/logger.js';
+import { C2CError, ToolMissingError, exec, which } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import { BUILDAH_INSTALL_HINT, buildahBuildAndPush } from './buildah.js';
 import { DOCKER_INSTALL_HINT, dockerBuildAndPush } from './docker.js';
 import type { BuilderChoice, BuilderName, BuildRequest, BuildResult } from './types.js';
@@ -122,3 +121,5 @@ export async function buildAndPush(req: BuildRequest, builder: BuilderName): Pro
   if (builder === 'docker') return dockerBuildAndPush(valid);
   throw new C2CError(`Unknown builder '${String(builder)}'. Expected docker or buildah.`);
 }
+export { BUILD_INPUT_DEFS, parseBuildCommon } from './inputs.js';
+export { sourceDateEpoch } from './source-date.js';

@@ -1,8 +1,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../core/errors.js';
-import { parseEnum, parseKeyValues } from '../core/inputs.js';
-import type { InputDef } from '../core/input-spec.js';
+import { InputError, parseEnum, parseKeyValues } from '../core/index.js';
+import type { InputDef } from '../core/index.js';
 import type { BuilderChoice, BuildSecret } from './index.js';
 import { SECRET_ID, SECRET_ID_EXPECTED } from './validate.js';
 

@@ -1,6 +1,6 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../core/index.js';
 import type { BuildSecret } from './types.js';
 import type { ValidatedRequest } from './validate.js';
 

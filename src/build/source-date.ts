@@ -1,4 +1,4 @@
-import { exec } from '../core/exec.js';
+import { exec } from '../core/index.js';
 
 /**
  * The time a reproducible build stamps on its image (created time, file times), in epoch seconds:

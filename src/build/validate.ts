@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { C2CError, InputError } from '../core/errors.js';
-import { isLoopbackHost, parseImageReference } from '../images/reference.js';
+import { C2CError, InputError } from '../core/index.js';
+import { isLoopbackHost, parseImageReference } from '../images/index.js';
 import { validateTargets, type PushTarget } from './auth.js';
 import type { BuildInputNames, BuildRequest } from './types.js';
 

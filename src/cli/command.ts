@@ -1,5 +1,4 @@
-import type { InputSpec } from '../core/input-spec.js';
-import type { Logger } from '../core/logger.js';
+import type { InputSpec, Logger } from '../core/index.js';
 import { GLOBAL_FLAGS, type OwnFlag, type ParsedCommandLine } from './flags.js';
 
 /** One `c2c` command (`hash-base`, `feature-env up`): its flags, its help, what it runs. */

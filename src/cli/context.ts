@@ -1,8 +1,7 @@
 import { statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { InputError } from '../core/errors.js';
-import { exec } from '../core/exec.js';
+import { InputError, exec } from '../core/index.js';
 import { parseRepository } from '../github/index.js';
 import { UsageError } from './flags.js';
 

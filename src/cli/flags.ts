@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
-import { C2CError, errorMessage } from '../core/errors.js';
-import type { InputSpec } from '../core/input-spec.js';
+import { C2CError, errorMessage } from '../core/index.js';
+import type { InputSpec } from '../core/index.js';
 
 /**
  * The command line of `c2c`: each command takes its action's inputs as flags of the same names

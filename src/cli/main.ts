@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-import { C2CError, errorMessage } from '../core/errors.js';
-import { closeHttpAgents } from '../core/http.js';
+import { C2CError, errorMessage, closeHttpAgents } from '../core/index.js';
 import { commandHelp, groupHelp, type CliCommand, type CommandResult } from './command.js';
 import { COMMANDS, elsewhere, isGroup } from './commands/index.js';
 import { UsageError, parseFlags, type ParsedCommandLine } from './flags.js';

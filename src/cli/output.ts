@@ -12,7 +12,7 @@ export function table(header: string[], rows: string[][]): string {
 }
 
 /** A duration for people (now in src/core/inputs.ts, shared with the engine). */
-export { shortDuration } from '../core/inputs.js';
+export { shortDuration } from '../core/index.js';
 
 /** The outputs of a command as `name=value` lines (a value with a newline as a JSON string). */
 export function outputLines(outputs: Record<string, string>, o: { skipEmpty?: boolean } = {}): string {

@@ -1,5 +1,4 @@
-import { formatDuration } from '../core/inputs.js';
-import { Masker, type Logger, type SourceLocation } from '../core/logger.js';
+import { formatDuration, Masker, type Logger, type SourceLocation } from '../core/index.js';
 
 /**
  * The engine's Logger as the `c2c` command shows it. The engine speaks in phases (`group`) and lines;

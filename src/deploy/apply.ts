@@ -1,5 +1,5 @@
-import { C2CError, errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { C2CError, errorMessage } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import type { KubeClient, KubeObject } from '../kube/index.js';
 import { HANDOVER_MANAGER } from './plan.js';
 import { rank, type Item } from './items.js';

@@ -1,5 +1,5 @@
-import { errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { errorMessage } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import type { KubeClient } from '../kube/index.js';
 import { diagnose, podsForWorkload, type DiagnoseInput } from './diagnose.js';
 import { rolloutStatus } from './rollout-status.js';

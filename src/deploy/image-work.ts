@@ -1,15 +1,14 @@
-import { C2CError, InputError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { C2CError, InputError } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import {
   canonicalName,
   formatReference,
   isLoopbackHost,
   parseImageReference,
   type ImageReference,
-} from '../images/reference.js';
+} from '../images/index.js';
 import { connectRegistry, type Registry } from '../registry/index.js';
-import { buildAndPush, resolveBuilder } from '../build/index.js';
-import { sourceDateEpoch } from '../build/source-date.js';
+import { buildAndPush, resolveBuilder, sourceDateEpoch } from '../build/index.js';
 import {
   describeChange,
   pinDigests,

@@ -1,10 +1,5 @@
-import { C2CError, InputError } from '../core/errors.js';
-import {
-  canonicalName,
-  formatReference,
-  parseImageReference,
-  type ImageReference,
-} from '../images/reference.js';
+import { C2CError, InputError } from '../core/index.js';
+import { canonicalName, formatReference, parseImageReference, type ImageReference } from '../images/index.js';
 import { formatWhere } from './manifests.js';
 import {
   asString,

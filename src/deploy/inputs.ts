@@ -1,11 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../core/errors.js';
-import { parseBool, parseDuration, parseList } from '../core/inputs.js';
-import type { InputSpec, RawInputs } from '../core/input-spec.js';
-import { parseImageInput, parseImageReference, type ImageReference } from '../images/reference.js';
+import { InputError, parseBool, parseDuration, parseList } from '../core/index.js';
+import type { InputSpec, RawInputs } from '../core/index.js';
+import { parseImageInput, parseImageReference, type ImageReference } from '../images/index.js';
 import type { BuilderChoice, BuildSecret } from '../build/index.js';
-import { BUILD_INPUT_DEFS, parseBuildCommon } from '../build/inputs.js';
+import { BUILD_INPUT_DEFS, parseBuildCommon } from '../build/index.js';
 import { parseImageEntries } from './images.js';
 
 /** The inputs of action-deploy-k8s and `c2c deploy`: names, defaults and meaning. */

@@ -1,5 +1,5 @@
-import { C2CError, InputError } from '../core/errors.js';
-import type { SourceLocation } from '../core/logger.js';
+import { C2CError, InputError } from '../core/index.js';
+import type { SourceLocation } from '../core/index.js';
 import { formatWhere } from './manifests.js';
 import { asString, groupOf, kindOf, metadataOf, nameOf, namespaceOf, type K8sObject } from './objects.js';
 

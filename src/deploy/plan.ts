@@ -1,5 +1,5 @@
-import { C2CError, ProblemsError, errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { C2CError, ProblemsError, errorMessage } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import {
   FIELD_MANAGER,
   KindNotServedError,

@@ -1,4 +1,4 @@
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../core/index.js';
 import { approvedBy, GitHubClient, type GitHubContext } from '../github/index.js';
 import type { AuditInfo } from './annotations.js';
 import type { DeploymentRecorder } from './types.js';

@@ -1,5 +1,5 @@
 import { stringify as stringifyYaml } from 'yaml';
-import { formatReference } from '../images/reference.js';
+import { formatReference } from '../images/index.js';
 import { applyNamespace } from './namespaces.js';
 import { loadManifests } from './manifests.js';
 import { annotateObject } from './annotations.js';

@@ -1,5 +1,5 @@
-import { errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { errorMessage } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import { extractOwned, FIELD_MANAGER, rollback, type KubeClient } from '../kube/index.js';
 import { isWatchedKind } from './rollout-status.js';
 import { groupByCollection, rank, type Item } from './items.js';

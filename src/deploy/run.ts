@@ -1,6 +1,5 @@
-import { C2CError, errorMessage } from '../core/errors.js';
-import { formatDuration } from '../core/inputs.js';
-import { formatReference } from '../images/reference.js';
+import { C2CError, errorMessage, formatDuration } from '../core/index.js';
+import { formatReference } from '../images/index.js';
 import { KubeClient, type KubeObject } from '../kube/index.js';
 import { loadManifests } from './manifests.js';
 import { isWatchedKind, rolloutStatus } from './rollout-status.js';

@@ -1,5 +1,4 @@
-import { formatDuration } from '../core/inputs.js';
-import { codeSpan, escapeMarkdown, escapeMarkdownLine, markdownLink } from '../core/markdown.js';
+import { formatDuration, codeSpan, escapeMarkdown, escapeMarkdownLine, markdownLink } from '../core/index.js';
 
 /**
  * The job summary of a deploy: one row per workload with its images (old -> new), how long its

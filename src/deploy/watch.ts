@@ -1,7 +1,6 @@
-import { formatDuration } from '../core/inputs.js';
-import type { Logger } from '../core/logger.js';
+import { formatDuration, errorMessage } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import type { KubeClient, KubeObject } from '../kube/index.js';
-import { errorMessage } from '../core/errors.js';
 import { rolloutStatus, type RolloutStatus } from './rollout-status.js';
 import { groupByCollection, type Item } from './items.js';
 import { get, kindOf, nameOf, type K8sObject } from './objects.js';

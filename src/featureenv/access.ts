@@ -1,4 +1,4 @@
-import { C2CError } from '../core/errors.js';
+import { C2CError } from '../core/index.js';
 import { KubeForbiddenError, type KubeClient, type KubeObject } from '../kube/index.js';
 import type { Scope } from './claims.js';
 

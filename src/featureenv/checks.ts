@@ -1,5 +1,5 @@
-import { C2CError, InputError, errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { C2CError, InputError, errorMessage } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import type { GitHubClient, GitHubContext, PullRequestInfo } from '../github/index.js';
 import { COMMENT_MARKER, renderWithdrawnComment } from './comment.js';
 import { PERMISSIONS, type FeatureEnvOptions } from './inputs.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { C2CError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { C2CError } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import { KubeApiError, type KubeClient, type KubeObject } from '../kube/index.js';
 import { grantAccess } from './access.js';
 import {

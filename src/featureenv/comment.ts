@@ -1,5 +1,4 @@
-import { codeSpan, escapeMarkdown, markdownLink } from '../core/markdown.js';
-import { formatDuration } from '../core/inputs.js';
+import { codeSpan, escapeMarkdown, markdownLink, formatDuration } from '../core/index.js';
 
 /**
  * The one sticky PR comment of an environment (found by its hidden marker, never a second one):

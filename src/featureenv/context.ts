@@ -1,5 +1,4 @@
-import type { Logger } from '../core/logger.js';
-import type { RetryOptions } from '../core/retry.js';
+import type { Logger, RetryOptions } from '../core/index.js';
 import type { GitHubClient, GitHubContext } from '../github/index.js';
 import type { KubeConnection } from '../kube/index.js';
 import type { DatabaseProvider } from './types.js';

@@ -1,4 +1,4 @@
-import { errorMessage } from '../core/errors.js';
+import { errorMessage } from '../core/index.js';
 import { environments, ownNamespace, readIndex, releaseClaim, type Scope } from './claims.js';
 import { COMMENT_MARKER, renderDownComment } from './comment.js';
 import { environmentOf } from './state.js';

@@ -1,11 +1,6 @@
-import type { DeploymentRecorder } from '../deploy/types.js';
-import type { AuditInfo } from '../deploy/annotations.js';
-import type { DeployOptions } from '../deploy/inputs.js';
-import { runDeploy } from '../deploy/run.js';
-import { KubeApiError, type KubeObject } from '../kube/index.js';
-import { C2CError } from '../core/errors.js';
-import { randomBytes } from 'node:crypto';
+import type { DeploymentRecorder, AuditInfo, DeployOptions } from '../deploy/index.js';
 import {
+  runDeploy,
   asArray,
   asObject,
   containersOf,
@@ -14,7 +9,10 @@ import {
   podSpecOf,
   podTemplateOf,
   type K8sObject,
-} from '../deploy/objects.js';
+} from '../deploy/index.js';
+import { KubeApiError, type KubeObject } from '../kube/index.js';
+import { C2CError } from '../core/index.js';
+import { randomBytes } from 'node:crypto';
 import { rewriteIngresses } from './hosts.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import type { FeatureEnvContext } from './context.js';

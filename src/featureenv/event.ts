@@ -1,4 +1,4 @@
-import { InputError } from '../core/errors.js';
+import { InputError } from '../core/index.js';
 import type { GitHubContext } from '../github/index.js';
 import type { FeatureEnvOptions } from './inputs.js';
 

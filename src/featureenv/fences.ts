@@ -1,7 +1,13 @@
 import { isIP } from 'node:net';
-import { C2CError, InputError, errorMessage } from '../core/errors.js';
-import { parseList, shortDuration } from '../core/inputs.js';
-import { codeSpan, escapeMarkdown } from '../core/markdown.js';
+import {
+  C2CError,
+  InputError,
+  errorMessage,
+  parseList,
+  shortDuration,
+  codeSpan,
+  escapeMarkdown,
+} from '../core/index.js';
 import type { KubeObject, ObjectRef } from '../kube/index.js';
 import { environments, FIELD_MANAGER, type Scope } from './claims.js';
 import { COMMENT_MARKER } from './comment.js';

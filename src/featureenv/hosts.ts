@@ -1,12 +1,4 @@
-import {
-  asArray,
-  asObject,
-  asString,
-  kindOf,
-  metadataOf,
-  nameOf,
-  type K8sObject,
-} from '../deploy/objects.js';
+import { asArray, asObject, asString, kindOf, metadataOf, nameOf, type K8sObject } from '../deploy/index.js';
 
 /**
  * The environment's Ingresses: each rule's host rewritten with `host-template` (`{service}` is the

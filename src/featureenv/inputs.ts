@@ -1,7 +1,14 @@
-import { InputError } from '../core/errors.js';
-import { parseBool, parseDuration, parseEnum, parseList } from '../core/inputs.js';
-import { withDefaults, type InputSpec, type RawInputs } from '../core/input-spec.js';
-import { DEPLOY_INPUTS, parseCluster, parseDeployInputs, type DeployOptions } from '../deploy/inputs.js';
+import {
+  InputError,
+  parseBool,
+  parseDuration,
+  parseEnum,
+  parseList,
+  withDefaults,
+  type InputSpec,
+  type RawInputs,
+} from '../core/index.js';
+import { DEPLOY_INPUTS, parseCluster, parseDeployInputs, type DeployOptions } from '../deploy/index.js';
 import { parseFences, type FenceOptions } from './fences.js';
 
 /** The inputs of action-feature-env and `c2c feature-env`: names, defaults and meaning. */

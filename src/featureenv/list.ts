@@ -1,5 +1,5 @@
 import { KubeClient } from '../kube/index.js';
-import { connect } from '../deploy/plan.js';
+import { connect } from '../deploy/index.js';
 import type { FeatureEnvContext } from './context.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import { A_PR_URL, environmentOf, repositorySelector, type EnvState } from './state.js';

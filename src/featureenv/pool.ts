@@ -1,4 +1,4 @@
-import { errorMessage } from '../core/errors.js';
+import { errorMessage } from '../core/index.js';
 import { PENDING_MS, clock, environments, spareName, updateIndex, type Scope } from './claims.js';
 import type { FeatureEnvContext } from './context.js';
 import { deployInto, writeNamespace } from './environment.js';

@@ -1,4 +1,4 @@
-import { errorMessage } from '../core/errors.js';
+import { errorMessage } from '../core/index.js';
 import type { PullRequestInfo } from '../github/index.js';
 import { PENDING_MS, environments, readIndex, updateIndex, type Scope } from './claims.js';
 import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';

@@ -1,6 +1,6 @@
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../core/index.js';
 import type { GitHubClient } from '../github/index.js';
-import type { DeploymentRecorder } from '../deploy/types.js';
+import type { DeploymentRecorder } from '../deploy/index.js';
 
 /** The GitHub environment of a pull request's feature environment. */
 export const environmentName = (number: number) => `feature-env/pr-${number}`;

@@ -1,6 +1,6 @@
-import { C2CError } from '../core/errors.js';
+import { C2CError } from '../core/index.js';
 import { KubeClient } from '../kube/index.js';
-import { connect } from '../deploy/plan.js';
+import { connect } from '../deploy/index.js';
 import type { Scope } from './claims.js';
 import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';
 import { decide } from './event.js';

@@ -1,5 +1,5 @@
-import { codeSpan, escapeMarkdown, markdownLink } from '../core/markdown.js';
-import { renderDeploySummary, type WorkloadRow } from '../deploy/summary.js';
+import { codeSpan, escapeMarkdown, markdownLink } from '../core/index.js';
+import { renderDeploySummary, type WorkloadRow } from '../deploy/index.js';
 import type { FeatureEnvResult } from './context.js';
 
 /** The job summary of a feature-environment run. */

@@ -1,4 +1,4 @@
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../core/index.js';
 
 /** One pull request's environment, as the database layer knows it. */
 export interface EnvRef {

@@ -1,8 +1,5 @@
-import { C2CError, InputError, errorMessage } from '../core/errors.js';
-import { formatDuration } from '../core/inputs.js';
-import { applyNamespace } from '../deploy/namespaces.js';
-import { loadManifests } from '../deploy/manifests.js';
-import { substituteAll } from '../deploy/image-work.js';
+import { C2CError, InputError, errorMessage, formatDuration } from '../core/index.js';
+import { applyNamespace, loadManifests, substituteAll } from '../deploy/index.js';
 import { checkUp, uncheckedWithoutToken } from './checks.js';
 import {
   awaitNamespace,

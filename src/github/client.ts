@@ -1,7 +1,6 @@
 import type { getOctokit } from '@actions/github';
-import { C2CError, InputError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { parseRetryAfter, retry, type RetryOptions } from '../core/retry.js';
+import { C2CError, InputError, parseRetryAfter, retry, type RetryOptions } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import type { GitHubContext, GitHubRepository, PullRequestInfo } from './context.js';
 
 /**

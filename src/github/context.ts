@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { C2CError, errorMessage } from '../core/errors.js';
+import { C2CError, errorMessage } from '../core/index.js';
 
 /**
  * Where a run happens, read from the variables the Actions runner sets (or a CI system imitating it).

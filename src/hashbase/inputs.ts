@@ -1,12 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../core/errors.js';
-import { parseBool, parseEnum, parseList } from '../core/inputs.js';
-import type { InputSpec, RawInputs } from '../core/input-spec.js';
-import { parseImageInput, type ImageReference } from '../images/reference.js';
+import { InputError, parseBool, parseEnum, parseList } from '../core/index.js';
+import type { InputSpec, RawInputs } from '../core/index.js';
+import { parseImageInput, type ImageReference } from '../images/index.js';
 import type { HashMode } from '../hashing/index.js';
 import type { BuilderChoice, BuildSecret } from '../build/index.js';
-import { BUILD_INPUT_DEFS, parseBuildCommon } from '../build/inputs.js';
+import { BUILD_INPUT_DEFS, parseBuildCommon } from '../build/index.js';
 import { MAX_PREVIOUS_READS } from './previous.js';
 
 /** The inputs of action-hash-base and `c2c hash-base`: names, defaults and meaning. */

@@ -1,5 +1,5 @@
-import { errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { errorMessage } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import { decodeManifestLabel, type HashManifest } from '../hashing/index.js';
 import type { Registry } from '../registry/index.js';
 

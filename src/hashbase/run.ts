@@ -1,13 +1,6 @@
-import { C2CError, errorMessage } from '../core/errors.js';
-import { formatDuration } from '../core/inputs.js';
-import type { Logger } from '../core/logger.js';
-import {
-  canonicalName,
-  formatReference,
-  isLoopbackHost,
-  repositoryName,
-  withTag,
-} from '../images/reference.js';
+import { C2CError, errorMessage, formatDuration } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import { canonicalName, formatReference, isLoopbackHost, repositoryName, withTag } from '../images/index.js';
 import {
   describeManifestDiff,
   diffManifests,
@@ -17,7 +10,7 @@ import {
   writeManifest,
 } from '../hashing/index.js';
 import type { Registry } from '../registry/index.js';
-import type { CacheStore } from '../github/cache-store.js';
+import type { CacheStore } from '../github/index.js';
 import type { HashBaseOptions } from './inputs.js';
 import { findPreviousBase, LABEL_CREATED, LABEL_HASH, LABEL_MANIFEST } from './previous.js';
 

@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { C2CError, InputError } from '../core/errors.js';
-import { nullLogger } from '../core/logger.js';
+import { C2CError, InputError, nullLogger } from '../core/index.js';
 import { Digester, F_DIR, F_ERROR, F_EXEC, type DigestTuning } from './digest.js';
 import { compilePatterns, type PatternSet } from './patterns.js';
 import { HASH_MODES, type HashedFile, type HashOptions, type HashResult } from './types.js';

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { C2CError, InputError } from '../core/errors.js';
-import { ExecError, exec } from '../core/exec.js';
+import { C2CError, InputError, ExecError, exec } from '../core/index.js';
 import type { PatternSet } from './patterns.js';
 import { MatchKind } from './patterns.js';
 import { join, type EntryType, type WalkSource } from './walk.js';

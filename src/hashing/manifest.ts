@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { C2CError } from '../core/errors.js';
+import { C2CError } from '../core/index.js';
 import type { HashedFile, HashMode, HashResult } from './types.js';
 
 /**

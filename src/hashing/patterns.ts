@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { Minimatch, type MinimatchOptions } from 'minimatch';
-import { InputError } from '../core/errors.js';
+import { InputError } from '../core/index.js';
 
 /**
  * hashFiles() pattern syntax, with the semantics of @actions/glob (which GitHub's runner uses for

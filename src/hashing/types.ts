@@ -1,4 +1,4 @@
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../core/index.js';
 
 export type HashMode = 'content' | 'hashfiles' | 'git';
 

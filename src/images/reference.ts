@@ -1,4 +1,4 @@
-import { InputError } from '../core/errors.js';
+import { InputError } from '../core/index.js';
 
 /**
  * The one image-reference parser (the grammar of distribution/reference): registry host with an

@@ -1,8 +1,16 @@
 import type { IncomingMessage } from 'node:http';
-import { C2CError } from '../core/errors.js';
-import { request, requestStream, type HttpRequest, type HttpResponse } from '../core/http.js';
-import type { Logger } from '../core/logger.js';
-import { retry, isTransient, parseRetryAfter, type RetryOptions } from '../core/retry.js';
+import {
+  C2CError,
+  request,
+  requestStream,
+  type HttpRequest,
+  type HttpResponse,
+  retry,
+  isTransient,
+  parseRetryAfter,
+  type RetryOptions,
+} from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import type { Credentials, KubeConnection } from './connection.js';
 import { KindNotServedError, KubeApiError, KubeConflictError, KubeForbiddenError } from './errors.js';
 import {

@@ -3,9 +3,8 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import type { EKSClient } from '@aws-sdk/client-eks';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { C2CError, InputError, errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { retry, isTransient } from '../core/retry.js';
+import { C2CError, InputError, errorMessage, retry, isTransient } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import type { Credentials, KubeConnection } from './connection.js';
 
 /**

@@ -1,5 +1,4 @@
-import { C2CError } from '../core/errors.js';
-import { isTransient } from '../core/retry.js';
+import { C2CError, isTransient } from '../core/index.js';
 import type { KubeStatus } from './types.js';
 
 /**

@@ -2,9 +2,8 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { InputError, errorMessage } from '../core/errors.js';
-import { exec } from '../core/exec.js';
-import type { Logger } from '../core/logger.js';
+import { InputError, errorMessage, exec } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import type { Credentials, KubeConnection } from './connection.js';
 
 /**

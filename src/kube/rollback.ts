@@ -1,4 +1,4 @@
-import { C2CError } from '../core/errors.js';
+import { C2CError } from '../core/index.js';
 import { FIELD_MANAGER, type KubeClient } from './client.js';
 import type { KubeObject } from './types.js';
 

@@ -1,14 +1,22 @@
 import path from 'node:path';
-import { C2CError, errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { connect } from '../deploy/plan.js';
-import type { DeployOptions } from '../deploy/inputs.js';
-import { renderDeploy, runDeploy, type DeployContext } from '../deploy/run.js';
-import { containersOf, kindOf, nameOf, namespaceOf, podSpecOf, type K8sObject } from '../deploy/objects.js';
-import type { ImageChange } from '../deploy/images.js';
-import type { HashBaseOptions } from '../hashbase/inputs.js';
-import { runHashBase, type HashBaseResult } from '../hashbase/run.js';
-import { formatReference } from '../images/reference.js';
+import { C2CError, errorMessage } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import {
+  connect,
+  renderDeploy,
+  runDeploy,
+  type DeployContext,
+  containersOf,
+  kindOf,
+  nameOf,
+  namespaceOf,
+  podSpecOf,
+  type K8sObject,
+} from '../deploy/index.js';
+import type { DeployOptions, ImageChange } from '../deploy/index.js';
+import type { HashBaseOptions } from '../hashbase/index.js';
+import { runHashBase, type HashBaseResult } from '../hashbase/index.js';
+import { formatReference } from '../images/index.js';
 import { KubeApiError, KubeClient, type KubeConnection } from '../kube/index.js';
 
 /**

@@ -1,7 +1,6 @@
-import { fetchWithRetry, type HttpResponse } from '../core/http.js';
-import { isLoopbackHost } from '../images/reference.js';
-import type { Logger } from '../core/logger.js';
-import type { RetryOptions } from '../core/retry.js';
+import { fetchWithRetry, type HttpResponse } from '../core/index.js';
+import { isLoopbackHost } from '../images/index.js';
+import type { Logger, RetryOptions } from '../core/index.js';
 import { RegistryAuthError, RegistryError, type CredentialsUsed } from './errors.js';
 import { normaliseScopes, parseWwwAuthenticate, scopesCover, type Challenge } from './www-authenticate.js';
 

@@ -1,9 +1,16 @@
 import { createHash } from 'node:crypto';
-import { InputError } from '../core/errors.js';
-import { fetchWithRetry, HttpError, redactUrl, type HttpResponse, type TlsOptions } from '../core/http.js';
-import type { Logger } from '../core/logger.js';
-import { RetryExhaustedError, type RetryOptions } from '../core/retry.js';
-import { DOCKER_HUB, isLoopbackHost, parseEcrHost, parseImageReference } from '../images/reference.js';
+import {
+  InputError,
+  fetchWithRetry,
+  HttpError,
+  redactUrl,
+  type HttpResponse,
+  type TlsOptions,
+  RetryExhaustedError,
+  type RetryOptions,
+} from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import { DOCKER_HUB, isLoopbackHost, parseEcrHost, parseImageReference } from '../images/index.js';
 import { Authenticator, type RegistryCredentials } from './auth.js';
 import { ecrLogin, type EcrSession } from './ecr.js';
 import { RegistryError, RegistryUnreachableError, registryErrorDetail } from './errors.js';

@@ -1,9 +1,8 @@
 import type { ECRClient } from '@aws-sdk/client-ecr';
-import { C2CError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { retry, RetryExhaustedError, type RetryOptions } from '../core/retry.js';
-import { awsErrorOf, isAwsCredentialError, isTransientAwsError } from '../aws/errors.js';
-import { isLoopbackHost, parseEcrHost } from '../images/reference.js';
+import { C2CError, retry, RetryExhaustedError, type RetryOptions } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import { awsErrorOf, isAwsCredentialError, isTransientAwsError } from '../aws/index.js';
+import { isLoopbackHost, parseEcrHost } from '../images/index.js';
 
 /** What ECR's GetAuthorizationToken gave: basic credentials and where the registry API is. */
 export interface EcrSession {
@@ -14,7 +13,7 @@ export interface EcrSession {
   ensureRepository(repository: string): Promise<void>;
 }
 
-export { isTransientAwsError } from '../aws/errors.js';
+export { isTransientAwsError } from '../aws/index.js';
 
 function awsFailure(what: string, host: string, err: unknown): C2CError {
   const e = awsErrorOf(err);

@@ -1,4 +1,4 @@
-import { C2CError } from '../core/errors.js';
+import { C2CError } from '../core/index.js';
 
 /** Which credentials a request carried, in words a user can act on; never the secret itself. */
 export interface CredentialsUsed {

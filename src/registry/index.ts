@@ -17,7 +17,7 @@ export {
   describeCredentials,
   type CredentialsUsed,
 } from './errors.js';
-export { isTransientAwsError } from '../aws/errors.js';
+export { isTransientAwsError } from '../aws/index.js';
 export * from './media-types.js';
 export {
   formatScope,

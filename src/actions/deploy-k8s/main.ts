@@ -1,7 +1,11 @@
-import { C2CError } from '../../core/errors.js';
-import { DEPLOY_INPUTS, parseDeployInputs } from '../../deploy/inputs.js';
-import { runDeploy } from '../../deploy/run.js';
-import { auditFromGitHub, githubRecorder } from '../../deploy/record.js';
+import { C2CError } from '../../core/index.js';
+import {
+  DEPLOY_INPUTS,
+  parseDeployInputs,
+  runDeploy,
+  auditFromGitHub,
+  githubRecorder,
+} from '../../deploy/index.js';
 import { GitHubClient, githubContextFromEnv } from '../../github/index.js';
 import { actionLogger, readInputs, runAction, setOutputs, writeSummary } from '../runtime.js';
 

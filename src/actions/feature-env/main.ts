@@ -1,7 +1,10 @@
-import { C2CError } from '../../core/errors.js';
-import { FEATURE_ENV_INPUTS, parseFeatureEnvInputs } from '../../featureenv/inputs.js';
-import { runFeatureEnv } from '../../featureenv/run.js';
-import { featureEnvOutputs } from '../../featureenv/context.js';
+import { C2CError } from '../../core/index.js';
+import {
+  FEATURE_ENV_INPUTS,
+  parseFeatureEnvInputs,
+  runFeatureEnv,
+  featureEnvOutputs,
+} from '../../featureenv/index.js';
 import { GitHubClient, githubContextFromEnv } from '../../github/index.js';
 import { actionLogger, readInputs, runAction, setOutputs, writeSummary } from '../runtime.js';
 

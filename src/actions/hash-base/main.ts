@@ -1,8 +1,12 @@
 import os from 'node:os';
-import { HASH_BASE_INPUTS, parseHashBaseInputs } from '../../hashbase/inputs.js';
-import { renderHashBaseSummary, runHashBase } from '../../hashbase/run.js';
+import {
+  HASH_BASE_INPUTS,
+  parseHashBaseInputs,
+  renderHashBaseSummary,
+  runHashBase,
+} from '../../hashbase/index.js';
 import { actionLogger, readInputs, runAction, setOutputs, writeSummary } from '../runtime.js';
-import { githubContextFromEnv } from '../../github/context.js';
+import { githubContextFromEnv } from '../../github/index.js';
 
 await runAction(
   async () => {
@@ -14,7 +18,7 @@ await runAction(
     );
     // The cache adapter loads @actions/cache only when check: cache asks for it (it is large, and the hot path is not).
     const cache =
-      opts.check === 'cache' ? (await import('../shared/cache.js')).actionsCacheStore() : undefined;
+      opts.check === 'cache' ? (await import('../shared/index.js')).actionsCacheStore() : undefined;
     const r = await runHashBase(opts, {
       logger,
       manifestDir: process.env.RUNNER_TEMP || os.tmpdir(),

@@ -1,7 +1,7 @@
-import type { InputSpec } from '../../core/input-spec.js';
-import { HASH_BASE_INPUTS, HASH_BASE_OUTPUTS } from '../../hashbase/inputs.js';
-import { DEPLOY_INPUTS, DEPLOY_OUTPUTS } from '../../deploy/inputs.js';
-import { FEATURE_ENV_INPUTS, FEATURE_ENV_OUTPUTS } from '../../featureenv/inputs.js';
+import type { InputSpec } from '../../core/index.js';
+import { HASH_BASE_INPUTS, HASH_BASE_OUTPUTS } from '../../hashbase/index.js';
+import { DEPLOY_INPUTS, DEPLOY_OUTPUTS } from '../../deploy/index.js';
+import { FEATURE_ENV_INPUTS, FEATURE_ENV_OUTPUTS } from '../../featureenv/index.js';
 
 /**
  * Each action's metadata: the single source from which action.yml and the README tables are

@@ -1,8 +1,8 @@
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
-import { C2CError, InputError } from '../../core/errors.js';
-import type { CacheStore } from '../../github/cache-store.js';
+import { C2CError, InputError } from '../../core/index.js';
+import type { CacheStore } from '../../github/index.js';
 
 /**
  * The Actions cache as a CacheStore (hash-base's `check: cache`). Lives in the action layer because

@@ -1,7 +1,5 @@
-import { C2CError } from '../../core/errors.js';
-import { withDefaults } from '../../core/input-spec.js';
-import { DEPLOY_INPUTS, parseDeployInputs } from '../../deploy/inputs.js';
-import { renderDeploy, runDeploy } from '../../deploy/run.js';
+import { C2CError, withDefaults } from '../../core/index.js';
+import { DEPLOY_INPUTS, parseDeployInputs, renderDeploy, runDeploy } from '../../deploy/index.js';
 import type { CliCommand, CommandResult } from '../command.js';
 import { KUBECONFIG_FLAG_HELP, currentCommit, useKubeconfigFile } from '../context.js';
 

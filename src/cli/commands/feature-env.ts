@@ -1,10 +1,14 @@
-import type { InputSpec } from '../../core/input-spec.js';
-import { withDefaults } from '../../core/input-spec.js';
-import type { Logger } from '../../core/logger.js';
-import { featureEnvOutputs, type FeatureEnvContext } from '../../featureenv/context.js';
-import { FEATURE_ENV_INPUTS, parseFeatureEnvInputs } from '../../featureenv/inputs.js';
-import { listEnvironments, type ListedEnvironment } from '../../featureenv/list.js';
-import { runFeatureEnv } from '../../featureenv/run.js';
+import type { InputSpec, Logger } from '../../core/index.js';
+import { withDefaults } from '../../core/index.js';
+import {
+  featureEnvOutputs,
+  type FeatureEnvContext,
+  FEATURE_ENV_INPUTS,
+  parseFeatureEnvInputs,
+  listEnvironments,
+  type ListedEnvironment,
+  runFeatureEnv,
+} from '../../featureenv/index.js';
 import {
   GitHubClient,
   githubContextFromEnv,

@@ -1,7 +1,11 @@
 import os from 'node:os';
-import { withDefaults } from '../../core/input-spec.js';
-import { HASH_BASE_INPUTS, parseHashBaseInputs } from '../../hashbase/inputs.js';
-import { renderHashBaseSummary, runHashBase } from '../../hashbase/run.js';
+import { withDefaults } from '../../core/index.js';
+import {
+  HASH_BASE_INPUTS,
+  parseHashBaseInputs,
+  renderHashBaseSummary,
+  runHashBase,
+} from '../../hashbase/index.js';
 import type { CliCommand } from '../command.js';
 
 /** `c2c hash-base`: action-hash-base's engine; its inputs as flags, its outputs as lines or JSON. */

@@ -1,9 +1,9 @@
 import os from 'node:os';
-import type { InputSpec } from '../../core/input-spec.js';
-import { withDefaults } from '../../core/input-spec.js';
-import { DEPLOY_INPUTS, parseDeployInputs } from '../../deploy/inputs.js';
-import { HASH_BASE_INPUTS, parseHashBaseInputs } from '../../hashbase/inputs.js';
-import { runPlan, type PlanResult } from '../../plan/run.js';
+import type { InputSpec } from '../../core/index.js';
+import { withDefaults } from '../../core/index.js';
+import { DEPLOY_INPUTS, parseDeployInputs } from '../../deploy/index.js';
+import { HASH_BASE_INPUTS, parseHashBaseInputs } from '../../hashbase/index.js';
+import { runPlan, type PlanResult } from '../../plan/index.js';
 import type { CliCommand } from '../command.js';
 import { KUBECONFIG_FLAG_HELP, useKubeconfigFile } from '../context.js';
 import { UsageError } from '../flags.js';

@@ -1,4 +1,4 @@
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../core/index.js';
 import type { FeatureEnvOptions } from '../inputs.js';
 import type { DatabaseProvider } from '../types.js';
 import { postgresTemplateProvider, type PostgresProviderOptions } from './postgres.js';

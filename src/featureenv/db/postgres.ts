@@ -1,8 +1,14 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { C2CError, errorMessage } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
-import { isTransient, retry, RetryExhaustedError, type RetryOptions } from '../../core/retry.js';
+import {
+  C2CError,
+  errorMessage,
+  isTransient,
+  retry,
+  RetryExhaustedError,
+  type RetryOptions,
+} from '../../core/index.js';
+import type { Logger } from '../../core/index.js';
 import type { ClaimOptions, DatabaseInfo, DatabaseProvider, EnvRef } from '../types.js';
 
 /**

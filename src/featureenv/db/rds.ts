@@ -13,10 +13,9 @@ import {
   type DBSnapshot,
   type Tag,
 } from '@aws-sdk/client-rds';
-import { C2CError, errorMessage } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
-import { retry, RetryExhaustedError, type RetryOptions } from '../../core/retry.js';
-import { awsErrorOf, isAwsCredentialError, isTransientAwsError } from '../../aws/errors.js';
+import { C2CError, errorMessage, retry, RetryExhaustedError, type RetryOptions } from '../../core/index.js';
+import type { Logger } from '../../core/index.js';
+import { awsErrorOf, isAwsCredentialError, isTransientAwsError } from '../../aws/index.js';
 import type { ClaimOptions, DatabaseInfo, DatabaseProvider, EnvRef } from '../types.js';
 
 /**
