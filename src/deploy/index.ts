@@ -1,11 +1,10 @@
 // The face of src/deploy: what other rooms may use of it.
 export type { AuditInfo } from './annotations.js';
-export { substituteAll } from './image-work.js';
-export type { ImageChange } from './images.js';
+export { substituteAll } from './images/index.js';
+export type { ImageChange } from './images/index.js';
 export { DEPLOY_INPUTS, DEPLOY_OUTPUTS, parseCluster, parseDeployInputs } from './inputs.js';
 export type { DeployOptions } from './inputs.js';
-export { loadManifests } from './manifests.js';
-export { applyNamespace } from './namespaces.js';
+export { applyNamespace, loadManifests } from './manifests/index.js';
 export {
   asArray,
   asObject,
@@ -20,7 +19,6 @@ export {
   podTemplateOf,
 } from './objects.js';
 export type { K8sObject } from './objects.js';
-export { connect } from './plan.js';
 export { auditFromGitHub, githubRecorder } from './record.js';
 export { renderDeploy, runDeploy } from './run.js';
 export type { DeployContext } from './run.js';

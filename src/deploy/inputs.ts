@@ -4,8 +4,9 @@ import { InputError, parseBool, parseDuration, parseList } from '../core/index.j
 import type { InputSpec, RawInputs } from '../core/index.js';
 import { parseImageInput, parseImageReference, type ImageReference } from '../images/index.js';
 import type { BuilderChoice, BuildSecret } from '../build/index.js';
+import type { ClusterTarget } from '../kube/index.js';
 import { BUILD_INPUT_DEFS, parseBuildCommon } from '../build/index.js';
-import { parseImageEntries } from './images.js';
+import { parseImageEntries } from './images/index.js';
 
 /** The inputs of action-deploy-k8s and `c2c deploy`: names, defaults and meaning. */
 export const DEPLOY_INPUTS = {
@@ -167,10 +168,7 @@ export interface DeployOptions {
   rollbackTimeoutMs: number;
   dryRun: boolean;
   forceConflicts: boolean;
-  cluster:
-    | { kind: 'kubeconfig'; content: string }
-    | { kind: 'eks'; clusterName: string; region: string }
-    | { kind: 'default' };
+  cluster: ClusterTarget;
   environment?: string;
   environmentUrl?: string;
   token?: string;

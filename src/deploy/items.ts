@@ -1,5 +1,5 @@
 import type { KubeObject, ResourceInfo } from '../kube/index.js';
-import type { Manifest } from './manifests.js';
+import type { Manifest } from './manifests/index.js';
 import { AUDIT_KEYS, AUDIT_PREFIX } from './annotations.js';
 import { asObject, containersOf, podSpecOf, podTemplateOf, stableJson, type K8sObject } from './objects.js';
 import type { WorkloadRow } from './summary.js';

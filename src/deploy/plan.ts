@@ -5,35 +5,20 @@ import {
   KindNotServedError,
   KubeApiError,
   KubeClient,
-  eksConnection,
-  loadKubeconfig,
-  type KubeConnection,
   type KubeObject,
   type ResourceInfo,
 } from '../kube/index.js';
-import { ManifestError, formatWhere, type Manifest } from './manifests.js';
-import { applyNamespace } from './namespaces.js';
+import { ManifestError, formatWhere, type Manifest, applyNamespace } from './manifests/index.js';
 import { annotateObject, templatesEqual, type AuditInfo } from './annotations.js';
-import { isWatchedKind } from './rollout-status.js';
+import { isWatchedKind } from './rollout/index.js';
 import { containersOf, podSpecOf, podTemplateOf, type K8sObject } from './objects.js';
 import { comparable, groupByCollection, keyOf, type Item } from './items.js';
 import type { DeployOptions } from './inputs.js';
-import type { DeployContext } from './types.js';
 
 /**
- * The plan of a deploy, before anything changes: which cluster, which resource each object is,
+ * The plan of a deploy, before anything changes: which resource each object is,
  * what runs now, whether each pod template changes, and a server-side dry run of the whole set.
  */
-
-export async function connect(
-  c: DeployOptions['cluster'],
-  ctx: Pick<DeployContext, 'connection' | 'logger'>,
-): Promise<KubeConnection> {
-  if (ctx.connection) return ctx.connection;
-  if (c.kind === 'kubeconfig') return loadKubeconfig({ content: c.content, input: 'kubeconfig' }, ctx.logger);
-  if (c.kind === 'eks') return eksConnection({ clusterName: c.clusterName, region: c.region }, ctx.logger);
-  return loadKubeconfig({}, ctx.logger);
-}
 
 /**
  * Checks the cluster answers and serves every kind (all problems at once, each with its file and

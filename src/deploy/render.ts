@@ -1,10 +1,16 @@
 import { stringify as stringifyYaml } from 'yaml';
 import { formatReference } from '../images/index.js';
-import { applyNamespace } from './namespaces.js';
-import { loadManifests } from './manifests.js';
+import { applyNamespace, loadManifests } from './manifests/index.js';
 import { annotateObject } from './annotations.js';
-import { describeChange, type ImageChange } from './images.js';
-import { buildImage, pinImages, registerSecrets, reuseBuiltImage, substituteAll } from './image-work.js';
+import {
+  describeChange,
+  type ImageChange,
+  buildImage,
+  pinImages,
+  registerSecrets,
+  reuseBuiltImage,
+  substituteAll,
+} from './images/index.js';
 import { rank } from './items.js';
 import { kindOf, type K8sObject } from './objects.js';
 import type { DeployOptions } from './inputs.js';

@@ -1,10 +1,18 @@
 import { C2CError, errorMessage, formatDuration } from '../core/index.js';
 import { formatReference } from '../images/index.js';
-import { KubeClient, type KubeObject } from '../kube/index.js';
-import { loadManifests } from './manifests.js';
-import { isWatchedKind, rolloutStatus } from './rollout-status.js';
+import { KubeClient, connect, type KubeObject } from '../kube/index.js';
+import { loadManifests } from './manifests/index.js';
+import {
+  isWatchedKind,
+  rolloutStatus,
+  watchRollouts,
+  type Outcome,
+  explain,
+  rollBack,
+  undoApply,
+} from './rollout/index.js';
 import { renderDeploySummary } from './summary.js';
-import type { ImageTarget } from './images.js';
+import type { ImageTarget } from './images/index.js';
 import type { K8sObject } from './objects.js';
 import type { DeployOptions } from './inputs.js';
 import {
@@ -14,11 +22,10 @@ import {
   reuseBuiltImage,
   substituteAll,
   type ImageWork,
-} from './image-work.js';
+} from './images/index.js';
 import { keyOf, rank, rowFor, type Item } from './items.js';
 import {
   annotateItems,
-  connect,
   createNamespacesFirst,
   deleteCreatedNamespaces,
   dryRunAll,
@@ -29,9 +36,6 @@ import {
   resolveItems,
 } from './plan.js';
 import { applyAll } from './apply.js';
-import { watchRollouts, type Outcome } from './watch.js';
-import { explain } from './explain.js';
-import { rollBack, undoApply } from './rollback.js';
 import type { DeployContext, DeployResult } from './types.js';
 
 export type { DeployContext, DeployResult, DeployResultKind, DeploymentRecorder } from './types.js';

@@ -1,7 +1,7 @@
 import type { Logger, RetryOptions } from '../core/index.js';
 import type { KubeConnection } from '../kube/index.js';
 import type { AuditInfo } from './annotations.js';
-import type { ImageChange } from './images.js';
+import type { ImageChange } from './images/index.js';
 import type { WorkloadRow } from './summary.js';
 import type { K8sObject } from './objects.js';
 

@@ -1,5 +1,4 @@
-import { KubeClient } from '../kube/index.js';
-import { connect } from '../deploy/index.js';
+import { KubeClient, connect } from '../kube/index.js';
 import type { FeatureEnvContext } from './context.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import { A_PR_URL, environmentOf, repositorySelector, type EnvState } from './state.js';

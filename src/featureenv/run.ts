@@ -1,6 +1,5 @@
 import { C2CError } from '../core/index.js';
-import { KubeClient } from '../kube/index.js';
-import { connect } from '../deploy/index.js';
+import { KubeClient, connect } from '../kube/index.js';
 import type { Scope } from './claims.js';
 import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';
 import { decide } from './event.js';

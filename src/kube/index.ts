@@ -3,3 +3,4 @@ export * from './client.js';
 export * from './kubeconfig.js';
 export * from './eks.js';
 export * from './rollback.js';
+export * from './connect.js';

@@ -2,7 +2,6 @@ import path from 'node:path';
 import { C2CError, errorMessage } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import {
-  connect,
   renderDeploy,
   runDeploy,
   type DeployContext,
@@ -17,7 +16,7 @@ import type { DeployOptions, ImageChange } from '../deploy/index.js';
 import type { HashBaseOptions } from '../hashbase/index.js';
 import { runHashBase, type HashBaseResult } from '../hashbase/index.js';
 import { formatReference } from '../images/index.js';
-import { KubeApiError, KubeClient, type KubeConnection } from '../kube/index.js';
+import { KubeApiError, KubeClient, connect, type KubeConnection } from '../kube/index.js';
 
 /**
  * The engine of `c2c plan`: what a pipeline run (hash-base, then deploy) would do, changing nothing

@@ -16,7 +16,7 @@ import {
   type KubeObject,
   type WatchEvent,
 } from '../../src/kube/index.js';
-import { rolloutStatus } from '../../src/deploy/rollout-status.js';
+import { rolloutStatus } from '../../src/deploy/rollout/status.js';
 import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
 import { haveTools } from '../helpers/tools.js';
 

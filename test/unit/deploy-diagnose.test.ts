@@ -5,7 +5,7 @@ import {
   podsForWorkload,
   selectorMatches,
   type LogRequest,
-} from '../../src/deploy/diagnose.js';
+} from '../../src/deploy/rollout/diagnose.js';
 
 const workload = {
   apiVersion: 'apps/v1',

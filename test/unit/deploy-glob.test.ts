@@ -4,7 +4,7 @@ import { glob as fsGlob, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { globPaths } from '../../src/deploy/glob.js';
+import { globPaths } from '../../src/deploy/manifests/glob.js';
 
 let top: string;
 let ws: string;

@@ -8,8 +8,8 @@ import {
   repositoryText,
   substituteImages,
   substitutedImage,
-} from '../../src/deploy/images.js';
-import { loadManifests, type Manifest } from '../../src/deploy/manifests.js';
+} from '../../src/deploy/images/substitute.js';
+import { loadManifests, type Manifest } from '../../src/deploy/manifests/load.js';
 import { parseImageReference } from '../../src/images/reference.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/manifests');

@@ -10,7 +10,7 @@ import {
   loadManifests,
   ManifestError,
   parseManifestText,
-} from '../../src/deploy/manifests.js';
+} from '../../src/deploy/manifests/load.js';
 import { haveTools } from '../helpers/tools.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/manifests');

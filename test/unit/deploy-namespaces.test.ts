@@ -2,8 +2,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
-import { loadManifests } from '../../src/deploy/manifests.js';
-import { applyNamespace, defaultIsNamespaced } from '../../src/deploy/namespaces.js';
+import { loadManifests } from '../../src/deploy/manifests/load.js';
+import { applyNamespace, defaultIsNamespaced } from '../../src/deploy/manifests/namespaces.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/manifests');
 const nsOf = (o: Record<string, unknown>) => (o.metadata as { namespace?: string }).namespace;

@@ -5,7 +5,7 @@ import {
   jobStatus,
   rolloutStatus,
   statefulSetStatus,
-} from '../../src/deploy/rollout-status.js';
+} from '../../src/deploy/rollout/status.js';
 
 /**
  * The cases of kubectl's own tests (staging/src/k8s.io/kubectl/pkg/polymorphichelpers/

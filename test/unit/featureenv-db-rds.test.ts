@@ -394,14 +394,17 @@ describe('rds-snapshot provider: states, failures and collisions (aws-sdk-client
 
   it('two runs of one PR that each won an instance: the later claim gives its own back, whatever the identifiers', async () => {
     rds.member('fe-integration-db-aaaaaa', 'available'); // ours: the lower identifier
-    rds.member('fe-integration-db-zzzzzz', 'available');
-    // The other run claimed zzzzzz a moment before us, but its tag lands only after our first look;
-    // it never sees ours, so it keeps zzzzzz: ours (aaaaaa) must go back, though its id sorts first.
+    // The other run for PR 6 is claiming zzzzzz (its claim tag is on it), a moment before us; its
+    // pr tag lands only after our first look, and it never sees ours, so it keeps zzzzzz: ours
+    // (aaaaaa) must go back, though its identifier sorts first.
+    rds.member('fe-integration-db-zzzzzz', 'available', {
+      [`${CLAIM_TAG_PREFIX}0123456789ab`]: `6:${clock}`,
+    });
     rds.state.afterAddTags = (id, keys) => {
-      if (id === 'fe-integration-db-aaaaaa' && keys.includes(PR_TAG))
-        rds.state.instances
-          .get('fe-integration-db-zzzzzz')!
-          .tags.set(PR_TAG, `6:0123456789ab:${clock - 1000}`);
+      if (id !== 'fe-integration-db-aaaaaa' || !keys.includes(PR_TAG)) return;
+      const theirs = rds.state.instances.get('fe-integration-db-zzzzzz')!.tags;
+      theirs.set(PR_TAG, `6:0123456789ab:${clock - 1000}`);
+      theirs.delete(`${CLAIM_TAG_PREFIX}0123456789ab`);
     };
     const logger = memoryLogger();
     const info = await provider(2).claim({ number: 6, namespace: 'fe-pr-6' }, logger);

@@ -1,10 +1,18 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseAllDocuments, type Document, type Tags } from 'yaml';
-import { C2CError, InputError, ToolMissingError, exec, ExecError, which, nullLogger } from '../core/index.js';
-import type { Logger, SourceLocation } from '../core/index.js';
+import {
+  C2CError,
+  InputError,
+  ToolMissingError,
+  exec,
+  ExecError,
+  which,
+  nullLogger,
+} from '../../core/index.js';
+import type { Logger, SourceLocation } from '../../core/index.js';
 import { globPaths } from './glob.js';
-import { asObject, asString, get, groupOf, kindOf, nameOf, namespaceOf, type K8sObject } from './objects.js';
+import { asObject, asString, get, groupOf, kindOf, nameOf, namespaceOf, type K8sObject } from '../objects.js';
 
 /**
  * Reading the `manifests` input: files, directories and globs of YAML or JSON, and kustomize

@@ -1,4 +1,4 @@
-import { asArray, asNumber, asObject, asString, get, kindOf, nameOf, type K8sObject } from './objects.js';
+import { asArray, asNumber, asObject, asString, get, kindOf, nameOf, type K8sObject } from '../objects.js';
 
 /**
  * Rollout status with the semantics (and the messages) of `kubectl rollout status`

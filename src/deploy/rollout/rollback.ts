@@ -1,8 +1,8 @@
-import { errorMessage } from '../core/index.js';
-import type { Logger } from '../core/index.js';
-import { extractOwned, FIELD_MANAGER, rollback, type KubeClient } from '../kube/index.js';
-import { isWatchedKind } from './rollout-status.js';
-import { groupByCollection, rank, type Item } from './items.js';
+import { errorMessage } from '../../core/index.js';
+import type { Logger } from '../../core/index.js';
+import { extractOwned, FIELD_MANAGER, rollback, type KubeClient } from '../../kube/index.js';
+import { isWatchedKind } from './status.js';
+import { groupByCollection, rank, type Item } from '../items.js';
 import { watchRollouts } from './watch.js';
 
 export interface RollBackResult {

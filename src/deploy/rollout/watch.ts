@@ -1,9 +1,9 @@
-import { formatDuration, errorMessage } from '../core/index.js';
-import type { Logger } from '../core/index.js';
-import type { KubeClient, KubeObject } from '../kube/index.js';
-import { rolloutStatus, type RolloutStatus } from './rollout-status.js';
-import { groupByCollection, type Item } from './items.js';
-import { get, kindOf, nameOf, type K8sObject } from './objects.js';
+import { formatDuration, errorMessage } from '../../core/index.js';
+import type { Logger } from '../../core/index.js';
+import type { KubeClient, KubeObject } from '../../kube/index.js';
+import { rolloutStatus, type RolloutStatus } from './status.js';
+import { groupByCollection, type Item } from '../items.js';
+import { get, kindOf, nameOf, type K8sObject } from '../objects.js';
 import { podsForWorkload } from './diagnose.js';
 import { describeUnhealable, findUnhealable, lastWriteTime, type FailFastOptions } from './fail-fast.js';
 

@@ -1,24 +1,24 @@
-import { C2CError, InputError } from '../core/index.js';
-import type { Logger } from '../core/index.js';
+import { C2CError, InputError } from '../../core/index.js';
+import type { Logger } from '../../core/index.js';
 import {
   canonicalName,
   formatReference,
   isLoopbackHost,
   parseImageReference,
   type ImageReference,
-} from '../images/index.js';
-import { connectRegistry, type Registry } from '../registry/index.js';
-import { buildAndPush, resolveBuilder, sourceDateEpoch } from '../build/index.js';
+} from '../../images/index.js';
+import { connectRegistry, type Registry } from '../../registry/index.js';
+import { buildAndPush, resolveBuilder, sourceDateEpoch } from '../../build/index.js';
 import {
   describeChange,
   pinDigests,
   substituteImages,
   type ImageChange,
   type ImageTarget,
-} from './images.js';
-import type { DeployOptions } from './inputs.js';
-import { containersOf, podSpecOf } from './objects.js';
-import type { DeployContext } from './types.js';
+} from './substitute.js';
+import type { DeployOptions } from '../inputs.js';
+import { containersOf, podSpecOf } from '../objects.js';
+import type { DeployContext } from '../types.js';
 
 /**
  * The image steps a deploy and a render both go through: substitute `images` (and the image to

@@ -8,7 +8,7 @@ import {
   nameOf,
   namespaceOf,
   type K8sObject,
-} from './objects.js';
+} from '../objects.js';
 
 /**
  * Why a rollout failed, in words a person reads in the job log: for one workload, its pods with

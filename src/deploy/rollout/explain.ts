@@ -1,11 +1,11 @@
-import { errorMessage } from '../core/index.js';
-import type { Logger } from '../core/index.js';
-import type { KubeClient } from '../kube/index.js';
+import { errorMessage } from '../../core/index.js';
+import type { Logger } from '../../core/index.js';
+import type { KubeClient } from '../../kube/index.js';
 import { diagnose, podsForWorkload, type DiagnoseInput } from './diagnose.js';
-import { rolloutStatus } from './rollout-status.js';
+import { rolloutStatus } from './status.js';
 import { describeUnhealable, findUnhealable } from './fail-fast.js';
-import type { Item } from './items.js';
-import type { K8sObject } from './objects.js';
+import type { Item } from '../items.js';
+import type { K8sObject } from '../objects.js';
 import type { Outcome } from './watch.js';
 
 /**

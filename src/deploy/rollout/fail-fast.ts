@@ -1,4 +1,4 @@
-import { asArray, asNumber, asObject, asString, get, nameOf, type K8sObject } from './objects.js';
+import { asArray, asNumber, asObject, asString, get, nameOf, type K8sObject } from '../objects.js';
 
 /**
  * Pod states that do not heal without a new change (what Shopify's krane calls failing fast): a

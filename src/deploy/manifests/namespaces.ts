@@ -1,7 +1,7 @@
-import { C2CError, InputError } from '../core/index.js';
-import type { SourceLocation } from '../core/index.js';
-import { formatWhere } from './manifests.js';
-import { asString, groupOf, kindOf, metadataOf, nameOf, namespaceOf, type K8sObject } from './objects.js';
+import { C2CError, InputError } from '../../core/index.js';
+import type { SourceLocation } from '../../core/index.js';
+import { formatWhere } from './load.js';
+import { asString, groupOf, kindOf, metadataOf, nameOf, namespaceOf, type K8sObject } from '../objects.js';
 
 /**
  * The `namespace` input: namespaced objects that name no namespace get it; an object that names a

@@ -1,6 +1,11 @@
-import { C2CError, InputError } from '../core/index.js';
-import { canonicalName, formatReference, parseImageReference, type ImageReference } from '../images/index.js';
-import { formatWhere } from './manifests.js';
+import { C2CError, InputError } from '../../core/index.js';
+import {
+  canonicalName,
+  formatReference,
+  parseImageReference,
+  type ImageReference,
+} from '../../images/index.js';
+import { formatWhere } from '../manifests/index.js';
 import {
   asString,
   containersOf,
@@ -10,7 +15,7 @@ import {
   podSpecOf,
   type CONTAINER_LISTS,
   type K8sObject,
-} from './objects.js';
+} from '../objects.js';
 
 /**
  * The `images` input: each entry is an image reference whose repository (registry host with its

@@ -1,0 +1,4 @@
+// The face of src/deploy/manifests: what other rooms may use of it.
+export { ManifestError, formatWhere, loadManifests } from './load.js';
+export type { Manifest } from './load.js';
+export { applyNamespace } from './namespaces.js';
