@@ -29,12 +29,12 @@ import { startRegistry, type RegistryServer } from '../test/helpers/registry.js'
 import { makeRootImage } from '../test/helpers/base-image.js';
 import { ROOT } from '../test/e2e/runner.js';
 import { removeBuildahStore as removeStore } from '../test/helpers/buildah-store.js';
-import { buildAndPush, buildahGlobalArgs, buildahStorage, resolveBuilder } from '../src/build/index.js';
+import { buildAndPush, buildahGlobalArgs, buildahStorage, resolveBuilder } from '../src/builder/index.js';
 import { exec } from '../src/core/exec.js';
 import { consoleLogger, memoryLogger, type Logger } from '../src/core/logger.js';
 import { withDefaults } from '../src/core/input-spec.js';
-import { HASH_BASE_INPUTS, parseHashBaseInputs } from '../src/hashbase/inputs.js';
-import { runHashBase, type HashBaseResult } from '../src/hashbase/run.js';
+import { HASH_BASE_INPUTS, parseHashBaseInputs } from '../src/baseimage/inputs.js';
+import { runHashBase, type HashBaseResult } from '../src/baseimage/run.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DEPS_MB = process.env.BENCH_DEPS_MB?.trim() || '';
@@ -53,7 +53,7 @@ function newLogger(): Logger & { text(): string } {
   return memoryLogger();
 }
 
-/** Points the builder (src/build reads these per call) at a store of its own under `dir`. */
+/** Points the builder (src/builder reads these per call) at a store of its own under `dir`. */
 function useStore(dir: string): void {
   process.env.C2C_BUILDAH_ROOT = path.join(dir, 'root');
   process.env.C2C_BUILDAH_RUNROOT = path.join(dir, 'run');

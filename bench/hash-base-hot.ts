@@ -7,7 +7,7 @@ import path from 'node:path';
 import { startRegistry } from '../test/helpers/registry.js';
 import { pushSyntheticImage } from '../test/helpers/oci.js';
 import { runAction, ROOT } from '../test/e2e/runner.js';
-import { hashFiles } from '../src/hashing/index.js';
+import { hashFiles } from '../src/fingerprint/index.js';
 import { spawnSync } from 'node:child_process';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);

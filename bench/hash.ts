@@ -21,9 +21,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { hashFiles } from '../src/hashing/index.js';
+import { hashFiles } from '../src/fingerprint/index.js';
 import { runAction } from '../test/e2e/runner.js';
-import { githubHashFiles } from '../test/fixtures/hashing/github-hashfiles.js';
+import { githubHashFiles } from '../test/fixtures/fingerprint/github-hashfiles.js';
 
 const FILES = Number(process.env.BENCH_FILES ?? 20_000);
 const MB = Number(process.env.BENCH_MB ?? 1024);

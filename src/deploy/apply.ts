@@ -1,7 +1,7 @@
 import { C2CError, errorMessage } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import type { KubeClient, KubeObject } from '../kube/index.js';
-import { HANDOVER_MANAGER } from './plan.js';
+import { HANDOVER_MANAGER } from './preflight.js';
 import { rank, type Item } from './items.js';
 import type { DeployOptions } from './inputs.js';
 

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { InputError, parseBool, parseDuration, parseList } from '../core/index.js';
 import type { InputSpec, RawInputs } from '../core/index.js';
 import { parseImageInput, parseImageReference, type ImageReference } from '../images/index.js';
-import type { BuilderChoice, BuildSecret } from '../build/index.js';
+import type { BuilderChoice, BuildSecret } from '../builder/index.js';
 import type { ClusterTarget } from '../kube/index.js';
-import { BUILD_INPUT_DEFS, parseBuildCommon } from '../build/index.js';
+import { BUILD_INPUT_DEFS, parseBuildCommon } from '../builder/index.js';
 import { parseImageEntries } from './images/index.js';
 
 /** The inputs of action-deploy-k8s and `c2c deploy`: names, defaults and meaning. */

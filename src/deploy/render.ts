@@ -32,7 +32,7 @@ export interface RenderResult {
  * images, build and push (when `build-context` is set), pin digests, annotate. Returns the objects
  * as they would be applied; contacts no cluster. (Namespaced objects that name no namespace, with
  * the `namespace` input empty, stay without one: the kubeconfig's context decides at apply time.)
- * With `build: false` nothing is built or pushed either (a plan): the image to build stays at its
+ * With `build: false` nothing is built or pushed either (a preview): the image to build stays at its
  * tag, unless it exists already for this revision (then it is pinned, as a deploy would reuse it).
  */
 export async function renderDeploy(

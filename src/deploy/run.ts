@@ -31,10 +31,10 @@ import {
   dryRunAll,
   leaveReplicasToAutoscalers,
   markChanges,
-  planLines,
+  preflightLines,
   readLive,
   resolveItems,
-} from './plan.js';
+} from './preflight.js';
 import { applyAll } from './apply.js';
 import type { DeployContext, DeployResult } from './types.js';
 
@@ -60,12 +60,12 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
     deploymentId: '',
     rows: [],
     changes: [],
-    plan: [],
+    preflight: [],
     summary: '',
     requestCount: 0,
   };
 
-  // ---------------------------------------------------------------- plan: nothing changes here
+  // ---------------------------------------------------------------- preflight: nothing changes here
   const manifests = await logger.group('Read manifests', () =>
     loadManifests(opts.manifests, { workspace: opts.workspace, logger }),
   );
@@ -122,7 +122,7 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
     }
   });
   markChanges(items, dryRuns, (it) => drafts.get(it) ?? it.object, audit);
-  result.plan = planLines(items);
+  result.preflight = preflightLines(items);
 
   if (opts.dryRun)
     return reportDryRun(opts, client, items, drafts, toBuild ? work : undefined, result, logger);
@@ -381,7 +381,7 @@ async function reportDryRun(
       logger.info(
         `would build ${opts.build!.context} and push ${formatReference(work.buildRef)} (not built in a dry run)`,
       );
-    for (const line of result.plan) logger.info(line);
+    for (const line of result.preflight) logger.info(line);
   });
   for (const [it, draft] of drafts) it.object = draft;
   result.result = 'dry-run';
@@ -396,7 +396,7 @@ async function reportDryRun(
       ...(work?.buildRef
         ? [`${formatReference(work.buildRef)} would be built and pushed (not in a dry run)`]
         : []),
-      ...result.plan,
+      ...result.preflight,
     ],
   });
   return result;

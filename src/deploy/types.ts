@@ -46,7 +46,7 @@ export interface DeployResult {
   rows: WorkloadRow[];
   changes: ImageChange[];
   /** What a dry run would do, one line per object: "created|configured|unchanged kind/ns/name". */
-  plan: string[];
+  preflight: string[];
   summary: string;
   /** Why it failed, when it did. */
   failure?: string;

@@ -13,8 +13,8 @@ import {
   type K8sObject,
 } from '../deploy/index.js';
 import type { DeployOptions, ImageChange } from '../deploy/index.js';
-import type { HashBaseOptions } from '../hashbase/index.js';
-import { runHashBase, type HashBaseResult } from '../hashbase/index.js';
+import type { HashBaseOptions } from '../baseimage/index.js';
+import { runHashBase, type HashBaseResult } from '../baseimage/index.js';
 import { formatReference } from '../images/index.js';
 import { KubeApiError, KubeClient, connect, type KubeConnection } from '../kube/index.js';
 
@@ -232,7 +232,7 @@ async function planDiff(
   }
   try {
     const r = await runDeploy({ ...opts, dryRun: true }, { ...ctx, connection });
-    return { status: 'done', server: connection.server, lines: r.plan };
+    return { status: 'done', server: connection.server, lines: r.preflight };
   } catch (e) {
     if (!(e instanceof C2CError)) throw e;
     return { status: 'refused', server: connection.server, reason: errorMessage(e) };

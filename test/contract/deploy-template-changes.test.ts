@@ -64,7 +64,7 @@ onBothTargets('a removed template field is a change', (target, kind) => {
         'pin-digests': 'false',
         'dry-run': 'true',
       });
-      expect(dry.r.plan).toEqual([`configured Deployment/${ns}/web`]);
+      expect(dry.r.preflight).toEqual([`configured Deployment/${ns}/web`]);
       const { r, logger } = await h.deploy({ manifests: file, namespace: ns, 'pin-digests': 'false' });
       expect(r.result, logger.text()).toBe('success');
       expect(FIELDS[field]!.has(await live(ns))).toBe(false);

@@ -1,6 +1,6 @@
 // A tiny local "root" image made without the internet: Debian's busybox-static (/bin/busybox) in a
 // FROM scratch image, with a symlink for every applet (sh, ls, cat, sleep, dd, mkdir, …), /etc/passwd
-// and /tmp. Built with buildah (src/build) and pushed to a given registry. Later tests, the e2e runs
+// and /tmp. Built with buildah (src/builder) and pushed to a given registry. Later tests, the e2e runs
 // and the demo build `FROM` it (pass the returned reference as a build arg).
 //
 // No vitest imports: plain scripts (scripts/demo.ts under tsx) use it too.
@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, open, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { buildAndPush, resolveBuilder } from '../../src/build/index.js';
+import { buildAndPush, resolveBuilder } from '../../src/builder/index.js';
 import { nullLogger, type Logger } from '../../src/core/logger.js';
 
 export interface RootImageOptions {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { exec } from '../../src/core/exec.js';
 
 /**
- * A private buildah store in a temp dir (C2C_BUILDAH_ROOT / C2C_BUILDAH_RUNROOT, which src/build
+ * A private buildah store in a temp dir (C2C_BUILDAH_ROOT / C2C_BUILDAH_RUNROOT, which src/builder
  * reads per call): builds start as cold as on a fresh CI runner and leave nothing in the shared store.
  */
 export async function privateBuildahStore(

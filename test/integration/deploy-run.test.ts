@@ -292,7 +292,7 @@ describe.skipIf(!haveTools('docker-registry'))('runDeploy against the fake clust
       'dry-run': 'true',
     });
     expect(r.result, logger.text()).toBe('dry-run');
-    expect(r.plan.sort()).toEqual(
+    expect(r.preflight.sort()).toEqual(
       [
         `unchanged ConfigMap/${ns}/same`,
         `configured ConfigMap/${ns}/changes`,
@@ -315,7 +315,7 @@ describe.skipIf(!haveTools('docker-registry'))('runDeploy against the fake clust
     expect(a.r.result).toBe('success');
     const rv = dep(ns, 'web').metadata.annotations['deployment.kubernetes.io/revision'];
     const d = await deploy({ manifests: file, namespace: ns, 'pin-digests': 'false', 'dry-run': 'true' });
-    expect(d.r.plan).toEqual([`unchanged Deployment/${ns}/web`]);
+    expect(d.r.preflight).toEqual([`unchanged Deployment/${ns}/web`]);
     const b = await deploy(
       { manifests: file, namespace: ns, 'pin-digests': 'false' },
       { audit: { ...audit, runUrl: 'https://github.com/acme/shop/actions/runs/4243' } },
@@ -419,7 +419,7 @@ describe.skipIf(!haveTools('docker-registry'))('runDeploy against the fake clust
       const { r, logger } = await deploy({ manifests: file, namespace: ns, ...build, 'dry-run': 'true' });
       expect(r.result).toBe('dry-run');
       expect(logger.text()).toMatch(/would build .*app and push .*shop\/built:sha-0123456789ab/);
-      expect(r.plan).toEqual([`created Deployment/${ns}/web`]);
+      expect(r.preflight).toEqual([`created Deployment/${ns}/web`]);
       expect(await tags()).toEqual([]);
       expect(r.image).toBe('');
     });

@@ -8,7 +8,7 @@ import { UsageError, parseFlags } from '../../src/cli/flags.js';
 import { shortDuration, table } from '../../src/cli/output.js';
 import { DEPLOY_INPUTS } from '../../src/deploy/inputs.js';
 import { FEATURE_ENV_INPUTS } from '../../src/featureenv/inputs.js';
-import { HASH_BASE_INPUTS } from '../../src/hashbase/inputs.js';
+import { HASH_BASE_INPUTS } from '../../src/baseimage/inputs.js';
 
 const names = (o: object) => (o instanceof Set ? [...(o as Set<string>)] : Object.keys(o)).sort();
 

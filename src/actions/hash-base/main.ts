@@ -4,7 +4,7 @@ import {
   parseHashBaseInputs,
   renderHashBaseSummary,
   runHashBase,
-} from '../../hashbase/index.js';
+} from '../../baseimage/index.js';
 import { actionLogger, readInputs, runAction, setOutputs, writeSummary } from '../runtime.js';
 import { githubContextFromEnv } from '../../github/index.js';
 

@@ -1,5 +1,5 @@
 import type { InputSpec } from '../../core/index.js';
-import { HASH_BASE_INPUTS, HASH_BASE_OUTPUTS } from '../../hashbase/index.js';
+import { HASH_BASE_INPUTS, HASH_BASE_OUTPUTS } from '../../baseimage/index.js';
 import { DEPLOY_INPUTS, DEPLOY_OUTPUTS } from '../../deploy/index.js';
 import { FEATURE_ENV_INPUTS, FEATURE_ENV_OUTPUTS } from '../../featureenv/index.js';
 

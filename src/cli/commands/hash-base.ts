@@ -5,7 +5,7 @@ import {
   parseHashBaseInputs,
   renderHashBaseSummary,
   runHashBase,
-} from '../../hashbase/index.js';
+} from '../../baseimage/index.js';
 import type { CliCommand } from '../command.js';
 
 /** `c2c hash-base`: action-hash-base's engine; its inputs as flags, its outputs as lines or JSON. */

@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { InputSpec } from '../../core/index.js';
 import { withDefaults } from '../../core/index.js';
 import { DEPLOY_INPUTS, parseDeployInputs } from '../../deploy/index.js';
-import { HASH_BASE_INPUTS, parseHashBaseInputs } from '../../hashbase/index.js';
+import { HASH_BASE_INPUTS, parseHashBaseInputs } from '../../baseimage/index.js';
 import { runPlan, type PlanResult } from '../../plan/index.js';
 import type { CliCommand } from '../command.js';
 import { KUBECONFIG_FLAG_HELP, useKubeconfigFile } from '../context.js';

@@ -8,7 +8,7 @@ import {
   type ImageReference,
 } from '../../images/index.js';
 import { connectRegistry, type Registry } from '../../registry/index.js';
-import { buildAndPush, resolveBuilder, sourceDateEpoch } from '../../build/index.js';
+import { buildAndPush, resolveBuilder, sourceDateEpoch } from '../../builder/index.js';
 import {
   describeChange,
   pinDigests,

@@ -17,7 +17,7 @@ import {
   validateBuildRequest,
   type BuildahFiles,
   type BuildRequest,
-} from '../../src/build/index.js';
+} from '../../src/builder/index.js';
 import { C2CError, InputError } from '../../src/core/errors.js';
 import { ExecError } from '../../src/core/exec.js';
 import { memoryLogger, nullLogger, type Logger } from '../../src/core/logger.js';

@@ -16,7 +16,7 @@ import { comparable, groupByCollection, keyOf, type Item } from './items.js';
 import type { DeployOptions } from './inputs.js';
 
 /**
- * The plan of a deploy, before anything changes: which resource each object is,
+ * The preflight of a deploy, before anything changes: which resource each object is,
  * what runs now, whether each pod template changes, and a server-side dry run of the whole set.
  */
 
@@ -390,6 +390,6 @@ export async function dryRunAll(
 }
 
 /** One line per object: "created|configured|unchanged kind/ns/name". */
-export function planLines(items: Item[]): string[] {
+export function preflightLines(items: Item[]): string[] {
   return items.map((it) => `${it.state ?? 'configured'} ${it.key}`);
 }

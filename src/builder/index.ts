@@ -22,7 +22,7 @@ export {
   buildahStorage,
   buildahGlobalArgs,
   BUILDAH_INSTALL_HINT,
-  type BuildahPlan,
+  type BuildahCommands,
   type BuildahFiles,
   type BuildahStorage,
 } from './buildah.js';

@@ -1,4 +1,4 @@
-// The face of src/hashbase: what other rooms may use of it.
+// The face of src/baseimage: what other rooms may use of it.
 export { HASH_BASE_INPUTS, HASH_BASE_OUTPUTS, parseHashBaseInputs } from './inputs.js';
 export type { HashBaseOptions } from './inputs.js';
 export { renderHashBaseSummary, runHashBase } from './run.js';

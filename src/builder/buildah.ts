@@ -87,7 +87,7 @@ export interface BuildahFiles {
   secrets?: readonly string[];
 }
 
-export interface BuildahPlan {
+export interface BuildahCommands {
   /** argv of `buildah … bud …`. */
   build: string[];
   /** argv of each push, in tag order. */
@@ -110,7 +110,7 @@ export function buildahArgs(
   files: BuildahFiles,
   storage: BuildahStorage,
   imageId = '<image-id>',
-): BuildahPlan {
+): BuildahCommands {
   const global = buildahGlobalArgs(storage);
   const platforms = req.platforms ?? [];
   const multiPlatform = platforms.length > 1;
@@ -231,10 +231,10 @@ export async function buildahBuildAndPush(req: ValidatedRequest): Promise<BuildR
       displayArgs: displayBuildArgs(draft.build),
     });
     const imageId = draft.multiPlatform ? files.manifestName : (await readFile(files.iidFile, 'utf8')).trim();
-    const plan = buildahArgs(req, files, storage, imageId);
+    const commands = buildahArgs(req, files, storage, imageId);
 
     const digests: string[] = [];
-    for (const [i, push] of plan.pushes.entries()) {
+    for (const [i, push] of commands.pushes.entries()) {
       const target = targetFor(parseImageReference(push.tag).registry, req.targets);
       logger.info(`buildah: pushing ${push.tag}`);
       try {

@@ -13,8 +13,8 @@ import {
   toManifest,
   writeManifest,
   type HashManifest,
-} from '../../src/hashing/index.js';
-import { makeTree, tempDir } from '../fixtures/hashing/tree.js';
+} from '../../src/fingerprint/index.js';
+import { makeTree, tempDir } from '../fixtures/fingerprint/tree.js';
 
 const root = tempDir('c2c-manifest-');
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compilePatterns } from '../../src/hashing/patterns.js';
+import { compilePatterns } from '../../src/fingerprint/patterns.js';
 
 /**
  * The matcher's fast paths (plain paths, plain directory + `**`) against minimatch itself

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { InputError, parseBool, parseEnum, parseList } from '../core/index.js';
 import type { InputSpec, RawInputs } from '../core/index.js';
 import { parseImageInput, type ImageReference } from '../images/index.js';
-import type { HashMode } from '../hashing/index.js';
-import type { BuilderChoice, BuildSecret } from '../build/index.js';
-import { BUILD_INPUT_DEFS, parseBuildCommon } from '../build/index.js';
+import type { HashMode } from '../fingerprint/index.js';
+import type { BuilderChoice, BuildSecret } from '../builder/index.js';
+import { BUILD_INPUT_DEFS, parseBuildCommon } from '../builder/index.js';
 import { MAX_PREVIOUS_READS } from './previous.js';
 
 /** The inputs of action-hash-base and `c2c hash-base`: names, defaults and meaning. */

@@ -1,6 +1,6 @@
 import { errorMessage } from '../core/index.js';
 import type { Logger } from '../core/index.js';
-import { decodeManifestLabel, type HashManifest } from '../hashing/index.js';
+import { decodeManifestLabel, type HashManifest } from '../fingerprint/index.js';
 import type { Registry } from '../registry/index.js';
 
 /** Image labels the base image carries, so the next run can say why it rebuilds. */

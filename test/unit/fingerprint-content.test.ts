@@ -6,8 +6,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
 import { memoryLogger } from '../../src/core/logger.js';
-import { _hashFilesWithTuning, hashFiles, type HashOptions } from '../../src/hashing/index.js';
-import { makeTree, tempDir, type Spec } from '../fixtures/hashing/tree.js';
+import { _hashFilesWithTuning, hashFiles, type HashOptions } from '../../src/fingerprint/index.js';
+import { makeTree, tempDir, type Spec } from '../fixtures/fingerprint/tree.js';
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -339,7 +339,7 @@ describe('bad input: one InputError naming the input', () => {
           process.execPath,
           '--import',
           'tsx',
-          path.join(import.meta.dirname, '../fixtures/hashing/run-hash.ts'),
+          path.join(import.meta.dirname, '../fixtures/fingerprint/run-hash.ts'),
           JSON.stringify(opts),
         ],
         { encoding: 'utf8' },

@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
-import { _hashFilesWithTuning, hashFiles } from '../../src/hashing/index.js';
-import { githubHashFiles } from '../fixtures/hashing/github-hashfiles.js';
-import { makeTree, prng, tempDir, type Spec } from '../fixtures/hashing/tree.js';
+import { _hashFilesWithTuning, hashFiles } from '../../src/fingerprint/index.js';
+import { githubHashFiles } from '../fixtures/fingerprint/github-hashfiles.js';
+import { makeTree, prng, tempDir, type Spec } from '../fixtures/fingerprint/tree.js';
 
 const root = tempDir('c2c-hashfiles-');
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));

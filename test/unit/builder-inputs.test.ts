@@ -4,11 +4,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BUILD_INPUT_DEFS, parseBuildCommon, type BuildCommonRaw } from '../../src/build/inputs.js';
+import { BUILD_INPUT_DEFS, parseBuildCommon, type BuildCommonRaw } from '../../src/builder/inputs.js';
 import { InputError } from '../../src/core/errors.js';
 import { withDefaults } from '../../src/core/input-spec.js';
 import { DEPLOY_INPUTS, parseDeployInputs } from '../../src/deploy/inputs.js';
-import { HASH_BASE_INPUTS, parseHashBaseInputs } from '../../src/hashbase/inputs.js';
+import { HASH_BASE_INPUTS, parseHashBaseInputs } from '../../src/baseimage/inputs.js';
 
 const ws = mkdtempSync(path.join(os.tmpdir(), 'c2c-build-inputs-'));
 mkdirSync(path.join(ws, 'app'));

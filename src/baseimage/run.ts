@@ -8,7 +8,7 @@ import {
   hashFiles,
   toManifest,
   writeManifest,
-} from '../hashing/index.js';
+} from '../fingerprint/index.js';
 import type { Registry } from '../registry/index.js';
 import type { CacheStore } from '../github/index.js';
 import type { HashBaseOptions } from './inputs.js';
@@ -195,7 +195,7 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
 
   if (!opts.build) return result;
   const image = opts.image!;
-  const { buildAndPush, resolveBuilder } = await import('../build/index.js');
+  const { buildAndPush, resolveBuilder } = await import('../builder/index.js');
   const builder = await resolveBuilder(opts.builder, logger);
   await timed(phases, 'build', () =>
     logger.group(`Build and push ${imageRef} (${builder})`, async () => {

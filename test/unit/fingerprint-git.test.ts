@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
-import { hashFiles, type HashedFile } from '../../src/hashing/index.js';
+import { hashFiles, type HashedFile } from '../../src/fingerprint/index.js';
 import { haveTools } from '../helpers/tools.js';
-import { makeTree, tempDir, type Spec } from '../fixtures/hashing/tree.js';
+import { makeTree, tempDir, type Spec } from '../fixtures/fingerprint/tree.js';
 
 const dirs: string[] = [];
 const tmp = () => {

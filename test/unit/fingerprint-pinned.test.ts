@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { _hashFilesWithTuning, hashFiles } from '../../src/hashing/index.js';
+import { _hashFilesWithTuning, hashFiles } from '../../src/fingerprint/index.js';
 import { haveTools } from '../helpers/tools.js';
-import { makeTree, tempDir, type Spec } from '../fixtures/hashing/tree.js';
+import { makeTree, tempDir, type Spec } from '../fixtures/fingerprint/tree.js';
 
 /**
  * The hash values themselves, pinned: users key images and caches on them, so a faster engine must

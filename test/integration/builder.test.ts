@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildAndPush, type BuildRequest } from '../../src/build/index.js';
+import { buildAndPush, type BuildRequest } from '../../src/builder/index.js';
 import { C2CError } from '../../src/core/errors.js';
 import { memoryLogger, type Logger } from '../../src/core/logger.js';
 import { RetryExhaustedError } from '../../src/core/retry.js';

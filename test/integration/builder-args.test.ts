@@ -14,7 +14,7 @@ import {
   writeAuthFile,
   type BuildahFiles,
   type BuildRequest,
-} from '../../src/build/index.js';
+} from '../../src/builder/index.js';
 import { C2CError, InputError, ToolMissingError } from '../../src/core/errors.js';
 import { memoryLogger, nullLogger } from '../../src/core/logger.js';
 import { haveTools } from '../helpers/tools.js';
