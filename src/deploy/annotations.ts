@@ -1,4 +1,4 @@
-import { asObject, get, kindOf, metadataOf, podTemplateOf, stableJson, type K8sObject } from './objects.js';
+import { asObject, get, kindOf, metadataOf, podTemplateOf, stableJson, type JsonObject } from './objects.js';
 
 /**
  * The audit trail on what is applied: who sent which commit, from which run, approved by whom.
@@ -59,7 +59,7 @@ const TEMPLATE_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Repli
 
 export interface AnnotateOptions {
   /** The object as it runs now in the cluster, when it exists. */
-  live?: K8sObject;
+  live?: JsonObject;
   /**
    * Whether this run changes the pod template (a rollout). Default: true without a live object,
    * false with one (the deploy learns the truth from its server-side dry run and annotates again).
@@ -67,7 +67,7 @@ export interface AnnotateOptions {
   templateChanges?: boolean;
 }
 
-function annotationsOf(meta: K8sObject): Record<string, unknown> {
+function annotationsOf(meta: JsonObject): Record<string, unknown> {
   let a = asObject(meta.annotations);
   if (!a) {
     a = {};
@@ -82,7 +82,7 @@ function annotationsOf(meta: K8sObject): Record<string, unknown> {
  * template stays byte for byte what runs (with server-side apply, leaving out a field set before
  * would remove it: a change). Returns whether the pod template received the new commit.
  */
-export function annotateObject(obj: K8sObject, audit: AuditInfo, opts: AnnotateOptions = {}): boolean {
+export function annotateObject(obj: JsonObject, audit: AuditInfo, opts: AnnotateOptions = {}): boolean {
   Object.assign(annotationsOf(metadataOf(obj)), auditAnnotations(audit));
   if (!TEMPLATE_KINDS.has(kindOf(obj)) || !audit.commit) return false;
   const template = podTemplateOf(obj);
@@ -104,9 +104,9 @@ export function annotateObject(obj: K8sObject, audit: AuditInfo, opts: AnnotateO
 
 /** Annotates every object; `live` finds an object's live version (undefined when new or unknown). */
 export function annotateAll(
-  objects: K8sObject[],
+  objects: JsonObject[],
   audit: AuditInfo,
-  live: (obj: K8sObject) => K8sObject | undefined = () => undefined,
+  live: (obj: JsonObject) => JsonObject | undefined = () => undefined,
 ): void {
   for (const o of objects) {
     const l = live(o);
@@ -119,17 +119,17 @@ export function annotateAll(
  * returns them (defaults filled in), e.g. the result of a server-side dry run and the live one. A
  * field the new manifest drops is missing from the dry run's template, so that is a change too.
  */
-export function templatesEqual(a: K8sObject | undefined, b: K8sObject | undefined): boolean {
+export function templatesEqual(a: JsonObject | undefined, b: JsonObject | undefined): boolean {
   if (!a || !b) return a === b;
   return stableJson(stripAudit(a)) === stableJson(stripAudit(b));
 }
 
-function stripAudit(template: K8sObject): K8sObject {
+function stripAudit(template: JsonObject): JsonObject {
   const meta = asObject(template.metadata);
   const ann = asObject(meta?.annotations);
   if (!meta || !ann) return template;
   const kept = Object.fromEntries(Object.entries(ann).filter(([k]) => !k.startsWith(AUDIT_PREFIX)));
-  const m: K8sObject = { ...meta };
+  const m: JsonObject = { ...meta };
   if (Object.keys(kept).length > 0) m.annotations = kept;
   else delete m.annotations;
   return { ...template, metadata: m };

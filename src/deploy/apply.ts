@@ -1,6 +1,6 @@
 import { C2CError, errorMessage } from '../core/index.js';
 import type { Logger } from '../core/index.js';
-import type { KubeClient, KubeObject } from '../kube/index.js';
+import type { KubeClient } from '../kube/index.js';
 import { HANDOVER_MANAGER } from './preflight.js';
 import { rank, type Item } from './items.js';
 import type { DeployOptions } from './inputs.js';
@@ -70,7 +70,7 @@ async function handOverReplicas(client: KubeClient, it: Item, logger: Logger): P
         ...(it.namespace ? { namespace: it.namespace } : {}),
       },
       spec: { replicas: it.replicasHandover },
-    } as unknown as KubeObject,
+    },
     { fieldManager: HANDOVER_MANAGER, force: true },
   );
   logger.info(`${it.key}: replicas (${it.replicasHandover}) handed over to the HorizontalPodAutoscaler`);

@@ -18,7 +18,7 @@ export {
   podSpecOf,
   podTemplateOf,
 } from './objects.js';
-export type { K8sObject } from './objects.js';
+export type { JsonObject } from './objects.js';
 export { auditFromGitHub, githubRecorder } from './record.js';
 export { renderDeploy, runDeploy } from './run.js';
 export type { DeployContext } from './run.js';

@@ -1,7 +1,7 @@
 import type { KubeObject, ResourceInfo } from '../kube/index.js';
 import type { Manifest } from './manifests/index.js';
 import { AUDIT_KEYS, AUDIT_PREFIX } from './annotations.js';
-import { asObject, containersOf, podSpecOf, podTemplateOf, stableJson, type K8sObject } from './objects.js';
+import { asObject, containersOf, podSpecOf, podTemplateOf, stableJson, type JsonObject } from './objects.js';
 import type { WorkloadRow } from './summary.js';
 
 /**
@@ -68,7 +68,7 @@ export function keyOf(kind: string, namespace: string | undefined, name: string)
 export function imagesOf(obj: KubeObject | undefined): Map<string, string> {
   const out = new Map<string, string>();
   if (!obj) return out;
-  for (const { container } of containersOf(podSpecOf(obj as K8sObject))) {
+  for (const { container } of containersOf(podSpecOf(obj as JsonObject))) {
     const name = String(container.name ?? '');
     if (typeof container.image === 'string') out.set(name, container.image);
   }
@@ -112,10 +112,10 @@ export function comparable(obj: KubeObject | undefined): string {
     if (Object.keys(ann).length === 0) delete meta.annotations;
   }
   const template = podTemplateOf(rest);
-  const tAnn = template?.metadata ? asObject((template.metadata as K8sObject).annotations) : undefined;
+  const tAnn = template?.metadata ? asObject((template.metadata as JsonObject).annotations) : undefined;
   if (template && tAnn) {
     for (const k of Object.keys(tAnn)) if (k.startsWith(AUDIT_PREFIX)) delete tAnn[k];
-    if (Object.keys(tAnn).length === 0) delete (template.metadata as K8sObject).annotations;
+    if (Object.keys(tAnn).length === 0) delete (template.metadata as JsonObject).annotations;
   }
   return stableJson({ ...rest, metadata: meta });
 }

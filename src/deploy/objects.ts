@@ -3,11 +3,11 @@
  * The deploy engine never needs typed client models: it reads the few fields it cares about.
  */
 
-export type K8sObject = Record<string, unknown>;
+export type JsonObject = Record<string, unknown>;
 
 /** A value as a plain object, or undefined when it is not one. */
-export function asObject(v: unknown): K8sObject | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as K8sObject) : undefined;
+export function asObject(v: unknown): JsonObject | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : undefined;
 }
 
 export function asArray(v: unknown): unknown[] {
@@ -34,7 +34,7 @@ export function get(obj: unknown, ...path: string[]): unknown {
 }
 
 /** The metadata object, created when missing. */
-export function metadataOf(obj: K8sObject): K8sObject {
+export function metadataOf(obj: JsonObject): JsonObject {
   let m = asObject(obj.metadata);
   if (!m) {
     m = {};
@@ -73,7 +73,7 @@ export function objectKey(obj: unknown): string {
  * DaemonSets, ReplicaSets, ReplicationControllers and Jobs; spec.jobTemplate.spec.template for
  * CronJobs; the PodTemplate's template. Pods have no template (undefined).
  */
-export function podTemplateOf(obj: unknown): K8sObject | undefined {
+export function podTemplateOf(obj: unknown): JsonObject | undefined {
   switch (kindOf(obj)) {
     case 'Deployment':
     case 'StatefulSet':
@@ -92,7 +92,7 @@ export function podTemplateOf(obj: unknown): K8sObject | undefined {
 }
 
 /** The pod spec of a workload or Pod: where containers live. */
-export function podSpecOf(obj: unknown): K8sObject | undefined {
+export function podSpecOf(obj: unknown): JsonObject | undefined {
   if (kindOf(obj) === 'Pod') return asObject(get(obj, 'spec'));
   return asObject(get(podTemplateOf(obj), 'spec'));
 }
@@ -101,9 +101,9 @@ export const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContai
 
 /** Every container of a pod spec (init, regular and ephemeral), each with the list it is in. */
 export function containersOf(
-  podSpec: K8sObject | undefined,
-): Array<{ list: (typeof CONTAINER_LISTS)[number]; container: K8sObject }> {
-  const out: Array<{ list: (typeof CONTAINER_LISTS)[number]; container: K8sObject }> = [];
+  podSpec: JsonObject | undefined,
+): Array<{ list: (typeof CONTAINER_LISTS)[number]; container: JsonObject }> {
+  const out: Array<{ list: (typeof CONTAINER_LISTS)[number]; container: JsonObject }> = [];
   if (!podSpec) return out;
   for (const list of CONTAINER_LISTS) {
     for (const c of asArray(podSpec[list])) {

@@ -11,7 +11,15 @@ import {
 import { ManifestError, formatWhere, type Manifest, applyNamespace } from './manifests/index.js';
 import { annotateObject, templatesEqual, type AuditInfo } from './annotations.js';
 import { isWatchedKind } from './rollout/index.js';
-import { containersOf, podSpecOf, podTemplateOf, type K8sObject } from './objects.js';
+import {
+  asNumber,
+  asObject,
+  containersOf,
+  get,
+  podSpecOf,
+  podTemplateOf,
+  type JsonObject,
+} from './objects.js';
 import { comparable, groupByCollection, keyOf, type Item } from './items.js';
 import type { DeployOptions } from './inputs.js';
 
@@ -66,7 +74,7 @@ export async function resolveItems(
     if (namespace) meta.namespace = namespace;
     return {
       manifest: m,
-      object: m.object as unknown as KubeObject,
+      object: m.object,
       info,
       key: keyOf(info.kind, namespace, String(meta.name)),
       ...(namespace ? { namespace } : {}),
@@ -208,9 +216,7 @@ export async function leaveReplicasToAutoscalers(
   logger: Logger,
 ): Promise<void> {
   const scalable = items.filter(
-    (i) =>
-      SCALABLE.has(i.info.kind) &&
-      (i.object as unknown as { spec?: { replicas?: unknown } }).spec?.replicas !== undefined,
+    (i) => SCALABLE.has(i.info.kind) && get(i.object, 'spec', 'replicas') !== undefined,
   );
   if (scalable.length === 0) return;
   const hpas: KubeObject[] = items
@@ -240,23 +246,21 @@ export async function leaveReplicasToAutoscalers(
     );
   for (const it of scalable) {
     const hpa = hpas.find((h) => {
-      const ref = (h as unknown as { spec?: { scaleTargetRef?: { kind?: string; name?: string } } }).spec
-        ?.scaleTargetRef;
       return (
         (h.metadata.namespace ?? it.namespace) === it.namespace &&
-        ref?.kind === it.info.kind &&
-        ref?.name === it.object.metadata.name
+        get(h, 'spec', 'scaleTargetRef', 'kind') === it.info.kind &&
+        get(h, 'spec', 'scaleTargetRef', 'name') === it.object.metadata.name
       );
     });
     if (!hpa) continue;
-    delete (it.object as unknown as { spec: { replicas?: unknown } }).spec.replicas;
+    delete asObject(it.object.spec)!.replicas; // set: the filter above read it
     const owned = (it.live?.metadata.managedFields ?? []).some(
       (e) =>
         e.manager === FIELD_MANAGER &&
         e.operation === 'Apply' &&
         !!(e.fieldsV1 as { 'f:spec'?: { 'f:replicas'?: unknown } } | undefined)?.['f:spec']?.['f:replicas'],
     );
-    const current = (it.live as unknown as { spec?: { replicas?: number } } | undefined)?.spec?.replicas;
+    const current = asNumber(get(it.live, 'spec', 'replicas'));
     if (owned && current !== undefined) it.replicasHandover = current;
     logger.info(
       `${it.key}: replicas left out, the HorizontalPodAutoscaler ${hpa.metadata.namespace ?? it.namespace}/${hpa.metadata.name} sets them`,
@@ -275,8 +279,8 @@ export function annotateItems(
   audit: AuditInfo | undefined,
 ): void {
   for (const it of items) {
-    const obj = objectOf(it) as unknown as K8sObject;
-    const live = it.live as unknown as K8sObject | undefined;
+    const obj = objectOf(it);
+    const live = it.live;
     const hasTemplate = !!podTemplateOf(obj);
     it.templateChanged = hasTemplate && (!live || it.templateChanged);
     if (audit) annotateObject(obj, audit, { ...(live ? { live } : {}), templateChanges: it.templateChanged });
@@ -297,7 +301,7 @@ export function markChanges(
   audit: AuditInfo | undefined,
 ): void {
   for (const it of items) {
-    const obj = objectOf(it) as unknown as K8sObject;
+    const obj = objectOf(it);
     const desired = podTemplateOf(obj);
     const dry = dryRuns.get(it);
     if (!it.live || !dry) {
@@ -306,17 +310,16 @@ export function markChanges(
       it.templateChanged = !!desired;
       continue;
     }
-    const live = it.live as unknown as K8sObject;
-    const after = withImagesOf(dry as unknown as K8sObject, obj);
+    const live = it.live;
+    const after = withImagesOf(dry, obj);
     it.templateChanged = !!desired && !templatesEqual(podTemplateOf(after), podTemplateOf(live));
     if (audit && desired) annotateObject(obj, audit, { live, templateChanges: it.templateChanged });
-    it.state =
-      comparable(after as unknown as KubeObject) === comparable(it.live) ? 'unchanged' : 'configured';
+    it.state = comparable(after) === comparable(it.live) ? 'unchanged' : 'configured';
   }
 }
 
 /** A copy of `obj` whose containers carry the images of the same-named containers of `from`. */
-function withImagesOf(obj: K8sObject, from: K8sObject): K8sObject {
+function withImagesOf<T extends JsonObject>(obj: T, from: JsonObject): T {
   const copy = structuredClone(obj);
   const images = new Map(
     containersOf(podSpecOf(from)).map(({ list, container }) => [

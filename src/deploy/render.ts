@@ -12,14 +12,15 @@ import {
   substituteAll,
 } from './images/index.js';
 import { rank } from './items.js';
-import { kindOf, type K8sObject } from './objects.js';
+import type { KubeObject } from '../kube/index.js';
+import { kindOf } from './objects.js';
 import type { DeployOptions } from './inputs.js';
 import type { DeployContext } from './types.js';
 
 export interface RenderResult {
   /** The objects exactly as they would be applied, as YAML documents. */
   yaml: string;
-  objects: K8sObject[];
+  objects: KubeObject[];
   image: string;
   digest: string;
   changes: ImageChange[];

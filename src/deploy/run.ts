@@ -13,7 +13,6 @@ import {
 } from './rollout/index.js';
 import { renderDeploySummary } from './summary.js';
 import type { ImageTarget } from './images/index.js';
-import type { K8sObject } from './objects.js';
 import type { DeployOptions } from './inputs.js';
 import {
   buildImage,
@@ -80,7 +79,7 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
 
   // Images: every entry (and the image this run builds) must match a container; checked before any build.
   const targets: ImageTarget[] = items.map((i) => ({
-    object: i.object as unknown as K8sObject,
+    object: i.object,
     file: i.manifest.file,
     line: i.manifest.line,
   }));
@@ -232,7 +231,7 @@ function judge(
   for (const it of items.filter((i) => isWatchedKind(i.info.kind))) {
     const o = outcome.get(it);
     if (!o) {
-      const st = it.live ? rolloutStatus(it.live as unknown as K8sObject) : undefined;
+      const st = it.live ? rolloutStatus(it.live) : undefined;
       if (!it.applied && st && !st.done)
         logger.warning(
           `${it.key} is unchanged by this run, but its current rollout is not complete: ${st.message}`,

@@ -1,9 +1,8 @@
 import type { Logger, RetryOptions } from '../core/index.js';
-import type { KubeConnection } from '../kube/index.js';
+import type { KubeConnection, KubeObject } from '../kube/index.js';
 import type { AuditInfo } from './annotations.js';
 import type { ImageChange } from './images/index.js';
 import type { WorkloadRow } from './summary.js';
-import type { K8sObject } from './objects.js';
 
 /** Records the deploy on GitHub (a Deployment with statuses); the action passes the GitHub layer. */
 export interface DeploymentRecorder {
@@ -31,7 +30,7 @@ export interface DeployContext {
    * Changes the objects right after they are read, before anything else looks at them (the feature
    * environments rewrite Ingress hosts there).
    */
-  transform?: (objects: K8sObject[]) => void;
+  transform?: (objects: KubeObject[]) => void;
 }
 
 export type DeployResultKind = 'success' | 'failed' | 'rolled-back' | 'dry-run';

@@ -67,7 +67,7 @@ export async function grantAccess(s: Scope, ns: KubeObject): Promise<KubeObject>
         },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: NAMESPACE_ROLE },
         subjects: [subject],
-      } as unknown as KubeObject,
+      },
       { fieldManager: FIELD_MANAGER, force: true },
     );
   } catch (e) {

@@ -8,7 +8,7 @@ import {
   metadataOf,
   podSpecOf,
   podTemplateOf,
-  type K8sObject,
+  type JsonObject,
 } from '../deploy/index.js';
 import { KubeApiError, type KubeObject } from '../kube/index.js';
 import { C2CError } from '../core/index.js';
@@ -71,7 +71,7 @@ export async function deployInto(
     ...(ctx.kubeRetry ? { kubeRetry: ctx.kubeRetry } : {}),
     ...(ctx.source ? { source: ctx.source } : {}),
     ...(ctx.now ? { now: ctx.now } : {}),
-    transform: (objects: K8sObject[]) => {
+    transform: (objects: KubeObject[]) => {
       urls.push(
         ...rewriteIngresses(objects, {
           hostTemplate: opts.hostTemplate,
@@ -148,7 +148,7 @@ export async function readDatabaseSecret(
 ): Promise<{ password?: string; database?: string; rev?: string } | undefined> {
   const secret = await s.client.get({ apiVersion: 'v1', kind: 'Secret', namespace, name });
   if (!secret) return undefined;
-  const data = (asObject((secret as unknown as { data?: unknown }).data) ?? {}) as Record<string, unknown>;
+  const data = asObject(secret.data) ?? {};
   const text = (k: string) =>
     typeof data[k] === 'string' ? Buffer.from(data[k], 'base64').toString('utf8') : undefined;
   const password = text('password');
@@ -166,7 +166,7 @@ export async function readDatabaseSecret(
 export const newCredentialRev = () => randomBytes(4).toString('hex');
 
 /** Stamps the credential revision on the pod template of every workload that reads the Secret `secret`. */
-export function stampCredentialReaders(objects: K8sObject[], secret: string, rev: string): string[] {
+export function stampCredentialReaders(objects: KubeObject[], secret: string, rev: string): string[] {
   const stamped: string[] = [];
   for (const obj of objects) {
     const template = podTemplateOf(obj);
@@ -179,7 +179,7 @@ export function stampCredentialReaders(objects: K8sObject[], secret: string, rev
 }
 
 /** Whether a pod spec reads the Secret: an env or envFrom reference, or a (projected) volume. */
-function readsSecret(spec: K8sObject | undefined, secret: string): boolean {
+function readsSecret(spec: JsonObject | undefined, secret: string): boolean {
   if (!spec) return false;
   for (const { container } of containersOf(spec)) {
     for (const e of asArray(container.env))
@@ -225,7 +225,7 @@ export async function writeDatabaseSecret(
         password: b64(db.password),
         url: b64(url),
       },
-    } as unknown as KubeObject,
+    },
     { fieldManager: FIELD_MANAGER, force: true },
   );
   s.logger.info(

@@ -494,9 +494,8 @@ export async function admitEnvironment(
 export async function quotaRefusal(s: Scope, namespace: string, f: FenceOptions): Promise<string> {
   if (!Object.keys(f.quota).length) return '';
   const events = await s.client.list('v1', 'Event', { namespace }).catch(() => undefined);
-  type Ev = { message?: string; lastTimestamp?: string; eventTime?: string };
-  const at = (e: Ev) => e.lastTimestamp ?? e.eventTime ?? '';
-  const refused = ((events?.items ?? []) as unknown as Ev[])
+  const at = (e: KubeObject) => String(e.lastTimestamp ?? e.eventTime ?? '');
+  const refused = (events?.items ?? [])
     .filter((e) => String(e.message ?? '').includes(`exceeded quota: ${FENCE_NAME}`))
     .sort((a, b) => at(a).localeCompare(at(b)))
     .map((e) => String(e.message));

@@ -1,4 +1,5 @@
-import { asArray, asObject, asString, kindOf, metadataOf, nameOf, type K8sObject } from '../deploy/index.js';
+import { asArray, asObject, asString, kindOf, metadataOf, nameOf, type JsonObject } from '../deploy/index.js';
+import type { KubeObject } from '../kube/index.js';
 
 /**
  * The environment's Ingresses: each rule's host rewritten with `host-template` (`{service}` is the
@@ -6,7 +7,7 @@ import { asArray, asObject, asString, kindOf, metadataOf, nameOf, type K8sObject
  * `ingress-annotations` set, and TLS hosts kept in step. Returns the URLs, first service first.
  */
 export function rewriteIngresses(
-  objects: K8sObject[],
+  objects: KubeObject[],
   o: {
     hostTemplate: string;
     domain: string;
@@ -21,7 +22,7 @@ export function rewriteIngresses(
     const spec = asObject(obj.spec) ?? {};
     const rules = asArray(spec.rules)
       .map(asObject)
-      .filter((r): r is K8sObject => !!r);
+      .filter((r): r is JsonObject => !!r);
     const renamed = new Map<string, string>();
     rules.forEach((rule) => {
       const backend = asObject(asObject(asArray(asObject(rule.http)?.paths)[0])?.backend);

@@ -45,6 +45,22 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
+/** A plain JSON value is a Kubernetes object: apiVersion and kind strings, and a metadata mapping. */
+export function isKubeObject(v: unknown): v is KubeObject {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    'apiVersion' in v &&
+    typeof v.apiVersion === 'string' &&
+    'kind' in v &&
+    typeof v.kind === 'string' &&
+    'metadata' in v &&
+    typeof v.metadata === 'object' &&
+    v.metadata !== null &&
+    !Array.isArray(v.metadata)
+  );
+}
+
 export interface KubeList<T extends KubeObject = KubeObject> {
   apiVersion: string;
   kind: string;

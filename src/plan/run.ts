@@ -10,13 +10,12 @@ import {
   nameOf,
   namespaceOf,
   podSpecOf,
-  type K8sObject,
 } from '../deploy/index.js';
 import type { DeployOptions, ImageChange } from '../deploy/index.js';
 import type { HashBaseOptions } from '../baseimage/index.js';
 import { runHashBase, type HashBaseResult } from '../baseimage/index.js';
 import { formatReference } from '../images/index.js';
-import { KubeApiError, KubeClient, connect, type KubeConnection } from '../kube/index.js';
+import { KubeApiError, KubeClient, connect, type KubeConnection, type KubeObject } from '../kube/index.js';
 
 /**
  * The engine of `c2c plan`: what a pipeline run (hash-base, then deploy) would do, changing nothing
@@ -100,7 +99,7 @@ export interface PlanResult {
   images: PlannedImage[];
   changes: ImageChange[];
   /** The objects as they would be applied, in apply order, and as YAML documents. */
-  objects: K8sObject[];
+  objects: KubeObject[];
   yaml: string;
   diff: PlannedDiff;
 }
@@ -169,7 +168,7 @@ function baseImageOf(buildArgs: Array<[string, string]>, base: PlannedBase | und
 }
 
 /** Every container of every workload with the image it would run. */
-function imagesOf(objects: K8sObject[], changes: ImageChange[]): PlannedImage[] {
+function imagesOf(objects: KubeObject[], changes: ImageChange[]): PlannedImage[] {
   const out: PlannedImage[] = [];
   for (const o of objects) {
     const [kind, name, namespace] = [kindOf(o), nameOf(o), namespaceOf(o)];

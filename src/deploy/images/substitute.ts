@@ -5,6 +5,7 @@ import {
   parseImageReference,
   type ImageReference,
 } from '../../images/index.js';
+import type { KubeObject } from '../../kube/index.js';
 import { formatWhere } from '../manifests/index.js';
 import {
   asString,
@@ -14,7 +15,7 @@ import {
   namespaceOf,
   podSpecOf,
   type CONTAINER_LISTS,
-  type K8sObject,
+  type JsonObject,
 } from '../objects.js';
 
 /**
@@ -54,7 +55,7 @@ export interface ImageChange {
 }
 
 export interface ImageTarget {
-  object: K8sObject;
+  object: KubeObject;
   file?: string;
   line?: number;
 }
@@ -121,7 +122,7 @@ export function substitutedImage(containerImage: string, entry: ImageReference):
 
 interface Match {
   target: ImageTarget;
-  container: K8sObject;
+  container: JsonObject;
   change: ImageChange;
 }
 

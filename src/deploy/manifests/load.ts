@@ -11,8 +11,18 @@ import {
   nullLogger,
 } from '../../core/index.js';
 import type { Logger, SourceLocation } from '../../core/index.js';
+import { isKubeObject, type KubeObject } from '../../kube/index.js';
 import { globPaths } from './glob.js';
-import { asObject, asString, get, groupOf, kindOf, nameOf, namespaceOf, type K8sObject } from '../objects.js';
+import {
+  asObject,
+  asString,
+  get,
+  groupOf,
+  kindOf,
+  nameOf,
+  namespaceOf,
+  type JsonObject,
+} from '../objects.js';
 
 /**
  * Reading the `manifests` input: files, directories and globs of YAML or JSON, and kustomize
@@ -27,8 +37,14 @@ import { asObject, asString, get, groupOf, kindOf, nameOf, namespaceOf, type K8s
  * strings; duplicate keys are errors. Every problem in every file is collected before failing.
  */
 
+/** An object as read, with where it came from; checked by validateManifests before it is a Manifest. */
+export interface ManifestDraft extends Omit<Manifest, 'object'> {
+  object: JsonObject;
+}
+
 export interface Manifest {
-  object: K8sObject;
+  /** apiVersion, kind and metadata.name checked (validateManifests). */
+  object: KubeObject;
   /** Workspace-relative POSIX path (absolute when outside the workspace). For kustomize output: the kustomization file. */
   file: string;
   /** 1-based line where the document (or the List item) starts; 1 for kustomize output. */
@@ -169,7 +185,7 @@ export async function loadManifests(inputs: string[], opts: LoadManifestsOptions
   for (const u of unmatched)
     problems.push(new C2CError(`'${u}' matched no file or directory (relative to ${workspace})`));
 
-  const manifests: Manifest[] = [];
+  const manifests: ManifestDraft[] = [];
   let kustomize: Awaited<ReturnType<typeof kustomizeCommand>> | undefined;
   for (const src of sources) {
     if (src.kind === 'file') {
@@ -232,7 +248,8 @@ export async function loadManifests(inputs: string[], opts: LoadManifestsOptions
   problems.push(...validateManifests(manifests));
   if (problems.length > 0) throw new ManifestError(problems);
   logger.info(`Read ${manifests.length} object(s) from ${sources.length} source(s)`);
-  return manifests;
+  // Every draft passed validation: each object has apiVersion, kind and metadata.
+  return manifests.flatMap((m) => (isKubeObject(m.object) ? [{ ...m, object: m.object }] : []));
 }
 
 function byteOrder(a: string, b: string): number {
@@ -297,8 +314,8 @@ export function parseManifestText(
   text: string,
   file: string,
   problems: C2CError[],
-): Array<{ object: K8sObject; file: string; line: number }> {
-  const out: Array<{ object: K8sObject; file: string; line: number }> = [];
+): Array<{ object: JsonObject; file: string; line: number }> {
+  const out: Array<{ object: JsonObject; file: string; line: number }> = [];
   const lc = new LineCounter();
   const docs = parseAllDocuments(text.replace(/^\uFEFF/, ''), {
     lineCounter: lc,
@@ -372,7 +389,7 @@ export function parseManifestText(
 }
 
 /** `List` and the typed lists (ConfigMapList, …) of the v1 API are flattened, as kubectl does. */
-function isList(obj: K8sObject): boolean {
+function isList(obj: JsonObject): boolean {
   const kind = kindOf(obj);
   return kind === 'List' || (kind.endsWith('List') && Array.isArray(obj.items));
 }
@@ -397,9 +414,9 @@ function yamlProblem(e: { message: string; linePos?: Array<{ line: number; col: 
  * Checks what every object needs before anything is sent: apiVersion, kind and metadata.name as
  * non-empty strings (no generateName: apply needs a name), and no object twice.
  */
-export function validateManifests(manifests: Manifest[]): C2CError[] {
+export function validateManifests(manifests: ManifestDraft[]): C2CError[] {
   const problems: C2CError[] = [];
-  const firstSeen = new Map<string, Manifest>();
+  const firstSeen = new Map<string, ManifestDraft>();
   for (const m of manifests) {
     const where: SourceLocation = { file: m.file, line: m.line };
     const o = m.object;

@@ -1,7 +1,7 @@
 import { C2CError, InputError } from '../../core/index.js';
 import type { SourceLocation } from '../../core/index.js';
 import { formatWhere } from './load.js';
-import { asString, groupOf, kindOf, metadataOf, nameOf, namespaceOf, type K8sObject } from '../objects.js';
+import { asString, groupOf, kindOf, metadataOf, nameOf, namespaceOf, type JsonObject } from '../objects.js';
 
 /**
  * The `namespace` input: namespaced objects that name no namespace get it; an object that names a
@@ -73,7 +73,7 @@ export function validateNamespaceInput(namespace: string): void {
 }
 
 export interface NamespaceTarget {
-  object: K8sObject;
+  object: JsonObject;
   file?: string;
   line?: number;
 }
@@ -91,13 +91,13 @@ export function applyNamespace(
 ): number {
   validateNamespaceInput(namespace);
   if (namespace === '') return 0;
-  const namespaced = (o: K8sObject) => {
+  const namespaced = (o: JsonObject) => {
     const apiVersion = asString(o.apiVersion) ?? '';
     const kind = kindOf(o);
     return opts.isNamespaced?.(apiVersion, kind) ?? defaultIsNamespaced(apiVersion, kind);
   };
   const contradictions: Array<{ text: string; where?: SourceLocation }> = [];
-  const toSet: K8sObject[] = [];
+  const toSet: JsonObject[] = [];
   for (const t of targets) {
     if (!namespaced(t.object)) continue;
     const ns = namespaceOf(t.object);

@@ -7,7 +7,7 @@ import {
   kindOf,
   nameOf,
   namespaceOf,
-  type K8sObject,
+  type JsonObject,
 } from '../objects.js';
 
 /**
@@ -30,13 +30,13 @@ export interface LogRequest {
 export type LogFetcher = (req: LogRequest) => Promise<string>;
 
 export interface DiagnoseInput {
-  workload: K8sObject;
+  workload: JsonObject;
   /** Why the rollout failed (the rollout status message, or "timed out after 10m"). */
   reason?: string;
   /** Pods of the workload (podsForWorkload selects them from a namespace's pods). */
-  pods: K8sObject[];
+  pods: JsonObject[];
   /** Events of the namespace; those about the workload, its ReplicaSets and its pods are used. */
-  events: K8sObject[];
+  events: JsonObject[];
   fetchLogs?: LogFetcher;
   /** Log lines per failing container (default 20). */
   tailLines?: number;
@@ -97,7 +97,7 @@ export function selectorMatches(selector: unknown, labels: Record<string, unknow
 }
 
 /** The pods of a workload: same namespace, labels matching its selector (a Job's or a Pod's own pod). */
-export function podsForWorkload(workload: K8sObject, pods: K8sObject[]): K8sObject[] {
+export function podsForWorkload(workload: JsonObject, pods: JsonObject[]): JsonObject[] {
   const ns = namespaceOf(workload);
   if (kindOf(workload) === 'Pod')
     return pods.filter((p) => nameOf(p) === nameOf(workload) && namespaceOf(p) === ns);
@@ -115,7 +115,7 @@ interface ContainerProblem {
   logs?: { previous: boolean };
 }
 
-function containerProblems(pod: K8sObject): ContainerProblem[] {
+function containerProblems(pod: JsonObject): ContainerProblem[] {
   const out: ContainerProblem[] = [];
   const lists: Array<[string, boolean]> = [
     ['initContainerStatuses', true],
@@ -176,7 +176,7 @@ function containerProblems(pod: K8sObject): ContainerProblem[] {
   return out;
 }
 
-function podSchedulingProblem(pod: K8sObject): string | undefined {
+function podSchedulingProblem(pod: JsonObject): string | undefined {
   for (const c of asArray(get(pod, 'status', 'conditions')).map(asObject)) {
     if (c?.type === 'PodScheduled' && c.status === 'False')
       return `not scheduled: ${asString(c.reason) ?? ''}${asString(c.message) ? `: ${asString(c.message)}` : ''}`;
@@ -184,13 +184,13 @@ function podSchedulingProblem(pod: K8sObject): string | undefined {
   return undefined;
 }
 
-function readyCount(pod: K8sObject): string {
+function readyCount(pod: JsonObject): string {
   const statuses = asArray(get(pod, 'status', 'containerStatuses')).map(asObject);
   const total = asArray(get(pod, 'spec', 'containers')).length || statuses.length;
   return `${statuses.filter((s) => s?.ready === true).length}/${total} ready`;
 }
 
-function eventTime(e: K8sObject): string {
+function eventTime(e: JsonObject): string {
   return (
     asString(e.lastTimestamp) ??
     asString(get(e, 'series', 'lastObservedTime')) ??
@@ -202,7 +202,7 @@ function eventTime(e: K8sObject): string {
 }
 
 /** Names the events may be about: the workload, its pods and their owners (ReplicaSets, Jobs). */
-function relatedNames(workload: K8sObject, pods: K8sObject[]): Set<string> {
+function relatedNames(workload: JsonObject, pods: JsonObject[]): Set<string> {
   const names = new Set<string>([`${kindOf(workload)}/${nameOf(workload)}`]);
   for (const p of pods) {
     names.add(`Pod/${nameOf(p)}`);
@@ -213,7 +213,7 @@ function relatedNames(workload: K8sObject, pods: K8sObject[]): Set<string> {
   return names;
 }
 
-function isRelated(e: K8sObject, workload: K8sObject, names: Set<string>): boolean {
+function isRelated(e: JsonObject, workload: JsonObject, names: Set<string>): boolean {
   const io = asObject(e.involvedObject) ?? asObject(e.regarding);
   if (!io) return false;
   const ns = namespaceOf(workload);

@@ -5,7 +5,7 @@ import { diagnose, podsForWorkload, type DiagnoseInput } from './diagnose.js';
 import { rolloutStatus } from './status.js';
 import { describeUnhealable, findUnhealable } from './fail-fast.js';
 import type { Item } from '../items.js';
-import type { K8sObject } from '../objects.js';
+import type { JsonObject } from '../objects.js';
 import type { Outcome } from './watch.js';
 
 /**
@@ -21,12 +21,12 @@ export async function explain(
 ): Promise<{ text: string; causes: Map<Item, string> }> {
   const causes = new Map<Item, string>();
   try {
-    const byNs = new Map<string, { pods: K8sObject[]; events: K8sObject[] }>();
+    const byNs = new Map<string, { pods: JsonObject[]; events: JsonObject[] }>();
     for (const ns of new Set(failed.map((f) => f.namespace ?? ''))) {
       // Pods and events separately: without one (RBAC), the other still explains.
       const read = async (kind: string) => {
         try {
-          return (await client.list('v1', kind, { namespace: ns })).items as unknown as K8sObject[];
+          return (await client.list('v1', kind, { namespace: ns })).items;
         } catch (e) {
           logger.warning(
             `could not list ${kind.toLowerCase()}s of namespace '${ns}' for the failure report: ${errorMessage(e)}`,
@@ -40,7 +40,7 @@ export async function explain(
     const inputs: DiagnoseInput[] = failed.map((f) => {
       const { pods, events } = byNs.get(f.namespace ?? '')!;
       const o = outcome.get(f);
-      const workload = (o?.object ?? f.applied ?? f.object) as unknown as K8sObject;
+      const workload = o?.object ?? f.applied ?? f.object;
       const stuck = findUnhealable(
         podsForWorkload(workload, pods),
         { graceMs: 0, crashRestarts: 0 },

@@ -1,4 +1,4 @@
-import { asArray, asNumber, asObject, asString, get, nameOf, type K8sObject } from '../objects.js';
+import { asArray, asNumber, asObject, asString, get, nameOf, type JsonObject } from '../objects.js';
 
 /**
  * Pod states that do not heal without a new change (what Shopify's krane calls failing fast): a
@@ -36,7 +36,7 @@ const PULL = new Set(['ErrImagePull', 'ImagePullBackOff']);
  * and container) when a pull failure was first seen, on the caller's clock.
  */
 export function findUnhealable(
-  pods: K8sObject[],
+  pods: JsonObject[],
   opts: FailFastOptions,
   firstSeen: Map<string, number>,
   now: number,
@@ -79,7 +79,7 @@ export function describeUnhealable(u: Unhealable): string {
 }
 
 /** When a write happened, on the server's clock: the newest managedFields time of an object. */
-export function lastWriteTime(obj: K8sObject | undefined): string | undefined {
+export function lastWriteTime(obj: JsonObject | undefined): string | undefined {
   const times = asArray(get(obj, 'metadata', 'managedFields'))
     .map((e) => asString(asObject(e)?.time))
     .filter((t): t is string => !!t)

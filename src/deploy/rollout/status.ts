@@ -1,4 +1,4 @@
-import { asArray, asNumber, asObject, asString, get, kindOf, nameOf, type K8sObject } from '../objects.js';
+import { asArray, asNumber, asObject, asString, get, kindOf, nameOf, type JsonObject } from '../objects.js';
 
 /**
  * Rollout status with the semantics (and the messages) of `kubectl rollout status`
@@ -23,9 +23,9 @@ export interface RolloutStatus {
 const num = (v: unknown) => asNumber(v) ?? 0;
 
 /** `spec.replicas` as kubectl sees it: undefined when absent (the server always sets it). */
-const specReplicas = (obj: K8sObject) => asNumber(get(obj, 'spec', 'replicas'));
+const specReplicas = (obj: JsonObject) => asNumber(get(obj, 'spec', 'replicas'));
 
-function condition(obj: K8sObject, type: string): K8sObject | undefined {
+function condition(obj: JsonObject, type: string): JsonObject | undefined {
   return asArray(get(obj, 'status', 'conditions'))
     .map(asObject)
     .find((c) => c && c.type === type);
@@ -41,7 +41,7 @@ const STUCK_REASONS = new Set([
 ]);
 
 /** A hint from the workload's pods: the first unschedulable pod or stuck container (as kubectl ≥1.33 does). */
-export function podWarning(pods: K8sObject[]): string | undefined {
+export function podWarning(pods: JsonObject[]): string | undefined {
   for (const pod of pods) {
     for (const c of asArray(get(pod, 'status', 'conditions')).map(asObject)) {
       if (c?.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable')
@@ -56,13 +56,13 @@ export function podWarning(pods: K8sObject[]): string | undefined {
   return undefined;
 }
 
-function withWarning(message: string, pods?: K8sObject[]): string {
+function withWarning(message: string, pods?: JsonObject[]): string {
   const w = pods ? podWarning(pods) : undefined;
   return w ? `${message} (Warning: ${w})` : message;
 }
 
 /** kubectl's DeploymentStatusViewer. `pods` (optional) adds the stuck-pod warning to waiting messages. */
-export function deploymentStatus(obj: K8sObject, opts: { pods?: K8sObject[] } = {}): RolloutStatus {
+export function deploymentStatus(obj: JsonObject, opts: { pods?: JsonObject[] } = {}): RolloutStatus {
   const name = nameOf(obj);
   const generation = num(get(obj, 'metadata', 'generation'));
   const status = asObject(obj.status) ?? {};
@@ -107,7 +107,7 @@ function notRollingUpdate(what: string, name: string, strategy: string): Rollout
 }
 
 /** kubectl's DaemonSetStatusViewer. */
-export function daemonSetStatus(obj: K8sObject): RolloutStatus {
+export function daemonSetStatus(obj: JsonObject): RolloutStatus {
   const name = nameOf(obj);
   // The API server defaults the strategy to RollingUpdate; a manifest-only object may lack it.
   const strategy = asString(get(obj, 'spec', 'updateStrategy', 'type')) ?? 'RollingUpdate';
@@ -135,7 +135,7 @@ export function daemonSetStatus(obj: K8sObject): RolloutStatus {
 }
 
 /** kubectl's StatefulSetStatusViewer, partitioned rolling updates included. */
-export function statefulSetStatus(obj: K8sObject): RolloutStatus {
+export function statefulSetStatus(obj: JsonObject): RolloutStatus {
   const name = nameOf(obj);
   const strategy = asString(get(obj, 'spec', 'updateStrategy', 'type')) ?? 'RollingUpdate';
   if (strategy !== 'RollingUpdate') return notRollingUpdate('statefulset', name, strategy);
@@ -179,7 +179,7 @@ export function statefulSetStatus(obj: K8sObject): RolloutStatus {
 }
 
 /** A Job: done when Complete, failed when Failed (the conditions the Job controller sets). */
-export function jobStatus(obj: K8sObject): RolloutStatus {
+export function jobStatus(obj: JsonObject): RolloutStatus {
   const name = nameOf(obj);
   const status = asObject(obj.status) ?? {};
   const succeeded = num(status.succeeded);
@@ -236,8 +236,12 @@ export function isWatchedKind(kind: string): boolean {
   return (WATCHED_KINDS as readonly string[]).includes(kind);
 }
 
-/** The status of any watched kind; undefined for kinds that have no rollout. */
-export function rolloutStatus(obj: K8sObject, opts: { pods?: K8sObject[] } = {}): RolloutStatus | undefined {
+/** The status of any watched kind; undefined for kinds that have no rollout (and for no object). */
+export function rolloutStatus(
+  obj: JsonObject | undefined,
+  opts: { pods?: JsonObject[] } = {},
+): RolloutStatus | undefined {
+  if (!obj) return undefined;
   switch (kindOf(obj)) {
     case 'Deployment':
       return deploymentStatus(obj, opts);

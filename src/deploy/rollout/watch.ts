@@ -3,7 +3,7 @@ import type { Logger } from '../../core/index.js';
 import type { KubeClient, KubeObject } from '../../kube/index.js';
 import { rolloutStatus, type RolloutStatus } from './status.js';
 import { groupByCollection, type Item } from '../items.js';
-import { get, kindOf, nameOf, type K8sObject } from '../objects.js';
+import { get, kindOf, nameOf, type JsonObject } from '../objects.js';
 import { podsForWorkload } from './diagnose.js';
 import { describeUnhealable, findUnhealable, lastWriteTime, type FailFastOptions } from './fail-fast.js';
 
@@ -52,7 +52,7 @@ export async function watchRollouts(
   const pending = new Set<Item>();
   const lastSeen = new Map<Item, { status: RolloutStatus; object: KubeObject }>();
   for (const it of items) {
-    const st = rolloutStatus(it.applied as unknown as K8sObject) ?? {
+    const st = rolloutStatus(it.applied) ?? {
       done: true,
       failed: false,
       message: 'not watched',
@@ -112,7 +112,7 @@ export async function watchRollouts(
             if (!it || !pending.has(it)) continue;
             // An object older than this run's apply says nothing about this run's rollout.
             if ((ev.object.metadata.generation ?? 0) < generationOf(it)) continue;
-            const st = rolloutStatus(ev.object as unknown as K8sObject);
+            const st = rolloutStatus(ev.object);
             if (!st) continue;
             lastSeen.set(it, { status: st, object: ev.object });
             if (st.done || st.failed) settle(it, st, ev.object);
@@ -155,7 +155,7 @@ export async function watchRollouts(
  * pods on every pod event and every second (a pull failure fails only after its grace period).
  */
 class PodFailFast {
-  private readonly pods = new Map<string, Map<string, K8sObject>>();
+  private readonly pods = new Map<string, Map<string, JsonObject>>();
   private readonly firstSeen = new Map<string, number>();
   private readonly controller = new AbortController();
   private timer: NodeJS.Timeout | undefined;
@@ -176,7 +176,7 @@ class PodFailFast {
     this.timer.unref();
     await Promise.all(
       namespaces.map(async (ns) => {
-        const byName = new Map<string, K8sObject>();
+        const byName = new Map<string, JsonObject>();
         this.pods.set(ns, byName);
         try {
           for await (const ev of this.client.watch('v1', 'Pod', {
@@ -185,8 +185,7 @@ class PodFailFast {
           })) {
             const name = ev.object.metadata.name ?? '';
             if (ev.type === 'DELETED') byName.delete(name);
-            else if (ev.type === 'ADDED' || ev.type === 'MODIFIED')
-              byName.set(name, ev.object as unknown as K8sObject);
+            else if (ev.type === 'ADDED' || ev.type === 'MODIFIED') byName.set(name, ev.object);
             else continue;
             this.check(ns);
           }
@@ -208,9 +207,9 @@ class PodFailFast {
   private check(ns: string): void {
     const inNs = [...(this.pods.get(ns)?.values() ?? [])];
     for (const it of [...this.pending].filter((i) => (i.namespace ?? '') === ns)) {
-      const workload = (this.lastSeen.get(it)?.object ?? it.applied ?? it.object) as unknown as K8sObject;
+      const workload = this.lastSeen.get(it)?.object ?? it.applied ?? it.object;
       // Only pods made since this run's write: an old pod's trouble is not this rollout's.
-      const since = lastWriteTime(it.applied as unknown as K8sObject);
+      const since = lastWriteTime(it.applied);
       const mine = podsForWorkload(workload, inNs).filter(
         (p) => !since || String(get(p, 'metadata', 'creationTimestamp') ?? '') >= since,
       );
@@ -223,7 +222,7 @@ class PodFailFast {
           failed: true,
           message: `${kindOf(workload).toLowerCase()} "${nameOf(workload)}" cannot become ready (failing fast): ${describeUnhealable(u)}`,
         },
-        workload as unknown as KubeObject,
+        workload,
       );
     }
   }
