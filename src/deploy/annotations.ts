@@ -1,4 +1,5 @@
-import { asObject, get, kindOf, metadataOf, podTemplateOf, stableJson, type JsonObject } from './objects.js';
+import { asObject, get, kindOf, metadataOf, stableJson, type JsonObject } from './objects.js';
+import { adapterOf, podTemplateOf } from './kinds/index.js';
 
 /**
  * The audit trail on what is applied: who sent which commit, from which run, approved by whom.
@@ -54,9 +55,6 @@ export function auditAnnotations(audit: AuditInfo): Record<string, string> {
   return out;
 }
 
-/** Kinds whose pod template gets the commit (Jobs are left out: their template is immutable). */
-const TEMPLATE_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'CronJob']);
-
 export interface AnnotateOptions {
   /** The object as it runs now in the cluster, when it exists. */
   live?: JsonObject;
@@ -84,7 +82,7 @@ function annotationsOf(meta: JsonObject): Record<string, unknown> {
  */
 export function annotateObject(obj: JsonObject, audit: AuditInfo, opts: AnnotateOptions = {}): boolean {
   Object.assign(annotationsOf(metadataOf(obj)), auditAnnotations(audit));
-  if (!TEMPLATE_KINDS.has(kindOf(obj)) || !audit.commit) return false;
+  if (!adapterOf(kindOf(obj))?.annotateTemplate || !audit.commit) return false;
   const template = podTemplateOf(obj);
   if (!template) return false;
   const liveTemplate = opts.live ? podTemplateOf(opts.live) : undefined;

@@ -2,8 +2,9 @@ import { C2CError, errorMessage } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import type { KubeClient } from '../kube/index.js';
 import { HANDOVER_MANAGER } from './preflight.js';
-import { rank, type Item } from './items.js';
+import { type Item } from './items.js';
 import type { DeployOptions } from './inputs.js';
+import { rank } from './kinds/index.js';
 
 /** The apply failed for one or more objects; `applied` is what this run had written by then. */
 export class ApplyFailure extends C2CError {

@@ -15,8 +15,6 @@ export {
   metadataOf,
   nameOf,
   namespaceOf,
-  podSpecOf,
-  podTemplateOf,
 } from './objects.js';
 export type { JsonObject } from './objects.js';
 export { auditFromGitHub, githubRecorder } from './record.js';
@@ -25,3 +23,4 @@ export type { DeployContext } from './run.js';
 export { renderDeploySummary } from './summary.js';
 export type { WorkloadRow } from './summary.js';
 export type { DeploymentRecorder } from './types.js';
+export { podSpecOf, podTemplateOf } from './kinds/index.js';

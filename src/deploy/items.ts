@@ -1,8 +1,9 @@
 import type { KubeObject, ResourceInfo } from '../kube/index.js';
 import type { Manifest } from './manifests/index.js';
 import { AUDIT_KEYS, AUDIT_PREFIX } from './annotations.js';
-import { asObject, containersOf, podSpecOf, podTemplateOf, stableJson, type JsonObject } from './objects.js';
+import { asObject, containersOf, stableJson, type JsonObject } from './objects.js';
 import type { WorkloadRow } from './summary.js';
+import { podSpecOf, podTemplateOf } from './kinds/index.js';
 
 /**
  * One object of a deploy as it goes through the phases: its manifest, the resource the cluster
@@ -27,27 +28,6 @@ export interface Item {
   /** What the apply does to it, as the server-side dry run shows: unchanged objects are not written. */
   state?: 'created' | 'configured' | 'unchanged';
 }
-
-/** Kinds applied first (as kubectl does): what others live in or refer to. */
-const ORDER = [
-  'Namespace',
-  'CustomResourceDefinition',
-  'ServiceAccount',
-  'Role',
-  'ClusterRole',
-  'RoleBinding',
-  'ClusterRoleBinding',
-  'ConfigMap',
-  'Secret',
-  'PersistentVolumeClaim',
-  'Service',
-];
-
-/** The apply order of a kind: lower first. */
-export const rank = (kind: string) => {
-  const i = ORDER.indexOf(kind);
-  return i < 0 ? ORDER.length : i;
-};
 
 /** Items by collection (apiVersion, kind, namespace): one list and one watch each. */
 export function groupByCollection(items: Item[]): Map<string, Item[]> {

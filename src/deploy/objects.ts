@@ -33,6 +33,11 @@ export function get(obj: unknown, ...path: string[]): unknown {
   return cur;
 }
 
+/** A nested mapping: asObjectAt(obj, 'spec', 'template'). */
+export function asObjectAt(obj: unknown, ...path: string[]): JsonObject | undefined {
+  return asObject(get(obj, ...path));
+}
+
 /** The metadata object, created when missing. */
 export function metadataOf(obj: JsonObject): JsonObject {
   let m = asObject(obj.metadata);
@@ -66,35 +71,6 @@ export function groupOf(apiVersion: string): string {
 export function objectKey(obj: unknown): string {
   const ns = namespaceOf(obj);
   return ns ? `${kindOf(obj)}/${ns}/${nameOf(obj)}` : `${kindOf(obj)}/${nameOf(obj)}`;
-}
-
-/**
- * The pod template of a workload, with the path to it: spec.template for Deployments, StatefulSets,
- * DaemonSets, ReplicaSets, ReplicationControllers and Jobs; spec.jobTemplate.spec.template for
- * CronJobs; the PodTemplate's template. Pods have no template (undefined).
- */
-export function podTemplateOf(obj: unknown): JsonObject | undefined {
-  switch (kindOf(obj)) {
-    case 'Deployment':
-    case 'StatefulSet':
-    case 'DaemonSet':
-    case 'ReplicaSet':
-    case 'ReplicationController':
-    case 'Job':
-      return asObject(get(obj, 'spec', 'template'));
-    case 'CronJob':
-      return asObject(get(obj, 'spec', 'jobTemplate', 'spec', 'template'));
-    case 'PodTemplate':
-      return asObject(get(obj, 'template'));
-    default:
-      return undefined;
-  }
-}
-
-/** The pod spec of a workload or Pod: where containers live. */
-export function podSpecOf(obj: unknown): JsonObject | undefined {
-  if (kindOf(obj) === 'Pod') return asObject(get(obj, 'spec'));
-  return asObject(get(podTemplateOf(obj), 'spec'));
 }
 
 export const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;

@@ -10,18 +10,10 @@ import {
 } from '../kube/index.js';
 import { ManifestError, formatWhere, type Manifest, applyNamespace } from './manifests/index.js';
 import { annotateObject, templatesEqual, type AuditInfo } from './annotations.js';
-import { isWatchedKind } from './rollout/index.js';
-import {
-  asNumber,
-  asObject,
-  containersOf,
-  get,
-  podSpecOf,
-  podTemplateOf,
-  type JsonObject,
-} from './objects.js';
+import { asNumber, asObject, containersOf, get, type JsonObject } from './objects.js';
 import { comparable, groupByCollection, keyOf, type Item } from './items.js';
 import type { DeployOptions } from './inputs.js';
+import { adapterOf, isWatchedKind, podSpecOf, podTemplateOf } from './kinds/index.js';
 
 /**
  * The preflight of a deploy, before anything changes: which resource each object is,
@@ -199,7 +191,6 @@ export async function readLive(client: KubeClient, items: Item[]): Promise<Map<s
   return startVersions;
 }
 
-const SCALABLE = new Set(['Deployment', 'StatefulSet', 'ReplicaSet']);
 export const HANDOVER_MANAGER = 'commit-to-cloud-replicas-handover';
 
 /**
@@ -216,7 +207,7 @@ export async function leaveReplicasToAutoscalers(
   logger: Logger,
 ): Promise<void> {
   const scalable = items.filter(
-    (i) => SCALABLE.has(i.info.kind) && get(i.object, 'spec', 'replicas') !== undefined,
+    (i) => !!adapterOf(i.info.kind)?.scalable && get(i.object, 'spec', 'replicas') !== undefined,
   );
   if (scalable.length === 0) return;
   const hpas: KubeObject[] = items

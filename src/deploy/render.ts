@@ -11,11 +11,11 @@ import {
   reuseBuiltImage,
   substituteAll,
 } from './images/index.js';
-import { rank } from './items.js';
 import type { KubeObject } from '../kube/index.js';
 import { kindOf } from './objects.js';
 import type { DeployOptions } from './inputs.js';
 import type { DeployContext } from './types.js';
+import { rank } from './kinds/index.js';
 
 export interface RenderResult {
   /** The objects exactly as they would be applied, as YAML documents. */

@@ -2,15 +2,7 @@ import { C2CError, errorMessage, formatDuration } from '../core/index.js';
 import { formatReference } from '../images/index.js';
 import { KubeClient, connect, type KubeObject } from '../kube/index.js';
 import { loadManifests } from './manifests/index.js';
-import {
-  isWatchedKind,
-  rolloutStatus,
-  watchRollouts,
-  type Outcome,
-  explain,
-  rollBack,
-  undoApply,
-} from './rollout/index.js';
+import { watchRollouts, type Outcome, explain, rollBack, undoApply } from './rollout/index.js';
 import { renderDeploySummary } from './summary.js';
 import type { ImageTarget } from './images/index.js';
 import type { DeployOptions } from './inputs.js';
@@ -22,7 +14,7 @@ import {
   substituteAll,
   type ImageWork,
 } from './images/index.js';
-import { keyOf, rank, rowFor, type Item } from './items.js';
+import { keyOf, rowFor, type Item } from './items.js';
 import {
   annotateItems,
   createNamespacesFirst,
@@ -36,6 +28,7 @@ import {
 } from './preflight.js';
 import { applyAll } from './apply.js';
 import type { DeployContext, DeployResult } from './types.js';
+import { isWatchedKind, rank, rolloutStatus } from './kinds/index.js';
 
 export type { DeployContext, DeployResult, DeployResultKind, DeploymentRecorder } from './types.js';
 export { renderDeploy, type RenderResult } from './render.js';

@@ -288,19 +288,3 @@ export async function rollbackWithControllerRevisions(
   );
   return { ...result, skipped: false, object };
 }
-
-/** Rolls back any workload kind the engine watches. */
-export async function rollback(
-  client: KubeClient,
-  kind: string,
-  namespace: string,
-  name: string,
-  opts: RollbackOptions = {},
-): Promise<RollbackResult> {
-  if (kind === 'Deployment') return rollbackDeployment(client, namespace, name, opts);
-  if (kind === 'StatefulSet' || kind === 'DaemonSet')
-    return rollbackWithControllerRevisions(client, kind, namespace, name, opts);
-  throw new C2CError(
-    `Cannot roll back a ${kind}: only Deployments, StatefulSets and DaemonSets have revisions`,
-  );
-}

@@ -16,9 +16,9 @@ import {
   type KubeObject,
   type WatchEvent,
 } from '../../src/kube/index.js';
-import { rolloutStatus } from '../../src/deploy/rollout/status.js';
 import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
 import { haveTools } from '../helpers/tools.js';
+import { rolloutStatus } from '../../src/deploy/kinds/index.js';
 
 const fast = { baseDelayMs: 20, maxDelayMs: 2000 };
 

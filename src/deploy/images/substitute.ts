@@ -13,10 +13,10 @@ import {
   kindOf,
   nameOf,
   namespaceOf,
-  podSpecOf,
   type CONTAINER_LISTS,
   type JsonObject,
 } from '../objects.js';
+import { podSpecOf } from '../kinds/index.js';
 
 /**
  * The `images` input: each entry is an image reference whose repository (registry host with its

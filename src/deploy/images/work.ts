@@ -17,8 +17,9 @@ import {
   type ImageTarget,
 } from './substitute.js';
 import type { DeployOptions } from '../inputs.js';
-import { containersOf, podSpecOf } from '../objects.js';
+import { containersOf } from '../objects.js';
 import type { DeployContext } from '../types.js';
+import { podSpecOf } from '../kinds/index.js';
 
 /**
  * The image steps a deploy and a render both go through: substitute `images` (and the image to

@@ -9,6 +9,7 @@ import {
   namespaceOf,
   type JsonObject,
 } from '../objects.js';
+import { adapterOf } from '../kinds/index.js';
 
 /**
  * Why a rollout failed, in words a person reads in the job log: for one workload, its pods with
@@ -221,12 +222,7 @@ function isRelated(e: JsonObject, workload: JsonObject, names: Set<string>): boo
   const kind = asString(io.kind) ?? '';
   const name = asString(io.name) ?? '';
   if (names.has(`${kind}/${name}`)) return true;
-  return (
-    kindOf(workload) === 'Deployment' &&
-    kind === 'ReplicaSet' &&
-    name.startsWith(`${nameOf(workload)}-`) &&
-    /^[a-z0-9]+$/.test(name.slice(nameOf(workload).length + 1))
-  );
+  return !!adapterOf(kindOf(workload))?.ownsEventsOf?.(workload, kind, name);
 }
 
 function indent(text: string, by: string): string {

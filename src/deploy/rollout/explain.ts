@@ -2,11 +2,11 @@ import { errorMessage } from '../../core/index.js';
 import type { Logger } from '../../core/index.js';
 import type { KubeClient } from '../../kube/index.js';
 import { diagnose, podsForWorkload, type DiagnoseInput } from './diagnose.js';
-import { rolloutStatus } from './status.js';
 import { describeUnhealable, findUnhealable } from './fail-fast.js';
 import type { Item } from '../items.js';
 import type { JsonObject } from '../objects.js';
 import type { Outcome } from './watch.js';
+import { rolloutStatus } from '../kinds/index.js';
 
 /**
  * The failure report: pod phases, waiting reasons, recent events, last log lines; and per workload

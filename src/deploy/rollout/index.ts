@@ -1,6 +1,5 @@
 // The face of src/deploy/rollout: what other rooms may use of it.
 export { explain } from './explain.js';
 export { rollBack, undoApply } from './rollback.js';
-export { isWatchedKind, rolloutStatus } from './status.js';
 export { watchRollouts } from './watch.js';
 export type { Outcome } from './watch.js';

@@ -1,9 +1,9 @@
 import { errorMessage } from '../../core/index.js';
 import type { Logger } from '../../core/index.js';
-import { extractOwned, FIELD_MANAGER, rollback, type KubeClient } from '../../kube/index.js';
-import { isWatchedKind } from './status.js';
-import { groupByCollection, rank, type Item } from '../items.js';
+import { extractOwned, FIELD_MANAGER, type KubeClient } from '../../kube/index.js';
+import { groupByCollection, type Item } from '../items.js';
 import { watchRollouts } from './watch.js';
+import { adapterOf, isWatchedKind, rank } from '../kinds/index.js';
 
 export interface RollBackResult {
   rolledBack: string[];
@@ -30,16 +30,17 @@ export async function rollBack(
   const again: Item[] = [];
   const startVersions = await collectionVersions(
     client,
-    watched.filter((i) => i.live && i.templateChanged && i.info.kind !== 'Job'),
+    watched.filter((i) => i.live && i.templateChanged && !!adapterOf(i.info.kind)?.rollback),
   );
   for (const it of watched) {
     if (!it.live) {
       created.push(it.key);
       continue;
     }
-    if (!it.templateChanged || it.info.kind === 'Job') continue;
+    const undo = adapterOf(it.info.kind)?.rollback;
+    if (!it.templateChanged || !undo) continue;
     try {
-      const r = await rollback(client, it.info.kind, it.namespace ?? '', String(it.object.metadata.name));
+      const r = await undo(client, it.namespace ?? '', String(it.object.metadata.name));
       logger.info(`${it.key}: back to revision ${r.toRevision} (from ${r.fromRevision})`);
       rolledBack.push(it.key);
       again.push({ ...it, applied: r.object, templateChanged: true });

@@ -1,11 +1,11 @@
 import { formatDuration, errorMessage } from '../../core/index.js';
 import type { Logger } from '../../core/index.js';
 import type { KubeClient, KubeObject } from '../../kube/index.js';
-import { rolloutStatus, type RolloutStatus } from './status.js';
 import { groupByCollection, type Item } from '../items.js';
 import { get, kindOf, nameOf, type JsonObject } from '../objects.js';
 import { podsForWorkload } from './diagnose.js';
 import { describeUnhealable, findUnhealable, lastWriteTime, type FailFastOptions } from './fail-fast.js';
+import { type RolloutStatus, rolloutStatus } from '../kinds/index.js';
 
 export interface Outcome {
   status: RolloutStatus;

@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { daemonSetStatus } from '../../src/deploy/kinds/daemonset.js';
+import { deploymentStatus } from '../../src/deploy/kinds/deployment.js';
+import { jobStatus } from '../../src/deploy/kinds/job.js';
+import { statefulSetStatus } from '../../src/deploy/kinds/statefulset.js';
 import {
-  daemonSetStatus,
-  deploymentStatus,
-  jobStatus,
+  WATCHED_KINDS,
+  adapterOf,
+  isWatchedKind,
+  podTemplateOf,
+  rank,
   rolloutStatus,
-  statefulSetStatus,
-} from '../../src/deploy/rollout/status.js';
+} from '../../src/deploy/kinds/index.js';
 
 /**
  * The cases of kubectl's own tests (staging/src/k8s.io/kubectl/pkg/polymorphichelpers/
@@ -349,5 +354,53 @@ describe('rolloutStatus', () => {
       )?.done,
     ).toBe(true);
     expect(rolloutStatus({ kind: 'ConfigMap', metadata: { name: 'x' } })).toBeUndefined();
+  });
+});
+
+describe('the kind registry (src/deploy/kinds): what the engine knows of each kind, in one place', () => {
+  const kinds = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'ReplicaSet', 'CronJob'];
+  it('watches Deployments, StatefulSets, DaemonSets and Jobs; rolls back all of them but Jobs', () => {
+    expect([...WATCHED_KINDS].sort()).toEqual(['DaemonSet', 'Deployment', 'Job', 'StatefulSet']);
+    expect(kinds.filter((k) => adapterOf(k)?.rollback)).toEqual(['Deployment', 'StatefulSet', 'DaemonSet']);
+    expect(isWatchedKind('ReplicaSet')).toBe(false);
+    expect(rolloutStatus({ apiVersion: 'v1', kind: 'ConfigMap' })).toBeUndefined();
+  });
+
+  it('leaves replicas to an autoscaler for Deployments, StatefulSets and ReplicaSets only', () => {
+    expect(kinds.filter((k) => adapterOf(k)?.scalable)).toEqual(['Deployment', 'StatefulSet', 'ReplicaSet']);
+  });
+
+  it("puts the commit on pod templates, but not on a Job's (immutable)", () => {
+    expect(kinds.filter((k) => adapterOf(k)?.annotateTemplate)).toEqual([
+      'Deployment',
+      'StatefulSet',
+      'DaemonSet',
+      'ReplicaSet',
+      'CronJob',
+    ]);
+  });
+
+  it('finds each pod template where its kind keeps it', () => {
+    const template = { metadata: { labels: { app: 'x' } }, spec: { containers: [] } };
+    expect(podTemplateOf({ kind: 'Deployment', spec: { template } })).toBe(template);
+    expect(podTemplateOf({ kind: 'CronJob', spec: { jobTemplate: { spec: { template } } } })).toBe(template);
+    expect(podTemplateOf({ kind: 'PodTemplate', template })).toBe(template);
+    expect(podTemplateOf({ kind: 'Pod', spec: {} })).toBeUndefined();
+  });
+
+  it("applies namespaces first, Services before workloads, and a Deployment's ReplicaSet events are its own", () => {
+    const order = ['Deployment', 'Service', 'Secret', 'Namespace', 'CustomResourceDefinition', 'Widget'];
+    expect([...order].sort((a, b) => rank(a) - rank(b))).toEqual([
+      'Namespace',
+      'CustomResourceDefinition',
+      'Secret',
+      'Service',
+      'Deployment',
+      'Widget',
+    ]);
+    expect(rank('Deployment')).toBe(rank('Widget'));
+    const web = { kind: 'Deployment', metadata: { name: 'web' } };
+    expect(adapterOf('Deployment')!.ownsEventsOf!(web, 'ReplicaSet', 'web-7d4b9c')).toBe(true);
+    expect(adapterOf('Deployment')!.ownsEventsOf!(web, 'ReplicaSet', 'web-api-7d4b9c')).toBe(false);
   });
 });
