@@ -7,6 +7,7 @@ import type { HashMode } from '../fingerprint/index.js';
 import type { BuilderChoice, BuildSecret } from '../builder/index.js';
 import { BUILD_INPUT_DEFS, parseBuildCommon } from '../builder/index.js';
 import { MAX_PREVIOUS_READS } from './previous.js';
+import type { HashBaseResult } from './run.js';
 
 /** The inputs of action-hash-base and `c2c hash-base`: names, defaults and meaning. */
 export const HASH_BASE_INPUTS = {
@@ -77,6 +78,21 @@ export const HASH_BASE_OUTPUTS = {
   'manifest-path':
     'Path of the hash manifest written by this run (each file with its digest, the mode, the extra strings).',
 } as const;
+
+/** The step's outputs from hash-base's result: one mapping, for the action and `c2c hash-base` alike. */
+export function hashBaseOutputs(r: HashBaseResult): Record<keyof typeof HASH_BASE_OUTPUTS, string> {
+  return {
+    hash: r.hash,
+    tag: r.tag,
+    'image-ref': r.imageRef,
+    'needs-build': String(r.needsBuild),
+    built: String(r.built),
+    digest: r.digest,
+    'files-count': String(r.filesCount),
+    changed: r.changed.join('\n'),
+    'manifest-path': r.manifestPath,
+  };
+}
 
 export interface HashBaseOptions {
   workspace: string;

@@ -2,7 +2,7 @@
 export type { AuditInfo } from './annotations.js';
 export { substituteAll } from './images/index.js';
 export type { ImageChange } from './images/index.js';
-export { DEPLOY_INPUTS, DEPLOY_OUTPUTS, parseCluster, parseDeployInputs } from './inputs.js';
+export { DEPLOY_INPUTS, DEPLOY_OUTPUTS, parseCluster, deployOutputs, parseDeployInputs } from './inputs.js';
 export type { DeployOptions } from './inputs.js';
 export { applyNamespace, loadManifests } from './manifests/index.js';
 export {

@@ -5,6 +5,7 @@ import type { InputSpec, RawInputs } from '../core/index.js';
 import { parseImageInput, parseImageReference, type ImageReference } from '../images/index.js';
 import type { BuilderChoice, BuildSecret } from '../builder/index.js';
 import type { ClusterTarget } from '../kube/index.js';
+import type { DeployResult } from './types.js';
 import { BUILD_INPUT_DEFS, parseBuildCommon } from '../builder/index.js';
 import { parseImageEntries } from './images/index.js';
 
@@ -140,6 +141,18 @@ export const DEPLOY_OUTPUTS = {
   'deployment-id': 'The id of the GitHub Deployment, when `environment` is set.',
   result: '`success`, `failed`, `rolled-back` or `dry-run`.',
 } as const;
+
+/** The step's outputs from a deploy's result: one mapping, for the action and `c2c deploy` alike. */
+export function deployOutputs(r: DeployResult): Record<keyof typeof DEPLOY_OUTPUTS, string> {
+  return {
+    image: r.image,
+    digest: r.digest,
+    applied: r.applied.join('\n'),
+    'rolled-back': String(r.rolledBack),
+    'deployment-id': r.deploymentId,
+    result: r.result,
+  };
+}
 
 export interface DeployOptions {
   workspace: string;

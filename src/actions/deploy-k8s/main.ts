@@ -5,6 +5,7 @@ import {
   runDeploy,
   auditFromGitHub,
   githubRecorder,
+  deployOutputs,
 } from '../../deploy/index.js';
 import { GitHubClient, githubContextFromEnv } from '../../github/index.js';
 import { actionLogger, readInputs, runAction, setOutputs, writeSummary } from '../runtime.js';
@@ -38,14 +39,7 @@ await runAction(
       ...(gh.sha ? { revision: gh.sha } : {}),
       ...(gh.repository ? { source: `${gh.serverUrl}/${gh.repository.owner}/${gh.repository.repo}` } : {}),
     });
-    setOutputs({
-      image: r.image,
-      digest: r.digest,
-      applied: r.applied.join('\n'),
-      'rolled-back': r.rolledBack,
-      'deployment-id': r.deploymentId,
-      result: r.result,
-    });
+    setOutputs(deployOutputs(r));
     await writeSummary(r.summary);
     if (r.failure) throw new C2CError(r.failure);
   },

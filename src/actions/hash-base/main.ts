@@ -4,6 +4,7 @@ import {
   parseHashBaseInputs,
   renderHashBaseSummary,
   runHashBase,
+  hashBaseOutputs,
 } from '../../baseimage/index.js';
 import { actionLogger, readInputs, runAction, setOutputs, writeSummary } from '../runtime.js';
 import { githubContextFromEnv } from '../../github/index.js';
@@ -26,17 +27,7 @@ await runAction(
       ...(gh.sha ? { revision: gh.sha } : {}),
       ...(gh.repository ? { source: `${gh.serverUrl}/${gh.repository.owner}/${gh.repository.repo}` } : {}),
     });
-    setOutputs({
-      hash: r.hash,
-      tag: r.tag,
-      'image-ref': r.imageRef,
-      'needs-build': r.needsBuild,
-      built: r.built,
-      digest: r.digest,
-      'files-count': r.filesCount,
-      changed: r.changed.join('\n'),
-      'manifest-path': r.manifestPath,
-    });
+    setOutputs(hashBaseOutputs(r));
     await writeSummary(renderHashBaseSummary(r));
   },
   { title: 'Hash base' },

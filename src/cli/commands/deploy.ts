@@ -1,5 +1,11 @@
 import { C2CError, withDefaults } from '../../core/index.js';
-import { DEPLOY_INPUTS, parseDeployInputs, renderDeploy, runDeploy } from '../../deploy/index.js';
+import {
+  DEPLOY_INPUTS,
+  deployOutputs,
+  parseDeployInputs,
+  renderDeploy,
+  runDeploy,
+} from '../../deploy/index.js';
 import type { CliCommand, CommandResult } from '../command.js';
 import { KUBECONFIG_FLAG_HELP, currentCommit, useKubeconfigFile } from '../context.js';
 
@@ -42,14 +48,7 @@ export const deployCommand: CliCommand = {
     const r = await runDeploy(opts, ctx);
     if (r.failure) logger.error(r.failure);
     return {
-      outputs: {
-        image: r.image,
-        digest: r.digest,
-        applied: r.applied.join('\n'),
-        'rolled-back': String(r.rolledBack),
-        'deployment-id': r.deploymentId,
-        result: r.result,
-      },
+      outputs: deployOutputs(r),
       text: `\n${r.summary}\n`,
       ...(r.failure ? { exitCode: 1 } : {}),
     };

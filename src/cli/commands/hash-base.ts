@@ -5,6 +5,7 @@ import {
   parseHashBaseInputs,
   renderHashBaseSummary,
   runHashBase,
+  hashBaseOutputs,
 } from '../../baseimage/index.js';
 import type { CliCommand } from '../command.js';
 
@@ -23,17 +24,7 @@ export const hashBaseCommand: CliCommand = {
       ...(process.env.C2C_SOURCE ? { source: process.env.C2C_SOURCE } : {}),
     });
     return {
-      outputs: {
-        hash: r.hash,
-        tag: r.tag,
-        'image-ref': r.imageRef,
-        'needs-build': String(r.needsBuild),
-        built: String(r.built),
-        digest: r.digest,
-        'files-count': String(r.filesCount),
-        changed: r.changed.join('\n'),
-        'manifest-path': r.manifestPath,
-      },
+      outputs: hashBaseOutputs(r),
       text: `\n${renderHashBaseSummary(r)}\n`,
     };
   },
