@@ -24,3 +24,4 @@ export { renderDeploySummary } from './summary.js';
 export type { WorkloadRow } from './summary.js';
 export type { DeploymentRecorder } from './types.js';
 export { podSpecOf, podTemplateOf } from './kinds/index.js';
+export { prepareDeploy, type PreparedSet } from './prepare.js';

@@ -1,16 +1,9 @@
 import { stringify as stringifyYaml } from 'yaml';
 import { formatReference } from '../images/index.js';
-import { applyNamespace, loadManifests } from './manifests/index.js';
+import { applyNamespace } from './manifests/index.js';
+import { prepareDeploy } from './prepare.js';
 import { annotateObject } from './annotations.js';
-import {
-  describeChange,
-  type ImageChange,
-  buildImage,
-  pinImages,
-  registerSecrets,
-  reuseBuiltImage,
-  substituteAll,
-} from './images/index.js';
+import { describeChange, type ImageChange, buildImage, pinImages, reuseBuiltImage } from './images/index.js';
 import type { KubeObject } from '../kube/index.js';
 import { kindOf } from './objects.js';
 import type { DeployOptions } from './inputs.js';
@@ -42,14 +35,8 @@ export async function renderDeploy(
   o: { build?: boolean } = {},
 ): Promise<RenderResult> {
   const { logger } = ctx;
-  registerSecrets(opts, logger);
-  const manifests = await logger.group('Read manifests', () =>
-    loadManifests(opts.manifests, { workspace: opts.workspace, logger }),
-  );
-  ctx.transform?.(manifests.map((m) => m.object));
+  const { manifests, targets, work } = await prepareDeploy(opts, ctx);
   applyNamespace(manifests, opts.namespace ?? '');
-  const targets = manifests.map((m) => ({ object: m.object, file: m.file, line: m.line }));
-  const work = substituteAll(opts, targets, logger);
   await pinImages(opts, targets, work, 'others', logger);
   const reused = await reuseBuiltImage(opts, ctx, work);
   if (!reused && o.build !== false) await buildImage(opts, ctx, work);

@@ -1,19 +1,10 @@
 import { C2CError, errorMessage, formatDuration } from '../core/index.js';
 import { formatReference } from '../images/index.js';
 import { KubeClient, connect, type KubeObject } from '../kube/index.js';
-import { loadManifests } from './manifests/index.js';
 import { watchRollouts, type Outcome, explain, rollBack, undoApply } from './rollout/index.js';
 import { renderDeploySummary } from './summary.js';
-import type { ImageTarget } from './images/index.js';
 import type { DeployOptions } from './inputs.js';
-import {
-  buildImage,
-  pinImages,
-  registerSecrets,
-  reuseBuiltImage,
-  substituteAll,
-  type ImageWork,
-} from './images/index.js';
+import { buildImage, pinImages, reuseBuiltImage, type ImageWork } from './images/index.js';
 import { keyOf, rowFor, type Item } from './items.js';
 import {
   annotateItems,
@@ -27,6 +18,7 @@ import {
   resolveItems,
 } from './preflight.js';
 import { applyAll } from './apply.js';
+import { prepareDeploy, type PreparedSet } from './prepare.js';
 import type { DeployContext, DeployResult } from './types.js';
 import { isWatchedKind, rank, rolloutStatus } from './kinds/index.js';
 
@@ -39,10 +31,16 @@ export { renderDeploy, type RenderResult } from './render.js';
  * has changed up to here); build and push; apply; watch every rollout in parallel; on failure
  * explain it and roll back what this run changed; summarise.
  */
-export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promise<DeployResult> {
+export async function runDeploy(
+  opts: DeployOptions,
+  ctx: DeployContext,
+  /** The set as prepareDeploy made it (read once by a caller that looked at it first); else read here. */
+  prepared?: PreparedSet,
+): Promise<DeployResult> {
   const { logger } = ctx;
   const now = ctx.now ?? Date.now;
-  registerSecrets(opts, logger);
+  // Everything that needs no cluster first: the manifests read and checked, the images substituted.
+  const { manifests, targets, work } = prepared ?? (await prepareDeploy(opts, ctx));
   const result: DeployResult = {
     result: 'success',
     image: '',
@@ -57,11 +55,9 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
     requestCount: 0,
   };
 
+  result.changes = work.changes;
+
   // ---------------------------------------------------------------- preflight: nothing changes here
-  const manifests = await logger.group('Read manifests', () =>
-    loadManifests(opts.manifests, { workspace: opts.workspace, logger }),
-  );
-  ctx.transform?.(manifests.map((m) => m.object));
   const client = new KubeClient(await connect(opts.cluster, ctx), {
     logger,
     ...(ctx.kubeRetry ? { retry: ctx.kubeRetry } : {}),
@@ -69,15 +65,6 @@ export async function runDeploy(opts: DeployOptions, ctx: DeployContext): Promis
   const items = await logger.group('Check the cluster', () => resolveItems(client, manifests, opts, logger));
   // The GitHub Deployment can be recorded: checked before anything is built or changed.
   if (ctx.recorder && !opts.dryRun) await ctx.recorder.check();
-
-  // Images: every entry (and the image this run builds) must match a container; checked before any build.
-  const targets: ImageTarget[] = items.map((i) => ({
-    object: i.object,
-    file: i.manifest.file,
-    line: i.manifest.line,
-  }));
-  const work = substituteAll(opts, targets, logger);
-  result.changes = work.changes;
 
   const startVersions = await logger.group('Read what runs now', async () => {
     const versions = await readLive(client, items);

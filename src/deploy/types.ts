@@ -1,5 +1,5 @@
 import type { Logger, RetryOptions } from '../core/index.js';
-import type { KubeConnection, KubeObject } from '../kube/index.js';
+import type { KubeConnection } from '../kube/index.js';
 import type { AuditInfo } from './annotations.js';
 import type { ImageChange } from './images/index.js';
 import type { WorkloadRow } from './summary.js';
@@ -26,11 +26,6 @@ export interface DeployContext {
   sourceDateEpoch?: number;
   /** Retry policy of the Kubernetes requests (tests shorten it). */
   kubeRetry?: RetryOptions;
-  /**
-   * Changes the objects right after they are read, before anything else looks at them (the feature
-   * environments rewrite Ingress hosts there).
-   */
-  transform?: (objects: KubeObject[]) => void;
 }
 
 export type DeployResultKind = 'success' | 'failed' | 'rolled-back' | 'dry-run';

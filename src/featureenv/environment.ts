@@ -1,5 +1,6 @@
-import type { DeploymentRecorder, AuditInfo, DeployOptions } from '../deploy/index.js';
+import type { DeploymentRecorder, AuditInfo, DeployOptions, PreparedSet } from '../deploy/index.js';
 import {
+  prepareDeploy,
   runDeploy,
   asArray,
   asObject,
@@ -32,27 +33,25 @@ export const A_CREDENTIAL_REV = `${PREFIX}fe-credential-rev`;
 export const A_TEMPLATE_CREDENTIAL_REV = 'feature-env.commit-to-cloud.dev/db-credential-rev';
 
 /**
- * Deploys the set into an environment's namespace with the deploy-k8s engine (the same validation,
- * dry run, apply, rollout watch, diagnosis and rollback): `underTest` adds the images under test and
- * the build; without it, the baseline (every service as its manifest names it), as a spare has.
- * Ingress hosts are rewritten for the environment on the way.
+ * The set for an environment, ready to deploy: read once (`prepared`, as up's precheck read it, or
+ * here), its Ingress hosts rewritten for the environment and the workloads that read the database
+ * Secret stamped with its credential revision; with the environment's URLs. `underTest` adds the
+ * images under test and the build; without it, the baseline (every service as its manifest names
+ * it), as a spare has.
  */
-export async function deployInto(
+export async function prepareEnvironment(
   opts: FeatureEnvOptions,
   ctx: FeatureEnvContext,
   namespace: string,
   o: {
     number: number | string;
     underTest: boolean;
-    audit?: AuditInfo;
-    recorder?: DeploymentRecorder;
     /** The database Secret's credential revision: stamped on the workloads that read it. */
     credentialRev?: string;
-    /** The environment's URLs, as soon as the manifests are read (before the GitHub Deployment starts). */
-    onUrls?: (urls: Array<{ service: string; url: string }>) => void;
+    /** The set as prepared with the options under test (up's precheck). */
+    prepared?: PreparedSet;
   },
-) {
-  const urls: Array<{ service: string; url: string }> = [];
+): Promise<EnvironmentSet> {
   const { build, ...rest } = opts.deploy!;
   const deploy: DeployOptions = {
     ...rest,
@@ -63,29 +62,47 @@ export async function deployInto(
     timeoutMs: opts.timeoutMs,
     cluster: opts.cluster,
   };
-  const result = await runDeploy(deploy, {
-    logger: ctx.logger,
-    ...(ctx.connection ? { connection: ctx.connection } : {}),
-    ...(o.audit ? { audit: o.audit, revision: o.audit.commit } : {}),
-    ...(o.recorder ? { recorder: o.recorder } : {}),
-    ...(ctx.kubeRetry ? { kubeRetry: ctx.kubeRetry } : {}),
-    ...(ctx.source ? { source: ctx.source } : {}),
-    ...(ctx.now ? { now: ctx.now } : {}),
-    transform: (objects: KubeObject[]) => {
-      urls.push(
-        ...rewriteIngresses(objects, {
-          hostTemplate: opts.hostTemplate,
-          domain: opts.domain,
-          number: o.number,
-          namespace,
-          annotations: opts.ingressAnnotations,
-        }),
-      );
-      o.onUrls?.(urls);
-      if (o.credentialRev) stampCredentialReaders(objects, opts.dbSecretName, o.credentialRev);
-    },
+  const prepared = (o.underTest && o.prepared) || (await prepareDeploy(deploy, ctx));
+  const objects = prepared.manifests.map((m) => m.object);
+  const urls = rewriteIngresses(objects, {
+    hostTemplate: opts.hostTemplate,
+    domain: opts.domain,
+    number: o.number,
+    namespace,
+    annotations: opts.ingressAnnotations,
   });
-  return { result, urls };
+  if (o.credentialRev) stampCredentialReaders(objects, opts.dbSecretName, o.credentialRev);
+  return { deploy, prepared, urls };
+}
+
+export interface EnvironmentSet {
+  deploy: DeployOptions;
+  prepared: PreparedSet;
+  urls: Array<{ service: string; url: string }>;
+}
+
+/**
+ * Deploys an environment's set with the deploy-k8s engine (the same validation, dry run, apply,
+ * rollout watch, diagnosis and rollback).
+ */
+export async function deployInto(
+  ctx: FeatureEnvContext,
+  env: EnvironmentSet,
+  o: { audit?: AuditInfo; recorder?: DeploymentRecorder } = {},
+) {
+  return runDeploy(
+    env.deploy,
+    {
+      logger: ctx.logger,
+      ...(ctx.connection ? { connection: ctx.connection } : {}),
+      ...(o.audit ? { audit: o.audit, revision: o.audit.commit } : {}),
+      ...(o.recorder ? { recorder: o.recorder } : {}),
+      ...(ctx.kubeRetry ? { kubeRetry: ctx.kubeRetry } : {}),
+      ...(ctx.source ? { source: ctx.source } : {}),
+      ...(ctx.now ? { now: ctx.now } : {}),
+    },
+    env.prepared,
+  );
 }
 
 /**

@@ -1,7 +1,7 @@
 import { errorMessage } from '../core/index.js';
 import { PENDING_MS, clock, environments, spareName, updateIndex, type Scope } from './claims.js';
 import type { FeatureEnvContext } from './context.js';
-import { deployInto, writeNamespace } from './environment.js';
+import { deployInto, prepareEnvironment, writeNamespace } from './environment.js';
 import { applyFences } from './fences.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import { A_CREATED, type Environment } from './state.js';
@@ -34,7 +34,8 @@ export async function refillPool(
           const annotations = { [A_CREATED]: new Date((ctx.now ?? Date.now)()).toISOString() };
           await writeNamespace(s, name, 'warming', { annotations, create: true });
           await applyFences(s, name, opts.fences);
-          const { result } = await deployInto(opts, ctx, name, { number: name, underTest: false });
+          const env = await prepareEnvironment(opts, ctx, name, { number: name, underTest: false });
+          const result = await deployInto(ctx, env);
           if (result.failure) throw new Error(result.failure);
           await writeNamespace(s, name, 'spare', { annotations });
           out.created.push(name);

@@ -1,5 +1,5 @@
 import { C2CError, InputError, errorMessage, formatDuration } from '../core/index.js';
-import { applyNamespace, loadManifests, substituteAll } from '../deploy/index.js';
+import { applyNamespace, prepareDeploy, type PreparedSet } from '../deploy/index.js';
 import { checkUp, uncheckedWithoutToken } from './checks.js';
 import {
   awaitNamespace,
@@ -13,6 +13,7 @@ import { COMMENT_MARKER, renderUpComment } from './comment.js';
 import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';
 import {
   deployInto,
+  prepareEnvironment,
   newCredentialRev,
   readDatabaseSecret,
   writeDatabaseSecret,
@@ -59,7 +60,7 @@ export async function up(
   } else uncheckedWithoutToken(opts, number, logger);
   if (!sha)
     throw new C2CError(`The head commit of pull request #${number} is unknown: no environment is made.`);
-  await precheck(opts, ctx);
+  const prepared = await precheck(opts, ctx);
   await admitEnvironment(s, ctx, opts.fences, number);
 
   const claimed = await logger.group('Claim a namespace', async () => {
@@ -138,27 +139,27 @@ export async function up(
     ...(ctx.gh.runUrl ? { runUrl: ctx.gh.runUrl } : {}),
     ...(ctx.gh.actor ? { actor: ctx.gh.actor } : {}),
   };
-  let deployed;
+  let result;
+  let urls: Array<{ service: string; url: string }>;
   try {
-    deployed = await deployInto(opts, ctx, claimed.namespace, {
+    const env = await prepareEnvironment(opts, ctx, claimed.namespace, {
       number,
       underTest: true,
-      audit,
+      prepared,
       ...(credentialRev ? { credentialRev } : {}),
-      ...(recorder ? { recorder } : {}),
-      onUrls: (found) => (url = found[0]?.url ?? ''),
     });
+    urls = env.urls;
+    url = urls[0]?.url ?? '';
+    result = await deployInto(ctx, env, { audit, ...(recorder ? { recorder } : {}) });
   } catch (e) {
     // Refused before anything of the set was written (the server's validation): nothing stays.
     if (!claimed.existing) await giveBack(s, ctx, db, number, claimed, e);
     throw e;
   }
-  const { result, urls } = deployed;
   if (result.failure) {
     const quota = await quotaRefusal(s, claimed.namespace, opts.fences);
     if (quota) result.failure += ` ${quota}`;
   }
-  url = urls[0]?.url ?? '';
   const readyMs = now() - t0;
   await writeNamespace(s, claimed.namespace, 'active', {
     number,
@@ -230,11 +231,18 @@ export async function up(
   return out;
 }
 
-/** Everything that needs no cluster: the manifests read, namespace-free, the images under test matched. */
-async function precheck(opts: FeatureEnvOptions, ctx: FeatureEnvContext): Promise<void> {
-  const d = opts.deploy!;
-  const manifests = await loadManifests(d.manifests, { workspace: d.workspace, logger: ctx.logger });
-  applyNamespace(manifests, 'precheck');
+/**
+ * Everything that needs no cluster: the manifests read (once: the deploy uses this set), free of
+ * namespaces, the images under test matched.
+ */
+async function precheck(opts: FeatureEnvOptions, ctx: FeatureEnvContext): Promise<PreparedSet> {
+  const prepared = await prepareDeploy(opts.deploy!, ctx);
+  const { manifests } = prepared;
+  // Namespace-free: checked on copies (the deploy gives the objects the environment's namespace).
+  applyNamespace(
+    manifests.map((m) => ({ object: structuredClone(m.object), file: m.file, line: m.line })),
+    'precheck',
+  );
   const ingress = manifests.find((m) => m.object.kind === 'Ingress');
   if (ingress && opts.hostTemplate.includes('{domain}') && !opts.domain)
     throw new InputError(
@@ -242,11 +250,7 @@ async function precheck(opts: FeatureEnvOptions, ctx: FeatureEnvContext): Promis
       `is empty, but 'host-template' uses {domain} for the hosts of the Ingresses (${ingress.file}:${ingress.line})`,
       "a base domain such as 'preview.example.com', or a host-template without {domain}",
     );
-  substituteAll(
-    d,
-    manifests.map((m) => ({ object: m.object, file: m.file, line: m.line })),
-    ctx.logger,
-  );
+  return prepared;
 }
 
 /**

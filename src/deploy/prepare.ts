@@ -1,0 +1,29 @@
+import type { Logger } from '../core/index.js';
+import { registerSecrets, substituteAll, type ImageTarget, type ImageWork } from './images/index.js';
+import type { DeployOptions } from './inputs.js';
+import { loadManifests, type Manifest } from './manifests/index.js';
+
+/**
+ * The set a deploy sends, read and checked without a cluster: the manifests read (files, globs,
+ * kustomize rendered once), validated, and their images substituted (every image entry matched to
+ * a container, the image to build named). A caller may change the objects before deploying them
+ * (feature environments rewrite their Ingress hosts); a prepared set is deployed once (the deploy
+ * gives its objects their namespace and annotations).
+ */
+export interface PreparedSet {
+  readonly manifests: Manifest[];
+  /** The objects whose images were substituted, with where they came from (pinning comes later). */
+  readonly targets: ImageTarget[];
+  readonly work: ImageWork;
+}
+
+export async function prepareDeploy(opts: DeployOptions, ctx: { logger: Logger }): Promise<PreparedSet> {
+  const { logger } = ctx;
+  registerSecrets(opts, logger);
+  const manifests = await logger.group('Read manifests', () =>
+    loadManifests(opts.manifests, { workspace: opts.workspace, logger }),
+  );
+  const targets = manifests.map((m) => ({ object: m.object, file: m.file, line: m.line }));
+  const work = substituteAll(opts, targets, logger);
+  return { manifests, targets, work };
+}
