@@ -1,6 +1,7 @@
 import type * as Core from '@actions/core';
 import {
   C2CError,
+  ProblemsError,
   errorMessage,
   closeHttpAgents,
   renderFailureSummary,
@@ -158,10 +159,8 @@ export async function runAction(main: () => Promise<void>, opts: { title?: strin
     }
     if (err instanceof C2CError) {
       // Several problems (every bad manifest at once): one annotation each, on its file and line.
-      const problems = (err as { problems?: unknown }).problems;
-      if (Array.isArray(problems)) {
-        for (const p of problems)
-          if (p instanceof C2CError && p.where) core.error(p.message, annotation(p.where));
+      if (err instanceof ProblemsError) {
+        for (const p of err.problems) if (p.where) core.error(p.message, annotation(p.where));
       } else if (err.where) core.error(err.message, annotation(err.where));
       core.setFailed(err.message);
     } else {

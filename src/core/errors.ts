@@ -34,9 +34,21 @@ export class ProblemsError extends C2CError {
   constructor(
     message: string,
     readonly problems: C2CError[],
+    opts: { where?: SourceLocation; cause?: unknown } = {},
   ) {
-    super(message);
+    super(message, opts);
   }
+}
+
+/**
+ * The same failure with more said after it (what was cleaned up, say): a new error, the original
+ * its cause, its place in a file and its problems kept. An error is never edited after it is thrown.
+ */
+export function withNote(e: unknown, note: string): C2CError {
+  const message = `${errorMessage(e)}\n${note}`;
+  const where = e instanceof C2CError && e.where ? { where: e.where } : {};
+  if (e instanceof ProblemsError) return new ProblemsError(message, e.problems, { ...where, cause: e });
+  return new C2CError(message, { ...where, cause: e });
 }
 
 /** A program the engine needs is not installed. */

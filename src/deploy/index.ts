@@ -18,7 +18,7 @@ export {
 } from './objects.js';
 export type { JsonObject } from './objects.js';
 export { auditFromGitHub, githubRecorder } from './record.js';
-export { renderDeploy, runDeploy } from './run.js';
+export { DeployUndoneError, renderDeploy, runDeploy } from './run.js';
 export type { DeployContext } from './run.js';
 export { renderDeploySummary } from './summary.js';
 export type { WorkloadRow } from './summary.js';

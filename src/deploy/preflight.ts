@@ -1,4 +1,4 @@
-import { C2CError, ProblemsError, errorMessage } from '../core/index.js';
+import { C2CError, ProblemsError, errorMessage, withNote } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import {
   FIELD_MANAGER,
@@ -147,12 +147,13 @@ export async function deleteCreatedNamespaces(
       problems.push(`${it.key}: ${errorMessage(d)}`);
     }
   }
-  if (e instanceof Error) {
-    if (deleted.length) e.message += `\nCreated by this run, deleted again: ${deleted.join(', ')}.`;
-    if (problems.length)
-      e.message += `\nNamespaces created for the validation could not be deleted again: ${problems.join('; ')}.`;
-  }
-  return e;
+  const notes = [
+    ...(deleted.length ? [`Created by this run, deleted again: ${deleted.join(', ')}.`] : []),
+    ...(problems.length
+      ? [`Namespaces created for the validation could not be deleted again: ${problems.join('; ')}.`]
+      : []),
+  ];
+  return notes.length ? withNote(e, notes.join('\n')) : e;
 }
 
 /**

@@ -306,6 +306,24 @@ async function failRollout(
 const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /**
+ * A deploy that failed after it had written: the failure (its cause, whose message comes first) and
+ * what became of what this run wrote, as data and in words. Built once, never edited.
+ */
+export class DeployUndoneError extends C2CError {
+  override name = 'DeployUndoneError';
+  constructor(
+    readonly failure: unknown,
+    readonly undone: { written: string[]; restored: string[]; removed: string[]; problems: string[] },
+    said: string,
+  ) {
+    super(`${errorMessage(failure)}\n${said}`, {
+      cause: failure,
+      ...(failure instanceof C2CError && failure.where ? { where: failure.where } : {}),
+    });
+  }
+}
+
+/**
  * After any failure once the first write is done (a build that fails after the namespaces were
  * created, an apply refused half-way by a quota or a webhook, a watch that keeps breaking, a bug):
  * with rollback-on-failure, what this run wrote is undone; the error says what was and what could
@@ -321,27 +339,35 @@ async function undoAfterFailure(
 ): Promise<unknown> {
   const written = items.filter((i) => i.applied);
   if (written.length === 0) return e;
-  const err = e instanceof C2CError ? e : new C2CError(errorMessage(e), { cause: e });
-  if (!opts.rollbackOnFailure) {
-    err.message += `\nApplied before the failure: ${written.map((i) => i.key).join(', ')} (rollback-on-failure is false: left as they are).`;
-    return err;
-  }
+  const keys = written.map((i) => i.key);
+  if (!opts.rollbackOnFailure)
+    return new DeployUndoneError(
+      e,
+      { written: keys, restored: [], removed: [], problems: [] },
+      `Applied before the failure: ${keys.join(', ')} (rollback-on-failure is false: left as they are).`,
+    );
   let undo: Awaited<ReturnType<typeof undoApply>>;
   try {
     undo = await logger.group('Undo what this run applied', () =>
       undoApply(client, written, logger, opts.rollbackTimeoutMs, now),
     );
   } catch (u) {
-    err.message += `\nUndoing what this run applied failed too (${errorMessage(u)}); applied before the failure: ${written.map((i) => i.key).join(', ')}.`;
-    return err;
+    return new DeployUndoneError(
+      e,
+      { written: keys, restored: [], removed: [], problems: [errorMessage(u)] },
+      `Undoing what this run applied failed too (${errorMessage(u)}); applied before the failure: ${keys.join(', ')}.`,
+    );
   }
   const said: string[] = [];
   if (undo.restored.length) said.push(`Restored ${undo.restored.join(', ')} as they were before this run.`);
   if (undo.removed.length) said.push(`Removed ${undo.removed.join(', ')}, created by this run.`);
   if (undo.problems.length) said.push(`These could not be restored: ${undo.problems.join('; ')}.`);
   else said.push('Nothing this run applied is left.');
-  err.message += `\n${said.join(' ')}`;
-  return err;
+  return new DeployUndoneError(
+    e,
+    { written: keys, restored: undo.restored, removed: undo.removed, problems: undo.problems },
+    said.join(' '),
+  );
 }
 
 /** A dry run ends after the server-side dry run: what would change, in the log and the summary. */

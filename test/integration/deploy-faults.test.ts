@@ -7,7 +7,8 @@ import { closeHttpAgents } from '../../src/core/http.js';
 import { withDefaults } from '../../src/core/input-spec.js';
 import { memoryLogger, type Logger } from '../../src/core/logger.js';
 import { DEPLOY_INPUTS, parseDeployInputs, type DeployRaw } from '../../src/deploy/inputs.js';
-import { runDeploy } from '../../src/deploy/run.js';
+import { DeployUndoneError, runDeploy } from '../../src/deploy/run.js';
+import { errorMessage } from '../../src/core/errors.js';
 import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
 import { deploymentManifest } from '../fixtures/workloads.js';
 
@@ -170,6 +171,14 @@ describe('runDeploy under injected faults reaches the right result', () => {
     expect(kube.requestLog.filter((x) => x.status === -2).length, err!.message).toBe(cuts);
     // The error says what broke first.
     expect(err!.message).toMatch(/^aborted/);
+    // A typed error built once: the failure is its cause, what became of the writes is its data.
+    expect(err).toBeInstanceOf(DeployUndoneError);
+    const undone = (err as DeployUndoneError).undone;
+    expect(undone.written).toEqual([`ConfigMap/${ns}/settings`, `Deployment/${ns}/web`]);
+    // restored: what the undo managed (nothing, when it cannot even read the cluster).
+    expect(undone.restored.every((k) => undone.written.includes(k))).toBe(true);
+    expect((err as DeployUndoneError).cause).toBe((err as DeployUndoneError).failure);
+    expect(err!.message.startsWith(errorMessage((err as DeployUndoneError).failure))).toBe(true);
     return { ns, message: err!.message };
   }
 

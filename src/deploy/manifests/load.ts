@@ -4,6 +4,7 @@ import { LineCounter, parseAllDocuments, type Document, type Tags } from 'yaml';
 import {
   C2CError,
   InputError,
+  ProblemsError,
   ToolMissingError,
   exec,
   ExecError,
@@ -63,18 +64,17 @@ export interface LoadManifestsOptions {
 }
 
 /** One or more problems in the manifests; each problem carries file, line and column in `where`. */
-export class ManifestError extends InputError {
+export class ManifestError extends ProblemsError {
   override name = 'ManifestError';
-  constructor(readonly problems: C2CError[]) {
+  /** The input at fault, as an InputError names it. */
+  readonly input = 'manifests';
+  constructor(problems: C2CError[]) {
     const item = (p: C2CError) => `${formatWhere(p.where)}${p.message}`;
     const text =
       problems.length === 1
         ? item(problems[0]!)
         : `${problems.length} problems, nothing was applied:\n${problems.map((p) => indent(item(p))).join('\n')}`;
-    super('manifests', text);
-    // InputError ends its message with '.'; a list or a YAML excerpt reads better without.
-    this.message = `Input 'manifests': ${text}`;
-    if (problems[0]?.where) this.where = problems[0].where;
+    super(`Input 'manifests': ${text}`, problems, problems[0]?.where ? { where: problems[0].where } : {});
   }
 }
 
