@@ -4,7 +4,7 @@ export { C2CError, InputError, ProblemsError, ToolMissingError, errorMessage, wi
 export { ExecError, exec, which } from './exec.js';
 export { HttpError, fetchWithRetry, redactUrl, request, requestStream } from './http.js';
 export type { HttpRequest, HttpResponse, TlsOptions } from './http.js';
-export { withDefaults } from './input-spec.js';
+export { pickInputs, pickValues, withDefaults } from './input-spec.js';
 export type { InputDef, InputSpec, RawInputs } from './input-spec.js';
 export {
   formatDuration,

@@ -32,3 +32,23 @@ export function withDefaults<S extends InputSpec>(
   }
   return out as RawInputs<S>;
 }
+
+/**
+ * Some inputs of another spec, by name, as they are there (default, description): an action that
+ * shares inputs with another names them instead of copying them.
+ */
+export function pickInputs<S extends InputSpec, K extends keyof S & string>(
+  spec: S,
+  ...names: K[]
+): Pick<S, K> {
+  const out = {} as Pick<S, K>;
+  for (const n of names) out[n] = spec[n];
+  return out;
+}
+
+/** The values of those inputs, from raw inputs that hold them (to pass on to the other parser). */
+export function pickValues<K extends string>(raw: Record<K, string>, names: readonly K[]): Record<K, string> {
+  const out = {} as Record<K, string>;
+  for (const n of names) out[n] = raw[n];
+  return out;
+}

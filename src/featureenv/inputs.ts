@@ -4,12 +4,29 @@ import {
   parseDuration,
   parseEnum,
   parseList,
+  pickInputs,
+  pickValues,
   withDefaults,
   type InputSpec,
   type RawInputs,
 } from '../core/index.js';
 import { DEPLOY_INPUTS, parseCluster, parseDeployInputs, type DeployOptions } from '../deploy/index.js';
 import { parseFences, type FenceOptions } from './fences.js';
+
+/** The build inputs of deploy-k8s that feature-env takes as they are (passed on to its parser). */
+const BUILD_INPUTS = ['build-context', 'dockerfile', 'image'] as const;
+const BUILD_DETAIL_INPUTS = [
+  'base-image',
+  'build-args',
+  'secrets',
+  'secret-files',
+  'builder',
+  'registry-username',
+  'registry-password',
+  'pin-digests',
+] as const;
+/** The connection inputs of deploy-k8s, as they are. */
+const CLUSTER_INPUTS = ['token', 'kubeconfig', 'cluster-name', 'aws-region'] as const;
 
 /** The inputs of action-feature-env and `c2c feature-env`: names, defaults and meaning. */
 export const FEATURE_ENV_INPUTS = {
@@ -34,21 +51,12 @@ export const FEATURE_ENV_INPUTS = {
     description:
       'The images under test, substituted as in deploy-k8s (matched by repository); every other service runs the image its manifest names.',
   },
-  'build-context': DEPLOY_INPUTS['build-context'],
-  dockerfile: DEPLOY_INPUTS.dockerfile,
-  image: DEPLOY_INPUTS.image,
+  ...pickInputs(DEPLOY_INPUTS, ...BUILD_INPUTS),
   tag: {
     default: '',
     description: 'Tag of the built image. Default: `pr-<number>-<7 hex of the head commit>`.',
   },
-  'base-image': DEPLOY_INPUTS['base-image'],
-  'build-args': DEPLOY_INPUTS['build-args'],
-  secrets: DEPLOY_INPUTS.secrets,
-  'secret-files': DEPLOY_INPUTS['secret-files'],
-  builder: DEPLOY_INPUTS.builder,
-  'registry-username': DEPLOY_INPUTS['registry-username'],
-  'registry-password': DEPLOY_INPUTS['registry-password'],
-  'pin-digests': DEPLOY_INPUTS['pin-digests'],
+  ...pickInputs(DEPLOY_INPUTS, ...BUILD_DETAIL_INPUTS),
   'namespace-prefix': {
     default: 'fe-',
     description:
@@ -157,10 +165,7 @@ export const FEATURE_ENV_INPUTS = {
       'Whoever added the label must have at least this permission on the repository: `read`, `triage`, `write`, `maintain` or `admin`; or `none` (anyone). Without a token these checks cannot be made and up fails, unless `allow-forks: true` and `required-permission: none` say that none are wanted.',
   },
   timeout: { default: '10m', description: 'How long the rollouts of an environment may take.' },
-  token: DEPLOY_INPUTS.token,
-  kubeconfig: DEPLOY_INPUTS.kubeconfig,
-  'cluster-name': DEPLOY_INPUTS['cluster-name'],
-  'aws-region': DEPLOY_INPUTS['aws-region'],
+  ...pickInputs(DEPLOY_INPUTS, ...CLUSTER_INPUTS),
 } as const satisfies InputSpec;
 
 export type FeatureEnvRaw = RawInputs<typeof FEATURE_ENV_INPUTS>;
@@ -372,23 +377,9 @@ export function parseFeatureEnvInputs(
       withDefaults(DEPLOY_INPUTS, {
         manifests: raw.manifests,
         images: raw.images,
-        'build-context': raw['build-context'],
-        dockerfile: raw.dockerfile,
-        image: raw.image,
         tag,
-        'base-image': raw['base-image'],
-        'build-args': raw['build-args'],
-        secrets: raw.secrets,
-        'secret-files': raw['secret-files'],
-        builder: raw.builder,
-        'pin-digests': raw['pin-digests'],
-        'registry-username': raw['registry-username'],
-        'registry-password': raw['registry-password'],
         timeout: raw.timeout,
-        kubeconfig: raw.kubeconfig,
-        'cluster-name': raw['cluster-name'],
-        'aws-region': raw['aws-region'],
-        token: raw.token,
+        ...pickValues(raw, [...BUILD_INPUTS, ...BUILD_DETAIL_INPUTS, ...CLUSTER_INPUTS]),
       }),
       workspace,
       { ...(env.sha ? { sha: env.sha } : {}), ...(env.awsRegion ? { awsRegion: env.awsRegion } : {}) },
