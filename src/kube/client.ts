@@ -24,9 +24,6 @@ import {
   type WatchEvent,
 } from './types.js';
 
-export type { KubeConnection, Credentials } from './connection.js';
-export * from './types.js';
-export * from './errors.js';
 
 /** The field manager the engine applies with. */
 export const FIELD_MANAGER = 'commit-to-cloud';
