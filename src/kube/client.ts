@@ -24,7 +24,6 @@ import {
   type WatchEvent,
 } from './types.js';
 
-
 /** The field manager the engine applies with. */
 export const FIELD_MANAGER = 'commit-to-cloud';
 

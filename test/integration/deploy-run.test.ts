@@ -145,7 +145,10 @@ describe.skipIf(!haveTools('docker-registry'))('runDeploy against the fake clust
     expect(r.changes[0]).toMatchObject({
       from: `${reg.host}/shop/api:v1`,
       to: `${reg.host}/shop/api@${pushed.digest}`,
+      // The images are substituted before the objects are placed: the change still names where it went.
+      namespace: ns,
     });
+    expect(logger.text()).toContain(`Deployment/${ns}/api app: ${reg.host}/shop/api:v1 -> `);
   });
 
   it('pin-digests: a tag missing from the registry is an error and nothing is applied', async () => {
