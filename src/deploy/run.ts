@@ -2,7 +2,7 @@ import { C2CError, errorMessage, formatDuration } from '../core/index.js';
 import { formatReference } from '../images/index.js';
 import { KubeClient, connect, type KubeObject } from '../kube/index.js';
 import { watchRollouts, type Outcome, explain, rollBack, undoApply } from './rollout/index.js';
-import { renderDeploySummary } from './summary.js';
+import { renderDeploySummary, type WorkloadRow } from './summary.js';
 import type { DeployOptions } from './inputs.js';
 import { buildImage, pinImages, reuseBuiltImage, settleNamespaces, type ImageWork } from './images/index.js';
 import { keyOf, rowFor, type Item } from './items.js';
@@ -135,14 +135,16 @@ export async function runDeploy(
           }),
         )
       : new Map<Item, Outcome>();
-    const failed = judge(items, watched, outcome, result, logger);
-    if (failed.length === 0) {
-      result.result = 'success';
-      await recorder.finish('success', `deployed ${result.applied.length} object(s)`);
-    } else {
-      await failRollout(client, opts, items, watched, failed, outcome, result, logger, now);
-      await recorder.finish('failure', result.failure!);
-    }
+    const judged = judge(items, watched, outcome, logger);
+    const verdict: Verdict = judged.failed.length
+      ? await failRollout(client, opts, items, watched, judged, outcome, logger, now)
+      : { result: 'success', rows: judged.rows, rolledBack: false };
+    result.result = verdict.result;
+    result.rows = verdict.rows;
+    result.rolledBack = verdict.rolledBack;
+    if (verdict.failure) result.failure = verdict.failure;
+    if (verdict.failure) await recorder.finish('failure', verdict.failure);
+    else await recorder.finish('success', `deployed ${result.applied.length} object(s)`);
   } catch (e) {
     // Whatever went wrong after the first write, what this run wrote is undone (when asked), and
     // the GitHub Deployment does not stay in_progress.
@@ -202,13 +204,14 @@ function startRecorder(ctx: DeployContext) {
  * watched (written, no new template) or unchanged (not written; a live rollout that is not complete
  * is a warning, since this run did not start it). Returns the workloads whose rollout failed.
  */
+/** How the rollouts ended: a row per workload, and those that failed. */
 function judge(
   items: Item[],
   watched: Item[],
   outcome: Map<Item, Outcome>,
-  result: DeployResult,
   logger: DeployContext['logger'],
-): Item[] {
+): { rows: WorkloadRow[]; failed: Item[] } {
+  const rows: WorkloadRow[] = [];
   for (const it of items.filter((i) => isWatchedKind(i.info.kind))) {
     const o = outcome.get(it);
     if (!o) {
@@ -217,21 +220,30 @@ function judge(
         logger.warning(
           `${it.key} is unchanged by this run, but its current rollout is not complete: ${st.message}`,
         );
-      result.rows.push({ ...rowFor(it), result: it.applied ? 'not-watched' : 'unchanged' });
+      rows.push({ ...rowFor(it), result: it.applied ? 'not-watched' : 'unchanged' });
       continue;
     }
     const ok = o.status.done && !o.status.failed;
-    result.rows.push({
+    rows.push({
       ...rowFor(it),
       durationMs: o.ms,
       result: ok ? 'success' : o.timedOut ? 'timed-out' : 'failed',
       ...(ok ? {} : { note: o.status.message }),
     });
   }
-  return watched.filter((it) => {
+  const failed = watched.filter((it) => {
     const o = outcome.get(it)!;
     return !o.status.done || o.status.failed;
   });
+  return { rows, failed };
+}
+
+/** The end of a deploy that applied: its result, its rows, and the failure in words when it failed. */
+interface Verdict {
+  result: DeployResult['result'];
+  rows: WorkloadRow[];
+  rolledBack: boolean;
+  failure?: string;
 }
 
 /** The `applied` output: every object, those the dry run showed unchanged (not written) marked so. */
@@ -251,12 +263,12 @@ async function failRollout(
   opts: DeployOptions,
   items: Item[],
   watched: Item[],
-  failed: Item[],
+  judged: { rows: WorkloadRow[]; failed: Item[] },
   outcome: Map<Item, Outcome>,
-  result: DeployResult,
   logger: DeployContext['logger'],
   now: () => number,
-): Promise<void> {
+): Promise<Verdict> {
+  const { failed } = judged;
   // The report names each failed workload with its reason; the step's error says it once more at the end.
   const why = await logger.group('Why the rollout failed', async () => {
     const e = await explain(client, failed, outcome, logger);
@@ -268,14 +280,13 @@ async function failRollout(
     const cause = why.causes.get(it);
     return `${outcome.get(it)!.status.message}${cause ? `; cause: ${cause}` : ''}`;
   };
-  for (const row of result.rows) {
+  const noted = judged.rows.map((row) => {
     const it = failed.find((f) => f.key === keyOf(row.kind, row.namespace, row.name));
-    if (it) row.note = reasonOf(it);
-  }
+    return it ? { ...row, note: reasonOf(it) } : row;
+  });
   const what = failed.map((it) => `${it.key} (${reasonOf(it)})`).join('; ');
-  result.result = 'failed';
-  result.failure = `Rollout failed: ${what}.`;
-  if (!opts.rollbackOnFailure) return;
+  const failure = `Rollout failed: ${what}.`;
+  if (!opts.rollbackOnFailure) return { result: 'failed', rows: noted, rolledBack: false, failure };
   const changed = items.filter((i) => i.applied && i.live && !watched.includes(i));
   const { undo, back } = await logger.group('Roll back', async () => {
     const undo = await undoApply(client, changed, logger, opts.rollbackTimeoutMs, now);
@@ -284,24 +295,31 @@ async function failRollout(
   });
   const created = items.filter((i) => i.applied && !i.live).map((i) => i.key);
   const problems = [...undo.problems, ...back.problems];
-  result.rolledBack = back.rolledBack.length + undo.restored.length > 0;
-  for (const row of result.rows) {
+  const rolledBack = back.rolledBack.length + undo.restored.length > 0;
+  const rows = noted.map((row) => {
     const k = keyOf(row.kind, row.namespace, row.name);
-    if (back.rolledBack.includes(k)) row.result = 'rolled-back';
-    if (created.includes(k))
-      row.note = `${row.note ? `${row.note}; ` : ''}created by this run: not rolled back`;
-  }
-  if (result.rolledBack) {
-    result.result = 'rolled-back';
+    return {
+      ...row,
+      ...(back.rolledBack.includes(k) ? { result: 'rolled-back' as const } : {}),
+      ...(created.includes(k)
+        ? { note: `${row.note ? `${row.note}; ` : ''}created by this run: not rolled back` }
+        : {}),
+    };
+  });
+  const said: string[] = [failure];
+  if (rolledBack) {
     const put = [
       ...(back.rolledBack.length ? [`Rolled back ${back.rolledBack.join(', ')}`] : []),
       ...(undo.restored.length ? [`restored ${undo.restored.join(', ')} as they were before this run`] : []),
     ].join('; ');
-    result.failure += problems.length
-      ? ` ${upperFirst(put)}, but the rollback itself did not complete: ${problems.join('; ')}.`
-      : ` ${upperFirst(put)}: the previous version runs again.`;
-  } else if (problems.length) result.failure += ` Could not roll back: ${problems.join('; ')}.`;
-  if (created.length) result.failure += ` Created by this run and left in place: ${created.join(', ')}.`;
+    said.push(
+      problems.length
+        ? `${upperFirst(put)}, but the rollback itself did not complete: ${problems.join('; ')}.`
+        : `${upperFirst(put)}: the previous version runs again.`,
+    );
+  } else if (problems.length) said.push(`Could not roll back: ${problems.join('; ')}.`);
+  if (created.length) said.push(`Created by this run and left in place: ${created.join(', ')}.`);
+  return { result: rolledBack ? 'rolled-back' : 'failed', rows, rolledBack, failure: said.join(' ') };
 }
 
 const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
