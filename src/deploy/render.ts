@@ -3,14 +3,7 @@ import { formatReference } from '../images/index.js';
 import { applyNamespace } from './manifests/index.js';
 import { prepareDeploy } from './prepare.js';
 import { annotateObject } from './annotations.js';
-import {
-  describeChange,
-  type ImageChange,
-  buildImage,
-  pinImages,
-  reuseBuiltImage,
-  settleNamespaces,
-} from './images/index.js';
+import { describeChange, type ImageChange, buildImage, pinImages, reuseBuiltImage } from './images/index.js';
 import type { KubeObject } from '../kube/index.js';
 import { kindOf } from './objects.js';
 import type { DeployOptions } from './inputs.js';
@@ -44,7 +37,6 @@ export async function renderDeploy(
   const { logger } = ctx;
   const { manifests, targets, work } = await prepareDeploy(opts, ctx);
   applyNamespace(manifests, opts.namespace ?? '');
-  settleNamespaces(work.changes);
   await pinImages(opts, targets, work, 'others', logger);
   const reused = await reuseBuiltImage(opts, ctx, work);
   if (!reused && o.build !== false) await buildImage(opts, ctx, work);

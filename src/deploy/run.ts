@@ -4,7 +4,7 @@ import { KubeClient, connect, type KubeObject } from '../kube/index.js';
 import { watchRollouts, type Outcome, explain, rollBack, undoApply } from './rollout/index.js';
 import { renderDeploySummary, type WorkloadRow } from './summary.js';
 import type { DeployOptions } from './inputs.js';
-import { buildImage, pinImages, reuseBuiltImage, settleNamespaces, type ImageWork } from './images/index.js';
+import { buildImage, pinImages, reuseBuiltImage, type ImageWork } from './images/index.js';
 import { keyOf, rowFor, type Item } from './items.js';
 import {
   annotateItems,
@@ -63,7 +63,6 @@ export async function runDeploy(
     ...(ctx.kubeRetry ? { retry: ctx.kubeRetry } : {}),
   });
   const items = await logger.group('Check the cluster', () => resolveItems(client, manifests, opts, logger));
-  settleNamespaces(work.changes);
   // The GitHub Deployment can be recorded: checked before anything is built or changed.
   if (ctx.recorder && !opts.dryRun) await ctx.recorder.check();
 

@@ -162,13 +162,15 @@ export function substituteImages(
       const entry = byRepo.get(canonical);
       if (!entry) continue;
       used.add(canonical);
-      const ns = namespaceOf(obj);
       matches.push({
         target,
         container,
         change: {
           kind: kindOf(obj),
-          ...(ns ? { namespace: ns } : {}),
+          // Read when asked: the deploy places the object (gives it its namespace) after this.
+          get namespace() {
+            return namespaceOf(obj);
+          },
           name: nameOf(obj),
           container: asString(container.name) ?? '',
           list,
@@ -194,28 +196,8 @@ export function substituteImages(
         : 'manifests with containers (the manifests hold no container images)',
     );
   }
-  for (const m of matches) {
-    m.container.image = m.change.to;
-    CHANGED_OBJECT.set(m.change, m.target.object);
-  }
+  for (const m of matches) m.container.image = m.change.to;
   return matches.map((m) => m.change);
-}
-
-/** The object each change was made in: its namespace is known only once the deploy has placed it. */
-const CHANGED_OBJECT = new WeakMap<ImageChange, KubeObject>();
-
-/**
- * Gives each change the namespace of its object as it is now: the images are substituted before
- * the deploy places the objects (the namespace input, the kubeconfig context's namespace).
- */
-export function settleNamespaces(changes: ImageChange[]): void {
-  for (const c of changes) {
-    const obj = CHANGED_OBJECT.get(c);
-    if (!obj) continue;
-    const ns = namespaceOf(obj);
-    if (ns) c.namespace = ns;
-    else delete c.namespace;
-  }
 }
 
 /** Looks up the digest of a reference that carries a tag (the registry client, injected). */
