@@ -182,7 +182,7 @@ export async function claimNamespace(
       throw new C2CError(
         `Input 'max-environments' is ${o.maxEnvironments}, and ${held} environments of this set are claimed (another pull request took the last place a moment ago): no environment is made for #${number}, nothing was created. Remove one (unlabel or close its pull request) or raise 'max-environments'.`,
       );
-    const taken = new Set(Object.values(index.claims).map((c) => c.namespace));
+    const taken = claimedNamespaces(index);
     const ready = usePool
       ? new Set(
           (await environments(s, { state: 'spare' }))
@@ -247,6 +247,23 @@ export async function releaseClaim(s: Scope, number: number, namespace?: string)
     return index;
   });
   return released;
+}
+
+/** The namespaces the index's claims name. */
+export function claimedNamespaces(index: SetIndex): Set<string> {
+  return new Set(Object.values(index.claims).map((c) => c.namespace));
+}
+
+/**
+ * Deletes a namespace of this set that no claim names and that is not going already (one an up made
+ * after its claim was released: a down ran between the claim and the making). `index`: as just read.
+ * True when it deleted it.
+ */
+export async function deleteUnclaimed(s: Scope, namespace: string, index?: SetIndex): Promise<boolean> {
+  const ns = await ownNamespace(s, namespace);
+  if (!ns || environmentOf(ns).terminating) return false;
+  if (claimedNamespaces(index ?? (await readIndex(s))).has(namespace)) return false;
+  return s.client.delete({ apiVersion: 'v1', kind: 'Namespace', name: namespace });
 }
 
 /** The index as it is now (no write; the control namespace is not created). */

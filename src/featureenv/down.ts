@@ -1,7 +1,13 @@
 import { errorMessage } from '../core/index.js';
-import { environments, ownNamespace, readIndex, releaseClaim, type Scope } from './claims.js';
+import {
+  deleteUnclaimed,
+  environments,
+  ownNamespace,
+  readIndex,
+  releaseClaim,
+  type Scope,
+} from './claims.js';
 import { COMMENT_MARKER, renderDownComment } from './comment.js';
-import { environmentOf } from './state.js';
 import type { FeatureEnvContext } from './context.js';
 import { deactivate } from './recorder.js';
 import type { DatabaseProvider } from './types.js';
@@ -46,17 +52,8 @@ export async function teardown(
   await releaseClaim(s, o.number, namespace || undefined);
   // An up that claimed before the release may have made the namespace after the delete above: with
   // no claim naming it now, it is nobody's, and goes too (an up claiming it anew is left alone).
-  if (namespace) {
-    const again = await ownNamespace(s, namespace);
-    if (
-      again &&
-      !environmentOf(again).terminating &&
-      !Object.values((await readIndex(s)).claims).some((c) => c.namespace === namespace)
-    ) {
-      await s.client.delete({ apiVersion: 'v1', kind: 'Namespace', name: namespace });
-      s.logger.info(`deleting namespace ${namespace} again: an up in flight made it meanwhile`);
-    }
-  }
+  if (namespace && (await deleteUnclaimed(s, namespace)))
+    s.logger.info(`deleting namespace ${namespace} again: an up in flight made it meanwhile`);
   if (ctx.github) {
     try {
       await deactivate(ctx.github, o.number, s.logger);

@@ -1,5 +1,13 @@
 import { errorMessage } from '../core/index.js';
-import { PENDING_MS, clock, environments, spareName, updateIndex, type Scope } from './claims.js';
+import {
+  PENDING_MS,
+  claimedNamespaces,
+  clock,
+  environments,
+  spareName,
+  updateIndex,
+  type Scope,
+} from './claims.js';
 import type { FeatureEnvContext } from './context.js';
 import { deployInto, prepareEnvironment, writeNamespace } from './environment.js';
 import { applyFences } from './fences.js';
@@ -121,7 +129,7 @@ export async function trimPool(
   );
   for (const n of extras) removed.push({ namespace: n, why: `beyond the warm pool of ${size}` });
   const now = clock(s);
-  const claimed = new Set(Object.values(index.claims).map((c) => c.namespace));
+  const claimed = claimedNamespaces(index);
   for (const e of envs) {
     if ((e.state !== 'spare' && e.state !== 'warming') || e.terminating) continue;
     if (e.namespace in index.pool || claimed.has(e.namespace) || extras.includes(e.namespace)) continue;

@@ -4,6 +4,7 @@ import { checkUp, uncheckedWithoutToken } from './checks.js';
 import {
   awaitNamespace,
   claimNamespace,
+  deleteUnclaimed,
   readIndex,
   releaseClaim,
   type Claimed,
@@ -261,10 +262,7 @@ async function precheck(opts: FeatureEnvOptions, ctx: FeatureEnvContext): Promis
 async function confirmClaim(s: Scope, number: number, claimed: Claimed): Promise<void> {
   const index = await readIndex(s);
   if (index.claims[String(number)]?.namespace === claimed.namespace) return;
-  if (!Object.values(index.claims).some((c) => c.namespace === claimed.namespace))
-    await s.client
-      .delete({ apiVersion: 'v1', kind: 'Namespace', name: claimed.namespace })
-      .catch(() => false);
+  await deleteUnclaimed(s, claimed.namespace, index).catch(() => false);
   throw new C2CError(
     `The environment of #${number} was taken down (its claim on ${claimed.namespace} released) while this run was making it: nothing stays. Run again if the environment is still wanted.`,
   );
