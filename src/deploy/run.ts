@@ -26,8 +26,8 @@ export type { DeployContext, DeployResult, DeployResultKind, DeploymentRecorder 
 export { renderDeploy, type RenderResult } from './render.js';
 
 /**
- * The engine of action-deploy-k8s, as its phases: read the manifests; check the cluster; substitute
- * and pin the images; read what runs now; annotate; a server-side dry run of the whole set (nothing
+ * The engine of action-deploy-k8s, as its phases: read the manifests and substitute the images
+ * (prepareDeploy, no cluster); check the cluster; pin the images; read what runs now; annotate; a server-side dry run of the whole set (nothing
  * has changed up to here); build and push; apply; watch every rollout in parallel; on failure
  * explain it and roll back what this run changed; summarise.
  */
@@ -141,9 +141,10 @@ export async function runDeploy(
     result.result = verdict.result;
     result.rows = verdict.rows;
     result.rolledBack = verdict.rolledBack;
-    if (verdict.failure) result.failure = verdict.failure;
-    if (verdict.failure) await recorder.finish('failure', verdict.failure);
-    else await recorder.finish('success', `deployed ${result.applied.length} object(s)`);
+    if (verdict.failure) {
+      result.failure = verdict.failure;
+      await recorder.finish('failure', verdict.failure);
+    } else await recorder.finish('success', `deployed ${result.applied.length} object(s)`);
   } catch (e) {
     // Whatever went wrong after the first write, what this run wrote is undone (when asked), and
     // the GitHub Deployment does not stay in_progress.
