@@ -464,6 +464,8 @@ function prOf(tags) {
     const m = /^([1-9][0-9]*)(?::|$)/.exec(tags.get(PR_TAG) ?? '');
     return m ? Number(m[1]) : undefined;
 }
+/** Instances by identifier (byte order). */
+const byId = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 /** When the pull request claimed the instance (`<pr>:<token>:<ms>`; 0 for a tag without the time). */
 function claimedAt(tags) {
     return Number((tags.get(PR_TAG) ?? '').split(':')[2]) || 0;
@@ -474,7 +476,7 @@ function claimedAt(tags) {
  * the later one, and the later one, which sees both, gives its own back.
  */
 function keepOrder(a, b) {
-    return claimedAt(a.tags) - claimedAt(b.tags) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    return claimedAt(a.tags) - claimedAt(b.tags) || byId(a, b);
 }
 /** 28 letters and digits: valid as a master password of every RDS engine (Oracle's 30 is the shortest limit). */
 function rds_generatePassword() {
@@ -566,7 +568,7 @@ function rdsSnapshotProvider(config, opts = {}) {
             }
             marker = page.Marker;
         } while (marker);
-        return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        return out.sort(byId);
     };
     const describe = async (id, logger) => {
         try {

@@ -131,6 +131,9 @@ function prOf(tags: Map<string, string>): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** Instances by identifier (byte order). */
+const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 /** When the pull request claimed the instance (`<pr>:<token>:<ms>`; 0 for a tag without the time). */
 function claimedAt(tags: Map<string, string>): number {
   return Number((tags.get(PR_TAG) ?? '').split(':')[2]) || 0;
@@ -145,7 +148,7 @@ function keepOrder(
   a: { id: string; tags: Map<string, string> },
   b: { id: string; tags: Map<string, string> },
 ): number {
-  return claimedAt(a.tags) - claimedAt(b.tags) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return claimedAt(a.tags) - claimedAt(b.tags) || byId(a, b);
 }
 
 /** 28 letters and digits: valid as a master password of every RDS engine (Oracle's 30 is the shortest limit). */
@@ -264,7 +267,7 @@ export function rdsSnapshotProvider(
       }
       marker = page.Marker;
     } while (marker);
-    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return out.sort(byId);
   };
 
   const describe = async (id: string, logger: Logger): Promise<DBInstance | undefined> => {
