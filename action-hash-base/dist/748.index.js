@@ -562,19 +562,17 @@ async function buildAndPush(req, builder) {
 /* harmony export */   m0: () => (/* binding */ exec)
 /* harmony export */ });
 /* unused harmony export formatCommand */
-/* harmony import */ var node_diagnostics_channel__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3053);
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1421);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1455);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6760);
 /* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(6193);
-/* harmony import */ var _actions_exec__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(1955);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(3828);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(3828);
 
 
 
 
 
-
-class ExecError extends _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .C2CError */ .n$ {
+class ExecError extends _errors_js__WEBPACK_IMPORTED_MODULE_4__/* .C2CError */ .n$ {
     result;
     name = 'ExecError';
     /** The command line as shown: displayArgs, masked. */
@@ -618,39 +616,6 @@ function formatCommand(cmd, args) {
     const quote = (a) => a === '' || /[\s'"\\$`;&|<>()]/.test(a) ? `'${a.replace(/'/g, `'\\''`)}'` : a;
     return [cmd, ...args].map(quote).join(' ');
 }
-const running = new Set();
-function claim(child) {
-    for (const r of running) {
-        if (r.child || child.spawnfile !== r.file)
-            continue;
-        const argv = child.spawnargs.slice(1);
-        if (argv.length !== r.args.length || argv.some((a, i) => a !== r.args[i]))
-            continue;
-        r.child = child;
-        child.stdin?.on('error', () => {
-            /* the program exited before reading all its input */
-        });
-        if (r.expired)
-            child.kill('SIGKILL');
-        return;
-    }
-}
-function onChildProcess(message) {
-    const child = message.process;
-    // Published from the constructor: spawnfile and spawnargs are set once spawn() has returned.
-    if (child)
-        process.nextTick(() => claim(child));
-}
-function track(r) {
-    if (running.size === 0)
-        node_diagnostics_channel__WEBPACK_IMPORTED_MODULE_0__.subscribe('child_process', onChildProcess);
-    running.add(r);
-    return () => {
-        running.delete(r);
-        if (running.size === 0)
-            node_diagnostics_channel__WEBPACK_IMPORTED_MODULE_0__.unsubscribe('child_process', onChildProcess);
-    };
-}
 /** Calls onLine for each complete line of what is written; flush() ends the last one. */
 function lineSplitter(onLine) {
     let buf = '';
@@ -670,90 +635,92 @@ function lineSplitter(onLine) {
         },
     };
 }
+/** How long to wait, once the program has exited, for its output to end (a grandchild may hold it). */
+const STDIO_GRACE_MS = 10_000;
+/** How long to wait, once a program that timed out was killed, before giving up on it. */
+const KILL_GRACE_MS = 2_000;
 async function exec(cmd, args, opts = {}) {
     const env = opts.env ?? process.env;
     const logger = opts.logger;
     const mask = (text) => logger?.mask?.(text) ?? text;
     const shown = formatCommand(cmd, opts.displayArgs ?? args);
     logger?.debug(shown);
-    // The program is looked up on the PATH it will run with (@actions/exec would use this process's).
+    // The program is looked up on the PATH it will run with, not on this process's.
     const file = await which(cmd, env.PATH ?? '');
     if (!file)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ToolMissingError */ .hc(cmd, opts.installHint ?? `install ${cmd}`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_4__/* .ToolMissingError */ .hc(cmd, opts.installHint ?? `install ${cmd}`);
     const resolved = node_path__WEBPACK_IMPORTED_MODULE_2__.resolve(opts.cwd ?? process.cwd(), file);
     const decoders = { out: new node_string_decoder__WEBPACK_IMPORTED_MODULE_3__.StringDecoder('utf8'), err: new node_string_decoder__WEBPACK_IMPORTED_MODULE_3__.StringDecoder('utf8') };
     let stdout = '';
     let stderr = '';
     const outLines = lineSplitter((l) => logger?.info(l));
     const errLines = lineSplitter((l) => logger?.info(l));
-    const childEnv = {};
-    for (const [k, v] of Object.entries(env))
-        if (v !== undefined)
-            childEnv[k] = v;
-    const self = { file: resolved, args: [...args], expired: false };
-    const untrack = track(self);
-    let timer;
-    let giveUp;
+    const timers = [];
+    let timedOut = false;
     try {
-        const run = (0,_actions_exec__WEBPACK_IMPORTED_MODULE_4__/* .getExecOutput */ .H)(resolved, [...args], {
-            ...(opts.cwd ? { cwd: opts.cwd } : {}),
-            env: childEnv,
-            // Our own logging: @actions/exec would echo the command line and the output to stdout.
-            silent: true,
-            ignoreReturnCode: true,
+        const ended = await new Promise((resolve) => {
+            const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(resolved, [...args], {
+                ...(opts.cwd ? { cwd: opts.cwd } : {}),
+                env,
+                stdio: ['pipe', 'pipe', 'pipe'],
+            });
+            child.on('error', (error) => resolve({ error }));
+            child.stdout.on('data', (d) => {
+                const t = decoders.out.write(d);
+                stdout += t;
+                if (opts.stream)
+                    outLines.write(t);
+            });
+            child.stderr.on('data', (d) => {
+                const t = decoders.err.write(d);
+                stderr += t;
+                if (opts.stream)
+                    errLines.write(t);
+            });
+            // A program may exit without reading all its input: the broken pipe is not an error of ours.
+            child.stdin.on('error', () => undefined);
             // Always end stdin (an empty input included), so a program that reads it does not wait forever.
-            input: Buffer.from(opts.input ?? ''),
-            listeners: {
-                stdout: (d) => {
-                    const t = decoders.out.write(d);
-                    stdout += t;
-                    if (opts.stream)
-                        outLines.write(t);
-                },
-                stderr: (d) => {
-                    const t = decoders.err.write(d);
-                    stderr += t;
-                    if (opts.stream)
-                        errLines.write(t);
-                },
-            },
-        }).then((r) => r.exitCode, (err) => {
-            const message = err instanceof Error ? err.message : String(err);
-            if (/Unable to locate executable file/.test(message))
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .ToolMissingError */ .hc(cmd, opts.installHint ?? `install ${cmd}`);
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_5__/* .C2CError */ .n$(mask(`${shown} could not be started: ${message}`), { cause: err });
-        });
-        const timeout = opts.timeoutMs
-            ? new Promise((resolve) => {
-                timer = setTimeout(() => {
-                    self.expired = true;
-                    self.child?.kill('SIGKILL');
+            child.stdin.end(opts.input ?? '');
+            // 'close' comes when the program has exited and its output has ended. A grandchild that keeps
+            // the output open (a daemon it started) is not waited for longer than STDIO_GRACE_MS.
+            child.on('close', (code) => resolve({ code }));
+            child.on('exit', (code) => {
+                timers.push(setTimeout(() => {
+                    child.stdout.destroy();
+                    child.stderr.destroy();
+                    resolve({ code });
+                }, STDIO_GRACE_MS));
+            });
+            if (opts.timeoutMs)
+                timers.push(setTimeout(() => {
+                    timedOut = true;
+                    child.kill('SIGKILL');
                     // Killed, it ends at once; should it not (a grandchild holding its output open), stop waiting.
-                    giveUp = setTimeout(() => resolve('timeout'), 2_000);
-                }, opts.timeoutMs);
-            })
-            : undefined;
-        const exitCode = await (timeout ? Promise.race([run, timeout]) : run);
+                    timers.push(setTimeout(() => resolve({ code: null }), KILL_GRACE_MS));
+                }, opts.timeoutMs));
+        });
+        if ('error' in ended) {
+            const e = ended.error;
+            if (e.code === 'ENOENT')
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_4__/* .ToolMissingError */ .hc(cmd, opts.installHint ?? `install ${cmd}`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_4__/* .C2CError */ .n$(mask(`${shown} could not be started: ${e.message}`), { cause: e });
+        }
         stdout += decoders.out.end();
         stderr += decoders.err.end();
         if (opts.stream) {
             outLines.flush();
             errLines.flush();
         }
-        const timedOut = self.expired;
         // A null exit code: ended by a signal (SIGKILL when it timed out).
-        const code = timedOut ? 137 : typeof exitCode === 'number' ? exitCode : 128;
+        const code = timedOut ? 137 : (ended.code ?? 128);
         const result = { code, stdout, stderr, ...(timedOut ? { timedOut } : {}) };
         if (code !== 0 && !opts.allowFailure)
             throw new ExecError(shown, result, { mask, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
         return result;
     }
     finally {
-        if (timer)
-            clearTimeout(timer);
-        if (giveUp)
-            clearTimeout(giveUp);
-        untrack();
+        for (const t of timers)
+            clearTimeout(t);
     }
 }
 

@@ -1,18 +1,22 @@
-import type { ChildProcess } from 'node:child_process';
-import diagnostics from 'node:diagnostics_channel';
+import { spawn } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { getExecOutput } from '@actions/exec';
 import { C2CError, ToolMissingError } from './errors.js';
 import type { Logger } from './logger.js';
 
 /**
- * The one way the engine runs programs: an argument array, never a shell, over @actions/exec (the
- * toolkit's process layer). On top of it: the program is looked up on the PATH of the env it is
- * given, output is captured whole and can be streamed to the logger line by line, a failure is an
- * ExecError, a call can have a timeout, and what this layer prints (the command's debug line, error
- * messages) goes through the logger's masking, so a registered secret never shows.
+ * The one way the engine runs programs: an argument array, never a shell, spawned with
+ * node:child_process. The program is looked up on the PATH of the env it is given, output is
+ * captured whole and can be streamed to the logger line by line, stdin always ends (with the input,
+ * or at once), a failure is an ExecError, a call can have a timeout, and what this layer prints (the
+ * command's debug line, error messages) goes through the logger's masking, so a registered secret
+ * never shows.
+ *
+ * Not @actions/exec: its public API can neither stop a program (no timeout, no signal, the child is
+ * not handed out: actions/toolkit#1777, #1656) nor survive a program that exits without reading a
+ * large input (the EPIPE on the child's stdin has no listener and ends the process). Reaching the
+ * child through Node's diagnostics channel, as this layer once did, is no public API either.
  */
 export interface ExecOptions {
   cwd?: string;
@@ -95,52 +99,6 @@ export function formatCommand(cmd: string, args: readonly string[]): string {
   return [cmd, ...args].map(quote).join(' ');
 }
 
-/**
- * @actions/exec neither times out nor hands out the child it spawns (actions/toolkit#1777, #1656).
- * Node publishes every new ChildProcess on the `child_process` diagnostics channel; while calls are
- * running, this layer watches that channel and claims, for each call, the child with its
- * executable and arguments (the first unclaimed one: identical concurrent commands are claimed in
- * the order they started). A claimed child gets a stdin error handler (a program may exit without
- * reading its input) and, when its call times out, SIGKILL.
- */
-interface Running {
-  file: string;
-  args: readonly string[];
-  child?: ChildProcess;
-  expired: boolean;
-}
-
-const running = new Set<Running>();
-
-function claim(child: ChildProcess): void {
-  for (const r of running) {
-    if (r.child || child.spawnfile !== r.file) continue;
-    const argv = child.spawnargs.slice(1);
-    if (argv.length !== r.args.length || argv.some((a, i) => a !== r.args[i])) continue;
-    r.child = child;
-    child.stdin?.on('error', () => {
-      /* the program exited before reading all its input */
-    });
-    if (r.expired) child.kill('SIGKILL');
-    return;
-  }
-}
-
-function onChildProcess(message: unknown): void {
-  const child = (message as { process?: ChildProcess }).process;
-  // Published from the constructor: spawnfile and spawnargs are set once spawn() has returned.
-  if (child) process.nextTick(() => claim(child));
-}
-
-function track(r: Running): () => void {
-  if (running.size === 0) diagnostics.subscribe('child_process', onChildProcess);
-  running.add(r);
-  return () => {
-    running.delete(r);
-    if (running.size === 0) diagnostics.unsubscribe('child_process', onChildProcess);
-  };
-}
-
 /** Calls onLine for each complete line of what is written; flush() ends the last one. */
 function lineSplitter(onLine: (line: string) => void): { write(text: string): void; flush(): void } {
   let buf = '';
@@ -158,6 +116,11 @@ function lineSplitter(onLine: (line: string) => void): { write(text: string): vo
   };
 }
 
+/** How long to wait, once the program has exited, for its output to end (a grandchild may hold it). */
+const STDIO_GRACE_MS = 10_000;
+/** How long to wait, once a program that timed out was killed, before giving up on it. */
+const KILL_GRACE_MS = 2_000;
+
 export async function exec(
   cmd: string,
   args: readonly string[],
@@ -169,7 +132,7 @@ export async function exec(
   const shown = formatCommand(cmd, opts.displayArgs ?? args);
   logger?.debug(shown);
 
-  // The program is looked up on the PATH it will run with (@actions/exec would use this process's).
+  // The program is looked up on the PATH it will run with, not on this process's.
   const file = await which(cmd, env.PATH ?? '');
   if (!file) throw new ToolMissingError(cmd, opts.installHint ?? `install ${cmd}`);
   const resolved = path.resolve(opts.cwd ?? process.cwd(), file);
@@ -179,70 +142,71 @@ export async function exec(
   let stderr = '';
   const outLines = lineSplitter((l) => logger?.info(l));
   const errLines = lineSplitter((l) => logger?.info(l));
-  const childEnv: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v;
 
-  const self: Running = { file: resolved, args: [...args], expired: false };
-  const untrack = track(self);
-  let timer: NodeJS.Timeout | undefined;
-  let giveUp: NodeJS.Timeout | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  let timedOut = false;
   try {
-    const run = getExecOutput(resolved, [...args], {
-      ...(opts.cwd ? { cwd: opts.cwd } : {}),
-      env: childEnv,
-      // Our own logging: @actions/exec would echo the command line and the output to stdout.
-      silent: true,
-      ignoreReturnCode: true,
+    const ended = await new Promise<{ code: number | null } | { error: Error }>((resolve) => {
+      const child = spawn(resolved, [...args], {
+        ...(opts.cwd ? { cwd: opts.cwd } : {}),
+        env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      child.on('error', (error) => resolve({ error }));
+      child.stdout.on('data', (d: Buffer) => {
+        const t = decoders.out.write(d);
+        stdout += t;
+        if (opts.stream) outLines.write(t);
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        const t = decoders.err.write(d);
+        stderr += t;
+        if (opts.stream) errLines.write(t);
+      });
+      // A program may exit without reading all its input: the broken pipe is not an error of ours.
+      child.stdin.on('error', () => undefined);
       // Always end stdin (an empty input included), so a program that reads it does not wait forever.
-      input: Buffer.from(opts.input ?? ''),
-      listeners: {
-        stdout: (d: Buffer) => {
-          const t = decoders.out.write(d);
-          stdout += t;
-          if (opts.stream) outLines.write(t);
-        },
-        stderr: (d: Buffer) => {
-          const t = decoders.err.write(d);
-          stderr += t;
-          if (opts.stream) errLines.write(t);
-        },
-      },
-    }).then(
-      (r) => r.exitCode,
-      (err: unknown) => {
-        const message = err instanceof Error ? err.message : String(err);
-        if (/Unable to locate executable file/.test(message))
-          throw new ToolMissingError(cmd, opts.installHint ?? `install ${cmd}`);
-        throw new C2CError(mask(`${shown} could not be started: ${message}`), { cause: err });
-      },
-    );
-    const timeout = opts.timeoutMs
-      ? new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => {
-            self.expired = true;
-            self.child?.kill('SIGKILL');
+      child.stdin.end(opts.input ?? '');
+      // 'close' comes when the program has exited and its output has ended. A grandchild that keeps
+      // the output open (a daemon it started) is not waited for longer than STDIO_GRACE_MS.
+      child.on('close', (code) => resolve({ code }));
+      child.on('exit', (code) => {
+        timers.push(
+          setTimeout(() => {
+            child.stdout.destroy();
+            child.stderr.destroy();
+            resolve({ code });
+          }, STDIO_GRACE_MS),
+        );
+      });
+      if (opts.timeoutMs)
+        timers.push(
+          setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
             // Killed, it ends at once; should it not (a grandchild holding its output open), stop waiting.
-            giveUp = setTimeout(() => resolve('timeout'), 2_000);
-          }, opts.timeoutMs);
-        })
-      : undefined;
-    const exitCode = await (timeout ? Promise.race([run, timeout]) : run);
+            timers.push(setTimeout(() => resolve({ code: null }), KILL_GRACE_MS));
+          }, opts.timeoutMs),
+        );
+    });
+    if ('error' in ended) {
+      const e = ended.error as NodeJS.ErrnoException;
+      if (e.code === 'ENOENT') throw new ToolMissingError(cmd, opts.installHint ?? `install ${cmd}`);
+      throw new C2CError(mask(`${shown} could not be started: ${e.message}`), { cause: e });
+    }
     stdout += decoders.out.end();
     stderr += decoders.err.end();
     if (opts.stream) {
       outLines.flush();
       errLines.flush();
     }
-    const timedOut = self.expired;
     // A null exit code: ended by a signal (SIGKILL when it timed out).
-    const code = timedOut ? 137 : typeof exitCode === 'number' ? exitCode : 128;
+    const code = timedOut ? 137 : (ended.code ?? 128);
     const result: ExecResult = { code, stdout, stderr, ...(timedOut ? { timedOut } : {}) };
     if (code !== 0 && !opts.allowFailure)
       throw new ExecError(shown, result, { mask, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
     return result;
   } finally {
-    if (timer) clearTimeout(timer);
-    if (giveUp) clearTimeout(giveUp);
-    untrack();
+    for (const t of timers) clearTimeout(t);
   }
 }

@@ -1,4 +1,4 @@
-// The process layer (src/core/exec.ts over @actions/exec), run against real programs: argument
+// The process layer (src/core/exec.ts over node:child_process), run against real programs: argument
 // arrays reach the program verbatim, output is captured and streamed, failures carry the tail of the
 // output, and nothing it prints (debug argument lists, ExecError messages) carries a secret.
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
