@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { InputError, parseBool, parseEnum, parseList } from '../core/index.js';
+import { InputError, asBool, asLines, asTrimmed, oneOf, parseInputs, parseList } from '../core/index.js';
 import type { InputSpec, RawInputs } from '../core/index.js';
 import { parseImageInput, type ImageReference } from '../images/index.js';
 import type { HashMode } from '../fingerprint/index.js';
@@ -9,47 +9,108 @@ import { BUILD_INPUT_DEFS, parseBuildCommon } from '../builder/index.js';
 import { MAX_PREVIOUS_READS } from './previous.js';
 import type { HashBaseResult } from './run.js';
 
+const TAG_CHARS = /^[\w][\w.-]*$/;
+
+// The parsers of hash-base's own inputs (InputDef.parse), each beside its input below.
+
+/** Empty, or a repository (no tag, no digest). */
+function repository(value: string, name: string): ImageReference | undefined {
+  return value.trim() ? parseImageInput(name, value, { repositoryOnly: true }) : undefined;
+}
+
+function tagPrefix(value: string, name: string): string {
+  if (value && (!TAG_CHARS.test(value) || value.length > 100))
+    throw new InputError(
+      name,
+      `'${value}' cannot start a tag`,
+      'letters, digits, _ . - (not starting with . or -), at most 100 characters',
+    );
+  return value;
+}
+
+function tagList(value: string, name: string): string[] {
+  const tags = parseList(value);
+  for (const t of tags)
+    if (!TAG_CHARS.test(t) || t.length > 128)
+      throw new InputError(
+        name,
+        `'${t}' is not a valid tag`,
+        'letters, digits, _ . - (not starting with . or -)',
+      );
+  return tags;
+}
+
+function platformList(value: string, name: string): string[] {
+  const platforms = parseList(value);
+  for (const p of platforms)
+    if (!/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(p))
+      throw new InputError(
+        name,
+        `'${p}' is not a platform`,
+        "os/arch[/variant], e.g. 'linux/amd64' or 'linux/arm64'",
+      );
+  return platforms;
+}
+
 /** The inputs of action-hash-base and `c2c hash-base`: names, defaults and meaning. */
 export const HASH_BASE_INPUTS = {
   files: {
     required: true,
     description:
       'Newline-separated glob patterns in hashFiles syntax (`**`, `!` excludes), relative to the workspace.',
+    parse: asLines,
   },
   mode: {
     default: 'content',
     description:
       '`content`, `hashfiles` (byte for byte what `hashFiles()` gives) or `git` (git object ids at HEAD).',
+    parse: oneOf(['content', 'hashfiles', 'git']),
   },
   extra: {
     default: '',
     description:
       'Newline-separated strings mixed into the hash (build args, platform, a salt that forces a rebuild). Refused in `hashfiles` mode.',
+    parse: asLines,
   },
   image: {
     default: '',
     description:
       'Base image repository, e.g. `ghcr.io/org/app-base` or `123456789012.dkr.ecr.eu-west-1.amazonaws.com/app-base`. Empty: only hash.',
+    parse: repository,
   },
-  'tag-prefix': { default: 'deps-', description: 'Tag = prefix + the first 16 hex characters of the hash.' },
+  'tag-prefix': {
+    default: 'deps-',
+    description: 'Tag = prefix + the first 16 hex characters of the hash.',
+    parse: tagPrefix,
+  },
   check: {
     default: 'registry',
     description:
       '`registry` (the tag exists in the registry), `cache` (an Actions cache entry keyed `<tag-prefix><hash>` exists; on a hit with `image` set, one HEAD reads `digest`, and an image the registry no longer has needs a build) or `none` (always needs a build).',
+    parse: oneOf(['registry', 'cache', 'none']),
   },
   build: {
     default: 'false',
     description:
       'When `true` and a build is needed: build `dockerfile` in `context`, push the tag and `extra-tags`.',
+    parse: asBool,
   },
-  context: { default: '.', description: 'Build context, relative to the workspace.' },
-  dockerfile: { default: 'Dockerfile.base', description: 'Dockerfile, relative to `context`.' },
+  context: { default: '.', description: 'Build context, relative to the workspace.', parse: asTrimmed },
+  dockerfile: {
+    default: 'Dockerfile.base',
+    description: 'Dockerfile, relative to `context`.',
+    parse: asTrimmed,
+  },
   'build-args': BUILD_INPUT_DEFS['build-args'],
   secrets: BUILD_INPUT_DEFS.secrets,
   'secret-files': BUILD_INPUT_DEFS['secret-files'],
-  target: { default: '', description: 'Build stage to build.' },
-  platforms: { default: '', description: 'Target platforms, e.g. `linux/amd64,linux/arm64`.' },
-  'extra-tags': { default: '', description: 'Moving tags to push as well, e.g. `latest`.' },
+  target: { default: '', description: 'Build stage to build.', parse: asTrimmed },
+  platforms: {
+    default: '',
+    description: 'Target platforms, e.g. `linux/amd64,linux/arm64`.',
+    parse: platformList,
+  },
+  'extra-tags': { default: '', description: 'Moving tags to push as well, e.g. `latest`.', parse: tagList },
   builder: BUILD_INPUT_DEFS.builder,
   'registry-username': {
     default: '',
@@ -60,6 +121,7 @@ export const HASH_BASE_INPUTS = {
     default: 'false',
     description:
       'Patterns that match no file: `false` fails naming the patterns; `true` gives an empty hash and `needs-build` false.',
+    parse: asBool,
   },
 } as const satisfies InputSpec;
 
@@ -117,62 +179,32 @@ export interface HashBaseOptions {
   allowEmpty: boolean;
 }
 
-const TAG_CHARS = /^[\w][\w.-]*$/;
-
 /** Validates every input before anything happens; the first problem is one InputError naming its input. */
 export function parseHashBaseInputs(raw: HashBaseRaw, workspace: string): HashBaseOptions {
-  const patterns = parseList(raw.files, { commas: false });
+  const v = parseInputs(HASH_BASE_INPUTS, raw);
+  const { files: patterns, mode, extra, check, build, image, platforms } = v;
   if (patterns.length === 0)
     throw new InputError(
       'files',
       'no pattern given',
       'newline-separated glob patterns such as `requirements*.txt` or `**/package-lock.json`',
     );
-  const mode = parseEnum('mode', raw.mode, ['content', 'hashfiles', 'git'] as const, 'content');
-  const extra = parseList(raw.extra, { commas: false });
   if (mode === 'hashfiles' && extra.length > 0)
     throw new InputError(
       'extra',
       "cannot be used with mode 'hashfiles', whose value must equal GitHub's hashFiles() exactly",
       "no 'extra', or mode 'content'",
     );
-  const check = parseEnum('check', raw.check, ['registry', 'cache', 'none'] as const, 'registry');
   const common = parseBuildCommon(raw, workspace);
   const { builder, buildArgs, secrets } = common;
-  const build = parseBool('build', raw.build, false);
-  const allowEmpty = parseBool('allow-empty', raw['allow-empty'], false);
-  const image = raw.image.trim() ? parseImageInput('image', raw.image, { repositoryOnly: true }) : undefined;
-  const tagPrefix = raw['tag-prefix'];
-  if (tagPrefix && (!TAG_CHARS.test(tagPrefix) || tagPrefix.length > 100))
-    throw new InputError(
-      'tag-prefix',
-      `'${tagPrefix}' cannot start a tag`,
-      'letters, digits, _ . - (not starting with . or -), at most 100 characters',
-    );
-  const extraTags = parseList(raw['extra-tags']);
-  for (const t of extraTags)
-    if (!TAG_CHARS.test(t) || t.length > 128)
-      throw new InputError(
-        'extra-tags',
-        `'${t}' is not a valid tag`,
-        'letters, digits, _ . - (not starting with . or -)',
-      );
-  const platforms = parseList(raw.platforms);
-  for (const p of platforms)
-    if (!/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(p))
-      throw new InputError(
-        'platforms',
-        `'${p}' is not a platform`,
-        "os/arch[/variant], e.g. 'linux/amd64' or 'linux/arm64'",
-      );
   if (build && !image)
     throw new InputError(
       'image',
       "is empty but 'build' is true: there is nowhere to push",
       "a repository such as 'ghcr.io/org/app-base'",
     );
-  const context = path.resolve(workspace, raw.context || '.');
-  const dockerfile = path.resolve(context, raw.dockerfile || 'Dockerfile.base');
+  const context = path.resolve(workspace, v.context);
+  const dockerfile = path.resolve(context, v.dockerfile);
   if (build) {
     if (!existsSync(context) || !statSync(context).isDirectory())
       throw new InputError(
@@ -194,19 +226,19 @@ export function parseHashBaseInputs(raw: HashBaseRaw, workspace: string): HashBa
     mode,
     extra,
     ...(image ? { image } : {}),
-    tagPrefix,
+    tagPrefix: v['tag-prefix'],
     check,
     build,
     context,
     dockerfile,
     buildArgs,
     secrets,
-    ...(raw.target.trim() ? { target: raw.target.trim() } : {}),
+    ...(v.target ? { target: v.target } : {}),
     platforms,
-    extraTags,
+    extraTags: v['extra-tags'],
     builder,
     ...(username ? { username } : {}),
     ...(password ? { password } : {}),
-    allowEmpty,
+    allowEmpty: v['allow-empty'],
   };
 }

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { InputError, parseEnum, parseKeyValues } from '../core/index.js';
+import { InputError, oneOf, parseKeyValues } from '../core/index.js';
 import type { InputDef } from '../core/index.js';
 import type { BuilderChoice, BuildSecret } from './index.js';
 import { SECRET_ID, SECRET_ID_EXPECTED } from './validate.js';
@@ -27,6 +27,7 @@ export const BUILD_INPUT_DEFS = {
     default: 'auto',
     description:
       '`docker` (docker buildx), `buildah`, or `auto` (docker when a daemon answers, else buildah).',
+    parse: oneOf(['auto', 'docker', 'buildah']),
   },
   'registry-password': {
     default: '',
@@ -133,7 +134,7 @@ export function parseBuildSecrets(
 }
 
 export function parseBuildCommon(raw: BuildCommonRaw, workspace: string): BuildCommon {
-  const builder = parseEnum('builder', raw.builder, ['auto', 'docker', 'buildah'] as const, 'auto');
+  const builder = BUILD_INPUT_DEFS.builder.parse(raw.builder.trim() || BUILD_INPUT_DEFS.builder.default, 'builder');
   const buildArgs = parseKeyValues('build-args', raw['build-args']);
   const secrets = parseBuildSecrets(raw, workspace);
   const username = raw['registry-username'].trim();

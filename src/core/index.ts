@@ -4,10 +4,17 @@ export { C2CError, InputError, ProblemsError, ToolMissingError, errorMessage, wi
 export { ExecError, exec, which } from './exec.js';
 export { HttpError, fetchWithRetry, redactUrl, request, requestStream } from './http.js';
 export type { HttpRequest, HttpResponse, TlsOptions } from './http.js';
-export { pickInputs, pickValues, withDefaults } from './input-spec.js';
-export type { InputDef, InputSpec, RawInputs } from './input-spec.js';
+export { parseInputs, pickInputs, pickValues, withDefaults } from './input-spec.js';
+export type { InputDef, InputSpec, ParsedInputs, RawInputs } from './input-spec.js';
 export {
+  asBool,
+  asCount,
+  asDuration,
+  asLines,
+  asList,
+  asTrimmed,
   formatDuration,
+  oneOf,
   parseBool,
   parseDuration,
   parseEnum,

@@ -99,3 +99,43 @@ export function parseKeyValues(input: string, value: string | undefined): Array<
   }
   return out;
 }
+
+/*
+ * The parsers an input declares beside its default (InputDef.parse). Each gets the value with the
+ * default applied and the input's name for its error.
+ */
+
+/** A boolean input (see parseBool). */
+export const asBool = (value: string, name: string): boolean => parseBool(name, value, false);
+
+/** A duration input (see parseDuration). */
+export const asDuration = (value: string, name: string): number => parseDuration(name, value);
+
+/** A newline- (and comma-) separated list input (see parseList). */
+export const asList = (value: string): string[] => parseList(value);
+
+/** A list input of one entry per line: entries may hold commas. */
+export const asLines = (value: string): string[] => parseList(value, { commas: false });
+
+/** An input with the trimmed value. */
+export const asTrimmed = (value: string): string => value.trim();
+
+/** An input that is one of `allowed` (see parseEnum). */
+export function oneOf<const T extends string>(allowed: readonly T[]): (value: string, name: string) => T {
+  return (value, name) => {
+    const v = value.trim();
+    if (v === '') throw new InputError(name, 'is empty', `one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
+    return parseEnum(name, v, allowed, allowed[0]!);
+  };
+}
+
+/** A whole number from 0 to max. */
+export function asCount(max: number): (value: string, name: string) => number {
+  return (value, name) => {
+    const v = value.trim();
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n > max)
+      throw new InputError(name, `'${value}' is not a count`, `a whole number from 0 to ${max}`);
+    return n;
+  };
+}

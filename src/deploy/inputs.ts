@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { InputError, parseBool, parseDuration, parseList } from '../core/index.js';
+import { InputError, asBool, asDuration, asLines, asTrimmed, parseInputs, parseList } from '../core/index.js';
 import type { InputSpec, RawInputs } from '../core/index.js';
 import { parseImageInput, parseImageReference, type ImageReference } from '../images/index.js';
 import type { BuilderChoice, BuildSecret } from '../builder/index.js';
@@ -15,24 +15,32 @@ export const DEPLOY_INPUTS = {
     required: true,
     description:
       'Files, directories or globs of YAML (newline-separated). A directory holding `kustomization.yaml` is rendered with kustomize (the one embedded in kubectl, or `kustomize` on PATH).',
+    parse: asLines,
   },
   namespace: {
     default: '',
     description:
       'Namespace for namespaced objects that name none. An object naming another namespace is an error. The namespace must exist, be a Namespace manifest in the set, or be created with `create-namespace`.',
+    parse: namespaceName,
   },
   'create-namespace': {
     default: 'false',
     description:
       'Create the namespace of `namespace` when it does not exist (like a Namespace manifest in the set).',
+    parse: asBool,
   },
   images: {
     default: '',
     description:
       'Newline-separated image references substituted into the containers and initContainers of workloads, matched by repository (registry host with port, and path); tag and/or digest replaced.',
+    parse: imageList,
   },
   'build-context': { default: '', description: 'When set: build this context and push it to `image`.' },
-  dockerfile: { default: 'Dockerfile', description: 'Dockerfile, relative to `build-context`.' },
+  dockerfile: {
+    default: 'Dockerfile',
+    description: 'Dockerfile, relative to `build-context`.',
+    parse: asTrimmed,
+  },
   image: {
     default: '',
     description:
@@ -41,15 +49,18 @@ export const DEPLOY_INPUTS = {
   tag: {
     default: '',
     description: 'Tag of the built image. Default: `sha-` + the first 12 hex characters of the commit.',
+    parse: asTrimmed,
   },
   rebuild: {
     default: 'false',
     description:
       'Build and push even when `image:tag` exists already. By default an existing image built from the same commit (its `org.opencontainers.image.revision` label) is used as it is, so a re-run rebuilds and restarts nothing.',
+    parse: asBool,
   },
   'base-image': {
     default: '',
     description: "Passed as build arg `BASE_IMAGE` (e.g. action-hash-base's `image-ref`).",
+    parse: asTrimmed,
   },
   'build-args': BUILD_INPUT_DEFS['build-args'],
   secrets: BUILD_INPUT_DEFS.secrets,
@@ -64,39 +75,47 @@ export const DEPLOY_INPUTS = {
   'pin-digests': {
     default: 'true',
     description: 'Resolve every substituted tag to its digest and apply `repo@sha256:…`.',
+    parse: asBool,
   },
   timeout: {
     default: '10m',
     description:
       'How long the rollouts may take, all workloads together, e.g. `90s`, `10m`. The rollback after a failure has its own `rollback-timeout`.',
+    parse: asDuration,
   },
   'fail-fast': {
     default: 'true',
     description:
       'Fail a rollout as soon as its new pods are in a state that will not heal without a new change: an image pull failing past `fail-fast-grace`, InvalidImageName, CreateContainerConfigError (a missing Secret or ConfigMap key), CrashLoopBackOff after 3 restarts; then roll back. `false`: wait for the progress deadline or `timeout`.',
+    parse: asBool,
   },
   'fail-fast-grace': {
     default: '60s',
     description:
       'How long an image pull may keep failing (ErrImagePull, ImagePullBackOff) before fail-fast fails the rollout.',
+    parse: asDuration,
   },
   'rollback-on-failure': {
     default: 'true',
     description:
       'When a rollout fails: restore each changed workload to its previous revision and wait for it, and every other object the run changed (ConfigMaps, Services, HPAs) as it was; what the run created stays. When the apply itself fails half-way: restore what it changed and remove what it created.',
+    parse: asBool,
   },
   'rollback-timeout': {
     default: '5m',
     description: 'How long to wait for the rollback of a failed rollout, after `timeout`.',
+    parse: asDuration,
   },
   'dry-run': {
     default: 'false',
     description: 'Server-side dry run of everything: print what would change, change nothing.',
+    parse: asBool,
   },
   'force-conflicts': {
     default: 'false',
     description:
       'Take over fields another field manager owns (server-side apply `force`). Without it a conflict fails the step and names the fields.',
+    parse: asBool,
   },
   kubeconfig: {
     default: '',
@@ -114,19 +133,23 @@ export const DEPLOY_INPUTS = {
     default: '',
     description:
       'When set: a GitHub Deployment for this environment, with statuses in_progress, then success or failure.',
+    parse: asTrimmed,
   },
   'environment-url': {
     default: '',
     description: 'URL of the deployed environment, shown on the GitHub Deployment.',
+    parse: httpUrl,
   },
   token: {
     default: '${{ github.token }}',
     secret: true,
     description: 'GitHub token for the Deployment and the run approvals lookup.',
+    parse: givenToken,
   },
   annotate: {
     default: 'true',
     description: 'Annotate what is applied with the commit, ref, run URL, actor and who approved the run.',
+    parse: asBool,
   },
 } as const satisfies InputSpec;
 
@@ -190,58 +213,78 @@ export interface DeployOptions {
 
 const NS = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-/** Validates every input before anything happens. `sha` is the commit (GITHUB_SHA or git HEAD). */
+/** The `namespace` input: empty, or a namespace name. */
+function namespaceName(value: string, name: string): string {
+  const namespace = value.trim();
+  if (namespace && (!NS.test(namespace) || namespace.length > 63))
+    throw new InputError(
+      name,
+      `'${namespace}' is not a valid namespace name`,
+      'lowercase letters, digits and -, at most 63 characters',
+    );
+  return namespace;
+}
+
+/** The `images` input: image references, each with a tag or digest, none contradicting another. */
+function imageList(value: string, name: string): ImageReference[] {
+  const list = parseList(value);
+  // Malformed, tag-less or contradicting entries: one error before anything happens.
+  parseImageEntries(list);
+  return list.map((v) => {
+    try {
+      return parseImageReference(v);
+    } catch (e) {
+      throw new InputError(
+        name,
+        (e as Error).message,
+        "references such as 'ghcr.io/org/app:v2' or '127.0.0.1:5000/app@sha256:…'",
+      );
+    }
+  });
+}
+
+/** An input that is empty or an http(s) URL. */
+function httpUrl(value: string, name: string): string {
+  const url = value.trim();
+  if (url && !/^https?:\/\/\S+$/.test(url))
+    throw new InputError(
+      name,
+      `'${url}' is not an http(s) URL`,
+      "a URL such as 'https://staging.example.com'",
+    );
+  return url;
+}
+
+/** A token input: empty when it is the unexpanded default expression (outside a runner: the CLI). */
+function givenToken(value: string): string {
+  return value.startsWith('${{') ? '' : value;
+}
+
+/**
+ * Validates every input before anything happens: each input's own format by its parser (in
+ * DEPLOY_INPUTS), then what depends on several. `sha` is the commit (GITHUB_SHA or git HEAD).
+ */
 export function parseDeployInputs(
   raw: DeployRaw,
   workspace: string,
   env: { sha?: string; awsRegion?: string } = {},
 ): DeployOptions {
-  const manifests = parseList(raw.manifests, { commas: false });
+  const v = parseInputs(DEPLOY_INPUTS, raw);
+  const { manifests, namespace, images } = v;
   if (manifests.length === 0)
     throw new InputError(
       'manifests',
       'no file, directory or glob given',
       "paths such as 'k8s/' or 'deploy/*.yaml'",
     );
-  const namespace = raw.namespace.trim();
-  if (namespace && (!NS.test(namespace) || namespace.length > 63))
-    throw new InputError(
-      'namespace',
-      `'${namespace}' is not a valid namespace name`,
-      'lowercase letters, digits and -, at most 63 characters',
-    );
-  const imageList = parseList(raw.images);
-  // Malformed, tag-less or contradicting entries: one error before anything happens.
-  parseImageEntries(imageList);
-  const images = imageList.map((v) => {
-    try {
-      return parseImageReference(v);
-    } catch (e) {
-      throw new InputError(
-        'images',
-        (e as Error).message,
-        "references such as 'ghcr.io/org/app:v2' or '127.0.0.1:5000/app@sha256:…'",
-      );
-    }
-  });
   const common = parseBuildCommon(raw, workspace);
   const { builder, buildArgs, secrets } = common;
-  const timeoutMs = parseDuration('timeout', raw.timeout, '10m');
-  const rollbackTimeoutMs = parseDuration('rollback-timeout', raw['rollback-timeout'], '5m');
-  const failFast = parseBool('fail-fast', raw['fail-fast'], true);
-  const failFastGraceMs = parseDuration('fail-fast-grace', raw['fail-fast-grace'], '60s');
-  const createNamespace = parseBool('create-namespace', raw['create-namespace'], false);
-  if (createNamespace && !namespace)
+  if (v['create-namespace'] && !namespace)
     throw new InputError(
       'create-namespace',
       "is true but 'namespace' is empty: there is no namespace to create",
       "a 'namespace', or a Namespace manifest in the set instead",
     );
-  const pinDigests = parseBool('pin-digests', raw['pin-digests'], true);
-  const rollbackOnFailure = parseBool('rollback-on-failure', raw['rollback-on-failure'], true);
-  const dryRun = parseBool('dry-run', raw['dry-run'], false);
-  const forceConflicts = parseBool('force-conflicts', raw['force-conflicts'], false);
-  const annotate = parseBool('annotate', raw.annotate, true);
 
   let build: DeployOptions['build'];
   const ctxRaw = raw['build-context'].trim();
@@ -260,14 +303,14 @@ export function parseDeployInputs(
         `'${ctxRaw}' is not a directory in the workspace`,
         'a build context directory relative to the workspace',
       );
-    const dockerfile = path.resolve(context, raw.dockerfile || 'Dockerfile');
+    const dockerfile = path.resolve(context, v.dockerfile || 'Dockerfile');
     if (!existsSync(dockerfile))
       throw new InputError(
         'dockerfile',
         `'${raw.dockerfile}' does not exist in '${ctxRaw}'`,
         'a Dockerfile path relative to `build-context`',
       );
-    let tag = raw.tag.trim();
+    let tag = v.tag;
     if (!tag) {
       if (!env.sha)
         throw new InputError(
@@ -283,7 +326,7 @@ export function parseDeployInputs(
         `'${tag}' is not a valid tag`,
         'letters, digits, _ . - (not starting with . or -), at most 128',
       );
-    const base = raw['base-image'].trim();
+    const base = v['base-image'];
     if (base) {
       try {
         parseImageReference(base);
@@ -296,16 +339,7 @@ export function parseDeployInputs(
       }
       if (!buildArgs.some(([k]) => k === 'BASE_IMAGE')) buildArgs.push(['BASE_IMAGE', base]);
     }
-    build = {
-      context,
-      dockerfile,
-      image,
-      tag,
-      buildArgs,
-      secrets,
-      builder,
-      rebuild: parseBool('rebuild', raw.rebuild, false),
-    };
+    build = { context, dockerfile, image, tag, buildArgs, secrets, builder, rebuild: v.rebuild };
   } else if (raw.image.trim()) {
     throw new InputError(
       'build-context',
@@ -316,14 +350,8 @@ export function parseDeployInputs(
 
   const cluster = parseCluster(raw, env);
   const { username, password } = common;
-  const environmentUrl = raw['environment-url'].trim();
-  if (environmentUrl && !/^https?:\/\/\S+$/.test(environmentUrl))
-    throw new InputError(
-      'environment-url',
-      `'${environmentUrl}' is not an http(s) URL`,
-      "a URL such as 'https://staging.example.com'",
-    );
-  const token = raw.token.startsWith('${{') ? '' : raw.token;
+  const { environment, token } = v;
+  const environmentUrl = v['environment-url'];
   return {
     workspace,
     manifests,
@@ -332,20 +360,20 @@ export function parseDeployInputs(
     ...(build ? { build } : {}),
     ...(username ? { username } : {}),
     ...(password ? { password } : {}),
-    pinDigests,
-    createNamespace,
-    timeoutMs,
-    failFast,
-    failFastGraceMs,
-    rollbackOnFailure,
-    rollbackTimeoutMs,
-    dryRun,
-    forceConflicts,
+    pinDigests: v['pin-digests'],
+    createNamespace: v['create-namespace'],
+    timeoutMs: v.timeout,
+    failFast: v['fail-fast'],
+    failFastGraceMs: v['fail-fast-grace'],
+    rollbackOnFailure: v['rollback-on-failure'],
+    rollbackTimeoutMs: v['rollback-timeout'],
+    dryRun: v['dry-run'],
+    forceConflicts: v['force-conflicts'],
     cluster,
-    ...(raw.environment.trim() ? { environment: raw.environment.trim() } : {}),
+    ...(environment ? { environment } : {}),
     ...(environmentUrl ? { environmentUrl } : {}),
     ...(token ? { token } : {}),
-    annotate,
+    annotate: v.annotate,
   };
 }
 

@@ -1,8 +1,12 @@
 import {
   InputError,
-  parseBool,
-  parseDuration,
-  parseEnum,
+  asBool,
+  asCount,
+  asDuration,
+  asLines,
+  asTrimmed,
+  oneOf,
+  parseInputs,
   parseList,
   pickInputs,
   pickValues,
@@ -28,23 +32,133 @@ const BUILD_DETAIL_INPUTS = [
 /** The connection inputs of deploy-k8s, as they are. */
 const CLUSTER_INPUTS = ['token', 'kubeconfig', 'cluster-name', 'aws-region'] as const;
 
+export type FeatureCommand = 'auto' | 'up' | 'down' | 'reap';
+export type DatabaseMode = 'none' | 'postgres-template' | 'rds-snapshot';
+export type Permission = 'none' | 'read' | 'triage' | 'write' | 'maintain' | 'admin';
+/** Lowest first: `none` asks nothing of whoever added the label. */
+export const PERMISSIONS: readonly Permission[] = ['none', 'read', 'triage', 'write', 'maintain', 'admin'];
+
+const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const HOST_PLACEHOLDERS = ['service', 'number', 'namespace', 'domain'];
+
+// The parsers of feature-env's own inputs (InputDef.parse), each beside its input below.
+
+function labelName(value: string, name: string): string {
+  const label = value.trim();
+  if (!label) throw new InputError(name, 'is empty', "a label name such as 'feature-env'");
+  return label;
+}
+
+/** Empty (the event's), or a pull request number. */
+function pullRequestNumber(value: string, name: string): number | undefined {
+  const v = value.trim();
+  if (!v) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new InputError(name, `'${value}' is not a pull request number`, 'a positive integer');
+  return n;
+}
+
+function namespacePrefix(value: string, name: string): string {
+  const prefix = value.trim();
+  if (!/^[a-z0-9][-a-z0-9]{0,19}$/.test(prefix))
+    throw new InputError(
+      name,
+      `'${prefix}' cannot start a namespace name`,
+      'lowercase letters, digits and -, starting with a letter or digit, at most 20 characters',
+    );
+  return prefix;
+}
+
+function dnsDomain(value: string, name: string): string {
+  const domain = value.trim().replace(/\.$/, '');
+  if (domain && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/.test(domain))
+    throw new InputError(name, `'${domain}' is not a DNS domain`, "a domain such as 'preview.example.com'");
+  return domain;
+}
+
+function hostTemplate(value: string, name: string): string {
+  const template = value.trim();
+  const unknown = [...template.matchAll(/\{([^}]*)\}/g)]
+    .map((m) => m[1]!)
+    .filter((p) => !HOST_PLACEHOLDERS.includes(p));
+  if (unknown.length)
+    throw new InputError(
+      name,
+      `has unknown placeholder(s) ${unknown.map((u) => `{${u}}`).join(', ')}`,
+      `placeholders among ${HOST_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`,
+    );
+  if (!template.includes('{number}') && !template.includes('{namespace}'))
+    throw new InputError(
+      name,
+      `'${template}' has neither {number} nor {namespace}, so every environment would get the same hosts`,
+      "a template that tells environments apart, e.g. '{service}.pr-{number}.{domain}' (the default) or '{service}.{namespace}.{domain}'",
+    );
+  return template;
+}
+
+/** `key=value` lines, trimmed on both sides of the '='. */
+function keyValueLines(expected: string): (value: string, name: string) => Array<[string, string]> {
+  return (value, name) => {
+    const out: Array<[string, string]> = [];
+    for (const line of parseList(value, { commas: false })) {
+      const eq = line.indexOf('=');
+      if (eq <= 0) throw new InputError(name, `'${line}' has no '='`, expected);
+      out.push([line.slice(0, eq).trim(), line.slice(eq + 1).trim()]);
+    }
+    return out;
+  };
+}
+
+function linkLines(value: string, name: string): Array<[string, string]> {
+  const links = keyValueLines(
+    "'Name=URL template' lines, e.g. 'Logs=https://logs.example.com/?ns={namespace}'",
+  )(value, name);
+  for (const [label, url] of links)
+    if (!/^https?:\/\//.test(url))
+      throw new InputError(name, `'${label}' has no http(s) URL: '${url}'`, "'Name=https://…' lines");
+  return links;
+}
+
+/** Empty, or a host or host:port. */
+function hostPort(value: string, name: string): string {
+  const host = value.trim();
+  if (host && !/^[a-zA-Z0-9.-]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(host))
+    throw new InputError(
+      name,
+      `'${host}' is not a host or host:port`,
+      "a host such as 'db.internal' or 'db.internal:5432'",
+    );
+  return host;
+}
+
+function secretName(value: string, name: string): string {
+  const secret = value.trim();
+  if (!NAME.test(secret) || secret.length > 253)
+    throw new InputError(name, `'${secret}' is not a Secret name`, 'lowercase letters, digits and -');
+  return secret;
+}
+
 /** The inputs of action-feature-env and `c2c feature-env`: names, defaults and meaning. */
 export const FEATURE_ENV_INPUTS = {
   command: {
     default: 'auto',
     description:
       '`auto` decides from the event: a pull request labeled with `label` → up; synchronize or reopened while the label is on → up (update); unlabeled (that label) or closed → down; `schedule` or `workflow_dispatch` → reap. Or `up`, `down`, `reap` explicitly.',
+    parse: oneOf(['auto', 'up', 'down', 'reap']),
   },
-  label: { default: 'feature-env', description: 'The label that asks for an environment.' },
+  label: { default: 'feature-env', description: 'The label that asks for an environment.', parse: labelName },
   'pull-request': {
     default: '',
     description:
       "The pull request number, for `up` and `down` outside a pull_request event (a workflow_dispatch, the CLI). Default: the event's.",
+    parse: pullRequestNumber,
   },
   manifests: {
     default: '',
     description:
       'The full set of services (required for up), as in deploy-k8s: files, directories or globs of YAML; a kustomization directory is rendered.',
+    parse: asLines,
   },
   images: {
     default: '',
@@ -55,40 +169,48 @@ export const FEATURE_ENV_INPUTS = {
   tag: {
     default: '',
     description: 'Tag of the built image. Default: `pr-<number>-<7 hex of the head commit>`.',
+    parse: asTrimmed,
   },
   ...pickInputs(DEPLOY_INPUTS, ...BUILD_DETAIL_INPUTS),
   'namespace-prefix': {
     default: 'fe-',
     description:
       'Prefix of the namespaces this action makes (`fe-3fa2c1-pr-42`, `fe-3fa2c1-spare-7c2e9a`: the six hex digits name the set of environments, repository + `namespace-prefix` + `label`).',
+    parse: namespacePrefix,
   },
   domain: {
     default: '',
     description: 'Base domain of the environments; each Ingress host is rewritten with `host-template`.',
+    parse: dnsDomain,
   },
   'host-template': {
     default: '{service}.pr-{number}.{domain}',
     description:
       'Host of each Ingress rule: `{service}` (the Ingress name, or the backend Service of the rule), `{number}`, `{namespace}`, `{domain}`. It must hold `{number}` or `{namespace}`, so that each environment gets hosts of its own.',
+    parse: hostTemplate,
   },
   'ingress-annotations': {
     default: '',
     description:
       'Newline-separated `key=value` set on every Ingress (an internal load-balancer scheme, an allow-list of source ranges: internal-only access).',
+    parse: keyValueLines("'key=value' lines"),
   },
   links: {
     default: '',
     description:
       'Newline-separated `Name=URL template` shown in the PR comment (the dashboard, the logs); placeholders `{namespace}`, `{number}`, `{sha}`.',
+    parse: linkLines,
   },
   ttl: {
     default: '72h',
     description: 'Expiry of an environment, pushed forward by every update; reap removes expired ones.',
+    parse: asDuration,
   },
   'warm-pool': {
     default: '0',
     description:
       'Ready spare environments kept: the baseline stack deployed and ready, no pull request attached. Claiming one rolls only the changed services. Refilled after a claim and on reap.',
+    parse: asCount(20),
   },
   // The fences of each environment's namespace (src/featureenv/fences.ts).
   'network-policy': {
@@ -115,56 +237,71 @@ export const FEATURE_ENV_INPUTS = {
     default: 'none',
     description:
       '`none`, `postgres-template` (a database cloned from a template on a shared server) or `rds-snapshot`.',
+    parse: oneOf(['none', 'postgres-template', 'rds-snapshot']),
   },
   'db-url': {
     default: '',
     secret: true,
     description: '`postgres-template`: the admin connection URL of the shared PostgreSQL server.',
+    parse: asTrimmed,
   },
   'db-public-host': {
     default: '',
     description:
       "`postgres-template`: the host (`host` or `host:port`) the environment's services use to reach the server, when it is not the host of `db-url` (the runner and the pods often reach it by different names). Default: `db-url`'s.",
+    parse: hostPort,
   },
   'db-template': {
     default: '',
     description:
       '`postgres-template`: the database cloned for each environment (e.g. a nightly copy of the integration data).',
+    parse: asTrimmed,
   },
   'db-source-instance': {
     default: '',
     description: '`rds-snapshot`: the RDS instance whose newest snapshot is restored.',
+    parse: asTrimmed,
   },
   'db-instance-class': {
     default: 'db.t4g.micro',
     description: '`rds-snapshot`: the class of restored instances.',
+    parse: asTrimmed,
   },
   'db-pool': {
     default: '1',
     description:
       '`rds-snapshot`: restored, available, unclaimed instances kept ready (the n+1 of a restore pool).',
+    parse: asCount(20),
   },
   'db-secret-name': {
     default: 'database',
     description:
       "The Secret created in the environment's namespace with `host`, `port`, `database`, `user`, `password` and `url`.",
+    parse: secretName,
   },
   'rotate-db-password': {
     default: 'false',
     description:
       "`true`: a new password for the environment's database on this up, and every workload that reads the database Secret rolls. Otherwise the password made with the database is kept (running services keep working).",
+    parse: asBool,
   },
   'allow-forks': {
     default: 'false',
     description:
       "Pull requests from forks are refused unless `true` (read the security notes on `pull_request_target` first). With `true`, a fork's code is deployed only when the label is added: a push to it removes the label until someone with `required-permission` adds it again.",
+    parse: asBool,
   },
   'required-permission': {
     default: 'write',
     description:
       'Whoever added the label must have at least this permission on the repository: `read`, `triage`, `write`, `maintain` or `admin`; or `none` (anyone). Without a token these checks cannot be made and up fails, unless `allow-forks: true` and `required-permission: none` say that none are wanted.',
+    parse: oneOf(PERMISSIONS),
   },
-  timeout: { default: '10m', description: 'How long the rollouts of an environment may take.' },
+  timeout: {
+    default: '10m',
+    description: 'How long the rollouts of an environment may take.',
+    parse: asDuration,
+  },
   ...pickInputs(DEPLOY_INPUTS, ...CLUSTER_INPUTS),
 } as const satisfies InputSpec;
 
@@ -178,12 +315,6 @@ export const FEATURE_ENV_OUTPUTS = {
   'expires-at': 'When the environment expires (ISO 8601), unless updated before.',
   'ready-seconds': 'Seconds from the start of the step until the environment was ready.',
 } as const;
-
-export type FeatureCommand = 'auto' | 'up' | 'down' | 'reap';
-export type DatabaseMode = 'none' | 'postgres-template' | 'rds-snapshot';
-export type Permission = 'none' | 'read' | 'triage' | 'write' | 'maintain' | 'admin';
-/** Lowest first: `none` asks nothing of whoever added the label. */
-export const PERMISSIONS: readonly Permission[] = ['none', 'read', 'triage', 'write', 'maintain', 'admin'];
 
 export interface FeatureEnvOptions {
   command: FeatureCommand;
@@ -213,9 +344,6 @@ export interface FeatureEnvOptions {
   cluster: DeployOptions['cluster'];
 }
 
-const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const HOST_PLACEHOLDERS = ['service', 'number', 'namespace', 'domain'];
-
 /**
  * Validates every input before anything happens. `env.sha` is the head commit of the pull request
  * (for the default tag), `env.pullRequest` the event's pull request number.
@@ -225,98 +353,30 @@ export function parseFeatureEnvInputs(
   workspace: string,
   env: { sha?: string; pullRequest?: number; awsRegion?: string } = {},
 ): FeatureEnvOptions {
-  const command = parseEnum('command', raw.command, ['auto', 'up', 'down', 'reap'] as const, 'auto');
-  const label = raw.label.trim();
-  if (!label) throw new InputError('label', 'is empty', "a label name such as 'feature-env'");
-  let pullRequest = env.pullRequest;
-  if (raw['pull-request'].trim()) {
-    const n = Number(raw['pull-request'].trim());
-    if (!Number.isSafeInteger(n) || n <= 0)
-      throw new InputError(
-        'pull-request',
-        `'${raw['pull-request']}' is not a pull request number`,
-        'a positive integer',
-      );
-    pullRequest = n;
-  }
-  const namespacePrefix = raw['namespace-prefix'].trim();
-  if (!/^[a-z0-9][-a-z0-9]{0,19}$/.test(namespacePrefix))
-    throw new InputError(
-      'namespace-prefix',
-      `'${namespacePrefix}' cannot start a namespace name`,
-      'lowercase letters, digits and -, starting with a letter or digit, at most 20 characters',
-    );
-  const domain = raw.domain.trim().replace(/\.$/, '');
-  if (domain && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/.test(domain))
-    throw new InputError(
-      'domain',
-      `'${domain}' is not a DNS domain`,
-      "a domain such as 'preview.example.com'",
-    );
-  const hostTemplate = raw['host-template'].trim();
-  const unknown = [...hostTemplate.matchAll(/\{([^}]*)\}/g)]
-    .map((m) => m[1]!)
-    .filter((p) => !HOST_PLACEHOLDERS.includes(p));
-  if (unknown.length)
-    throw new InputError(
-      'host-template',
-      `has unknown placeholder(s) ${unknown.map((u) => `{${u}}`).join(', ')}`,
-      `placeholders among ${HOST_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`,
-    );
-  if (!hostTemplate.includes('{number}') && !hostTemplate.includes('{namespace}'))
-    throw new InputError(
-      'host-template',
-      `'${hostTemplate}' has neither {number} nor {namespace}, so every environment would get the same hosts`,
-      "a template that tells environments apart, e.g. '{service}.pr-{number}.{domain}' (the default) or '{service}.{namespace}.{domain}'",
-    );
-  const ingressAnnotations = keyValueLines(
-    'ingress-annotations',
-    raw['ingress-annotations'],
-    "'key=value' lines",
-  );
-  const links = keyValueLines(
-    'links',
-    raw.links,
-    "'Name=URL template' lines, e.g. 'Logs=https://logs.example.com/?ns={namespace}'",
-  );
-  for (const [name, url] of links)
-    if (!/^https?:\/\//.test(url))
-      throw new InputError('links', `'${name}' has no http(s) URL: '${url}'`, "'Name=https://…' lines");
-  const ttlMs = parseDuration('ttl', raw.ttl, '72h');
-  const warmPool = count('warm-pool', raw['warm-pool'], 20);
+  const v = parseInputs(FEATURE_ENV_INPUTS, raw);
+  const { command, label, database: dbMode } = v;
+  const pullRequest = v['pull-request'] ?? env.pullRequest;
   const fences = parseFences(raw);
-  const dbMode = parseEnum(
-    'database',
-    raw.database,
-    ['none', 'postgres-template', 'rds-snapshot'] as const,
-    'none',
-  );
   let database: FeatureEnvOptions['database'] = { mode: 'none' };
   if (dbMode === 'postgres-template') {
-    const url = raw['db-url'].trim();
+    const url = v['db-url'];
     if (!/^postgres(ql)?:\/\//.test(url))
       throw new InputError(
         'db-url',
         url ? 'is not a postgres:// URL' : 'is empty',
         "the admin URL of the shared server, 'postgres://user:password@host:5432/postgres'",
       );
-    const template = raw['db-template'].trim();
+    const template = v['db-template'];
     if (!/^[a-z_][a-z0-9_$-]{0,62}$/i.test(template))
       throw new InputError(
         'db-template',
         template ? `'${template}' is not a database name` : 'is empty',
         'the name of the database to clone',
       );
-    const publicHost = raw['db-public-host'].trim();
-    if (publicHost && !/^[a-zA-Z0-9.-]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(publicHost))
-      throw new InputError(
-        'db-public-host',
-        `'${publicHost}' is not a host or host:port`,
-        "a host such as 'db.internal' or 'db.internal:5432'",
-      );
+    const publicHost = v['db-public-host'];
     database = { mode: 'postgres-template', url, template, ...(publicHost ? { publicHost } : {}) };
   } else if (dbMode === 'rds-snapshot') {
-    const sourceInstance = raw['db-source-instance'].trim();
+    const sourceInstance = v['db-source-instance'];
     if (!sourceInstance)
       throw new InputError(
         'db-source-instance',
@@ -329,7 +389,7 @@ export function parseFeatureEnvInputs(
         `'${sourceInstance}' is not an RDS instance identifier`,
         'letters, digits and hyphens, starting with a letter',
       );
-    const instanceClass = raw['db-instance-class'].trim();
+    const instanceClass = v['db-instance-class'];
     if (!/^db\.[a-z0-9]+\.[a-z0-9]+$/.test(instanceClass))
       throw new InputError(
         'db-instance-class',
@@ -341,30 +401,14 @@ export function parseFeatureEnvInputs(
       mode: 'rds-snapshot',
       sourceInstance,
       instanceClass,
-      pool: count('db-pool', raw['db-pool'], 20),
+      pool: v['db-pool'],
       ...(region ? { region } : {}),
     };
   }
-  const dbSecretName = raw['db-secret-name'].trim();
-  if (!NAME.test(dbSecretName) || dbSecretName.length > 253)
-    throw new InputError(
-      'db-secret-name',
-      `'${dbSecretName}' is not a Secret name`,
-      'lowercase letters, digits and -',
-    );
-  const rotateDbPassword = parseBool('rotate-db-password', raw['rotate-db-password'], false);
-  const allowForks = parseBool('allow-forks', raw['allow-forks'], false);
-  const requiredPermission = parseEnum(
-    'required-permission',
-    raw['required-permission'],
-    PERMISSIONS,
-    'write',
-  );
-  const timeoutMs = parseDuration('timeout', raw.timeout, '10m');
 
   // The services: parsed by deploy-k8s's own parser (manifests, images, the build), namespace later.
   let deploy: DeployOptions | undefined;
-  const manifests = parseList(raw.manifests, { commas: false });
+  const { manifests } = v;
   if (manifests.length || raw['build-context'].trim() || raw.images.trim()) {
     if (!manifests.length)
       throw new InputError(
@@ -372,7 +416,7 @@ export function parseFeatureEnvInputs(
         "is empty, but the services' images or a build are given",
         "the manifests of the full set of services, e.g. 'k8s/'",
       );
-    const tag = raw.tag.trim() || (pullRequest && env.sha ? `pr-${pullRequest}-${env.sha.slice(0, 7)}` : '');
+    const tag = v.tag || (pullRequest && env.sha ? `pr-${pullRequest}-${env.sha.slice(0, 7)}` : '');
     deploy = parseDeployInputs(
       withDefaults(DEPLOY_INPUTS, {
         manifests: raw.manifests,
@@ -392,45 +436,27 @@ export function parseFeatureEnvInputs(
       "the manifests of the full set of services, e.g. 'k8s/'",
     );
   const cluster = deploy?.cluster ?? parseCluster(raw, env);
-  const token = raw.token.startsWith('${{') ? '' : raw.token;
+  const { token } = v;
   return {
     command,
     label,
     ...(pullRequest ? { pullRequest } : {}),
     ...(deploy ? { deploy } : {}),
-    namespacePrefix,
-    domain,
-    hostTemplate,
-    ingressAnnotations,
-    links,
-    ttlMs,
-    warmPool,
+    namespacePrefix: v['namespace-prefix'],
+    domain: v.domain,
+    hostTemplate: v['host-template'],
+    ingressAnnotations: v['ingress-annotations'],
+    links: v.links,
+    ttlMs: v.ttl,
+    warmPool: v['warm-pool'],
     fences,
     database,
-    dbSecretName,
-    rotateDbPassword,
-    allowForks,
-    requiredPermission,
-    timeoutMs,
+    dbSecretName: v['db-secret-name'],
+    rotateDbPassword: v['rotate-db-password'],
+    allowForks: v['allow-forks'],
+    requiredPermission: v['required-permission'],
+    timeoutMs: v.timeout,
     ...(token ? { token } : {}),
     cluster,
   };
-}
-
-function count(input: string, value: string, max: number): number {
-  const v = value.trim();
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n > max)
-    throw new InputError(input, `'${value}' is not a count`, `a whole number from 0 to ${max}`);
-  return n;
-}
-
-function keyValueLines(input: string, value: string, expected: string): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  for (const line of parseList(value, { commas: false })) {
-    const eq = line.indexOf('=');
-    if (eq <= 0) throw new InputError(input, `'${line}' has no '='`, expected);
-    out.push([line.slice(0, eq).trim(), line.slice(eq + 1).trim()]);
-  }
-  return out;
 }
