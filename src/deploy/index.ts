@@ -19,7 +19,7 @@ export {
 export type { JsonObject } from './objects.js';
 export { auditFromGitHub, githubRecorder } from './record.js';
 export { DeployUndoneError, renderDeploy, runDeploy } from './run.js';
-export type { DeployContext } from './run.js';
+export type { DeployContext, EngineContext } from './types.js';
 export { renderDeploySummary } from './summary.js';
 export type { WorkloadRow } from './summary.js';
 export type { DeploymentRecorder } from './types.js';

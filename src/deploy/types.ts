@@ -12,20 +12,30 @@ export interface DeploymentRecorder {
   finish(id: number | string, state: 'success' | 'failure', description: string): Promise<void>;
 }
 
-export interface DeployContext {
+/**
+ * What every engine run is given, whoever calls it (an action, the CLI, a test): the one context of
+ * the deploy, feature-env and plan engines. Each extends it with the few things only it needs
+ * (DeployContext, FeatureEnvContext, PlanContext).
+ */
+export interface EngineContext {
   logger: Logger;
-  audit?: AuditInfo;
-  recorder?: DeploymentRecorder;
   /** A connection to use instead of resolving one from the options (tests, the CLI's --server). */
   connection?: KubeConnection;
-  /** Revision and source for the OCI labels of a built image. */
-  revision?: string;
-  source?: string;
-  now?: () => number;
-  /** Epoch seconds stamped on a built image (default: SOURCE_DATE_EPOCH, else the commit's time). */
-  sourceDateEpoch?: number;
   /** Retry policy of the Kubernetes requests (tests shorten it). */
   kubeRetry?: RetryOptions;
+  now?: () => number;
+  /** Revision and source for the OCI labels of a built image (and the audit annotations). */
+  revision?: string;
+  source?: string;
+  /** Who deployed what: the annotations written on what is applied. */
+  audit?: AuditInfo;
+}
+
+/** A deploy's own: where it is recorded on GitHub, and the time stamped on a built image. */
+export interface DeployContext extends EngineContext {
+  recorder?: DeploymentRecorder;
+  /** Epoch seconds stamped on a built image (default: SOURCE_DATE_EPOCH, else the commit's time). */
+  sourceDateEpoch?: number;
 }
 
 export type DeployResultKind = 'success' | 'failed' | 'rolled-back' | 'dry-run';

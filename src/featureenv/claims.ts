@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { C2CError } from '../core/index.js';
-import type { Logger } from '../core/index.js';
+import type { EngineContext } from '../deploy/index.js';
 import { KubeApiError, type KubeClient, type KubeObject } from '../kube/index.js';
 import { grantAccess } from './access.js';
 import {
@@ -38,10 +38,9 @@ export const FIELD_MANAGER = 'commit-to-cloud-feature-env';
  */
 export const PENDING_MS = 10 * 60_000;
 
-export interface Scope extends SetIdentity {
+/** One set of environments at work: its identity, its cluster client, and the engine's logger and clock. */
+export interface Scope extends SetIdentity, Pick<EngineContext, 'logger' | 'now'> {
   client: KubeClient;
-  logger: Logger;
-  now?: () => number;
 }
 
 const short = (s: Scope) => `${s.prefix}${setShort(s)}`;

@@ -1,25 +1,21 @@
-import type { Logger, RetryOptions } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import type { EngineContext } from '../deploy/index.js';
 import type { GitHubClient, GitHubContext } from '../github/index.js';
-import type { KubeConnection } from '../kube/index.js';
 import type { DatabaseProvider } from './types.js';
 
-/** Where a feature-environment run happens: the action and the CLI fill it in, tests too. */
-export interface FeatureEnvContext {
-  logger: Logger;
+/**
+ * Where a feature-environment run happens (the action and the CLI fill it in, tests too): the
+ * engine's context, and the event, the GitHub layer and the repository whose environments these are.
+ */
+export interface FeatureEnvContext extends Omit<EngineContext, 'revision' | 'audit'> {
   /** The event and the run (pull request, head commit, actor, run URL). */
   gh: GitHubContext;
   /** The GitHub layer; without it (a CLI run without a token) nothing is checked or recorded on GitHub. */
   github?: GitHubClient;
   /** owner/repo: whose environments these are. */
   repository: string;
-  /** A connection instead of the options' cluster (tests). */
-  connection?: KubeConnection;
   /** The database provider (tests inject one); default: from the options. */
   database?: DatabaseProvider;
-  now?: () => number;
-  kubeRetry?: RetryOptions;
-  /** Source URL for the OCI labels of a built image. */
-  source?: string;
 }
 
 export type FeatureEnvStatus = 'up' | 'updated' | 'down' | 'reaped' | 'skipped';

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { C2CError, errorMessage } from '../core/index.js';
-import type { Logger } from '../core/index.js';
 import {
   renderDeploy,
   runDeploy,
@@ -11,7 +10,7 @@ import {
   namespaceOf,
   podSpecOf,
 } from '../deploy/index.js';
-import type { DeployOptions, ImageChange } from '../deploy/index.js';
+import type { DeployOptions, EngineContext, ImageChange } from '../deploy/index.js';
 import type { HashBaseOptions } from '../baseimage/index.js';
 import { runHashBase, type HashBaseResult } from '../baseimage/index.js';
 import { formatReference } from '../images/index.js';
@@ -33,17 +32,10 @@ export interface PlanOptions {
   deploy: DeployOptions;
 }
 
-export interface PlanContext {
-  logger: Logger;
+/** A plan's own: where hash-base's dry run writes its hash manifest. */
+export interface PlanContext extends EngineContext {
   /** Where hash-base writes its hash manifest. */
   manifestDir: string;
-  /** The commit a deploy would record (audit annotations, the built image's revision). */
-  revision?: string;
-  audit?: DeployContext['audit'];
-  source?: string;
-  /** A connection instead of the options' cluster (tests). */
-  connection?: KubeConnection;
-  kubeRetry?: DeployContext['kubeRetry'];
 }
 
 export interface PlannedBase {
