@@ -3,7 +3,7 @@
 # kwok nodes) that the cluster tests run against, built from the Go module proxy once and cached in
 # ${XDG_CACHE_HOME:-$HOME/.cache}/commit-to-cloud. Versions: scripts/cluster/versions.env.
 #
-#   scripts/cluster.sh build                 build when missing (about 5 minutes, ~1 GB downloads, once)
+#   scripts/cluster.sh build                 build when missing (about 13 minutes on two cores, ~1 GB downloads, once)
 #   scripts/cluster.sh up DIR [--nodes N]    start one with its files in DIR; prints DIR/kubeconfig
 #   scripts/cluster.sh down DIR              stop exactly what 'up DIR' started
 #   scripts/cluster.sh env DIR               exports for a shell: eval "$(scripts/cluster.sh env DIR)"

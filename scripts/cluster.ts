@@ -18,7 +18,7 @@ import {
 } from '../test/helpers/cluster.js';
 
 const USAGE = `usage: scripts/cluster.sh <command>
-  build              build the binaries into the cache when they are missing (once, about 5 minutes)
+  build              build the binaries into the cache when they are missing (once, about 13 minutes on two cores)
   up DIR [--nodes N] start a control plane with its files in DIR; prints DIR/kubeconfig when ready
   down DIR           stop the processes 'up DIR' started (DIR stays, with the logs)
   env DIR            print shell exports (KUBECONFIG, PATH with our kubectl first): eval "$(scripts/cluster.sh env DIR)"

@@ -25,7 +25,12 @@ import { fileURLToPath } from 'node:url';
 import { startRegistry, type RegistryServer } from '../test/helpers/registry.js';
 import { makeRootImage } from '../test/helpers/base-image.js';
 import { privateBuildahStore } from '../test/helpers/buildah-store.js';
-import { GoMissingError, ensureControlPlane, missingBinaries } from '../test/helpers/cluster-build.js';
+import {
+  GoMissingError,
+  checkGo,
+  ensureControlPlane,
+  missingBinaries,
+} from '../test/helpers/cluster-build.js';
 import { startCluster, type Cluster } from '../test/helpers/cluster.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -69,9 +74,9 @@ async function main(argv: string[]): Promise<void> {
   const target = chooseTarget(argv);
   const timings: Timing[] = [];
   const t0 = performance.now();
-  // The one-time build of the control plane comes first: a machine that cannot build it finds out
-  // before the rest of the demo runs.
-  if (target.kind === 'local') await ensureLocalKubernetes(target, timings);
+  // A machine that cannot build the control plane finds out before the rest of the demo runs. The
+  // one-time build itself runs in the background while the steps that need no cluster run.
+  const controlPlane = target.kind === 'local' ? await ensureLocalKubernetes(target, timings) : undefined;
 
   const registry = await cleanups.registry(startRegistry((await portFree(5000)) ? { port: 5000 } : {}));
   // A builder store of the demo's own, empty like a fresh CI runner's: the first base build pays the
@@ -93,6 +98,11 @@ async function main(argv: string[]): Promise<void> {
       await deployServices(registry, workspace, baseRef, {}, timings);
       break;
     case 'local': {
+      if (controlPlane) {
+        const done = await Promise.race([controlPlane.built.then(() => true), Promise.resolve(false)]);
+        if (!done) heading('waiting for the control plane build (the images are ready)');
+        await controlPlane.built;
+      }
       const cluster = await startLocalCluster(timings);
       const env = clusterEnv(cluster);
       heading(`c2c deploy: the sample app to the local control plane (namespace ${NAMESPACE})`);
@@ -128,8 +138,15 @@ function chooseTarget(argv: string[]): Target {
   return { kind: 'local', why: 'no kubeconfig ($KUBECONFIG is unset and there is no ~/.kube/config)' };
 }
 
-/** Builds the local control plane when it is not built yet (once per machine; progress as it goes). */
-async function ensureLocalKubernetes(target: Extract<Target, { kind: 'local' }>, timings: Timing[]) {
+/**
+ * Starts building the local control plane when it is not built yet (once per machine), after checking
+ * that Go can build it. The build runs in the background (its progress lines marked as such) while the
+ * demo goes on; the promise settles when it is built.
+ */
+async function ensureLocalKubernetes(
+  target: Extract<Target, { kind: 'local' }>,
+  timings: Timing[],
+): Promise<{ built: Promise<void> } | undefined> {
   heading('a local Kubernetes control plane');
   say(`${target.why}: the demo deploys to a genuine control plane of its own on loopback`);
   say('(etcd, kube-apiserver, kube-controller-manager, kube-scheduler; kwok plays the kubelets and');
@@ -140,13 +157,8 @@ async function ensureLocalKubernetes(target: Extract<Target, { kind: 'local' }>,
     timings.push({ what: 'local control plane: build', note: 'cached, not built' });
     return;
   }
-  say('first run on this machine: it is built now, once; later runs start it in seconds.');
-  const t = performance.now();
-  const building = ensureControlPlane({ log: (l) => say(`  ${l}`) });
-  // On Ctrl-C (the go builds stop with it), its scratch dir and lock are removed before the demo exits.
-  cleanups.add(() => building.catch(() => undefined));
   try {
-    await building;
+    await checkGo();
   } catch (e) {
     if (e instanceof GoMissingError)
       throw new Error(
@@ -155,10 +167,23 @@ async function ensureLocalKubernetes(target: Extract<Target, { kind: 'local' }>,
       );
     throw e;
   }
-  timings.push({ what: 'local control plane: build', ms: performance.now() - t, note: 'once per machine' });
+  say('first run on this machine: it is built now, once, in the background while the demo builds the');
+  say('images (its lines start with [control plane]); later runs start it in seconds.');
+  const t = performance.now();
+  const building = ensureControlPlane({ log: (l) => say(`  [control plane] ${l.trim()}`) }).then(() => {
+    timings.push({
+      what: 'local control plane: build',
+      ms: performance.now() - t,
+      note: 'once per machine, in the background',
+    });
+  });
+  // On Ctrl-C (the go builds stop with it), its scratch dir and lock are removed before the demo exits.
+  cleanups.add(() => building.catch(() => undefined));
+  // A failure surfaces where the demo waits for it; until then it is not an unhandled rejection.
+  building.catch(() => undefined);
+  return { built: building };
 }
 
-/** A root image, then c2c hash-base twice: the first run builds the base, the second skips it. */
 async function baseTwice(registry: RegistryServer, timings: Timing[]): Promise<string> {
   const t = performance.now();
   const root = await makeRootImage(registry.host, 'sample-app/root');
