@@ -134,7 +134,10 @@ export function parseBuildSecrets(
 }
 
 export function parseBuildCommon(raw: BuildCommonRaw, workspace: string): BuildCommon {
-  const builder = BUILD_INPUT_DEFS.builder.parse(raw.builder.trim() || BUILD_INPUT_DEFS.builder.default, 'builder');
+  const builder = BUILD_INPUT_DEFS.builder.parse(
+    raw.builder.trim() || BUILD_INPUT_DEFS.builder.default,
+    'builder',
+  );
   const buildArgs = parseKeyValues('build-args', raw['build-args']);
   const secrets = parseBuildSecrets(raw, workspace);
   const username = raw['registry-username'].trim();

@@ -4,7 +4,7 @@ import { KubeClient, connect, type KubeObject } from '../kube/index.js';
 import { watchRollouts, type Outcome, explain, rollBack, undoApply } from './rollout/index.js';
 import { renderDeploySummary, type WorkloadRow } from './summary.js';
 import type { DeployOptions } from './inputs.js';
-import { buildImage, pinImages, reuseBuiltImage, type ImageWork } from './images/index.js';
+import { buildImage, pinImages, reuseBuiltImage } from './images/index.js';
 import { keyOf, rowFor, type Item } from './items.js';
 import {
   annotateItems,
@@ -20,16 +20,25 @@ import {
 import { applyAll } from './apply.js';
 import { prepareDeploy, type PreparedSet } from './prepare.js';
 import type { DeployContext, DeployResult } from './types.js';
+import type { AuditInfo } from './annotations.js';
 import { isWatchedKind, rank, rolloutStatus } from './kinds/index.js';
 
 export type { DeployContext, DeployResult, DeployResultKind, DeploymentRecorder } from './types.js';
 export { renderDeploy, type RenderResult } from './render.js';
 
 /**
- * The engine of action-deploy-k8s, as its phases: read the manifests and substitute the images
- * (prepareDeploy, no cluster); check the cluster; pin the images; read what runs now; annotate; a server-side dry run of the whole set (nothing
- * has changed up to here); build and push; apply; watch every rollout in parallel; on failure
- * explain it and roll back what this run changed; summarise.
+ * The engine of action-deploy-k8s, as a chain of phases, each a function from the previous one's
+ * value to its own (nothing is shared but those values):
+ *
+ *   prepareDeploy (no cluster: read, render, validate, substitute)  → PreparedSet
+ *   preflight (check the cluster, pin, read what runs, annotate, a server-side dry run of the whole
+ *     set; nothing has changed up to here)                          → Checked
+ *   act (build and push, apply, watch every rollout in parallel, on failure explain it and roll
+ *     back what this run changed)                                   → Acted
+ *   deployResult (the result and its summary)                       → DeployResult
+ *
+ * A dry run ends after preflight (reportDryRun). A failure after the first write is a
+ * DeployUndoneError that carries what was undone.
  */
 export async function runDeploy(
   opts: DeployOptions,
@@ -37,27 +46,35 @@ export async function runDeploy(
   /** The set as prepareDeploy made it (read once by a caller that looked at it first); else read here. */
   prepared?: PreparedSet,
 ): Promise<DeployResult> {
+  const set = prepared ?? (await prepareDeploy(opts, ctx));
+  const checked = await preflight(opts, ctx, set);
+  if (opts.dryRun) return reportDryRun(opts, set, checked, ctx.logger);
+  const acted = await act(opts, ctx, set, checked);
+  return deployResult(opts, set, checked, acted);
+}
+
+/** What preflight gives: the set checked against the cluster, nothing changed on it yet. */
+interface Checked {
+  client: KubeClient;
+  /** The set's objects, in apply order. */
+  items: Item[];
+  /** Annotated copies for the dry run, when the image is still to be built (its digest unknown). */
+  drafts: Map<Item, KubeObject>;
+  /** The workloads' versions before this run: a rollout is this run's when it moves past them. */
+  startVersions: Awaited<ReturnType<typeof readLive>>;
+  /** An image is to be built and pushed (none built from this commit exists). */
+  toBuild: boolean;
+  /** The image built from this commit earlier (a re-run), used as it is. */
+  reused?: { image: string; digest: string };
+  dryRuns: Awaited<ReturnType<typeof dryRunAll>>;
+  /** What the dry run showed, one line per object. */
+  lines: string[];
+  audit?: AuditInfo;
+}
+
+async function preflight(opts: DeployOptions, ctx: DeployContext, set: PreparedSet): Promise<Checked> {
   const { logger } = ctx;
-  const now = ctx.now ?? Date.now;
-  // Everything that needs no cluster first: the manifests read and checked, the images substituted.
-  const { manifests, targets, work } = prepared ?? (await prepareDeploy(opts, ctx));
-  const result: DeployResult = {
-    result: 'success',
-    image: '',
-    digest: '',
-    applied: [],
-    rolledBack: false,
-    deploymentId: '',
-    rows: [],
-    changes: [],
-    preflight: [],
-    summary: '',
-    requestCount: 0,
-  };
-
-  result.changes = work.changes;
-
-  // ---------------------------------------------------------------- preflight: nothing changes here
+  const { manifests, targets, work } = set;
   const client = new KubeClient(await connect(opts.cluster, ctx), {
     logger,
     ...(ctx.kubeRetry ? { retry: ctx.kubeRetry } : {}),
@@ -74,11 +91,8 @@ export async function runDeploy(
   await pinImages(opts, targets, work, 'others', logger);
   // The image to build may exist already (a re-run): then its digest is known before the dry run.
   const toBuild = !!work.buildRef && !(await reuseBuiltImage(opts, ctx, work));
-  if (work.buildRef && !toBuild) {
-    result.image = work.image;
-    result.digest = work.digest;
-    await pinImages(opts, targets, work, 'built', logger);
-  }
+  const reused = work.buildRef && !toBuild ? { image: work.image, digest: work.digest } : undefined;
+  if (reused) await pinImages(opts, targets, work, 'built', logger);
 
   // Annotations and template changes on copies for the dry run when the image is still to be built
   // (its digest is not known yet).
@@ -101,25 +115,53 @@ export async function runDeploy(
     }
   });
   markChanges(items, dryRuns, (it) => drafts.get(it) ?? it.object, audit);
-  result.preflight = preflightLines(items);
+  return {
+    client,
+    items,
+    drafts,
+    startVersions,
+    toBuild,
+    ...(reused ? { reused } : {}),
+    dryRuns,
+    lines: preflightLines(items),
+    ...(audit ? { audit } : {}),
+  };
+}
 
-  if (opts.dryRun)
-    return reportDryRun(opts, client, items, drafts, toBuild ? work : undefined, result, logger);
+/** What act gives: what it built, wrote and recorded, and how the rollouts ended. */
+interface Acted {
+  built?: { image: string; digest: string };
+  deploymentId: string;
+  deploymentUrl?: string;
+  /** The `applied` output's lines. */
+  applied: string[];
+  verdict: Verdict;
+}
 
-  // ---------------------------------------------------------------- act
+/** Build and push when needed, apply, watch, judge; after a failure past the first write, undo. */
+async function act(
+  opts: DeployOptions,
+  ctx: DeployContext,
+  set: PreparedSet,
+  checked: Checked,
+): Promise<Acted> {
+  const { logger } = ctx;
+  const now = ctx.now ?? Date.now;
+  const { targets, work } = set;
+  const { client, items, dryRuns, startVersions, audit } = checked;
   const recorder = startRecorder(ctx);
   try {
-    result.deploymentId = await recorder.start();
-    if (toBuild) {
+    const deploymentId = await recorder.start();
+    let built: Acted['built'];
+    if (checked.toBuild) {
       await buildImage(opts, ctx, work);
-      result.image = work.image;
-      result.digest = work.digest;
+      built = { image: work.image, digest: work.digest };
       await pinImages(opts, targets, work, 'built', logger);
       annotateItems(items, (it) => it.object, audit);
       markChanges(items, dryRuns, (it) => it.object, audit);
     }
     await logger.group('Apply', () => applyAll(client, items, opts, logger));
-    result.applied = appliedLines(items);
+    const applied = appliedLines(items);
 
     // Only rollouts this run starts are watched: a workload whose template did not change has none.
     const watched = items.filter((i) => isWatchedKind(i.info.kind) && i.applied && i.templateChanged);
@@ -138,13 +180,15 @@ export async function runDeploy(
     const verdict: Verdict = judged.failed.length
       ? await failRollout(client, opts, items, watched, judged, outcome, logger, now)
       : { result: 'success', rows: judged.rows, rolledBack: false };
-    result.result = verdict.result;
-    result.rows = verdict.rows;
-    result.rolledBack = verdict.rolledBack;
-    if (verdict.failure) {
-      result.failure = verdict.failure;
-      await recorder.finish('failure', verdict.failure);
-    } else await recorder.finish('success', `deployed ${result.applied.length} object(s)`);
+    if (verdict.failure) await recorder.finish('failure', verdict.failure);
+    else await recorder.finish('success', `deployed ${applied.length} object(s)`);
+    return {
+      ...(built ? { built } : {}),
+      deploymentId,
+      ...(recorder.url ? { deploymentUrl: recorder.url } : {}),
+      applied,
+      verdict,
+    };
   } catch (e) {
     // Whatever went wrong after the first write, what this run wrote is undone (when asked), and
     // the GitHub Deployment does not stay in_progress.
@@ -152,25 +196,42 @@ export async function runDeploy(
     await recorder.finish('failure', errorMessage(failure));
     throw failure;
   }
-  result.requestCount = client.requestCount;
-  result.summary = renderDeploySummary({
-    rows: result.rows,
-    result: result.result,
-    ...(recorder.url
-      ? {
-          deployment: {
-            url: recorder.url,
-            id: result.deploymentId,
-            ...(opts.environment ? { environment: opts.environment } : {}),
-          },
-        }
-      : {}),
-    notes: [
-      ...(result.failure ? [result.failure] : []),
-      `Timeouts: rollout timeout ${formatDuration(opts.timeoutMs)}, rollback timeout ${formatDuration(opts.rollbackTimeoutMs)}.`,
-    ],
-  });
-  return result;
+}
+
+/** The deploy's result, made once from the phases' values. */
+function deployResult(opts: DeployOptions, set: PreparedSet, checked: Checked, acted: Acted): DeployResult {
+  const { verdict } = acted;
+  const image = acted.built ?? checked.reused;
+  return {
+    result: verdict.result,
+    image: image?.image ?? '',
+    digest: image?.digest ?? '',
+    applied: acted.applied,
+    rolledBack: verdict.rolledBack,
+    deploymentId: acted.deploymentId,
+    rows: verdict.rows,
+    changes: set.work.changes,
+    preflight: checked.lines,
+    ...(verdict.failure ? { failure: verdict.failure } : {}),
+    requestCount: checked.client.requestCount,
+    summary: renderDeploySummary({
+      rows: verdict.rows,
+      result: verdict.result,
+      ...(acted.deploymentUrl
+        ? {
+            deployment: {
+              url: acted.deploymentUrl,
+              id: acted.deploymentId,
+              ...(opts.environment ? { environment: opts.environment } : {}),
+            },
+          }
+        : {}),
+      notes: [
+        ...(verdict.failure ? [verdict.failure] : []),
+        `Timeouts: rollout timeout ${formatDuration(opts.timeoutMs)}, rollback timeout ${formatDuration(opts.rollbackTimeoutMs)}.`,
+      ],
+    }),
+  };
 }
 
 /** The GitHub Deployment of this run, when there is a recorder: started once, finished once. */
@@ -202,9 +263,8 @@ function startRecorder(ctx: DeployContext) {
 /**
  * One summary row per workload: the watched ones with their rollout's end, the others as not
  * watched (written, no new template) or unchanged (not written; a live rollout that is not complete
- * is a warning, since this run did not start it). Returns the workloads whose rollout failed.
+ * is a warning, since this run did not start it); and the watched workloads whose rollout failed.
  */
-/** How the rollouts ended: a row per workload, and those that failed. */
 function judge(
   items: Item[],
   watched: Item[],
@@ -389,39 +449,48 @@ async function undoAfterFailure(
   );
 }
 
-/** A dry run ends after the server-side dry run: what would change, in the log and the summary. */
+/**
+ * A dry run ends after preflight: what would change, in the log and the summary, as the result.
+ */
 async function reportDryRun(
   opts: DeployOptions,
-  client: KubeClient,
-  items: Item[],
-  drafts: Map<Item, KubeObject>,
-  /** The image work when an image would be built (not when it exists already). */
-  work: ImageWork | undefined,
-  result: DeployResult,
+  set: PreparedSet,
+  checked: Checked,
   logger: DeployContext['logger'],
 ): Promise<DeployResult> {
+  const { client, items, lines } = checked;
+  // The image to build, when one would be built (not when it exists already).
+  const buildRef = checked.toBuild ? set.work.buildRef : undefined;
   await logger.group('Dry run: what would change', async () => {
-    if (work?.buildRef)
+    if (buildRef)
       logger.info(
-        `would build ${opts.build!.context} and push ${formatReference(work.buildRef)} (not built in a dry run)`,
+        `would build ${opts.build!.context} and push ${formatReference(buildRef)} (not built in a dry run)`,
       );
-    for (const line of result.preflight) logger.info(line);
+    for (const line of lines) logger.info(line);
   });
-  for (const [it, draft] of drafts) it.object = draft;
-  result.result = 'dry-run';
-  result.applied = appliedLines(items);
-  result.rows = items.filter((i) => isWatchedKind(i.info.kind)).map(rowFor);
-  result.requestCount = client.requestCount;
-  result.summary = renderDeploySummary({
-    title: 'Deploy (dry run)',
-    rows: result.rows,
+  // The rows show the objects as the dry run sent them (the drafts, when there are).
+  const rows = items
+    .filter((i) => isWatchedKind(i.info.kind))
+    .map((i) => rowFor({ ...i, object: checked.drafts.get(i) ?? i.object }));
+  return {
     result: 'dry-run',
-    notes: [
-      ...(work?.buildRef
-        ? [`${formatReference(work.buildRef)} would be built and pushed (not in a dry run)`]
-        : []),
-      ...result.preflight,
-    ],
-  });
-  return result;
+    image: checked.reused?.image ?? '',
+    digest: checked.reused?.digest ?? '',
+    applied: appliedLines(items),
+    rolledBack: false,
+    deploymentId: '',
+    rows,
+    changes: set.work.changes,
+    preflight: lines,
+    requestCount: client.requestCount,
+    summary: renderDeploySummary({
+      title: 'Deploy (dry run)',
+      rows,
+      result: 'dry-run',
+      notes: [
+        ...(buildRef ? [`${formatReference(buildRef)} would be built and pushed (not in a dry run)`] : []),
+        ...lines,
+      ],
+    }),
+  };
 }
