@@ -45,7 +45,7 @@ let loaded;
  * when a step really uses the cache, so `check: registry` runs do not pay for it.
  */
 function loadCache() {
-    return (loaded ??= Promise.all(/* import() */[__webpack_require__.e(838), __webpack_require__.e(93)]).then(__webpack_require__.bind(__webpack_require__, 2093)));
+    return (loaded ??= __webpack_require__.e(/* import() */ 959).then(__webpack_require__.bind(__webpack_require__, 1959)));
 }
 function requireService(cache) {
     if (!cache.isFeatureAvailable())
