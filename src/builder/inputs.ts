@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { InputError, oneOf, parseKeyValues } from '../core/index.js';
+import { InputError, oneOf, parseInputs, parseKeyValues, pickInputs } from '../core/index.js';
 import type { InputDef } from '../core/index.js';
 import type { BuilderChoice, BuildSecret } from './index.js';
 import { SECRET_ID, SECRET_ID_EXPECTED } from './validate.js';
@@ -134,10 +134,8 @@ export function parseBuildSecrets(
 }
 
 export function parseBuildCommon(raw: BuildCommonRaw, workspace: string): BuildCommon {
-  const builder = BUILD_INPUT_DEFS.builder.parse(
-    raw.builder.trim() || BUILD_INPUT_DEFS.builder.default,
-    'builder',
-  );
+  // Through parseInputs, so that a blank value gets the default by the one rule every input follows.
+  const { builder } = parseInputs(pickInputs(BUILD_INPUT_DEFS, 'builder'), raw);
   const buildArgs = parseKeyValues('build-args', raw['build-args']);
   const secrets = parseBuildSecrets(raw, workspace);
   const username = raw['registry-username'].trim();

@@ -11,7 +11,6 @@ export {
   asCount,
   asDuration,
   asLines,
-  asList,
   asTrimmed,
   formatDuration,
   oneOf,

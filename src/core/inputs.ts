@@ -111,9 +111,6 @@ export const asBool = (value: string, name: string): boolean => parseBool(name, 
 /** A duration input (see parseDuration). */
 export const asDuration = (value: string, name: string): number => parseDuration(name, value);
 
-/** A newline- (and comma-) separated list input (see parseList). */
-export const asList = (value: string): string[] => parseList(value);
-
 /** A list input of one entry per line: entries may hold commas. */
 export const asLines = (value: string): string[] => parseList(value, { commas: false });
 
