@@ -98,20 +98,41 @@ async function retry(what, fn, opts = {}) {
 /***/ 527:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
+// ESM COMPAT FLAG
+__webpack_require__.r(__webpack_exports__);
 
 // EXPORTS
 __webpack_require__.d(__webpack_exports__, {
-  connectRegistry: () => (/* reexport */ connectRegistry)
+  DOCKER_CONFIG: () => (/* reexport */ DOCKER_CONFIG),
+  DOCKER_LAYER_GZIP: () => (/* reexport */ DOCKER_LAYER_GZIP),
+  DOCKER_MANIFEST: () => (/* reexport */ DOCKER_MANIFEST),
+  DOCKER_MANIFEST_LIST: () => (/* reexport */ DOCKER_MANIFEST_LIST),
+  MANIFEST_ACCEPT: () => (/* reexport */ MANIFEST_ACCEPT),
+  OCI_CONFIG: () => (/* reexport */ OCI_CONFIG),
+  OCI_INDEX: () => (/* reexport */ OCI_INDEX),
+  OCI_LAYER_GZIP: () => (/* reexport */ OCI_LAYER_GZIP),
+  OCI_MANIFEST: () => (/* reexport */ OCI_MANIFEST),
+  RegistryAuthError: () => (/* reexport */ RegistryAuthError),
+  RegistryError: () => (/* reexport */ RegistryError),
+  RegistryUnreachableError: () => (/* reexport */ RegistryUnreachableError),
+  connectRegistry: () => (/* reexport */ connectRegistry),
+  describeCredentials: () => (/* reexport */ describeCredentials),
+  digestOf: () => (/* reexport */ digestOf),
+  formatScope: () => (/* reexport */ formatScope),
+  isImageManifestMediaType: () => (/* reexport */ isImageManifestMediaType),
+  isIndexMediaType: () => (/* reexport */ isIndexMediaType),
+  isTransientAwsError: () => (/* reexport */ isTransientAwsError),
+  nextLink: () => (/* reexport */ nextLink),
+  normaliseScopes: () => (/* reexport */ normaliseScopes),
+  parseScope: () => (/* reexport */ parseScope),
+  parseWwwAuthenticate: () => (/* reexport */ parseWwwAuthenticate),
+  pickPlatform: () => (/* reexport */ pickPlatform),
+  repositoryScope: () => (/* reexport */ repositoryScope),
+  scopesCover: () => (/* reexport */ scopesCover)
 });
-
-// UNUSED EXPORTS: DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, MANIFEST_ACCEPT, OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, RegistryAuthError, RegistryError, RegistryUnreachableError, describeCredentials, digestOf, formatScope, isImageManifestMediaType, isIndexMediaType, isTransientAwsError, nextLink, normaliseScopes, parseScope, parseWwwAuthenticate, pickPlatform, repositoryScope, scopesCover
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __webpack_require__(7598);
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __webpack_require__(7067);
-// EXTERNAL MODULE: external "node:https"
-var external_node_https_ = __webpack_require__(4708);
 // EXTERNAL MODULE: ./lib/core/agents.js
 var agents = __webpack_require__(7257);
 // EXTERNAL MODULE: ./lib/core/errors.js
@@ -119,8 +140,6 @@ var errors = __webpack_require__(3828);
 // EXTERNAL MODULE: ./lib/core/retry.js
 var core_retry = __webpack_require__(7493);
 ;// CONCATENATED MODULE: ./lib/core/http.js
-
-
 
 
 
@@ -157,13 +176,15 @@ function redactUrl(url) {
     }
 }
 const http_agents = new Map();
+// node:http and node:https load on first use (process.getBuiltinModule), each only for its scheme: a step
+// that talks to one plain-HTTP registry does not compile TLS, and one that talks to none loads neither.
 function agentFor(u, tls) {
     const key = `${u.protocol}|${tls.insecureSkipVerify ? 'k' : ''}|${tls.servername ?? ''}|${String(tls.ca ?? '')}|${String(tls.cert ?? '')}`;
     let a = http_agents.get(key);
     if (!a) {
         a =
             u.protocol === 'https:'
-                ? new external_node_https_.Agent({
+                ? new (process.getBuiltinModule('node:https').Agent)({
                     keepAlive: true,
                     maxSockets: 16,
                     ...(tls.ca ? { ca: tls.ca } : {}),
@@ -172,7 +193,7 @@ function agentFor(u, tls) {
                     ...(tls.servername ? { servername: tls.servername } : {}),
                     rejectUnauthorized: !tls.insecureSkipVerify,
                 })
-                : new external_node_http_.Agent({ keepAlive: true, maxSockets: 16 });
+                : new (process.getBuiltinModule('node:http').Agent)({ keepAlive: true, maxSockets: 16 });
         http_agents.set(key, a);
     }
     return a;
@@ -187,7 +208,7 @@ function send(req) {
     const u = new URL(String(req.url));
     if (u.protocol !== 'http:' && u.protocol !== 'https:')
         throw new errors/* C2CError */.n$(`Unsupported URL scheme in ${redactUrl(u)}`);
-    const mod = u.protocol === 'https:' ? external_node_https_ : external_node_http_;
+    const mod = u.protocol === 'https:' ? process.getBuiltinModule('node:https') : process.getBuiltinModule('node:http');
     const headers = {};
     for (const [k, v] of Object.entries(req.headers ?? {}))
         if (v !== undefined)

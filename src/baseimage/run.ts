@@ -1,4 +1,4 @@
-import { C2CError, errorMessage, formatDuration } from '../core/index.js';
+import { C2CError, errorMessage, formatDuration, monotonicMs } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import { canonicalName, formatReference, isLoopbackHost, repositoryName, withTag } from '../images/index.js';
 import {
@@ -53,11 +53,11 @@ export interface HashBaseResult {
 }
 
 async function timed<T>(phases: Phase[], name: string, fn: () => Promise<T>): Promise<T> {
-  const start = performance.now();
+  const start = monotonicMs();
   try {
     return await fn();
   } finally {
-    phases.push({ name, ms: performance.now() - start });
+    phases.push({ name, ms: monotonicMs() - start });
   }
 }
 
@@ -74,6 +74,26 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
     );
   if (opts.password) logger.secret(opts.password);
   for (const s of opts.secrets ?? []) if ('value' in s) logger.secret(s.value);
+
+  const repository = opts.image?.repository ?? '';
+  let registry: Promise<Registry> | undefined;
+  const connect = (): Promise<Registry> => {
+    // The registry client and the builders (and the network and process modules under them) load
+    // only when they are used: hashing alone needs none of them. One connection serves every phase
+    // (connectRegistry retries what is transient; a registry it could not reach is not tried again).
+    registry ??= import('../registry/index.js').then(({ connectRegistry }) =>
+      connectRegistry(opts.image!.registry, {
+        logger,
+        ...(opts.username ? { username: opts.username } : {}),
+        ...(opts.password ? { password: opts.password } : {}),
+      }),
+    );
+    return registry;
+  };
+  // With check 'registry' the registry is reached while the files hash: the handshake, the ping and
+  // any token round trip overlap the hashing instead of following it. Its failure is met where the
+  // registry is first used (the check below); a hashing error comes first and wins.
+  if (opts.check === 'registry' && opts.image) connect().catch(() => undefined);
 
   const hashed = await timed(phases, 'hash', () =>
     logger.group(`Hash (${opts.mode})`, () =>
@@ -114,22 +134,6 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
     return result;
   }
 
-  let registry: Registry | undefined;
-  const repository = opts.image?.repository ?? '';
-  const connect = async () => {
-    if (!registry && opts.image) {
-      // The registry client and the builders (and the network and process modules under them) load
-      // only when they are used: hashing alone needs none of them.
-      const { connectRegistry } = await import('../registry/index.js');
-      registry = await connectRegistry(opts.image.registry, {
-        logger,
-        ...(opts.username ? { username: opts.username } : {}),
-        ...(opts.password ? { password: opts.password } : {}),
-      });
-    }
-    return registry;
-  };
-
   await timed(phases, 'check', async () => {
     if (opts.check === 'none') {
       result.needsBuild = true;
@@ -144,7 +148,7 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
         // the registry (deleted, the cache entry kept) is rebuilt; a registry that cannot be read
         // leaves the cache's decision standing.
         try {
-          const found = await (await connect())!.head(repository, tag);
+          const found = await (await connect()).head(repository, tag);
           if (found) result.digest = found.digest;
           else {
             result.needsBuild = true;
@@ -160,7 +164,7 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
       result.needsBuild = true;
       result.reason = 'no image given: nothing to check, so a build is assumed needed';
     } else {
-      const reg = (await connect())!;
+      const reg = await connect();
       const found = await reg.head(repository, tag);
       result.needsBuild = !found;
       if (found) result.digest = found.digest;
@@ -173,7 +177,7 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
   if (opts.image) {
     await timed(phases, 'changes', async () => {
       try {
-        const reg = (await connect())!;
+        const reg = await connect();
         const prev = await findPreviousBase(reg, repository, {
           tagPrefix: opts.tagPrefix,
           currentTag: tag,
@@ -199,7 +203,7 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
   const builder = await resolveBuilder(opts.builder, logger);
   await timed(phases, 'build', () =>
     logger.group(`Build and push ${imageRef} (${builder})`, async () => {
-      const reg = (await connect())!;
+      const reg = await connect();
       await reg.ensureRepository(repository);
       const creds = await reg.credentials();
       const pushRef = (t: string) => `${reg.endpointHost}/${image.repository}:${t}`;

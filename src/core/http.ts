@@ -1,5 +1,4 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { onCloseHttpAgents } from './agents.js';
 import { C2CError } from './errors.js';
@@ -69,13 +68,16 @@ export function redactUrl(url: string | URL): string {
 
 const agents = new Map<string, http.Agent>();
 
+// node:http and node:https load on first use (process.getBuiltinModule), each only for its scheme: a step
+// that talks to one plain-HTTP registry does not compile TLS, and one that talks to none loads neither.
+
 function agentFor(u: URL, tls: TlsOptions): http.Agent {
   const key = `${u.protocol}|${tls.insecureSkipVerify ? 'k' : ''}|${tls.servername ?? ''}|${String(tls.ca ?? '')}|${String(tls.cert ?? '')}`;
   let a = agents.get(key);
   if (!a) {
     a =
       u.protocol === 'https:'
-        ? new https.Agent({
+        ? new (process.getBuiltinModule('node:https').Agent)({
             keepAlive: true,
             maxSockets: 16,
             ...(tls.ca ? { ca: tls.ca } : {}),
@@ -84,7 +86,7 @@ function agentFor(u: URL, tls: TlsOptions): http.Agent {
             ...(tls.servername ? { servername: tls.servername } : {}),
             rejectUnauthorized: !tls.insecureSkipVerify,
           })
-        : new http.Agent({ keepAlive: true, maxSockets: 16 });
+        : new (process.getBuiltinModule('node:http').Agent)({ keepAlive: true, maxSockets: 16 });
     agents.set(key, a);
   }
   return a;
@@ -100,7 +102,8 @@ function send(req: HttpRequest): Promise<IncomingMessage> {
   const u = new URL(String(req.url));
   if (u.protocol !== 'http:' && u.protocol !== 'https:')
     throw new C2CError(`Unsupported URL scheme in ${redactUrl(u)}`);
-  const mod = u.protocol === 'https:' ? https : http;
+  const mod =
+    u.protocol === 'https:' ? process.getBuiltinModule('node:https') : process.getBuiltinModule('node:http');
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers ?? {})) if (v !== undefined) headers[k] = v;
   if (

@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { monotonicMs } from '../core/index.js';
+import type { Worker } from 'node:worker_threads';
 
 /**
  * The hot path: sha256 of many files. Small sets are hashed on the calling thread with synchronous
@@ -255,15 +256,15 @@ export class Digester {
       // This thread takes batches too, until none is left. Every few milliseconds it lets the event
       // loop run: what waits for it (a module loading, an answer from a registry) gets done while
       // the workers hash, rather than after.
-      let slice = performance.now();
+      let slice = monotonicMs();
       for (let id = Atomics.add(this.counter!, 0, 1); id < total; id = Atomics.add(this.counter!, 0, 1)) {
         const start = id * this.batchSize;
         const end = Math.min(this.paths.length, start + this.batchSize);
         for (let i = start; i < end; i++) digestInto(this.paths[i]!, this.follow, out, i);
         this.done++;
-        if (performance.now() - slice > YIELD_MS) {
+        if (monotonicMs() - slice > YIELD_MS) {
           await new Promise<void>((resolve) => setImmediate(resolve));
-          slice = performance.now();
+          slice = monotonicMs();
         }
       }
       this.checkDone();
@@ -293,6 +294,8 @@ export class Digester {
   private startWorkers(): void {
     const shared = new SharedArrayBuffer(4);
     this.counter = new Int32Array(shared);
+    // worker_threads loads only when a set is big enough for workers: a lockfile or two never pays for it.
+    const { Worker } = process.getBuiltinModule('node:worker_threads');
     for (let k = 0; k < this.workerCount; k++) {
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,

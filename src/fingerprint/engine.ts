@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { C2CError, InputError, nullLogger } from '../core/index.js';
+import { C2CError, InputError, monotonicMs, nullLogger } from '../core/index.js';
 import { Digester, F_DIR, F_ERROR, F_EXEC, type DigestTuning } from './digest.js';
 import { compilePatterns, type PatternSet } from './patterns.js';
 import { HASH_MODES, type HashedFile, type HashOptions, type HashResult } from './types.js';
@@ -186,7 +186,7 @@ export async function hashFilesWith(opts: HashOptions, tuning: DigestTuning = {}
     `hash ${mode}: patterns ${patterns.sources.map(quoteName).join(', ')}; search ${patterns.searchPaths.join(', ')}`,
   );
   const rel = (abs: string) => (ws === '/' ? abs.slice(1) : abs.slice(ws.length + 1));
-  const started = performance.now();
+  const started = monotonicMs();
 
   let files: HashedFile[];
   let hash: string;
@@ -313,7 +313,7 @@ export async function hashFilesWith(opts: HashOptions, tuning: DigestTuning = {}
       `no file matched the patterns ${patterns.sources.map(quoteName).join(', ')} in ${ws}`,
       'patterns that match at least one file, or allow-empty: true',
     );
-  const ms = performance.now() - started;
+  const ms = monotonicMs() - started;
   logger.info(
     `Hashed ${files.length} file(s)${bytes ? ` (${(bytes / 1048576).toFixed(1)} MiB)` : ''} in mode ${mode} in ${ms.toFixed(0)} ms: ${hash || '(empty)'}`,
   );

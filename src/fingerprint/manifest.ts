@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { C2CError } from '../core/index.js';
 import type { HashedFile, HashMode, HashResult } from './types.js';
+
+/** zlib loads when a label is encoded or read: the skip path, which does neither, does not pay for it. */
+const zlib = () => process.getBuiltinModule('node:zlib');
 
 /**
  * The hash manifest: what a hash was made of (each file with its digest, the mode, the extra
@@ -139,7 +141,9 @@ export async function writeManifest(m: HashManifest, dir: string): Promise<strin
 /** Compact form for an image label or annotation: base64 of the gzipped JSON. */
 export function encodeManifestLabel(m: HashManifest): string {
   validateManifest(m);
-  return zlib.gzipSync(Buffer.from(JSON.stringify(m)), { level: 9 }).toString('base64');
+  return zlib()
+    .gzipSync(Buffer.from(JSON.stringify(m)), { level: 9 })
+    .toString('base64');
 }
 
 export function decodeManifestLabel(s: string): HashManifest {
@@ -149,7 +153,7 @@ export function decodeManifestLabel(s: string): HashManifest {
   if (gz.length < 18 || gz[0] !== 0x1f || gz[1] !== 0x8b) bad('the label is not gzip data');
   let json: Buffer;
   try {
-    json = zlib.gunzipSync(gz, { maxOutputLength: MAX_LABEL_JSON });
+    json = zlib().gunzipSync(gz, { maxOutputLength: MAX_LABEL_JSON });
   } catch (err) {
     bad(`the label does not inflate (${(err as Error).message})`);
   }

@@ -1,11 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveTools } from '../helpers/tools.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry.js';
 import { makeRootImage } from '../helpers/base-image.js';
-import { runAction } from './runner.js';
+import { ROOT, runAction } from './runner.js';
 import { startActionsCacheFake } from '../fakes/actions-cache.js';
 
 async function tagList(reg: RegistryServer, repo: string): Promise<string[]> {
@@ -138,6 +138,42 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
         expect(second.outputs.digest).toBe(first.outputs.digest);
       } finally {
         await cache.stop();
+      }
+    });
+
+    it('the skip path loads only what it uses: no zlib, worker threads, TLS, perf_hooks, builder or cache chunk', async () => {
+      // A --require probe records the Node built-ins and the bundle's chunks the process loaded.
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'c2c-e2e-loads-'));
+      try {
+        const probe = path.join(dir, 'probe.cjs');
+        const out = path.join(dir, 'loaded.json');
+        await writeFile(
+          probe,
+          `const chunks = [];
+require('node:module').registerHooks({ resolve(s, c, next) { if (/\\.index\\.js$/.test(s)) chunks.push(s); return next(s, c); } });
+process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify({ builtins: process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)), chunks })));
+`,
+        );
+        const warm = await runAction('action-hash-base', { inputs, workspace: ws });
+        expect(warm.code, warm.stdout + warm.stderr).toBe(0);
+        const skip = await runAction('action-hash-base', {
+          inputs,
+          workspace: ws,
+          env: { NODE_OPTIONS: `--require ${probe}` },
+        });
+        expect(skip.code, skip.stdout + skip.stderr).toBe(0);
+        expect(skip.outputs['needs-build']).toBe('false');
+        const loaded = JSON.parse(await readFile(out, 'utf8')) as { builtins: string[]; chunks: string[] };
+        // What it uses is there: the probe sees what it should.
+        expect(loaded.builtins).toEqual(expect.arrayContaining(['crypto', 'http']));
+        for (const unused of ['zlib', 'worker_threads', 'https', 'tls', 'perf_hooks', 'child_process'])
+          expect(loaded.builtins, unused).not.toContain(unused);
+        // One chunk: the registry client. The builders, the cache and the AWS SDK stay on disk.
+        expect(loaded.chunks).toHaveLength(1);
+        const chunk = await readFile(path.join(ROOT, 'action-hash-base/dist', loaded.chunks[0]!), 'utf8');
+        expect(chunk).toContain('connectRegistry');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
       }
     });
 

@@ -227,4 +227,47 @@ describe.skipIf(!haveTools('docker-registry'))('runHashBase against the real reg
     expect(r.needsBuild).toBe(false);
     expect(r.digest).toBe('');
   });
+
+  it('check: registry reaches the registry while the files hash (the ping is under way before the hash is known)', async () => {
+    const proxy = await startRegistryProxy(reg.url);
+    try {
+      // The files fail to hash: any request the registry sees was sent while hashing, not after it.
+      const opts = parseHashBaseInputs(
+        raw({ files: 'no-such-lockfile.json', image: `${proxy.host}/hb/early`, check: 'registry' }),
+        ws,
+      );
+      await expect(runHashBase(opts, { logger, manifestDir: ws })).rejects.toThrow(/no-such-lockfile\.json/);
+      await expect
+        .poll(() => proxy.seen.map((r) => `${r.method} ${r.url}`), { timeout: 5000 })
+        .toEqual(['GET /v2/']);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('check: registry, files that fail to hash and a registry that cannot be reached: the hashing error is the one reported', async () => {
+    const port = await freePort();
+    const opts = parseHashBaseInputs(
+      raw({ files: 'no-such-lockfile.json', image: `127.0.0.1:${port}/hb/away`, check: 'registry' }),
+      ws,
+    );
+    const err = await runHashBase(opts, { logger, manifestDir: ws }).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/no-such-lockfile\.json/);
+    expect(String(err)).not.toMatch(/unreachable/);
+  });
+
+  it('check: registry and a registry that cannot be reached: one failure naming it, after one round of retries', async () => {
+    const port = await freePort();
+    const proxyless = parseHashBaseInputs(
+      raw({ files: 'requirements.txt', image: `127.0.0.1:${port}/hb/away`, check: 'registry' }),
+      ws,
+    );
+    const log = memoryLogger();
+    await expect(runHashBase(proxyless, { logger: log, manifestDir: ws })).rejects.toThrow(
+      `Registry 127.0.0.1:${port} is unreachable`,
+    );
+    // The connection made while hashing is the one the check uses: its retries are not run twice.
+    const retries = log.lines.filter((l) => /attempt 1 failed/.test(l.message));
+    expect(retries).toHaveLength(1);
+  });
 });
