@@ -6,12 +6,12 @@ import { type Item } from './items.js';
 import type { DeployOptions } from './inputs.js';
 import { rank } from './kinds/index.js';
 
-/** The apply failed for one or more objects; `applied` is what this run had written by then. */
+/** The apply failed for one or more objects; `items` is the set as it stands, `applied` where written. */
 export class ApplyFailure extends C2CError {
   override name = 'ApplyFailure';
   constructor(
     readonly failures: Array<{ item: Item; error: unknown }>,
-    readonly applied: Item[],
+    readonly items: Item[],
   ) {
     const first = failures[0]!;
     super(failures.map((f) => `Apply failed for ${f.item.key}: ${errorMessage(f.error)}`).join('\n'), {
@@ -26,14 +26,17 @@ export class ApplyFailure extends C2CError {
  * parallel. Objects already applied (namespaces created before the dry run) and those the dry run
  * showed unchanged are not written. When a
  * write fails, the rank's other writes still finish (so what was applied is known exactly), then
- * ApplyFailure says what failed and what was applied.
+ * ApplyFailure says what failed and carries the set with what was applied. Returns the items, each
+ * with what the apply wrote.
  */
 export async function applyAll(
   client: KubeClient,
   items: Item[],
   opts: DeployOptions,
   logger: Logger,
-): Promise<void> {
+): Promise<Item[]> {
+  const written = new Map<Item, Item>();
+  const current = () => items.map((i) => written.get(i) ?? i);
   const ranks = [...new Set(items.map((i) => rank(i.info.kind)))];
   for (const r of ranks) {
     const batch = items.filter((i) => rank(i.info.kind) === r && !i.applied && i.state !== 'unchanged');
@@ -42,19 +45,16 @@ export async function applyAll(
     const settled = await Promise.allSettled(
       batch.map(async (it) => {
         if (it.replicasHandover !== undefined) await handOverReplicas(client, it, logger);
-        it.applied = await client.apply(it.object, { force: opts.forceConflicts });
+        written.set(it, { ...it, applied: await client.apply(it.object, { force: opts.forceConflicts }) });
         logger.info(`${it.live ? 'configured' : 'created'} ${it.key}`);
       }),
     );
     const failures = settled.flatMap((s, i) =>
       s.status === 'rejected' ? [{ item: batch[i]!, error: s.reason as unknown }] : [],
     );
-    if (failures.length)
-      throw new ApplyFailure(
-        failures,
-        items.filter((i) => i.applied),
-      );
+    if (failures.length) throw new ApplyFailure(failures, current());
   }
+  return current();
 }
 
 /**

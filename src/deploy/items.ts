@@ -6,32 +6,46 @@ import type { WorkloadRow } from './summary.js';
 import { podSpecOf, podTemplateOf } from './kinds/index.js';
 
 /**
- * One object of a deploy as it goes through the phases: its manifest, the resource the cluster
- * serves it as, what runs now, what the apply returned, and whether its pod template changes.
+ * One object of the set as resolveItems makes it: its manifest, its object, the resource the
+ * cluster serves it as, its key and namespace. Nothing about what runs yet; nothing is written into
+ * it later (the object is the set's own: pinning and the audit annotations write there).
  */
-export interface Item {
-  manifest: Manifest;
-  object: KubeObject;
-  info: ResourceInfo;
-  key: string;
-  namespace?: string;
-  live?: KubeObject;
-  applied?: KubeObject;
+export interface SetItem {
+  readonly manifest: Manifest;
+  readonly object: KubeObject;
+  readonly info: ResourceInfo;
+  readonly key: string;
+  readonly namespace?: string;
+}
+
+/**
+ * An object of the set as preflight gives it (what runs now, what the dry run says the apply does
+ * to it) and, after the apply, with what was written. Each phase makes new ones from the last
+ * phase's: none is changed once made.
+ */
+export interface Item extends SetItem {
+  readonly live?: KubeObject;
+  /** What this run wrote: a namespace created before the dry run, or the object the apply returned. */
+  readonly applied?: KubeObject;
   /** The pod template differs from what runs: this run starts a rollout. */
-  templateChanged: boolean;
+  readonly templateChanged: boolean;
   /**
    * An HPA scales this workload and this run stops applying `replicas`, which it owned: the current
    * count, handed over to another field manager first so that the field is not removed (and the
    * workload not scaled to 1) when this run's apply leaves it out.
    */
-  replicasHandover?: number;
+  readonly replicasHandover?: number;
   /** What the apply does to it, as the server-side dry run shows: unchanged objects are not written. */
-  state?: 'created' | 'configured' | 'unchanged';
+  readonly state: 'created' | 'configured' | 'unchanged';
+  /** What the server-side dry run gave back (none: not validated, in a namespace a dry run would create). */
+  readonly dryRun?: KubeObject;
+  /** The annotated copy the dry run was sent while the image was still to be built (its digest unknown). */
+  readonly draft?: KubeObject;
 }
 
 /** Items by collection (apiVersion, kind, namespace): one list and one watch each. */
-export function groupByCollection(items: Item[]): Map<string, Item[]> {
-  const groups = new Map<string, Item[]>();
+export function groupByCollection<T extends SetItem>(items: T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
   for (const it of items) {
     const g = `${it.info.apiVersion}|${it.info.kind}|${it.namespace ?? ''}`;
     groups.set(g, [...(groups.get(g) ?? []), it]);
@@ -56,7 +70,7 @@ export function imagesOf(obj: KubeObject | undefined): Map<string, string> {
 }
 
 /** The summary row of a workload: its images before and after. */
-export function rowFor(it: Item): WorkloadRow {
+export function rowFor(it: SetItem & { readonly live?: KubeObject }): WorkloadRow {
   const before = imagesOf(it.live);
   const after = imagesOf(it.object);
   return {

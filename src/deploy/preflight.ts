@@ -11,7 +11,7 @@ import {
 import { ManifestError, formatWhere, type Manifest, applyNamespace } from './manifests/index.js';
 import { annotateObject, templatesEqual, type AuditInfo } from './annotations.js';
 import { asNumber, asObject, containersOf, get, type JsonObject } from './objects.js';
-import { comparable, groupByCollection, keyOf, type Item } from './items.js';
+import { comparable, groupByCollection, keyOf, type Item, type SetItem } from './items.js';
 import type { DeployOptions } from './inputs.js';
 import { adapterOf, isWatchedKind, podSpecOf, podTemplateOf } from './kinds/index.js';
 
@@ -29,7 +29,7 @@ export async function resolveItems(
   manifests: Manifest[],
   opts: DeployOptions,
   logger: Logger,
-): Promise<Item[]> {
+): Promise<SetItem[]> {
   const defaultNamespace = opts.namespace || client.namespace;
   try {
     const v = await client.version();
@@ -59,7 +59,7 @@ export async function resolveItems(
     isNamespaced: (av, kind) =>
       [...infos.values()].find((i) => i.apiVersion === av && i.kind === kind)?.namespaced,
   });
-  const items: Item[] = manifests.map((m) => {
+  const items: SetItem[] = manifests.map((m) => {
     const info = infos.get(m)!;
     const meta = (m.object.metadata ?? {}) as Record<string, unknown>;
     const namespace = info.namespaced ? String(meta.namespace ?? defaultNamespace) : undefined;
@@ -70,7 +70,6 @@ export async function resolveItems(
       info,
       key: keyOf(info.kind, namespace, String(meta.name)),
       ...(namespace ? { namespace } : {}),
-      templateChanged: false,
     };
   });
   // create-namespace: the namespace input as if it were a Namespace manifest of the set.
@@ -86,16 +85,21 @@ export async function resolveItems(
       object: object as KubeObject,
       info: await client.resource('v1', 'Namespace'),
       key: keyOf('Namespace', undefined, ns),
-      templateChanged: false,
     });
   }
   return items;
 }
 
+/** What runs now of each object of the set (readLive); none: it does not exist yet. */
+export type LiveObjects = ReadonlyMap<SetItem, KubeObject>;
+
 /** Namespaces of the set that do not exist yet: this run creates them. */
-export function namespacesToCreate(items: Item[]): Item[] {
-  return items.filter((i) => i.info.kind === 'Namespace' && !i.live);
+export function namespacesToCreate(items: SetItem[], live: LiveObjects): SetItem[] {
+  return items.filter((i) => i.info.kind === 'Namespace' && !live.has(i));
 }
+
+/** How preflight sends an object to the server: its draft while the image is to be built, else itself. */
+export type ObjectOf = (it: SetItem) => KubeObject;
 
 /**
  * Creates the namespaces this run creates before the dry run of the rest: a server validates an
@@ -105,20 +109,20 @@ export function namespacesToCreate(items: Item[]): Item[] {
  */
 export async function createNamespacesFirst(
   client: KubeClient,
-  items: Item[],
-  drafts: Map<Item, KubeObject>,
+  items: SetItem[],
+  live: LiveObjects,
+  objectOf: ObjectOf,
   opts: DeployOptions,
   logger: Logger,
-): Promise<Item[]> {
-  const created: Item[] = [];
-  for (const it of namespacesToCreate(items)) {
+): Promise<Map<SetItem, KubeObject>> {
+  const created = new Map<SetItem, KubeObject>();
+  for (const it of namespacesToCreate(items, live)) {
     try {
       // The annotated object (a draft while an image is still to be built): applied whole, once.
-      it.applied = await client.apply(drafts.get(it) ?? it.object, { force: opts.forceConflicts });
+      created.set(it, await client.apply(objectOf(it), { force: opts.forceConflicts }));
     } catch (e) {
-      throw await deleteCreatedNamespaces(client, created, e, logger);
+      throw await deleteCreatedNamespaces(client, [...created.keys()], e, logger);
     }
-    created.push(it);
     logger.info(`created ${it.key} (first, so that the server can validate what goes in it)`);
   }
   return created;
@@ -131,7 +135,7 @@ export async function createNamespacesFirst(
  */
 export async function deleteCreatedNamespaces(
   client: KubeClient,
-  created: Item[],
+  created: SetItem[],
   e: unknown,
   logger: Logger,
 ): Promise<unknown> {
@@ -140,7 +144,6 @@ export async function deleteCreatedNamespaces(
   for (const it of created) {
     try {
       await client.delete({ apiVersion: 'v1', kind: 'Namespace', name: String(it.object.metadata.name) });
-      it.applied = undefined;
       deleted.push(it.key);
       logger.info(`deleted ${it.key} again: ${errorMessage(e).split('\n')[0]}`);
     } catch (d) {
@@ -161,19 +164,23 @@ export async function deleteCreatedNamespaces(
  * listed: the list's resourceVersion is where their watch starts, so no change this run makes is
  * missed. A lone object of another kind is read with one GET. Returns the start versions.
  */
-export async function readLive(client: KubeClient, items: Item[]): Promise<Map<string, string>> {
+export async function readLive(
+  client: KubeClient,
+  items: SetItem[],
+): Promise<{ live: LiveObjects; startVersions: Map<string, string> }> {
   const startVersions = new Map<string, string>();
+  const live = new Map<SetItem, KubeObject>();
   await Promise.all(
     [...groupByCollection(items)].map(async ([key, group]) => {
       const first = group[0]!;
       if (group.length === 1 && !isWatchedKind(first.info.kind)) {
-        const live = await client.get({
+        const found = await client.get({
           apiVersion: first.info.apiVersion,
           kind: first.info.kind,
           name: String(first.object.metadata.name),
           ...(first.namespace ? { namespace: first.namespace } : {}),
         });
-        if (live) first.live = live;
+        if (found) live.set(first, found);
         return;
       }
       const list = await client.list(
@@ -184,12 +191,12 @@ export async function readLive(client: KubeClient, items: Item[]): Promise<Map<s
       if (list.metadata?.resourceVersion) startVersions.set(key, list.metadata.resourceVersion);
       const byName = new Map(list.items.map((o) => [o.metadata.name, o]));
       for (const it of group) {
-        const live = byName.get(String(it.object.metadata.name));
-        if (live) it.live = live;
+        const found = byName.get(String(it.object.metadata.name));
+        if (found) live.set(it, found);
       }
     }),
   );
-  return startVersions;
+  return { live, startVersions };
 }
 
 export const HANDOVER_MANAGER = 'commit-to-cloud-replicas-handover';
@@ -200,17 +207,19 @@ export const HANDOVER_MANAGER = 'commit-to-cloud-replicas-handover';
  * count stays. One list of HPAs per namespace of scalable workloads; a cluster that serves no
  * autoscaling/v2, or RBAC that forbids listing them, leaves the manifests as they are (a warning).
  * When this field manager owned `replicas`, the current count is handed over (replicasHandover) so
- * that leaving the field out does not reset it.
+ * that leaving the field out does not reset it. Returns those counts.
  */
 export async function leaveReplicasToAutoscalers(
   client: KubeClient,
-  items: Item[],
+  items: SetItem[],
+  live: LiveObjects,
   logger: Logger,
-): Promise<void> {
+): Promise<Map<SetItem, number>> {
+  const handovers = new Map<SetItem, number>();
   const scalable = items.filter(
     (i) => !!adapterOf(i.info.kind)?.scalable && get(i.object, 'spec', 'replicas') !== undefined,
   );
-  if (scalable.length === 0) return;
+  if (scalable.length === 0) return handovers;
   const hpas: KubeObject[] = items
     .filter((i) => i.info.kind === 'HorizontalPodAutoscaler')
     .map((i) => i.object);
@@ -246,68 +255,99 @@ export async function leaveReplicasToAutoscalers(
     });
     if (!hpa) continue;
     delete asObject(it.object.spec)!.replicas; // set: the filter above read it
-    const owned = (it.live?.metadata.managedFields ?? []).some(
+    const now = live.get(it);
+    const owned = (now?.metadata.managedFields ?? []).some(
       (e) =>
         e.manager === FIELD_MANAGER &&
         e.operation === 'Apply' &&
         !!(e.fieldsV1 as { 'f:spec'?: { 'f:replicas'?: unknown } } | undefined)?.['f:spec']?.['f:replicas'],
     );
-    const current = asNumber(get(it.live, 'spec', 'replicas'));
-    if (owned && current !== undefined) it.replicasHandover = current;
+    const current = asNumber(get(now, 'spec', 'replicas'));
+    if (owned && current !== undefined) handovers.set(it, current);
     logger.info(
       `${it.key}: replicas left out, the HorizontalPodAutoscaler ${hpa.metadata.namespace ?? it.namespace}/${hpa.metadata.name} sets them`,
     );
   }
+  return handovers;
 }
 
 /**
- * Audit annotations on each object (from `objectOf`). Before the dry run a workload that runs
- * already is taken to keep its template (its live audit annotations carried over); markChanges
- * corrects that from the dry run.
+ * The audit annotations on an object before the dry run: a workload that runs already is taken to
+ * keep its template (its live audit annotations carried over) unless `changes` says otherwise;
+ * changeOf corrects that from the dry run. Returns whether the template is taken to change.
  */
-export function annotateItems(
-  items: Item[],
-  objectOf: (it: Item) => KubeObject,
+export function annotateAssumed(
+  obj: KubeObject,
+  live: KubeObject | undefined,
+  changes: boolean,
   audit: AuditInfo | undefined,
-): void {
-  for (const it of items) {
-    const obj = objectOf(it);
-    const live = it.live;
-    const hasTemplate = !!podTemplateOf(obj);
-    it.templateChanged = hasTemplate && (!live || it.templateChanged);
-    if (audit) annotateObject(obj, audit, { ...(live ? { live } : {}), templateChanges: it.templateChanged });
-  }
+): boolean {
+  const templateChanged = !!podTemplateOf(obj) && (!live || changes);
+  if (audit) annotateObject(obj, audit, { ...(live ? { live } : {}), templateChanges: templateChanged });
+  return templateChanged;
 }
 
 /**
- * What the apply does to each object, as the server says. `state`: the dry run's object (with the
- * images the objects carry now: the built image's digest is known only after the build) against the
+ * What the apply does to an object, as the server says. `state`: the dry run's object (with the
+ * images the object carries now: the built image's digest is known only after the build) against the
  * live one: created, configured, or unchanged (then it is not written). `templateChanged`: the same
  * for the pod template alone: a dropped field, a changed value, a new container is a change and a
- * rollout. Templates that change get the new commit annotation on the object from `objectOf`.
+ * rollout. A template that changes gets the new commit annotation on `obj`.
  */
-export function markChanges(
-  items: Item[],
-  dryRuns: Map<Item, KubeObject>,
-  objectOf: (it: Item) => KubeObject,
+export function changeOf(
+  obj: KubeObject,
+  live: KubeObject | undefined,
+  dry: KubeObject | undefined,
   audit: AuditInfo | undefined,
-): void {
-  for (const it of items) {
-    const obj = objectOf(it);
-    const desired = podTemplateOf(obj);
-    const dry = dryRuns.get(it);
-    if (!it.live || !dry) {
-      // New, or not validated (an object in a namespace this run would create, in a dry run).
-      it.state = it.live ? 'configured' : 'created';
-      it.templateChanged = !!desired;
-      continue;
-    }
-    const live = it.live;
-    const after = withImagesOf(dry, obj);
-    it.templateChanged = !!desired && !templatesEqual(podTemplateOf(after), podTemplateOf(live));
-    if (audit && desired) annotateObject(obj, audit, { live, templateChanges: it.templateChanged });
-    it.state = comparable(after) === comparable(it.live) ? 'unchanged' : 'configured';
-  }
+): Pick<Item, 'state' | 'templateChanged'> {
+  const desired = podTemplateOf(obj);
+  // New, or not validated (an object in a namespace this run would create, in a dry run).
+  if (!live || !dry) return { state: live ? 'configured' : 'created', templateChanged: !!desired };
+  const after = withImagesOf(dry, obj);
+  const templateChanged = !!desired && !templatesEqual(podTemplateOf(after), podTemplateOf(live));
+  if (audit && desired) annotateObject(obj, audit, { live, templateChanges: templateChanged });
+  return { state: comparable(after) === comparable(live) ? 'unchanged' : 'configured', templateChanged };
+}
+
+/** What preflight learnt of the set, each a map from the object to its fact. */
+export interface PreflightFacts {
+  live: LiveObjects;
+  handovers: ReadonlyMap<SetItem, number>;
+  /** Namespaces created before the dry run. */
+  created: ReadonlyMap<SetItem, KubeObject>;
+  dryRuns: ReadonlyMap<SetItem, KubeObject>;
+  drafts: ReadonlyMap<SetItem, KubeObject>;
+}
+
+/** The items as preflight gives them: each made once, from the set's object and what was learnt of it. */
+export function checkedItems(items: SetItem[], facts: PreflightFacts, audit: AuditInfo | undefined): Item[] {
+  return items.map((it) => {
+    const live = facts.live.get(it);
+    const dryRun = facts.dryRuns.get(it);
+    const draft = facts.drafts.get(it);
+    const applied = facts.created.get(it);
+    const handover = facts.handovers.get(it);
+    return {
+      ...it,
+      ...(live ? { live } : {}),
+      ...(applied ? { applied } : {}),
+      ...(handover !== undefined ? { replicasHandover: handover } : {}),
+      ...(dryRun ? { dryRun } : {}),
+      ...(draft ? { draft } : {}),
+      ...changeOf(draft ?? it.object, live, dryRun, audit),
+    };
+  });
+}
+
+/**
+ * After the build: the objects carry the built image now. Their annotations and what the apply does
+ * are worked out again from the same dry run, as new items.
+ */
+export function withBuiltImage(items: Item[], audit: AuditInfo | undefined): Item[] {
+  return items.map((it) => {
+    annotateAssumed(it.object, it.live, it.templateChanged, audit);
+    return { ...it, ...changeOf(it.object, it.live, it.dryRun, audit) };
+  });
 }
 
 /** A copy of `obj` whose containers carry the images of the same-named containers of `from`. */
@@ -336,22 +376,22 @@ const MISSING_NAMESPACE = /namespaces "([^"]+)" not found/;
  */
 export async function dryRunAll(
   client: KubeClient,
-  items: Item[],
-  drafts: Map<Item, KubeObject>,
+  items: SetItem[],
+  live: LiveObjects,
+  created: ReadonlyMap<SetItem, KubeObject>,
+  objectOf: ObjectOf,
   opts: DeployOptions,
-): Promise<Map<Item, KubeObject>> {
-  const creating = new Set(namespacesToCreate(items).map((i) => String(i.object.metadata.name)));
+): Promise<Map<SetItem, KubeObject>> {
+  const creating = new Set(namespacesToCreate(items, live).map((i) => String(i.object.metadata.name)));
   const problems: C2CError[] = [];
   const missing = new Map<string, C2CError[]>();
-  const out = new Map<Item, KubeObject>();
+  const out = new Map<SetItem, KubeObject>();
   await Promise.all(
     items.map(async (it) => {
-      if (it.applied) return out.set(it, it.applied); // created for real already (a namespace)
+      const made = created.get(it);
+      if (made) return out.set(it, made); // created for real already (a namespace)
       try {
-        out.set(
-          it,
-          await client.apply(drafts.get(it) ?? it.object, { dryRun: true, force: opts.forceConflicts }),
-        );
+        out.set(it, await client.apply(objectOf(it), { dryRun: true, force: opts.forceConflicts }));
       } catch (e) {
         if (!(e instanceof KubeApiError)) throw e;
         const where = { file: it.manifest.file, line: it.manifest.line };
@@ -386,5 +426,5 @@ export async function dryRunAll(
 
 /** One line per object: "created|configured|unchanged kind/ns/name". */
 export function preflightLines(items: Item[]): string[] {
-  return items.map((it) => `${it.state ?? 'configured'} ${it.key}`);
+  return items.map((it) => `${it.state} ${it.key}`);
 }

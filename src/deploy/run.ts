@@ -5,19 +5,20 @@ import { watchRollouts, type Outcome, explain, rollBack, undoApply } from './rol
 import { renderDeploySummary, type WorkloadRow } from './summary.js';
 import type { DeployOptions } from './inputs.js';
 import { buildImage, pinImages, reuseBuiltImage } from './images/index.js';
-import { keyOf, rowFor, type Item } from './items.js';
+import { keyOf, rowFor, type Item, type SetItem } from './items.js';
 import {
-  annotateItems,
+  annotateAssumed,
+  checkedItems,
   createNamespacesFirst,
   deleteCreatedNamespaces,
   dryRunAll,
   leaveReplicasToAutoscalers,
-  markChanges,
   preflightLines,
   readLive,
   resolveItems,
+  withBuiltImage,
 } from './preflight.js';
-import { applyAll } from './apply.js';
+import { ApplyFailure, applyAll } from './apply.js';
 import { prepareDeploy, type PreparedSet } from './prepare.js';
 import type { DeployContext, DeployResult } from './types.js';
 import type { AuditInfo } from './annotations.js';
@@ -56,17 +57,14 @@ export async function runDeploy(
 /** What preflight gives: the set checked against the cluster, nothing changed on it yet. */
 interface Checked {
   client: KubeClient;
-  /** The set's objects, in apply order. */
+  /** The set's objects, in apply order, each with what runs now and what the dry run says. */
   items: Item[];
-  /** Annotated copies for the dry run, when the image is still to be built (its digest unknown). */
-  drafts: Map<Item, KubeObject>;
   /** The workloads' versions before this run: a rollout is this run's when it moves past them. */
-  startVersions: Awaited<ReturnType<typeof readLive>>;
+  startVersions: Map<string, string>;
   /** An image is to be built and pushed (none built from this commit exists). */
   toBuild: boolean;
   /** The image built from this commit earlier (a re-run), used as it is. */
   reused?: { image: string; digest: string };
-  dryRuns: Awaited<ReturnType<typeof dryRunAll>>;
   /** What the dry run showed, one line per object. */
   lines: string[];
   audit?: AuditInfo;
@@ -79,14 +77,15 @@ async function preflight(opts: DeployOptions, ctx: DeployContext, set: PreparedS
     logger,
     ...(ctx.kubeRetry ? { retry: ctx.kubeRetry } : {}),
   });
-  const items = await logger.group('Check the cluster', () => resolveItems(client, manifests, opts, logger));
+  const resolved = await logger.group('Check the cluster', () =>
+    resolveItems(client, manifests, opts, logger),
+  );
   // The GitHub Deployment can be recorded: checked before anything is built or changed.
   if (ctx.recorder && !opts.dryRun) await ctx.recorder.check();
 
-  const startVersions = await logger.group('Read what runs now', async () => {
-    const versions = await readLive(client, items);
-    await leaveReplicasToAutoscalers(client, items, logger);
-    return versions;
+  const { live, startVersions, handovers } = await logger.group('Read what runs now', async () => {
+    const read = await readLive(client, resolved);
+    return { ...read, handovers: await leaveReplicasToAutoscalers(client, resolved, read.live, logger) };
   });
   await pinImages(opts, targets, work, 'others', logger);
   // The image to build may exist already (a re-run): then its digest is known before the dry run.
@@ -97,32 +96,32 @@ async function preflight(opts: DeployOptions, ctx: DeployContext, set: PreparedS
   // Annotations and template changes on copies for the dry run when the image is still to be built
   // (its digest is not known yet).
   const audit = opts.annotate ? ctx.audit : undefined;
-  const drafts = new Map<Item, KubeObject>();
-  if (toBuild) {
-    for (const it of items) drafts.set(it, structuredClone(it.object));
-    annotateItems(items, (it) => drafts.get(it)!, audit);
-  } else annotateItems(items, (it) => it.object, audit);
-  items.sort((a, b) => rank(a.info.kind) - rank(b.info.kind) || a.manifest.index - b.manifest.index);
+  const drafts = new Map(toBuild ? resolved.map((it) => [it, structuredClone(it.object)]) : []);
+  const objectOf = (it: SetItem) => drafts.get(it) ?? it.object;
+  for (const it of resolved) annotateAssumed(objectOf(it), live.get(it), false, audit);
+  const ordered = [...resolved].sort(
+    (a, b) => rank(a.info.kind) - rank(b.info.kind) || a.manifest.index - b.manifest.index,
+  );
 
   // One rejected object means nothing is applied (and, when an image is to be built, nothing is
   // pushed). Namespaces the set creates are created first, so what goes in them is validated too.
-  const dryRuns = await logger.group('Server-side dry run', async () => {
-    const created = opts.dryRun ? [] : await createNamespacesFirst(client, items, drafts, opts, logger);
+  const { created, dryRuns } = await logger.group('Server-side dry run', async () => {
+    const created = opts.dryRun
+      ? new Map<SetItem, KubeObject>()
+      : await createNamespacesFirst(client, ordered, live, objectOf, opts, logger);
     try {
-      return await dryRunAll(client, items, drafts, opts);
+      return { created, dryRuns: await dryRunAll(client, ordered, live, created, objectOf, opts) };
     } catch (e) {
-      throw await deleteCreatedNamespaces(client, created, e, logger);
+      throw await deleteCreatedNamespaces(client, [...created.keys()], e, logger);
     }
   });
-  markChanges(items, dryRuns, (it) => drafts.get(it) ?? it.object, audit);
+  const items = checkedItems(ordered, { live, handovers, created, dryRuns, drafts }, audit);
   return {
     client,
     items,
-    drafts,
     startVersions,
     toBuild,
     ...(reused ? { reused } : {}),
-    dryRuns,
     lines: preflightLines(items),
     ...(audit ? { audit } : {}),
   };
@@ -148,8 +147,10 @@ async function act(
   const { logger } = ctx;
   const now = ctx.now ?? Date.now;
   const { targets, work } = set;
-  const { client, items, dryRuns, startVersions, audit } = checked;
+  const { client, startVersions, audit } = checked;
   const recorder = startRecorder(ctx);
+  // The set as it stands: what an undo after a failure goes by.
+  let items = checked.items;
   try {
     const deploymentId = await recorder.start();
     let built: Acted['built'];
@@ -157,10 +158,10 @@ async function act(
       await buildImage(opts, ctx, work);
       built = { image: work.image, digest: work.digest };
       await pinImages(opts, targets, work, 'built', logger);
-      annotateItems(items, (it) => it.object, audit);
-      markChanges(items, dryRuns, (it) => it.object, audit);
+      items = withBuiltImage(items, audit);
     }
-    await logger.group('Apply', () => applyAll(client, items, opts, logger));
+    const toApply = items;
+    items = await logger.group('Apply', () => applyAll(client, toApply, opts, logger));
     const applied = appliedLines(items);
 
     // Only rollouts this run starts are watched: a workload whose template did not change has none.
@@ -192,6 +193,7 @@ async function act(
   } catch (e) {
     // Whatever went wrong after the first write, what this run wrote is undone (when asked), and
     // the GitHub Deployment does not stay in_progress.
+    if (e instanceof ApplyFailure) items = e.items;
     const failure = await undoAfterFailure(client, items, opts, e, logger, now);
     await recorder.finish('failure', errorMessage(failure));
     throw failure;
@@ -471,7 +473,7 @@ async function reportDryRun(
   // The rows show the objects as the dry run sent them (the drafts, when there are).
   const rows = items
     .filter((i) => isWatchedKind(i.info.kind))
-    .map((i) => rowFor({ ...i, object: checked.drafts.get(i) ?? i.object }));
+    .map((i) => rowFor({ ...i, object: i.draft ?? i.object }));
   return {
     result: 'dry-run',
     image: checked.reused?.image ?? '',
