@@ -274,7 +274,7 @@ export async function updateGoSums(log: BuildLog): Promise<void> {
       kwok: ['sigs.k8s.io/kwok/cmd/kwok'],
     };
     for (const [key, dir] of Object.entries(modules) as [keyof typeof modules, string][]) {
-      await goRun(dir, scratch, ['list', '-deps', ...packages[key]]);
+      await goCommand(dir, scratch, ['list', '-deps', ...packages[key]]);
       const name = path.basename(dir);
       await copyFile(path.join(dir, 'go.sum'), path.join(SOURCES, name, 'go.sum'));
       log(`scripts/cluster/${name}/go.sum updated`);
@@ -314,7 +314,7 @@ async function prepareModule(
  * version that matches (v1.34.4 -> v0.34.4), read from the go.mod the module proxy serves.
  */
 async function stagingReplaces(moduleDir: string, scratch: string, version: string): Promise<string> {
-  const { stdout } = await goRun(moduleDir, scratch, [
+  const stdout = await goCommand(moduleDir, scratch, [
     'mod',
     'download',
     '-json',
@@ -329,21 +329,6 @@ async function stagingReplaces(moduleDir: string, scratch: string, version: stri
   if (staging.length === 0) throw new Error(`no k8s.io staging modules at v0.0.0 in ${info.GoMod}`);
   const published = version.replace(/^v1\./, 'v0.');
   return `\nreplace (\n${[...new Set(staging)].map((m) => `\t${m} => ${m} ${published}\n`).join('')})\n`;
-}
-
-async function goRun(
-  cwd: string,
-  scratch: string,
-  args: string[],
-): Promise<{ stdout: string; stderr: string }> {
-  try {
-    return await run('go', args, { cwd, env: goEnv(scratch), maxBuffer: 64 << 20 });
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new Error(`go ${args.join(' ')} (in ${cwd}) failed:\n${tail(err.stderr ?? err.message, 40)}`, {
-      cause: e,
-    });
-  }
 }
 
 /** One `go build` of one module's commands into the bin directory. */
@@ -425,30 +410,39 @@ async function buildGroups(groups: BuildGroup[], scratch: string, out: string, l
 }
 
 /**
- * A go command of the build (go build runs two packages at a time: the machines are shared), its
- * output kept for the error. Stops when the signal fires.
+ * One go command in the scratch environment. Resolves with its standard output (what `go mod
+ * download -json` prints); `go list` prints the packages, which are not kept. The error names the
+ * command as `shown` (default: the whole command) with the last 40 lines of its output; when
+ * `signal` aborts (another go command failed), it stops and says so.
  */
 function goCommand(
   cwd: string,
   scratch: string,
   args: string[],
-  signal: AbortSignal,
-  /** The command as the error names it. */
-  shown: string,
-): Promise<void> {
+  signal?: AbortSignal,
+  shown = `go ${args.join(' ')}`,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('go', args, { cwd, env: goEnv(scratch), stdio: ['ignore', 'pipe', 'pipe'], signal });
-    let output = '';
-    // go list prints the packages: only the errors matter.
-    if (args[0] !== 'list') child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
+    const child = spawn('go', args, {
+      cwd,
+      env: goEnv(scratch),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(signal ? { signal } : {}),
+    });
+    let stdout = '';
+    let stderr = '';
+    if (args[0] !== 'list') child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
     child.on('error', (e) => {
-      if (!signal.aborted) reject(e);
+      if (!signal?.aborted) reject(e);
     });
     child.on('exit', (code, sig) => {
-      if (code === 0) resolve();
-      else if (signal.aborted) reject(new Error(`${shown} stopped: another go command failed`));
-      else reject(new Error(`${shown} failed (${sig ?? `exit ${code}`}) in ${cwd}:\n${tail(output, 40)}`));
+      if (code === 0) resolve(stdout);
+      else if (signal?.aborted) reject(new Error(`${shown} stopped: another go command failed`));
+      else
+        reject(
+          new Error(`${shown} failed (${sig ?? `exit ${code}`}) in ${cwd}:\n${tail(stdout + stderr, 40)}`),
+        );
     });
   });
 }
