@@ -35,7 +35,7 @@ export interface EcrFake {
   secretAccessKey: string;
   registry: RegistryServer;
   calls: EcrCall[];
-  repositories: Map<string, { createdAt: number }>;
+  repositories: Map<string, EcrRepository>;
   /** Environment that points the SDK here (AWS_ENDPOINT_URL_ECR, dummy keys, region). */
   env: Record<string, string>;
   addRepository(name: string): void;
@@ -43,6 +43,15 @@ export interface EcrFake {
   failNext(op: string, times: number, status: number, type: string): void;
   stop(): Promise<void>;
 }
+
+export interface EcrRepository {
+  createdAt: number;
+  /** As CreateRepository was given it; ECR's default is MUTABLE. */
+  imageTagMutability: string;
+}
+
+/** The values ECR takes for imageTagMutability. */
+const TAG_MUTABILITY = ['MUTABLE', 'IMMUTABLE', 'MUTABLE_WITH_EXCLUSION', 'IMMUTABLE_WITH_EXCLUSION'];
 
 export interface EcrFakeOptions {
   /** A registry started with basic auth for user AWS; started (and stopped) here when absent. */
@@ -167,7 +176,7 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
   const secretAccessKey = opts.secretAccessKey ?? 'c2c-fake-secret-access-key';
   const host = `${accountId}.dkr.ecr.${region}.amazonaws.com`;
   const calls: EcrCall[] = [];
-  const repositories = new Map<string, { createdAt: number }>();
+  const repositories = new Map<string, EcrRepository>();
   const faults: Array<{ op: string; times: number; status: number; type: string }> = [];
   const basic = `Basic ${Buffer.from(`AWS:${registry.password}`).toString('base64')}`;
 
@@ -177,7 +186,7 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
     repositoryName: name,
     repositoryUri: `${host}/${name}`,
     createdAt: repositories.get(name)!.createdAt,
-    imageTagMutability: 'MUTABLE',
+    imageTagMutability: repositories.get(name)!.imageTagMutability,
     imageScanningConfiguration: { scanOnPush: false },
     encryptionConfiguration: { encryptionType: 'AES256' },
   });
@@ -263,7 +272,13 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
           'RepositoryAlreadyExistsException',
           `The repository with name '${name}' already exists in the registry with id '${accountId}'`,
         );
-      repositories.set(name, { createdAt: Math.floor(Date.now() / 1000) });
+      const mutability = input.imageTagMutability ?? 'MUTABLE';
+      if (typeof mutability !== 'string' || !TAG_MUTABILITY.includes(mutability))
+        throw new EcrException(
+          'InvalidParameterException',
+          `Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [${TAG_MUTABILITY.join(', ')}]'`,
+        );
+      repositories.set(name, { createdAt: Math.floor(Date.now() / 1000), imageTagMutability: mutability });
       return { repository: repoJson(name) };
     },
     DescribeImages: async (input) => {
@@ -390,7 +405,8 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
       AWS_EC2_METADATA_DISABLED: 'true',
     },
     addRepository: (name) => {
-      if (!repositories.has(name)) repositories.set(name, { createdAt: Math.floor(Date.now() / 1000) });
+      if (!repositories.has(name))
+        repositories.set(name, { createdAt: Math.floor(Date.now() / 1000), imageTagMutability: 'MUTABLE' });
     },
     failNext: (op, times, status, type) => faults.push({ op, times, status, type }),
     stop: async () => {
