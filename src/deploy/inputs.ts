@@ -1,6 +1,16 @@
 import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { InputError, asBool, asDuration, asLines, asTrimmed, parseInputs, parseList } from '../core/index.js';
+import {
+  InputError,
+  asBool,
+  asCount,
+  asDuration,
+  asLines,
+  asTrimmed,
+  parseInputs,
+  parseList,
+} from '../core/index.js';
 import type { InputSpec, RawInputs } from '../core/index.js';
 import { parseImageInput, parseImageReference, type ImageReference } from '../images/index.js';
 import type { BuilderChoice, BuildSecret } from '../builder/index.js';
@@ -36,6 +46,17 @@ export const DEPLOY_INPUTS = {
     parse: imageList,
   },
   'build-context': { default: '', description: 'When set: build this context and push it to `image`.' },
+  services: {
+    default: '',
+    description:
+      'Instead of `build-context`, for many services in one repository: newline-separated directories or globs (e.g. `services/*`); each matched directory holding a Dockerfile (or `dockerfile`) is a service named by its directory, pushed to `image` with `{service}` replaced (e.g. `ghcr.io/org/shop-{service}`). Each is tagged `src-` + a hash of its files, its Dockerfile and the build args (`base-image` among them): a service whose tag exists already is reused, the others are built in parallel, and the whole set is deployed in one step, nothing applied unless every build succeeded.',
+    parse: asLines,
+  },
+  parallel: {
+    default: '0',
+    description: 'How many `services` are built at once; 0: as many as the machine has CPUs.',
+    parse: asCount(64),
+  },
   dockerfile: {
     default: 'Dockerfile',
     description: 'Dockerfile, relative to `build-context`.',
@@ -44,7 +65,7 @@ export const DEPLOY_INPUTS = {
   image: {
     default: '',
     description:
-      'Repository the built image is pushed to (ECR or any OCI registry), e.g. `ghcr.io/org/app`. A container in the manifests must name this repository exactly, registry host and port included: its image is replaced by the built one.',
+      "Repository the built image is pushed to (ECR or any OCI registry), e.g. `ghcr.io/org/app`; with `services`, `{service}` stands for each service's name. A container in the manifests must name this repository exactly, registry host and port included: its image is replaced by the built one.",
   },
   tag: {
     default: '',
@@ -156,8 +177,12 @@ export const DEPLOY_INPUTS = {
 export type DeployRaw = RawInputs<typeof DEPLOY_INPUTS>;
 
 export const DEPLOY_OUTPUTS = {
-  image: 'The pushed image as `repo@digest`, when one was built.',
+  image: 'The pushed image as `repo@digest`, when one was built (or reused); empty with several `services`.',
   digest: 'The digest of the built image.',
+  images:
+    'Every image built or reused, as JSON: service name (for `build-context`, its directory\'s name) to `repo@digest`, e.g. `{"api":"ghcr.io/org/shop-api@sha256:…"}`.',
+  built: 'The services this run built and pushed, one per line.',
+  reused: 'The services whose image existed already under its content tag (not built), one per line.',
   applied:
     'Every object of the set, `kind/namespace/name`, one per line; ` (unchanged)` after those the server-side dry run showed unchanged, which were not written. In a dry run: what the apply would do, the same way.',
   'rolled-back': '`true` when a failed rollout was rolled back.',
@@ -170,11 +195,35 @@ export function deployOutputs(r: DeployResult): Record<keyof typeof DEPLOY_OUTPU
   return {
     image: r.image,
     digest: r.digest,
+    images: JSON.stringify(Object.fromEntries(r.builds.map((b) => [b.name, b.image]))),
+    built: r.builds
+      .filter((b) => b.built)
+      .map((b) => b.name)
+      .join('\n'),
+    reused: r.builds
+      .filter((b) => !b.built && b.image)
+      .map((b) => b.name)
+      .join('\n'),
     applied: r.applied.join('\n'),
     'rolled-back': String(r.rolledBack),
     'deployment-id': r.deploymentId,
     result: r.result,
   };
+}
+
+/** The `services` input and the build inputs every service shares. */
+export interface ServicesOption {
+  patterns: string[];
+  /** `image` with `{service}` in it (or without, for one service). */
+  image: string;
+  /** The Dockerfile, relative to each service's directory. */
+  dockerfile: string;
+  buildArgs: Array<[string, string]>;
+  secrets?: BuildSecret[];
+  builder: BuilderChoice;
+  rebuild: boolean;
+  /** How many build at once. */
+  parallel: number;
 }
 
 export interface DeployOptions {
@@ -193,6 +242,8 @@ export interface DeployOptions {
     builder: BuilderChoice;
     rebuild: boolean;
   };
+  /** `services`: the patterns of the service directories and how each is built (expanded and hashed by prepareDeploy). */
+  services?: ServicesOption;
   username?: string;
   password?: string;
   pinDigests: boolean;
@@ -287,7 +338,52 @@ export function parseDeployInputs(
     );
 
   let build: DeployOptions['build'];
+  let services: ServicesOption | undefined;
   const ctxRaw = raw['build-context'].trim();
+  const base = v['base-image'];
+  if (base) {
+    try {
+      parseImageReference(base);
+    } catch (e) {
+      throw new InputError(
+        'base-image',
+        (e as Error).message,
+        "an image reference such as hash-base's 'image-ref' output",
+      );
+    }
+    if (!buildArgs.some(([k]) => k === 'BASE_IMAGE')) buildArgs.push(['BASE_IMAGE', base]);
+  }
+  if (v.services.length && ctxRaw)
+    throw new InputError(
+      'services',
+      "and 'build-context' are both set",
+      "one of them: 'services' for many services, 'build-context' for one",
+    );
+  if (v.services.length) {
+    if (!raw.image.trim())
+      throw new InputError(
+        'image',
+        "is empty but 'services' is set: there is nowhere to push",
+        "a repository with {service} in it, such as 'ghcr.io/org/shop-{service}'",
+      );
+    // The repository each service gets is checked once the services are known (prepareDeploy).
+    parseImageInput('image', raw.image.replace(/\{service\}/g, 'service'), { repositoryOnly: true });
+    services = {
+      patterns: v.services,
+      image: raw.image.trim(),
+      dockerfile: v.dockerfile || 'Dockerfile',
+      buildArgs,
+      ...(secrets ? { secrets } : {}),
+      builder,
+      rebuild: v.rebuild,
+      parallel: v.parallel || availableParallelism(),
+    };
+  } else if (raw.image.includes('{service}'))
+    throw new InputError(
+      'image',
+      "holds {service}, but 'services' is empty",
+      "the services to build ('services: services/*'), or a repository without {service}",
+    );
   if (ctxRaw) {
     if (!raw.image.trim())
       throw new InputError(
@@ -326,21 +422,8 @@ export function parseDeployInputs(
         `'${tag}' is not a valid tag`,
         'letters, digits, _ . - (not starting with . or -), at most 128',
       );
-    const base = v['base-image'];
-    if (base) {
-      try {
-        parseImageReference(base);
-      } catch (e) {
-        throw new InputError(
-          'base-image',
-          (e as Error).message,
-          "an image reference such as hash-base's 'image-ref' output",
-        );
-      }
-      if (!buildArgs.some(([k]) => k === 'BASE_IMAGE')) buildArgs.push(['BASE_IMAGE', base]);
-    }
     build = { context, dockerfile, image, tag, buildArgs, secrets, builder, rebuild: v.rebuild };
-  } else if (raw.image.trim()) {
+  } else if (raw.image.trim() && !services) {
     throw new InputError(
       'build-context',
       "is empty but 'image' is set",
@@ -358,6 +441,7 @@ export function parseDeployInputs(
     ...(namespace ? { namespace } : {}),
     images,
     ...(build ? { build } : {}),
+    ...(services ? { services } : {}),
     ...(username ? { username } : {}),
     ...(password ? { password } : {}),
     pinDigests: v['pin-digests'],

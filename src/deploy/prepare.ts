@@ -1,12 +1,18 @@
 import type { Logger } from '../core/index.js';
-import { registerSecrets, substituteAll, type ImageTarget, type ImageWork } from './images/index.js';
+import {
+  registerSecrets,
+  resolveBuilds,
+  substituteAll,
+  type ImageTarget,
+  type ImageWork,
+} from './images/index.js';
 import type { DeployOptions } from './inputs.js';
 import { loadManifests, type Manifest } from './manifests/index.js';
 
 /**
  * The set a deploy sends, read and checked without a cluster: the manifests read (files, globs,
  * kustomize rendered once), validated, and their images substituted (every image entry matched to
- * a container, the image to build named). A caller may change the objects before deploying them
+ * a container, the images to build named: the build-context one, or each service's, hashed). A caller may change the objects before deploying them
  * (feature environments rewrite their Ingress hosts); a prepared set is deployed once (the deploy
  * gives its objects their namespace and annotations).
  */
@@ -24,6 +30,7 @@ export async function prepareDeploy(opts: DeployOptions, ctx: { logger: Logger }
     loadManifests(opts.manifests, { workspace: opts.workspace, logger }),
   );
   const targets = manifests.map((m) => ({ object: m.object, file: m.file, line: m.line }));
-  const work = substituteAll(opts, targets, logger);
+  const builds = await resolveBuilds(opts, logger);
+  const work = substituteAll(opts, builds, targets, logger);
   return { manifests, targets, work };
 }

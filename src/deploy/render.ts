@@ -3,7 +3,13 @@ import { formatReference } from '../images/index.js';
 import { applyNamespace } from './manifests/index.js';
 import { prepareDeploy } from './prepare.js';
 import { annotateObject } from './annotations.js';
-import { describeChange, type ImageChange, buildImage, pinImages, reuseBuiltImage } from './images/index.js';
+import {
+  describeChange,
+  type ImageChange,
+  buildImages,
+  pinImages,
+  reuseBuiltImages,
+} from './images/index.js';
 import type { KubeObject } from '../kube/index.js';
 import { kindOf } from './objects.js';
 import type { DeployOptions } from './inputs.js';
@@ -17,8 +23,10 @@ export interface RenderResult {
   image: string;
   digest: string;
   changes: ImageChange[];
-  /** With `build: false`: the image a deploy would build and push (repository:tag), left unpinned. */
+  /** With `build: false`: the image a deploy would build and push (repository:tag), left unpinned (the first, with several). */
   toBuild?: string;
+  /** Every image to build: its name, where it goes (repository:tag), and its digest when known. */
+  builds: Array<{ name: string; ref: string; digest: string }>;
 }
 
 /**
@@ -38,21 +46,23 @@ export async function renderDeploy(
   const { manifests, targets, work } = await prepareDeploy(opts, ctx);
   applyNamespace(manifests, opts.namespace ?? '');
   await pinImages(opts, targets, work, 'others', logger);
-  const reused = await reuseBuiltImage(opts, ctx, work);
-  if (!reused && o.build !== false) await buildImage(opts, ctx, work);
-  if (work.digest) await pinImages(opts, targets, work, 'built', logger);
+  const toBuild = await reuseBuiltImages(ctx, work);
+  if (o.build !== false) await buildImages(ctx, work, toBuild, opts.services?.parallel ?? 1);
+  if (work.builds.some((b) => b.digest)) await pinImages(opts, targets, work, 'built', logger);
   if (!opts.pinDigests) for (const c of work.changes) logger.info(describeChange(c));
   if (opts.annotate && ctx.audit) for (const t of targets) annotateObject(t.object, ctx.audit);
   const ordered = [...manifests].sort(
     (a, b) => rank(kindOf(a.object)) - rank(kindOf(b.object)) || a.index - b.index,
   );
   const objects = ordered.map((m) => m.object);
+  const unbuilt = work.builds.find((b) => !b.digest);
   return {
     yaml: objects.map((o) => `---\n${stringifyYaml(o, { lineWidth: 0 })}`).join(''),
     objects,
-    image: work.image,
-    digest: work.digest,
+    image: work.builds.length === 1 ? work.builds[0]!.image : '',
+    digest: work.builds.length === 1 ? work.builds[0]!.digest : '',
     changes: work.changes,
-    ...(work.buildRef && !work.digest ? { toBuild: formatReference(work.buildRef) } : {}),
+    ...(unbuilt ? { toBuild: formatReference(unbuilt.ref) } : {}),
+    builds: work.builds.map((b) => ({ name: b.spec.name, ref: formatReference(b.ref), digest: b.digest })),
   };
 }

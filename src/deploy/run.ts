@@ -4,7 +4,7 @@ import { KubeClient, connect, type KubeObject } from '../kube/index.js';
 import { watchRollouts, type Outcome, explain, rollBack, undoApply } from './rollout/index.js';
 import { renderDeploySummary, type WorkloadRow } from './summary.js';
 import type { DeployOptions } from './inputs.js';
-import { buildImage, pinImages, reuseBuiltImage } from './images/index.js';
+import { buildImages, pinImages, reuseBuiltImages, type BuildWork, type ImageWork } from './images/index.js';
 import { keyOf, rowFor, type Item, type SetItem } from './items.js';
 import {
   annotateAssumed,
@@ -61,10 +61,8 @@ interface Checked {
   items: Item[];
   /** The workloads' versions before this run: a rollout is this run's when it moves past them. */
   startVersions: Map<string, string>;
-  /** An image is to be built and pushed (none built from this commit exists). */
-  toBuild: boolean;
-  /** The image built from this commit earlier (a re-run), used as it is. */
-  reused?: { image: string; digest: string };
+  /** The images to build and push (the others were found in the registry and are used as they are). */
+  toBuild: BuildWork[];
   /** What the dry run showed, one line per object. */
   lines: string[];
   audit?: AuditInfo;
@@ -89,14 +87,13 @@ async function preflight(opts: DeployOptions, ctx: DeployContext, set: PreparedS
   });
   await pinImages(opts, targets, work, 'others', logger);
   // The image to build may exist already (a re-run): then its digest is known before the dry run.
-  const toBuild = !!work.buildRef && !(await reuseBuiltImage(opts, ctx, work));
-  const reused = work.buildRef && !toBuild ? { image: work.image, digest: work.digest } : undefined;
-  if (reused) await pinImages(opts, targets, work, 'built', logger);
+  const toBuild = await reuseBuiltImages(ctx, work);
+  if (work.builds.some((b) => b.reused)) await pinImages(opts, targets, work, 'built', logger);
 
   // Annotations and template changes on copies for the dry run when the image is still to be built
   // (its digest is not known yet).
   const audit = opts.annotate ? ctx.audit : undefined;
-  const drafts = new Map(toBuild ? resolved.map((it) => [it, structuredClone(it.object)]) : []);
+  const drafts = new Map(toBuild.length ? resolved.map((it) => [it, structuredClone(it.object)]) : []);
   const objectOf = (it: SetItem) => drafts.get(it) ?? it.object;
   for (const it of resolved) annotateAssumed(objectOf(it), live.get(it), false, audit);
   const ordered = [...resolved].sort(
@@ -121,7 +118,6 @@ async function preflight(opts: DeployOptions, ctx: DeployContext, set: PreparedS
     items,
     startVersions,
     toBuild,
-    ...(reused ? { reused } : {}),
     lines: preflightLines(items),
     ...(audit ? { audit } : {}),
   };
@@ -129,7 +125,6 @@ async function preflight(opts: DeployOptions, ctx: DeployContext, set: PreparedS
 
 /** What act gives: what it built, wrote and recorded, and how the rollouts ended. */
 interface Acted {
-  built?: { image: string; digest: string };
   deploymentId: string;
   deploymentUrl?: string;
   /** The `applied` output's lines. */
@@ -153,10 +148,8 @@ async function act(
   let items = checked.items;
   try {
     const deploymentId = await recorder.start();
-    let built: Acted['built'];
-    if (checked.toBuild) {
-      await buildImage(opts, ctx, work);
-      built = { image: work.image, digest: work.digest };
+    if (checked.toBuild.length) {
+      await buildImages(ctx, work, checked.toBuild, opts.services?.parallel ?? 1);
       await pinImages(opts, targets, work, 'built', logger);
       items = withBuiltImage(items, audit);
     }
@@ -184,7 +177,6 @@ async function act(
     if (verdict.failure) await recorder.finish('failure', verdict.failure);
     else await recorder.finish('success', `deployed ${applied.length} object(s)`);
     return {
-      ...(built ? { built } : {}),
       deploymentId,
       ...(recorder.url ? { deploymentUrl: recorder.url } : {}),
       applied,
@@ -203,11 +195,9 @@ async function act(
 /** The deploy's result, made once from the phases' values. */
 function deployResult(opts: DeployOptions, set: PreparedSet, checked: Checked, acted: Acted): DeployResult {
   const { verdict } = acted;
-  const image = acted.built ?? checked.reused;
   return {
     result: verdict.result,
-    image: image?.image ?? '',
-    digest: image?.digest ?? '',
+    ...imagesOf(set.work),
     applied: acted.applied,
     rolledBack: verdict.rolledBack,
     deploymentId: acted.deploymentId,
@@ -233,6 +223,22 @@ function deployResult(opts: DeployOptions, set: PreparedSet, checked: Checked, a
         `Timeouts: rollout timeout ${formatDuration(opts.timeoutMs)}, rollback timeout ${formatDuration(opts.rollbackTimeoutMs)}.`,
       ],
     }),
+  };
+}
+
+/** The result's images: every build's, and the one image when there is one build. */
+function imagesOf(work: ImageWork): Pick<DeployResult, 'image' | 'digest' | 'builds'> {
+  const one = work.builds.length === 1 ? work.builds[0] : undefined;
+  return {
+    image: one?.image ?? '',
+    digest: one?.digest ?? '',
+    builds: work.builds.map((b) => ({
+      name: b.spec.name,
+      ...(b.spec.service ? { service: b.spec.service } : {}),
+      image: b.image,
+      digest: b.digest,
+      built: !!b.digest && !b.reused,
+    })),
   };
 }
 
@@ -461,12 +467,12 @@ async function reportDryRun(
   logger: DeployContext['logger'],
 ): Promise<DeployResult> {
   const { client, items, lines } = checked;
-  // The image to build, when one would be built (not when it exists already).
-  const buildRef = checked.toBuild ? set.work.buildRef : undefined;
+  // The images to build, when some would be built (not those that exist already).
+  const wouldBuild = checked.toBuild.map((b) => formatReference(b.ref));
   await logger.group('Dry run: what would change', async () => {
-    if (buildRef)
+    for (const b of checked.toBuild)
       logger.info(
-        `would build ${opts.build!.context} and push ${formatReference(buildRef)} (not built in a dry run)`,
+        `would build ${b.spec.context} and push ${formatReference(b.ref)} (not built in a dry run)`,
       );
     for (const line of lines) logger.info(line);
   });
@@ -476,8 +482,7 @@ async function reportDryRun(
     .map((i) => rowFor({ ...i, object: i.draft ?? i.object }));
   return {
     result: 'dry-run',
-    image: checked.reused?.image ?? '',
-    digest: checked.reused?.digest ?? '',
+    ...imagesOf(set.work),
     applied: appliedLines(items),
     rolledBack: false,
     deploymentId: '',
@@ -489,10 +494,7 @@ async function reportDryRun(
       title: 'Deploy (dry run)',
       rows,
       result: 'dry-run',
-      notes: [
-        ...(buildRef ? [`${formatReference(buildRef)} would be built and pushed (not in a dry run)`] : []),
-        ...lines,
-      ],
+      notes: [...wouldBuild.map((r) => `${r} would be built and pushed (not in a dry run)`), ...lines],
     }),
   };
 }

@@ -40,10 +40,26 @@ export interface DeployContext extends EngineContext {
 
 export type DeployResultKind = 'success' | 'failed' | 'rolled-back' | 'dry-run';
 
-export interface DeployResult {
-  result: DeployResultKind;
+/** One image the deploy builds (build-context, or a service): what it is, and whether this run built it. */
+export interface BuiltImage {
+  /** The service's name (the context directory's, for build-context). */
+  name: string;
+  /** Set for a service of `services`. */
+  service?: string;
+  /** repository@digest; empty in a dry run for an image that is not built yet. */
   image: string;
   digest: string;
+  /** Pushed by this run; false: found in the registry under its tag and used as it is. */
+  built: boolean;
+}
+
+export interface DeployResult {
+  result: DeployResultKind;
+  /** The one image built or reused (build-context, or a single service); empty with several. */
+  image: string;
+  digest: string;
+  /** Every image built or reused, each service's. */
+  builds: BuiltImage[];
   applied: string[];
   rolledBack: boolean;
   deploymentId: string;

@@ -18,7 +18,7 @@ import { DEPLOY_INPUTS, parseCluster, parseDeployInputs, type DeployOptions } fr
 import { parseFences, type FenceOptions } from './fences.js';
 
 /** The build inputs of deploy-k8s that feature-env takes as they are (passed on to its parser). */
-const BUILD_INPUTS = ['build-context', 'dockerfile', 'image'] as const;
+const BUILD_INPUTS = ['build-context', 'services', 'parallel', 'dockerfile', 'image'] as const;
 const BUILD_DETAIL_INPUTS = [
   'base-image',
   'build-args',
@@ -409,7 +409,7 @@ export function parseFeatureEnvInputs(
   // The services: parsed by deploy-k8s's own parser (manifests, images, the build), namespace later.
   let deploy: DeployOptions | undefined;
   const { manifests } = v;
-  if (manifests.length || raw['build-context'].trim() || raw.images.trim()) {
+  if (manifests.length || raw['build-context'].trim() || raw.services.trim() || raw.images.trim()) {
     if (!manifests.length)
       throw new InputError(
         'manifests',

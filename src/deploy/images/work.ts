@@ -1,4 +1,4 @@
-import { C2CError, InputError } from '../../core/index.js';
+import { C2CError, InputError, ProblemsError, errorMessage } from '../../core/index.js';
 import type { Logger } from '../../core/index.js';
 import {
   canonicalName,
@@ -20,29 +20,50 @@ import type { DeployOptions } from '../inputs.js';
 import { containersOf } from '../objects.js';
 import type { DeployContext } from '../types.js';
 import { podSpecOf } from '../kinds/index.js';
+import type { BuildSpec } from './services.js';
 
-/**
- * The image steps a deploy and a render both go through: substitute `images` (and the image to
- * build) into the objects, pin every other image to its digest, build and push, pin the built one.
- */
-export interface ImageWork {
-  /** The image this run builds, as substituted into the manifests (repository:tag). */
-  buildRef?: ImageReference;
-  changes: ImageChange[];
-  registryFor: (host: string) => Promise<Registry>;
+/** One image this run builds (build-context, or a service): where it goes, and once known, what it is. */
+export interface BuildWork {
+  readonly spec: BuildSpec;
+  /** The image as substituted into the manifests (repository:tag). */
+  readonly ref: ImageReference;
+  /** repository@digest and the digest, once built or found in the registry. */
   image: string;
   digest: string;
+  /** Found in the registry under its tag: not built by this run. */
+  reused: boolean;
 }
 
-/** Substitutes `images` (and the image to build) into the objects: every entry must match a container. */
-export function substituteAll(opts: DeployOptions, targets: ImageTarget[], logger: Logger): ImageWork {
-  const build = opts.build;
-  const buildRef: ImageReference | undefined = build ? { ...build.image, tag: build.tag } : undefined;
+/**
+ * The image steps a deploy and a render both go through: substitute `images` (and the images to
+ * build) into the objects, pin every other image to its digest, build and push, pin the built ones.
+ */
+export interface ImageWork {
+  builds: BuildWork[];
+  changes: ImageChange[];
+  registryFor: (host: string) => Promise<Registry>;
+}
+
+/** Substitutes `images` (and the images to build) into the objects: every entry must match a container. */
+export function substituteAll(
+  opts: DeployOptions,
+  specs: BuildSpec[],
+  targets: ImageTarget[],
+  logger: Logger,
+): ImageWork {
+  const builds: BuildWork[] = specs.map((spec) => ({
+    spec,
+    ref: { ...spec.image, tag: spec.tag },
+    image: '',
+    digest: '',
+    reused: false,
+  }));
   const entries = [...opts.images.map(formatReference)];
-  if (buildRef && !opts.images.some((i) => canonicalName(i) === canonicalName(buildRef))) {
-    requireContainerOf(targets, buildRef);
-    entries.push(formatReference(buildRef));
-  }
+  for (const { ref, spec } of builds)
+    if (!opts.images.some((i) => canonicalName(i) === canonicalName(ref))) {
+      requireContainerOf(targets, ref, spec.service);
+      entries.push(formatReference(ref));
+    }
   const changes = entries.length
     ? substituteImages(targets, entries, {
         onSkip: (image, why) => logger.warning(`image '${image}' left as it is: ${why}`),
@@ -51,10 +72,12 @@ export function substituteAll(opts: DeployOptions, targets: ImageTarget[], logge
   // Registries: one connection per host. Credentials go only to the registry of `image`; without a
   // build, to the registry of the `images` entries when they all name one (never to several).
   const entryHosts = [...new Set(opts.images.map((i) => i.registry))];
-  const credsHost = build ? build.image.registry : entryHosts.length === 1 ? entryHosts[0] : undefined;
+  const buildHosts = [...new Set(specs.map((b) => b.image.registry))];
+  const hosts = buildHosts.length ? buildHosts : entryHosts;
+  const credsHost = hosts.length === 1 ? hosts[0] : undefined;
   if (opts.username && !credsHost)
     logger.warning(
-      `'registry-username' is set, but the images entries name ${entryHosts.length} registries: the credentials are sent to none of them`,
+      `'registry-username' is set, but the ${buildHosts.length ? 'images to build' : 'images entries'} name ${hosts.length} registries: the credentials are sent to none of them`,
     );
   const registries = new Map<string, Promise<Registry>>();
   const registryFor = (host: string) => {
@@ -69,11 +92,11 @@ export function substituteAll(opts: DeployOptions, targets: ImageTarget[], logge
     }
     return r;
   };
-  return { ...(buildRef ? { buildRef } : {}), changes, registryFor, image: '', digest: '' };
+  return { builds, changes, registryFor };
 }
 
 /** The image to build must be the image of some container: else the input `image` is wrong. */
-function requireContainerOf(targets: ImageTarget[], ref: ImageReference): void {
+function requireContainerOf(targets: ImageTarget[], ref: ImageReference, service?: string): void {
   const repos = new Set<string>();
   for (const t of targets)
     for (const { container } of containersOf(podSpecOf(t.object))) {
@@ -88,17 +111,19 @@ function requireContainerOf(targets: ImageTarget[], ref: ImageReference): void {
     }
   const repo = formatReference({ registry: ref.registry, repository: ref.repository });
   throw new InputError(
-    'image',
-    `'${repo}' is the repository of no container in the manifests, so the built image would replace nothing`,
+    service ? 'services' : 'image',
+    service
+      ? `the service '${service}' is pushed to '${repo}', the repository of no container in the manifests, so its image would replace nothing`
+      : `'${repo}' is the repository of no container in the manifests, so the built image would replace nothing`,
     `the repository a container's image names, exactly, registry host and port included${repos.size ? `: ${[...repos].sort().slice(0, 20).join(', ')}` : ''}`,
   );
 }
 
-/** Whether a change substitutes the image this run builds. */
-function isBuilt(work: ImageWork, c: ImageChange): boolean {
-  if (!work.buildRef) return false;
+/** The build whose image a change substitutes, if it is one this run builds. */
+function buildOf(work: ImageWork, c: ImageChange): BuildWork | undefined {
+  if (work.builds.length === 0) return undefined;
   const ref = parseImageReference(c.to.includes('@') ? c.to.slice(0, c.to.indexOf('@')) : c.to);
-  return canonicalName(ref) === canonicalName(work.buildRef) && ref.tag === work.buildRef.tag;
+  return work.builds.find((b) => canonicalName(ref) === canonicalName(b.ref) && ref.tag === b.ref.tag);
 }
 
 /**
@@ -113,11 +138,17 @@ export async function pinImages(
   logger: Logger,
 ): Promise<void> {
   if (!opts.pinDigests) return;
-  const changes = work.changes.filter((c) => (which === 'built') === isBuilt(work, c));
+  // 'built': the images whose digest is known (built, or found under their tag).
+  const changes = work.changes.filter((c) => {
+    const b = buildOf(work, c);
+    return which === 'built' ? !!b?.digest : !b;
+  });
   if (!changes.some((c) => !c.to.includes('@'))) return;
-  await logger.group(which === 'built' ? 'Pin the built image' : 'Pin images to digests', async () => {
+  await logger.group(which === 'built' ? 'Pin the built images' : 'Pin images to digests', async () => {
     await pinDigests(targets, changes, async (_reference, ref) => {
-      if (which === 'built') return work.digest;
+      if (which === 'built')
+        return work.builds.find((b) => canonicalName(b.ref) === canonicalName(ref) && b.ref.tag === ref.tag)!
+          .digest;
       const reg = await work.registryFor(ref.registry);
       const found = await reg.head(ref.repository, ref.tag ?? 'latest');
       if (!found) throw new C2CError(`image ${formatReference(ref)} does not exist in its registry`);
@@ -130,105 +161,158 @@ export async function pinImages(
 const REVISION_LABEL = 'org.opencontainers.image.revision';
 
 /**
- * The image to build exists already as `image:tag`, built from this revision: it is used as it is
- * (one HEAD, then its config's revision label), so a re-run rebuilds nothing and restarts nothing.
- * An image under that tag built from another revision (a moving tag such as `latest`) is rebuilt.
- * `rebuild: true` always builds. Returns whether it was reused (then work.image and work.digest are set).
+ * Which images to build are in the registry already, each found with one HEAD, in parallel. A
+ * service's tag is its content hash: an image under it is that build, used as it is. The
+ * build-context image is used when its config's revision label is this revision, so a re-run
+ * rebuilds nothing and restarts nothing; one built from another revision (a moving tag such as
+ * `latest`) is rebuilt. `rebuild: true` always builds. Sets image, digest and reused on each found;
+ * returns those still to build.
  */
-export async function reuseBuiltImage(
-  opts: DeployOptions,
-  ctx: DeployContext,
-  work: ImageWork,
-): Promise<boolean> {
-  const build = opts.build;
-  const buildRef = work.buildRef;
-  if (!build || !buildRef || build.rebuild) return false;
-  const reg = await work.registryFor(build.image.registry);
-  const found = await reg.head(build.image.repository, build.tag);
+export async function reuseBuiltImages(ctx: DeployContext, work: ImageWork): Promise<BuildWork[]> {
+  const found = await Promise.all(work.builds.map((b) => (b.spec.rebuild ? false : reuseOne(ctx, work, b))));
+  return work.builds.filter((_, i) => !found[i]);
+}
+
+async function reuseOne(ctx: DeployContext, work: ImageWork, b: BuildWork): Promise<boolean> {
+  const { spec } = b;
+  const reg = await work.registryFor(spec.image.registry);
+  const found = await reg.head(spec.image.repository, spec.tag);
   if (!found) return false;
-  const label = ctx.revision
-    ? (await reg.imageConfig(build.image.repository, found.digest)).labels[REVISION_LABEL]
-    : undefined;
-  if (ctx.revision && label !== ctx.revision) {
-    ctx.logger.info(
-      `${formatReference(buildRef)} exists, but was built from ${label ? `revision ${label}` : 'an unknown revision'}, not ${ctx.revision}: building it again`,
-    );
-    return false;
+  if (!spec.contentAddressed && ctx.revision) {
+    const label = (await reg.imageConfig(spec.image.repository, found.digest)).labels[REVISION_LABEL];
+    if (label !== ctx.revision) {
+      ctx.logger.info(
+        `${formatReference(b.ref)} exists, but was built from ${label ? `revision ${label}` : 'an unknown revision'}, not ${ctx.revision}: building it again`,
+      );
+      return false;
+    }
   }
-  work.digest = found.digest;
-  work.image = `${formatReference({ registry: build.image.registry, repository: build.image.repository })}@${found.digest}`;
+  b.digest = found.digest;
+  b.image = `${formatReference({ registry: spec.image.registry, repository: spec.image.repository })}@${found.digest}`;
+  b.reused = true;
   ctx.logger.info(
-    `${formatReference(buildRef)} exists already (${found.digest}): not built again (set 'rebuild' to build anyway)`,
+    `${formatReference(b.ref)} exists already (${found.digest}): not built again (set 'rebuild' to build anyway)`,
   );
   return true;
 }
 
 /**
- * Builds the app image and pushes it to `image` (a registry change: after every check). The build
- * is reproducible: the created time and file times are the commit's (sourceDateEpoch), so the same
+ * Builds the images in `which` and pushes each to its repository (a registry change: after every
+ * check), `parallel` at a time. Every build runs to its end; when any failed, one error names each
+ * failed service with the end of its build's log, and the deploy applies nothing. The builds are
+ * reproducible: the created time and file times are the commit's (sourceDateEpoch), so the same
  * commit gives the same digest.
  */
-export async function buildImage(opts: DeployOptions, ctx: DeployContext, work: ImageWork): Promise<void> {
-  const build = opts.build;
-  const buildRef = work.buildRef;
-  if (!build || !buildRef) return;
+export async function buildImages(
+  ctx: DeployContext,
+  work: ImageWork,
+  which: BuildWork[],
+  parallel: number,
+): Promise<void> {
+  if (which.length === 0) return;
   const { logger } = ctx;
+  if (which.length === 1) {
+    const b = which[0]!;
+    await logger.group(`Build and push ${formatReference(b.ref)}`, () => buildOne(ctx, work, b, logger));
+    return;
+  }
+  const failures: C2CError[] = [];
+  await logger.group(
+    `Build and push ${which.length} images, ${Math.min(parallel, which.length)} at a time`,
+    async () => {
+      let next = 0;
+      const worker = async () => {
+        while (next < which.length) {
+          const b = which[next++]!;
+          try {
+            await buildOne(ctx, work, b, prefixed(logger, `[${b.spec.name}] `));
+          } catch (e) {
+            failures.push(
+              new C2CError(`service '${b.spec.name}' (${formatReference(b.ref)}): ${errorMessage(e)}`, {
+                cause: e,
+              }),
+            );
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(parallel, which.length) }, worker));
+    },
+  );
+  if (failures.length)
+    throw new ProblemsError(
+      `${failures.length} of ${which.length} image(s) failed to build; nothing was applied:\n${failures.map((f) => `  ${f.message.split('\n').join('\n    ')}`).join('\n')}`,
+      failures,
+    );
+}
+
+/** A logger whose lines start with `prefix` (one build's among several). */
+function prefixed(logger: Logger, prefix: string): Logger {
+  return {
+    ...logger,
+    debug: (m) => logger.debug(prefix + m),
+    info: (m) => logger.info(prefix + m),
+    warning: (m, w) => logger.warning(prefix + m, w),
+    error: (m, w) => logger.error(prefix + m, w),
+    group: (_name, fn) => fn(),
+  };
+}
+
+async function buildOne(ctx: DeployContext, work: ImageWork, b: BuildWork, logger: Logger): Promise<void> {
+  const { spec: build } = b;
   const epoch = ctx.sourceDateEpoch ?? (await sourceDateEpoch(build.context, ctx.revision));
   if (epoch === undefined)
     logger.warning(
       'the build is not reproducible: no SOURCE_DATE_EPOCH and no git commit time for the build context, so it stamps the current time',
     );
-  await logger.group(`Build and push ${formatReference(buildRef)}`, async () => {
-    const builder = await resolveBuilder(build.builder, logger);
-    const reg = await work.registryFor(build.image.registry);
-    await reg.ensureRepository(build.image.repository);
-    const creds = await reg.credentials();
-    const targets = [
-      {
-        host: reg.endpointHost,
-        insecure: reg.insecure || isLoopbackHost(reg.endpointHost),
-        ...(creds ? { username: creds.username, password: creds.password } : {}),
+  const builder = await resolveBuilder(build.builder, logger);
+  const reg = await work.registryFor(build.image.registry);
+  await reg.ensureRepository(build.image.repository);
+  const creds = await reg.credentials();
+  const targets = [
+    {
+      host: reg.endpointHost,
+      insecure: reg.insecure || isLoopbackHost(reg.endpointHost),
+      ...(creds ? { username: creds.username, password: creds.password } : {}),
+    },
+  ];
+  // The base image's registry, when it is another one, is where the build pulls FROM.
+  const base = build.buildArgs.find(([k]) => k === 'BASE_IMAGE')?.[1];
+  if (base) {
+    const baseHost = parseImageReference(base).registry;
+    if (baseHost !== build.image.registry && isLoopbackHost(baseHost))
+      targets.push({ host: baseHost, insecure: true });
+  }
+  const labels: Record<string, string> = {
+    'org.opencontainers.image.created': new Date(
+      epoch !== undefined ? epoch * 1000 : (ctx.now ?? Date.now)(),
+    ).toISOString(),
+  };
+  if (ctx.revision) labels[REVISION_LABEL] = ctx.revision;
+  if (ctx.source) labels['org.opencontainers.image.source'] = ctx.source;
+  const built = await buildAndPush(
+    {
+      context: build.context,
+      dockerfile: build.dockerfile,
+      tags: [`${reg.endpointHost}/${build.image.repository}:${build.tag}`],
+      buildArgs: build.buildArgs,
+      ...(build.secrets ? { secrets: build.secrets } : {}),
+      labels,
+      targets,
+      logger,
+      ...(epoch !== undefined ? { timestamp: epoch } : {}),
+      inputNames: {
+        dockerfile: 'dockerfile',
+        context: build.service ? 'services' : 'build-context',
+        buildArgs: 'build-args',
+        secrets: 'secrets',
+        secretFiles: 'secret-files',
       },
-    ];
-    // The base image's registry, when it is another one, is where the build pulls FROM.
-    const base = build.buildArgs.find(([k]) => k === 'BASE_IMAGE')?.[1];
-    if (base) {
-      const baseHost = parseImageReference(base).registry;
-      if (baseHost !== build.image.registry && isLoopbackHost(baseHost))
-        targets.push({ host: baseHost, insecure: true });
-    }
-    const labels: Record<string, string> = {
-      'org.opencontainers.image.created': new Date(
-        epoch !== undefined ? epoch * 1000 : (ctx.now ?? Date.now)(),
-      ).toISOString(),
-    };
-    if (ctx.revision) labels[REVISION_LABEL] = ctx.revision;
-    if (ctx.source) labels['org.opencontainers.image.source'] = ctx.source;
-    const built = await buildAndPush(
-      {
-        context: build.context,
-        dockerfile: build.dockerfile,
-        tags: [`${reg.endpointHost}/${build.image.repository}:${build.tag}`],
-        buildArgs: build.buildArgs,
-        ...(build.secrets ? { secrets: build.secrets } : {}),
-        labels,
-        targets,
-        logger,
-        ...(epoch !== undefined ? { timestamp: epoch } : {}),
-        inputNames: {
-          dockerfile: 'dockerfile',
-          context: 'build-context',
-          buildArgs: 'build-args',
-          secrets: 'secrets',
-          secretFiles: 'secret-files',
-        },
-      },
-      builder,
-    );
-    work.digest = built.digest;
-    work.image = `${formatReference({ registry: build.image.registry, repository: build.image.repository })}@${built.digest}`;
-    logger.info(`pushed ${work.image}`);
-  });
+    },
+    builder,
+  );
+  b.digest = built.digest;
+  b.image = `${formatReference({ registry: build.image.registry, repository: build.image.repository })}@${built.digest}`;
+  logger.info(`pushed ${b.image}`);
 }
 
 /** Registers the deploy's secrets with the logger before anything can print them. */

@@ -3,6 +3,9 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Minimatch } from 'minimatch';
 
+/** Whether an input is a glob (else a path, taken as it is). */
+export const GLOB_MAGIC = /[*?[\]{}]/;
+
 /**
  * The paths (files and directories) a glob of the `manifests` input matches, with minimatch (the
  * matcher Node's own fs.glob uses, and that runs on every supported Node: fs.glob needs 22+).

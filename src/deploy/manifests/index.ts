@@ -2,3 +2,4 @@
 export { ManifestError, formatWhere, loadManifests } from './load.js';
 export type { Manifest } from './load.js';
 export { applyNamespace } from './namespaces.js';
+export { GLOB_MAGIC, globPaths } from './glob.js';

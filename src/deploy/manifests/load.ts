@@ -13,7 +13,7 @@ import {
 } from '../../core/index.js';
 import type { Logger, SourceLocation } from '../../core/index.js';
 import { isKubeObject, type KubeObject } from '../../kube/index.js';
-import { globPaths } from './glob.js';
+import { GLOB_MAGIC, globPaths } from './glob.js';
 import {
   asObject,
   asString,
@@ -93,7 +93,6 @@ export function formatWhere(where?: SourceLocation): string {
 
 const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
-const GLOB_MAGIC = /[*?[\]{}]/;
 
 /** What kustomize to run for a directory: standalone kustomize first, else kubectl's. */
 export async function kustomizeCommand(

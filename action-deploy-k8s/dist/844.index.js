@@ -1,0 +1,136 @@
+export const id = 844;
+export const ids = [844];
+export const modules = {
+
+/***/ 9844:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   gitDifferences: () => (/* binding */ gitDifferences),
+/* harmony export */   gitSource: () => (/* binding */ gitSource),
+/* harmony export */   readGitView: () => (/* binding */ readGitView)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(6760);
+/* harmony import */ var _core_index_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(1561);
+/* harmony import */ var _core_index_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(3828);
+/* harmony import */ var _patterns_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(5885);
+/* harmony import */ var _walk_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(2147);
+
+
+
+
+
+const GIT_HINT = 'apt-get install -y git';
+async function git(cwd, args, allowFailure = false) {
+    return (0,_core_index_js__WEBPACK_IMPORTED_MODULE_2__/* .exec */ .m0)('git', args, { cwd, allowFailure, installHint: GIT_HINT });
+}
+/** Reads HEAD's tree under the workspace. Fails (naming the input 'mode') outside a checkout. */
+async function readGitView(workspace) {
+    const top = await git(workspace, ['rev-parse', '--show-toplevel'], true);
+    if (top.code !== 0) {
+        const why = top.stderr.trim().split('\n').pop() ?? '';
+        throw new _core_index_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz('mode', `'git' hashes what the checkout's HEAD holds, but ${workspace} is not inside a git checkout${why ? ` (git: ${why})` : ''}`, "a git checkout, or mode 'content'");
+    }
+    const toplevel = node_fs__WEBPACK_IMPORTED_MODULE_0__.realpathSync(top.stdout.trim());
+    const head = await git(toplevel, ['rev-parse', '--verify', '-q', 'HEAD^{commit}'], true);
+    if (head.code !== 0)
+        throw new _core_index_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz('mode', `'git' hashes what HEAD holds, but the repository at ${toplevel} has no commit yet`, "a checkout with a commit, or mode 'content'");
+    const prefix = node_path__WEBPACK_IMPORTED_MODULE_1__.relative(toplevel, workspace).split(node_path__WEBPACK_IMPORTED_MODULE_1__.sep).join('/');
+    if (prefix.startsWith('..'))
+        throw new _core_index_js__WEBPACK_IMPORTED_MODULE_3__/* .C2CError */ .n$(`Workspace ${workspace} is not inside the git checkout ${toplevel}.`);
+    const listing = await git(toplevel, ['ls-tree', '-r', '-z', '--full-tree', 'HEAD']);
+    const entries = new Map();
+    const under = prefix ? prefix + '/' : '';
+    for (const record of listing.stdout.split('\0')) {
+        if (!record)
+            continue;
+        const tab = record.indexOf('\t');
+        const [mode, type, oid] = record.slice(0, tab).split(' ');
+        const full = record.slice(tab + 1);
+        if (!mode || !type || !oid || tab < 0)
+            throw new _core_index_js__WEBPACK_IMPORTED_MODULE_3__/* .C2CError */ .n$(`Unexpected line from git ls-tree: ${JSON.stringify(record)}`);
+        if (under && !full.startsWith(under))
+            continue;
+        const rel = full.slice(under.length);
+        entries.set(rel, { mode, type, oid, path: rel });
+    }
+    return { toplevel, prefix, entries };
+}
+/** HEAD's tree as a file system for the walk: directories are implied by the paths. */
+function gitSource(workspace, view) {
+    const dirs = new Map();
+    const leaves = new Map();
+    dirs.set(workspace, []);
+    for (const e of view.entries.values()) {
+        const parts = e.path.split('/');
+        let dir = workspace;
+        for (let i = 0; i < parts.length; i++) {
+            const abs = (0,_walk_js__WEBPACK_IMPORTED_MODULE_4__/* .join */ .fj)(dir, parts[i]);
+            if (i === parts.length - 1) {
+                const type = e.mode === '120000' ? 'symlink' : 'file';
+                leaves.set(abs, type);
+                dirs.get(dir).push({ name: parts[i], type });
+            }
+            else if (!dirs.has(abs)) {
+                dirs.set(abs, []);
+                dirs.get(dir).push({ name: parts[i], type: 'dir' });
+            }
+            dir = abs;
+        }
+    }
+    const byBytes = (a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name));
+    for (const list of dirs.values())
+        list.sort(byBytes);
+    return {
+        lstat: (abs) => (dirs.has(abs) ? 'dir' : (leaves.get(abs) ?? null)),
+        readdir: (abs) => dirs.get(abs) ?? [],
+    };
+}
+/**
+ * Matched files whose work tree or index differs from HEAD, or that git does not track (ignored
+ * files are git's business and are not reported). Returns workspace-relative paths with a reason.
+ */
+async function gitDifferences(workspace, view, patterns) {
+    const args = ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames'];
+    if (view.prefix)
+        args.push('--', `:(top,literal)${view.prefix}`);
+    let out;
+    try {
+        out = (await git(view.toplevel, args)).stdout;
+    }
+    catch (err) {
+        if (err instanceof _core_index_js__WEBPACK_IMPORTED_MODULE_2__/* .ExecError */ .cI)
+            throw new _core_index_js__WEBPACK_IMPORTED_MODULE_3__/* .C2CError */ .n$(`git status failed in ${view.toplevel}: ${err.message}`);
+        throw err;
+    }
+    const under = view.prefix ? view.prefix + '/' : '';
+    const found = [];
+    for (const record of out.split('\0')) {
+        if (record.length < 4)
+            continue;
+        const xy = record.slice(0, 2);
+        const full = record.slice(3);
+        if (under && !full.startsWith(under))
+            continue;
+        const rel = full.slice(under.length);
+        if (!(patterns.match((0,_walk_js__WEBPACK_IMPORTED_MODULE_4__/* .join */ .fj)(workspace, rel)) & _patterns_js__WEBPACK_IMPORTED_MODULE_5__/* .MatchKind */ .gl.File))
+            continue;
+        let reason;
+        if (xy === '??')
+            reason = 'untracked';
+        else if (xy.includes('D'))
+            reason = 'deleted';
+        else if (xy[0] !== ' ' && xy[1] === ' ')
+            reason = 'staged, not committed';
+        else
+            reason = 'modified';
+        found.push({ path: rel, reason });
+    }
+    return found;
+}
+
+
+/***/ })
+
+};
