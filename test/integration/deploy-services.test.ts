@@ -124,6 +124,8 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
       expect(err).toBeInstanceOf(Error);
       expect((err as Error).message).toMatch(/1 of 2 image\(s\) failed to build; nothing was applied/);
       expect((err as Error).message).toMatch(/service 'bad'/);
+      // With the end of its build's log.
+      expect((err as Error).message).toMatch(/the-bad-step-ran/);
       expect((err as Error).message).not.toMatch(/service 'ok'/);
       expect(kube.get('apps/v1', 'Deployment', ns, 'ok')).toBeUndefined();
       expect(kube.get('apps/v1', 'Deployment', ns, 'bad')).toBeUndefined();
