@@ -755,7 +755,7 @@ async function ecrLogin(host, ecr, logger, retryOpts) {
         password,
         endpoint,
         ...(expiresAt ? { expiresAt } : {}),
-        async ensureRepository(repository) {
+        async ensureRepository(repository, movingTags = []) {
             try {
                 await call(`ECR DescribeRepositories ${repository}`, () => client.send(new sdk.DescribeRepositoriesCommand({ registryId: ecr.accountId, repositoryNames: [repository] })));
                 logger.debug(`ECR repository ${repository} exists in ${host}`);
@@ -765,13 +765,14 @@ async function ecrLogin(host, ecr, logger, retryOpts) {
                 if (awsErrorOf(err.cause)?.name !== 'RepositoryNotFoundException')
                     throw err;
             }
+            const mutability = tagMutability(movingTags);
             try {
                 await call(`ECR CreateRepository ${repository}`, () => client.send(new sdk.CreateRepositoryCommand({
                     registryId: ecr.accountId,
                     repositoryName: repository,
-                    imageTagMutability: 'MUTABLE',
+                    ...mutability,
                 })));
-                logger.info(`Created ECR repository ${repository} in ${host}`);
+                logger.info(`Created ECR repository ${repository} in ${host}, tags ${mutability.imageTagMutability}${mutability.imageTagMutabilityExclusionFilters ? ` but ${movingTags.join(', ')}` : ''}`);
             }
             catch (err) {
                 // Another run created it in the meantime: that is what we wanted.
@@ -780,6 +781,25 @@ async function ecrLogin(host, ecr, logger, retryOpts) {
                 throw err;
             }
         },
+    };
+}
+/** ECR takes at most this many exclusion filters. */
+const MAX_EXCLUSIONS = 5;
+/**
+ * How a repository this suite creates treats its tags: IMMUTABLE, so that a content-addressed tag
+ * (deps-…, src-…, sha-…) can never be moved; the moving tags it is asked to push too (`extra-tags`
+ * such as `latest`, a `tag` the user chose) stay movable as exclusions (IMMUTABLE_WITH_EXCLUSION).
+ * More moving tags than ECR takes exclusions for: MUTABLE, as before.
+ */
+function tagMutability(movingTags) {
+    const moving = [...new Set(movingTags)];
+    if (moving.length === 0)
+        return { imageTagMutability: 'IMMUTABLE' };
+    if (moving.length > MAX_EXCLUSIONS)
+        return { imageTagMutability: 'MUTABLE' };
+    return {
+        imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+        imageTagMutabilityExclusionFilters: moving.map((filter) => ({ filterType: 'WILDCARD', filter })),
     };
 }
 
@@ -871,11 +891,11 @@ class DistributionRegistry {
     async credentials() {
         return this.creds ? { ...this.creds } : undefined;
     }
-    async ensureRepository(repository) {
+    async ensureRepository(repository, movingTags = []) {
         checkRepository(repository);
         if (!this.ecr || this.ensured.has(repository))
             return;
-        await this.ecr.ensureRepository(repository);
+        await this.ecr.ensureRepository(repository, movingTags);
         this.ensured.add(repository);
     }
     async head(repository, reference) {

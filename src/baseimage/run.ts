@@ -204,7 +204,8 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
   await timed(phases, 'build', () =>
     logger.group(`Build and push ${imageRef} (${builder})`, async () => {
       const reg = await connect();
-      await reg.ensureRepository(repository);
+      // deps-<hash> never moves; the extra tags (e.g. latest) do.
+      await reg.ensureRepository(repository, opts.extraTags);
       const creds = await reg.credentials();
       const pushRef = (t: string) => `${reg.endpointHost}/${image.repository}:${t}`;
       const labels: Record<string, string> = {

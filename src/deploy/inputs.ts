@@ -241,6 +241,8 @@ export interface DeployOptions {
     secrets?: BuildSecret[];
     builder: BuilderChoice;
     rebuild: boolean;
+    /** `tag` was given (it may be moved, e.g. latest); the default sha-<commit> is not. */
+    movingTag: boolean;
   };
   /** `services`: the patterns of the service directories and how each is built (expanded and hashed by prepareDeploy). */
   services?: ServicesOption;
@@ -422,7 +424,17 @@ export function parseDeployInputs(
         `'${tag}' is not a valid tag`,
         'letters, digits, _ . - (not starting with . or -), at most 128',
       );
-    build = { context, dockerfile, image, tag, buildArgs, secrets, builder, rebuild: v.rebuild };
+    build = {
+      context,
+      dockerfile,
+      image,
+      tag,
+      buildArgs,
+      secrets,
+      builder,
+      rebuild: v.rebuild,
+      movingTag: !!v.tag,
+    };
   } else if (raw.image.trim() && !services) {
     throw new InputError(
       'build-context',

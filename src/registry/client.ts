@@ -69,8 +69,11 @@ export interface Registry {
   insecure: boolean;
   /** Credentials for builders (buildah --authfile, docker login); already registered with logger.secret(). */
   credentials(): Promise<RegistryCredentials | undefined>;
-  /** ECR: DescribeRepositories, CreateRepository when missing. Other registries create repositories on push: no-op. */
-  ensureRepository(repository: string): Promise<void>;
+  /**
+   * ECR: DescribeRepositories, CreateRepository when missing (tags IMMUTABLE but `movingTags`, see
+   * tagMutability). Other registries create repositories on push: no-op.
+   */
+  ensureRepository(repository: string, movingTags?: string[]): Promise<void>;
   /** One HEAD of a manifest; undefined on 404. */
   head(repository: string, reference: string): Promise<ManifestInfo | undefined>;
   getManifest(repository: string, reference: string): Promise<{ info: ManifestInfo; json: ManifestJson }>;
@@ -176,10 +179,10 @@ class DistributionRegistry implements Registry {
     return this.creds ? { ...this.creds } : undefined;
   }
 
-  async ensureRepository(repository: string): Promise<void> {
+  async ensureRepository(repository: string, movingTags: string[] = []): Promise<void> {
     checkRepository(repository);
     if (!this.ecr || this.ensured.has(repository)) return;
-    await this.ecr.ensureRepository(repository);
+    await this.ecr.ensureRepository(repository, movingTags);
     this.ensured.add(repository);
   }
 

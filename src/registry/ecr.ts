@@ -10,7 +10,7 @@ export interface EcrSession {
   password: string;
   endpoint: URL;
   expiresAt?: Date;
-  ensureRepository(repository: string): Promise<void>;
+  ensureRepository(repository: string, movingTags?: string[]): Promise<void>;
 }
 
 export { isTransientAwsError } from '../aws/index.js';
@@ -108,7 +108,7 @@ export async function ecrLogin(
     password,
     endpoint,
     ...(expiresAt ? { expiresAt } : {}),
-    async ensureRepository(repository: string): Promise<void> {
+    async ensureRepository(repository: string, movingTags: string[] = []): Promise<void> {
       try {
         await call(`ECR DescribeRepositories ${repository}`, () =>
           client.send(
@@ -120,22 +120,47 @@ export async function ecrLogin(
       } catch (err) {
         if (awsErrorOf((err as C2CError).cause)?.name !== 'RepositoryNotFoundException') throw err;
       }
+      const mutability = tagMutability(movingTags);
       try {
         await call(`ECR CreateRepository ${repository}`, () =>
           client.send(
             new sdk.CreateRepositoryCommand({
               registryId: ecr.accountId,
               repositoryName: repository,
-              imageTagMutability: 'MUTABLE',
+              ...mutability,
             }),
           ),
         );
-        logger.info(`Created ECR repository ${repository} in ${host}`);
+        logger.info(
+          `Created ECR repository ${repository} in ${host}, tags ${mutability.imageTagMutability}${mutability.imageTagMutabilityExclusionFilters ? ` but ${movingTags.join(', ')}` : ''}`,
+        );
       } catch (err) {
         // Another run created it in the meantime: that is what we wanted.
         if (awsErrorOf((err as C2CError).cause)?.name === 'RepositoryAlreadyExistsException') return;
         throw err;
       }
     },
+  };
+}
+
+/** ECR takes at most this many exclusion filters. */
+const MAX_EXCLUSIONS = 5;
+
+/**
+ * How a repository this suite creates treats its tags: IMMUTABLE, so that a content-addressed tag
+ * (deps-…, src-…, sha-…) can never be moved; the moving tags it is asked to push too (`extra-tags`
+ * such as `latest`, a `tag` the user chose) stay movable as exclusions (IMMUTABLE_WITH_EXCLUSION).
+ * More moving tags than ECR takes exclusions for: MUTABLE, as before.
+ */
+export function tagMutability(movingTags: string[]): {
+  imageTagMutability: 'IMMUTABLE' | 'IMMUTABLE_WITH_EXCLUSION' | 'MUTABLE';
+  imageTagMutabilityExclusionFilters?: Array<{ filterType: 'WILDCARD'; filter: string }>;
+} {
+  const moving = [...new Set(movingTags)];
+  if (moving.length === 0) return { imageTagMutability: 'IMMUTABLE' };
+  if (moving.length > MAX_EXCLUSIONS) return { imageTagMutability: 'MUTABLE' };
+  return {
+    imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+    imageTagMutabilityExclusionFilters: moving.map((filter) => ({ filterType: 'WILDCARD', filter })),
   };
 }

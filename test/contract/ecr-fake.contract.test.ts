@@ -28,6 +28,7 @@ async function outcome(
       registryId: x.registryId,
       repositoryUri: x.repositoryUri,
       imageTagMutability: x.imageTagMutability,
+      imageTagMutabilityExclusionFilters: x.imageTagMutabilityExclusionFilters,
     });
     return r.repository ? pick(r.repository) : (r.repositories ?? []).map(pick);
   } catch (e) {
@@ -61,15 +62,20 @@ describe.skipIf(!haveMoto() || !haveTools('docker-registry'))('the ECR fake answ
   ): Promise<{ moto: unknown; fake: unknown }> {
     return { moto: await outcome(call(clients.moto)), fake: await outcome(call(clients.fake)) };
   }
-  const create = (name: string, imageTagMutability?: string) => (c: ECRClient) =>
-    c.send(
-      new CreateRepositoryCommand({
-        registryId: ACCOUNT,
-        repositoryName: name,
-        // A value ECR refuses is sent as it is: the SDK does not check enums.
-        ...(imageTagMutability ? { imageTagMutability: imageTagMutability as 'MUTABLE' } : {}),
-      }),
-    );
+  const create =
+    (name: string, imageTagMutability?: string, filters?: Array<{ filterType: string; filter: string }>) =>
+    (c: ECRClient) =>
+      c.send(
+        new CreateRepositoryCommand({
+          registryId: ACCOUNT,
+          repositoryName: name,
+          // A value ECR refuses is sent as it is: the SDK does not check enums.
+          ...(imageTagMutability ? { imageTagMutability: imageTagMutability as 'MUTABLE' } : {}),
+          ...(filters
+            ? { imageTagMutabilityExclusionFilters: filters as [{ filterType: 'WILDCARD'; filter: string }] }
+            : {}),
+        }),
+      );
   const describeOne = (name: string) => (c: ECRClient) =>
     c.send(new DescribeRepositoriesCommand({ registryId: ACCOUNT, repositoryNames: [name] }));
 
@@ -105,6 +111,30 @@ describe.skipIf(!haveMoto() || !haveTools('docker-registry'))('the ECR fake answ
       { error: 'InvalidParameterException' },
       { error: 'InvalidParameterException' },
     ]);
+    expect(results.map((r) => r.fake)).toEqual(results.map((r) => r.moto));
+  });
+
+  it('created IMMUTABLE_WITH_EXCLUSION for the moving tags (what tagMutability asks for): kept as given', async () => {
+    const filters = [{ filterType: 'WILDCARD', filter: 'latest' }];
+    const r = await both(create('team/excluding', 'IMMUTABLE_WITH_EXCLUSION', filters));
+    expect(r.fake).toMatchObject({
+      imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      imageTagMutabilityExclusionFilters: filters,
+    });
+    expect(r.fake).toEqual(r.moto);
+    const d = await both(describeOne('team/excluding'));
+    expect(d.fake).toEqual(d.moto);
+  });
+
+  it('filters without an _WITH_EXCLUSION mutability, or such a mutability without filters, or a filter type ECR does not know: refused alike', async () => {
+    const cases = [
+      create('team/f1', 'IMMUTABLE', [{ filterType: 'WILDCARD', filter: 'latest' }]),
+      create('team/f2', 'IMMUTABLE_WITH_EXCLUSION'),
+      create('team/f3', 'IMMUTABLE_WITH_EXCLUSION', [{ filterType: 'REGEX', filter: 'latest' }]),
+    ];
+    const results = [];
+    for (const c of cases) results.push(await both(c));
+    expect(results.map((r) => r.fake)).toEqual(Array(3).fill({ error: 'InvalidParameterException' }));
     expect(results.map((r) => r.fake)).toEqual(results.map((r) => r.moto));
   });
 });

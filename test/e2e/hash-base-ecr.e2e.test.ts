@@ -44,6 +44,7 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
         build: 'true',
         builder: 'buildah',
         'build-args': `ROOT_IMAGE=${root}`,
+        'extra-tags': 'latest',
       };
       expect(ecr.repositories.has('shop/app-base')).toBe(false);
       const first = await runAction('action-hash-base', { inputs, workspace: ws, env: ecr.env });
@@ -52,7 +53,11 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
       expect(first.outputs.built).toBe('true');
       expect(first.outputs['image-ref']).toBe(`${ecr.host}/shop/app-base:${first.outputs.tag}`);
       expect(first.outputs.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-      expect(ecr.repositories.has('shop/app-base')).toBe(true);
+      // deps-<hash> can never be moved; latest, a moving tag, can.
+      expect(ecr.repositories.get('shop/app-base')).toMatchObject({
+        imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+        imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'latest' }],
+      });
       expect(ecr.calls.map((c) => c.op)).toContain('GetAuthorizationToken');
       const log = first.stdout + first.stderr;
       expect(log).not.toContain(ecr.secretAccessKey);

@@ -48,6 +48,8 @@ export interface EcrRepository {
   createdAt: number;
   /** As CreateRepository was given it; ECR's default is MUTABLE. */
   imageTagMutability: string;
+  /** The tags excepted from it (the _WITH_EXCLUSION variants). */
+  imageTagMutabilityExclusionFilters?: Array<{ filterType: string; filter: string }>;
 }
 
 /** The values ECR takes for imageTagMutability. */
@@ -187,6 +189,9 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
     repositoryUri: `${host}/${name}`,
     createdAt: repositories.get(name)!.createdAt,
     imageTagMutability: repositories.get(name)!.imageTagMutability,
+    ...(repositories.get(name)!.imageTagMutabilityExclusionFilters
+      ? { imageTagMutabilityExclusionFilters: repositories.get(name)!.imageTagMutabilityExclusionFilters }
+      : {}),
     imageScanningConfiguration: { scanOnPush: false },
     encryptionConfiguration: { encryptionType: 'AES256' },
   });
@@ -278,7 +283,37 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
           'InvalidParameterException',
           `Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [${TAG_MUTABILITY.join(', ')}]'`,
         );
-      repositories.set(name, { createdAt: Math.floor(Date.now() / 1000), imageTagMutability: mutability });
+      const filters = input.imageTagMutabilityExclusionFilters as
+        Array<{ filterType?: unknown; filter?: unknown }> | undefined;
+      const invalidFilters = (why: string) =>
+        new EcrException(
+          'InvalidParameterException',
+          `Invalid parameter at 'imageTagMutabilityExclusionFilters' failed to satisfy constraint: ${why}`,
+        );
+      if (filters !== undefined) {
+        if (!mutability.endsWith('_WITH_EXCLUSION'))
+          throw invalidFilters(
+            `'ImageTagMutabilityExclusionFilters can't be null when imageTagMutability is set as ${mutability}'`,
+          );
+        if (!Array.isArray(filters) || filters.length < 1 || filters.length > 5)
+          throw invalidFilters("'Member must have length between 1 and 5'");
+        for (const f of filters) {
+          if (f.filterType !== 'WILDCARD')
+            throw invalidFilters(`Invalid value for 'filterType': ${String(f.filterType)}`);
+          if (typeof f.filter !== 'string' || !/^[0-9a-zA-Z._*-]{1,128}$/.test(f.filter))
+            throw invalidFilters(`'filter' must satisfy regular expression '^[0-9a-zA-Z._*-]{1,128}$'`);
+        }
+      } else if (mutability.endsWith('_WITH_EXCLUSION'))
+        throw invalidFilters(
+          `'ImageTagMutabilityExclusionFilters can't be null when imageTagMutability is set as ${mutability}'`,
+        );
+      repositories.set(name, {
+        createdAt: Math.floor(Date.now() / 1000),
+        imageTagMutability: mutability,
+        ...(filters
+          ? { imageTagMutabilityExclusionFilters: filters as Array<{ filterType: string; filter: string }> }
+          : {}),
+      });
       return { repository: repoJson(name) };
     },
     DescribeImages: async (input) => {

@@ -65,7 +65,8 @@ describe.skipIf(!haveTools('docker-registry'))(
         repositoryName: 'team/app-base',
         registryId: ecr.accountId,
       });
-      expect(ecr.repositories.has('team/app-base')).toBe(true);
+      // Content-addressed tags are never moved: the repository refuses to move any tag.
+      expect(ecr.repositories.get('team/app-base')!.imageTagMutability).toBe('IMMUTABLE');
       await r.ensureRepository('team/app-base');
       expect(ecr.calls).toHaveLength(2);
 
@@ -73,6 +74,20 @@ describe.skipIf(!haveTools('docker-registry'))(
       ecr.calls.length = 0;
       await again.ensureRepository('team/app-base');
       expect(ecr.calls.map((c) => [c.op, c.status])).toEqual([['DescribeRepositories', 200]]);
+    });
+
+    it('a repository that moving tags also go to is IMMUTABLE with those tags excepted; more than ECR can except: MUTABLE', async () => {
+      const r = await connectRegistry(ecr.host, { logger: memoryLogger() });
+      await r.ensureRepository('team/with-latest', ['latest', 'latest', 'stable']);
+      expect(ecr.repositories.get('team/with-latest')).toMatchObject({
+        imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+        imageTagMutabilityExclusionFilters: [
+          { filterType: 'WILDCARD', filter: 'latest' },
+          { filterType: 'WILDCARD', filter: 'stable' },
+        ],
+      });
+      await r.ensureRepository('team/many', ['a', 'b', 'c', 'd', 'e', 'f']);
+      expect(ecr.repositories.get('team/many')!.imageTagMutability).toBe('MUTABLE');
     });
 
     it('HEAD through the proxyEndpoint: present and absent tags; labels via imageConfig; a push with the ECR token', async () => {

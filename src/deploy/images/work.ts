@@ -266,7 +266,8 @@ async function buildOne(ctx: DeployContext, work: ImageWork, b: BuildWork, logge
     );
   const builder = await resolveBuilder(build.builder, logger);
   const reg = await work.registryFor(build.image.registry);
-  await reg.ensureRepository(build.image.repository);
+  // A content tag (src-…, the default sha-…) never moves; a tag the user chose may (e.g. latest).
+  await reg.ensureRepository(build.image.repository, build.movingTag ? [build.tag] : []);
   const creds = await reg.credentials();
   const targets = [
     {
