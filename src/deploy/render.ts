@@ -9,6 +9,7 @@ import {
   buildImages,
   pinImages,
   reuseBuiltImages,
+  theImage,
 } from './images/index.js';
 import type { KubeObject } from '../kube/index.js';
 import { kindOf } from './objects.js';
@@ -59,8 +60,7 @@ export async function renderDeploy(
   return {
     yaml: objects.map((o) => `---\n${stringifyYaml(o, { lineWidth: 0 })}`).join(''),
     objects,
-    image: work.builds.length === 1 ? work.builds[0]!.image : '',
-    digest: work.builds.length === 1 ? work.builds[0]!.digest : '',
+    ...theImage(work),
     changes: work.changes,
     ...(unbuilt ? { toBuild: formatReference(unbuilt.ref) } : {}),
     builds: work.builds.map((b) => ({ name: b.spec.name, ref: formatReference(b.ref), digest: b.digest })),

@@ -4,7 +4,14 @@ import { KubeClient, connect, type KubeObject } from '../kube/index.js';
 import { watchRollouts, type Outcome, explain, rollBack, undoApply } from './rollout/index.js';
 import { renderDeploySummary, type WorkloadRow } from './summary.js';
 import type { DeployOptions } from './inputs.js';
-import { buildImages, pinImages, reuseBuiltImages, type BuildWork, type ImageWork } from './images/index.js';
+import {
+  buildImages,
+  pinImages,
+  reuseBuiltImages,
+  theImage,
+  type BuildWork,
+  type ImageWork,
+} from './images/index.js';
 import { keyOf, rowFor, type Item, type SetItem } from './items.js';
 import {
   annotateAssumed,
@@ -228,10 +235,8 @@ function deployResult(opts: DeployOptions, set: PreparedSet, checked: Checked, a
 
 /** The result's images: every build's, and the one image when there is one build. */
 function imagesOf(work: ImageWork): Pick<DeployResult, 'image' | 'digest' | 'builds'> {
-  const one = work.builds.length === 1 ? work.builds[0] : undefined;
   return {
-    image: one?.image ?? '',
-    digest: one?.digest ?? '',
+    ...theImage(work),
     builds: work.builds.map((b) => ({
       name: b.spec.name,
       ...(b.spec.service ? { service: b.spec.service } : {}),

@@ -1,6 +1,13 @@
 // The face of src/deploy/images: what other rooms may use of it.
 export { describeChange, parseImageEntries } from './substitute.js';
 export type { ImageChange, ImageTarget } from './substitute.js';
-export { buildImages, pinImages, registerSecrets, reuseBuiltImages, substituteAll } from './work.js';
+export {
+  buildImages,
+  pinImages,
+  registerSecrets,
+  reuseBuiltImages,
+  substituteAll,
+  theImage,
+} from './work.js';
 export type { BuildWork, ImageWork } from './work.js';
 export { SERVICE_TAG_PREFIX, resolveBuilds, type BuildSpec } from './services.js';

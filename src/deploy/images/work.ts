@@ -119,11 +119,21 @@ function requireContainerOf(targets: ImageTarget[], ref: ImageReference, service
   );
 }
 
+/** The build that pushes `ref` (repository:tag), if this run builds it. */
+function buildFor(work: ImageWork, ref: ImageReference): BuildWork | undefined {
+  return work.builds.find((b) => canonicalName(ref) === canonicalName(b.ref) && ref.tag === b.ref.tag);
+}
+
 /** The build whose image a change substitutes, if it is one this run builds. */
 function buildOf(work: ImageWork, c: ImageChange): BuildWork | undefined {
   if (work.builds.length === 0) return undefined;
-  const ref = parseImageReference(c.to.includes('@') ? c.to.slice(0, c.to.indexOf('@')) : c.to);
-  return work.builds.find((b) => canonicalName(ref) === canonicalName(b.ref) && ref.tag === b.ref.tag);
+  return buildFor(work, parseImageReference(c.to.includes('@') ? c.to.slice(0, c.to.indexOf('@')) : c.to));
+}
+
+/** The step's one image (build-context, or a single service), as the `image` and `digest` outputs give it. */
+export function theImage(work: ImageWork): { image: string; digest: string } {
+  const one = work.builds.length === 1 ? work.builds[0] : undefined;
+  return { image: one?.image ?? '', digest: one?.digest ?? '' };
 }
 
 /**
@@ -146,9 +156,7 @@ export async function pinImages(
   if (!changes.some((c) => !c.to.includes('@'))) return;
   await logger.group(which === 'built' ? 'Pin the built images' : 'Pin images to digests', async () => {
     await pinDigests(targets, changes, async (_reference, ref) => {
-      if (which === 'built')
-        return work.builds.find((b) => canonicalName(b.ref) === canonicalName(ref) && b.ref.tag === ref.tag)!
-          .digest;
+      if (which === 'built') return buildFor(work, ref)!.digest;
       const reg = await work.registryFor(ref.registry);
       const found = await reg.head(ref.repository, ref.tag ?? 'latest');
       if (!found) throw new C2CError(`image ${formatReference(ref)} does not exist in its registry`);
