@@ -285,19 +285,23 @@ describe('apply is all or nothing (Kubernetes fake)', () => {
   });
 
   it('the rollback waits `rollback-timeout`, not a second `timeout`, and the summary shows both', async () => {
-    const ns = await h.namespace('rbt');
-    const file = await h.write([
-      deploymentManifest('web', 'registry.example/shop/web:v1', { spec: { progressDeadlineSeconds: 600 } }),
-    ]);
-    expect((await h.deploy({ manifests: file, namespace: ns, 'pin-digests': 'false' })).r.result).toBe(
-      'success',
-    );
-    // Both the new image and (from now on) the old one fail: the rollback cannot become ready.
-    kube.failImage('registry.example/shop/web:v2', 'ImagePullBackOff');
-    kube.failImage('registry.example/shop/web:v1', 'ImagePullBackOff');
+    // A fake of its own: the shared one cuts every progress deadline to 2 s, which would race
+    // the 2 s rollback-timeout this test measures; here the manifest's 600 s holds.
+    const own = await startKubeFake({ readyDelayMs: 50, tickMs: 50 });
+    const oh = await deployHarness(own.kubeconfig);
     try {
+      const ns = await oh.namespace('rbt');
+      const file = await oh.write([
+        deploymentManifest('web', 'registry.example/shop/web:v1', { spec: { progressDeadlineSeconds: 600 } }),
+      ]);
+      expect((await oh.deploy({ manifests: file, namespace: ns, 'pin-digests': 'false' })).r.result).toBe(
+        'success',
+      );
+      // Both the new image and (from now on) the old one fail: the rollback cannot become ready.
+      own.failImage('registry.example/shop/web:v2', 'ImagePullBackOff');
+      own.failImage('registry.example/shop/web:v1', 'ImagePullBackOff');
       const t0 = Date.now();
-      const { r } = await h.deploy({
+      const { r } = await oh.deploy({
         manifests: file,
         namespace: ns,
         images: 'registry.example/shop/web:v2',
@@ -312,8 +316,8 @@ describe('apply is all or nothing (Kubernetes fake)', () => {
       expect(r.summary).toMatch(/timeout 1(\.0)?s/i);
       expect(r.summary).toMatch(/rollback timeout 2(\.0)?s/i);
     } finally {
-      kube.healImage('registry.example/shop/web:v1');
-      kube.healImage('registry.example/shop/web:v2');
+      await own.stop();
+      await oh.close();
     }
   });
 });
