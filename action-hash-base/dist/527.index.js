@@ -128,7 +128,8 @@ __webpack_require__.d(__webpack_exports__, {
   parseWwwAuthenticate: () => (/* reexport */ parseWwwAuthenticate),
   pickPlatform: () => (/* reexport */ pickPlatform),
   repositoryScope: () => (/* reexport */ repositoryScope),
-  scopesCover: () => (/* reexport */ scopesCover)
+  scopesCover: () => (/* reexport */ scopesCover),
+  tagHolding: () => (/* reexport */ tagHolding)
 });
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -1178,6 +1179,25 @@ function endpointFor(host) {
  * chain, region from the host); every registry is pinged (GET /v2/) anonymously to learn its
  * authentication challenge. Plain http only for loopback hosts.
  */
+/**
+ * What `repository:tag` holds (builder TagHolding): its digest and the config digest of the image,
+ * or of each platform's image under an index; undefined when there is no such tag.
+ */
+async function tagHolding(reg, repository, tag) {
+    if (!(await reg.head(repository, tag)))
+        return undefined;
+    const { info, json } = await reg.getManifest(repository, tag);
+    const children = Array.isArray(json?.manifests) ? json.manifests : [];
+    const configs = [];
+    if (json?.config?.digest)
+        configs.push(String(json.config.digest));
+    for (const c of children) {
+        const child = await reg.getManifest(repository, c.digest);
+        if (child.json?.config?.digest)
+            configs.push(String(child.json.config.digest));
+    }
+    return { digest: info.digest, configs: configs.sort() };
+}
 async function connectRegistry(host, opts) {
     const { logger } = opts;
     let parsed;

@@ -32,7 +32,8 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */   parseWwwAuthenticate: () => (/* reexport safe */ _www_authenticate_js__WEBPACK_IMPORTED_MODULE_4__.qd),
 /* harmony export */   pickPlatform: () => (/* reexport safe */ _client_js__WEBPACK_IMPORTED_MODULE_0__.vw),
 /* harmony export */   repositoryScope: () => (/* reexport safe */ _www_authenticate_js__WEBPACK_IMPORTED_MODULE_4__.F7),
-/* harmony export */   scopesCover: () => (/* reexport safe */ _www_authenticate_js__WEBPACK_IMPORTED_MODULE_4__.Bn)
+/* harmony export */   scopesCover: () => (/* reexport safe */ _www_authenticate_js__WEBPACK_IMPORTED_MODULE_4__.Bn),
+/* harmony export */   tagHolding: () => (/* reexport safe */ _client_js__WEBPACK_IMPORTED_MODULE_0__.Ye)
 /* harmony export */ });
 /* harmony import */ var _client_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7119);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(228);

@@ -200,6 +200,7 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
   if (!opts.build) return result;
   const image = opts.image!;
   const { buildAndPush, resolveBuilder } = await import('../builder/index.js');
+  const { tagHolding } = await import('../registry/index.js');
   const builder = await resolveBuilder(opts.builder, logger);
   await timed(phases, 'build', () =>
     logger.group(`Build and push ${imageRef} (${builder})`, async () => {
@@ -220,6 +221,10 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
           context: opts.context,
           dockerfile: opts.dockerfile,
           tags: [tag, ...opts.extraTags].map(pushRef),
+          // deps-<hash> never moves: pushed meanwhile by another run, its image is the one used.
+          immutableTags: [pushRef(tag)],
+          holding: () => tagHolding(reg, image.repository, tag),
+          whenHeld: 'use',
           buildArgs: opts.buildArgs,
           ...(opts.secrets ? { secrets: opts.secrets } : {}),
           ...(opts.target ? { target: opts.target } : {}),

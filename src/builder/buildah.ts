@@ -13,6 +13,7 @@ import {
   type PushTarget,
 } from './auth.js';
 import { displayBuildArgs, secretArgs, writeSecretSources } from './secrets.js';
+import { TagHeldError } from './errors.js';
 import type { BuildResult } from './types.js';
 import type { ValidatedRequest } from './validate.js';
 
@@ -177,6 +178,56 @@ function explainPushError(err: unknown, tag: string, target: PushTarget | undefi
   return err;
 }
 
+/** The registry's refusal to overwrite a tag it keeps (ECR: TAG_INVALID "... is immutable"). */
+function refusedAsImmutable(err: unknown): boolean {
+  const inner = err instanceof C2CError && err.cause instanceof ExecError ? err.cause : err;
+  if (!(inner instanceof ExecError)) return false;
+  return /TAG_INVALID|tag invalid|immutable/i.test(`${inner.result.stderr}\n${inner.result.stdout}`);
+}
+
+/**
+ * For a tag that never moves: the digest it holds when that is this very image (the same config
+ * digests), undefined when it holds nothing; a TagHeldError when it holds another image.
+ */
+async function heldBy(req: ValidatedRequest, tag: string, configs: string[]): Promise<string | undefined> {
+  const held = await req.holding!(tag);
+  if (!held) return undefined;
+  const ours = [...configs].sort();
+  if (held.configs.length === ours.length && held.configs.every((c, i) => c === ours[i])) return held.digest;
+  const err = new TagHeldError(tag, held, ours);
+  if (req.whenHeld !== 'use') throw err;
+  req.logger.warning(
+    `another run pushed ${tag} while this one built it: it holds ${held.digest} (image ${held.configs.join(', ')}), this build made image ${ours.join(', ')}; the tag is never moved, so this run uses the image it holds`,
+  );
+  return held.digest;
+}
+
+/** The config digests (image ids) of a local manifest list's images, sorted. */
+async function manifestListConfigs(
+  storage: BuildahStorage,
+  env: NodeJS.ProcessEnv,
+  name: string,
+): Promise<string[]> {
+  const global = buildahGlobalArgs(storage);
+  const list = JSON.parse(
+    (await exec('buildah', [...global, 'manifest', 'inspect', name], { env })).stdout,
+  ) as { manifests?: Array<{ digest: string }> };
+  const configs: string[] = [];
+  for (const m of list.manifests ?? []) {
+    const id = (
+      await exec(
+        'buildah',
+        [...global, 'inspect', '--type', 'image', '--format', '{{.FromImageID}}', m.digest],
+        {
+          env,
+        },
+      )
+    ).stdout.trim();
+    configs.push(id.startsWith('sha256:') ? id : `sha256:${id}`);
+  }
+  return configs.sort();
+}
+
 async function readDigest(file: string): Promise<string> {
   const d = (await readFile(file, 'utf8')).trim();
   if (!/^sha256:[a-f0-9]{64}$/.test(d))
@@ -234,8 +285,22 @@ export async function buildahBuildAndPush(req: ValidatedRequest): Promise<BuildR
     const commands = buildahArgs(req, files, storage, imageId);
 
     const digests: string[] = [];
+    const local = draft.multiPlatform ? undefined : [imageId];
     for (const [i, push] of commands.pushes.entries()) {
       const target = targetFor(parseImageReference(push.tag).registry, req.targets);
+      const immutable = !!req.holding && (req.immutableTags ?? []).includes(push.tag);
+      if (immutable) {
+        const held = await heldBy(
+          req,
+          push.tag,
+          local ?? (await manifestListConfigs(storage, env, manifestName)),
+        );
+        if (held) {
+          logger.info(`buildah: not pushing ${push.tag}: the registry has it already, as ${held}`);
+          digests.push(held);
+          continue;
+        }
+      }
       logger.info(`buildah: pushing ${push.tag}`);
       try {
         await retry(
@@ -251,6 +316,19 @@ export async function buildahBuildAndPush(req: ValidatedRequest): Promise<BuildR
           },
         );
       } catch (err) {
+        // A registry that keeps tags (ECR IMMUTABLE) refused: another run pushed it meanwhile.
+        if (immutable && refusedAsImmutable(err)) {
+          const held = await heldBy(
+            req,
+            push.tag,
+            local ?? (await manifestListConfigs(storage, env, manifestName)),
+          );
+          if (held) {
+            logger.info(`buildah: ${push.tag} was pushed meanwhile by another run, as ${held}`);
+            digests.push(held);
+            continue;
+          }
+        }
         throw explainPushError(err, push.tag, target);
       }
       digests.push(await readDigest(files.digestFile(i)));

@@ -13,7 +13,9 @@ export type {
   BuilderName,
   BuildInputNames,
   BuildSecret,
+  TagHolding,
 } from './types.js';
+export { TagHeldError } from './errors.js';
 export { looksSecret, displayBuildArgs } from './secrets.js';
 export type { PushTarget, AuthFile, AuthFileOptions } from './auth.js';
 export { writeAuthFile, validateTargets, registriesConfText, defaultContainersAuthFiles } from './auth.js';

@@ -30,6 +30,17 @@ export interface BuildInputNames {
  */
 export type BuildSecret = { id: string; value: string } | { id: string; file: string };
 
+/**
+ * What a tag holds in the registry now: the manifest (or index) digest and the image config
+ * digests under it (one for an image, one per platform for an index), sorted. An image's config
+ * digest is its image id, so two builds of the same content compare equal however the layers
+ * were compressed.
+ */
+export interface TagHolding {
+  digest: string;
+  configs: string[];
+}
+
 export interface BuildRequest {
   /** Build context directory (absolute or relative to cwd). */
   context: string;
@@ -62,6 +73,22 @@ export interface BuildRequest {
   timestamp?: number;
   /** Where private files (auth file, registries.conf, digest files) are made. Default: OS temp dir. */
   tmpDir?: string;
+  /**
+   * Tags of `tags` that are never moved (content-addressed: src-…, deps-…, sha-…). Before one is
+   * pushed, `holding` says what it holds: nothing, and it is pushed; this very image (the same
+   * config digests), and it is not pushed again (success, its digest reported); another image, and
+   * the build fails with a TagHeldError naming both, the tag untouched. A registry that refuses to
+   * overwrite a tag (ECR IMMUTABLE) is asked the same way after the refusal.
+   */
+  immutableTags?: readonly string[];
+  /** The registry's answer for a tag of `immutableTags` (undefined: no such tag). */
+  holding?: (tag: string) => Promise<TagHolding | undefined>;
+  /**
+   * When an immutable tag holds another image: 'fail' (default) with a TagHeldError; 'use' takes
+   * the image it holds (a warning names both), for the race of two runs that built the same
+   * content at once (the caller checked the tag before building; the first push wins).
+   */
+  whenHeld?: 'fail' | 'use';
   /** Environment for the builder process. Default: process.env. */
   env?: NodeJS.ProcessEnv;
 }

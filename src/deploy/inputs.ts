@@ -75,7 +75,7 @@ export const DEPLOY_INPUTS = {
   rebuild: {
     default: 'false',
     description:
-      'Build and push even when `image:tag` exists already. By default an existing image built from the same commit (its `org.opencontainers.image.revision` label) is used as it is, so a re-run rebuilds and restarts nothing.',
+      'Build and push even when `image:tag` exists already. By default an existing image built from the same commit (its `org.opencontainers.image.revision` label) is used as it is, so a re-run rebuilds and restarts nothing. A content tag (the default `sha-…`, `src-…` of `services`) is never moved: a rebuild that makes the same image pushes nothing, one that makes another image fails naming both; a tag you set with `tag` is pushed again.',
     parse: asBool,
   },
   'base-image': {

@@ -529,6 +529,27 @@ function endpointFor(host: string): URL | undefined {
  * chain, region from the host); every registry is pinged (GET /v2/) anonymously to learn its
  * authentication challenge. Plain http only for loopback hosts.
  */
+/**
+ * What `repository:tag` holds (builder TagHolding): its digest and the config digest of the image,
+ * or of each platform's image under an index; undefined when there is no such tag.
+ */
+export async function tagHolding(
+  reg: Registry,
+  repository: string,
+  tag: string,
+): Promise<{ digest: string; configs: string[] } | undefined> {
+  if (!(await reg.head(repository, tag))) return undefined;
+  const { info, json } = await reg.getManifest(repository, tag);
+  const children: Array<{ digest: string }> = Array.isArray(json?.manifests) ? json.manifests : [];
+  const configs: string[] = [];
+  if (json?.config?.digest) configs.push(String(json.config.digest));
+  for (const c of children) {
+    const child = await reg.getManifest(repository, c.digest);
+    if (child.json?.config?.digest) configs.push(String(child.json.config.digest));
+  }
+  return { digest: info.digest, configs: configs.sort() };
+}
+
 export async function connectRegistry(host: string, opts: ConnectOptions): Promise<Registry> {
   const { logger } = opts;
   let parsed;

@@ -3,6 +3,7 @@ export {
   digestOf,
   nextLink,
   pickPlatform,
+  tagHolding,
   type ConnectOptions,
   type ImageConfigInfo,
   type ManifestInfo,

@@ -21,7 +21,7 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
 
     beforeAll(async () => {
       ecr = await startEcrFake();
-      root = await makeRootImage(ecr.registry.host, 'e2e/root', {
+      root = await makeRootImage(ecr.endpoint.host, 'e2e/root', {
         username: ecr.registry.username!,
         password: ecr.registry.password!,
       });

@@ -250,7 +250,7 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
       regConf = path.join(work, 'registries.conf');
       await writeFile(
         regConf,
-        `[[registry]]\nprefix = "${ECR_HOST}"\nlocation = '${ecr.registry.host}'\ninsecure = true\n`,
+        `[[registry]]\nprefix = "${ECR_HOST}"\nlocation = '${ecr.endpoint.host}'\ninsecure = true\n`,
       );
       processEnv = {
         // Node 24 first (act runs node actions with the first `node` on PATH), then our kubectl.
@@ -266,7 +266,7 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
       };
 
       // The repository the workflows run in: three services on a base, their manifests, the examples.
-      const rootImage = await makeRootImage(ecr.registry.host, 'c2c/root', {
+      const rootImage = await makeRootImage(ecr.endpoint.host, 'c2c/root', {
         username: ecr.registry.username!,
         password: ecr.registry.password!,
       });

@@ -1,15 +1,18 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
+import { MANIFEST_ACCEPT } from '../../src/registry/media-types.js';
 import type { AddressInfo } from 'node:net';
 import { startRegistry, type RegistryServer } from '../helpers/registry.js';
+import { startRegistryProxy, type RegistryProxy } from '../helpers/registry-proxy.js';
 
 /**
  * A loopback ECR endpoint speaking the AWS JSON 1.1 protocol (POST /, X-Amz-Target:
  * AmazonEC2ContainerRegistry_V20150921.<Op>), for the real AWS SDK pointed at it with
  * AWS_ENDPOINT_URL_ECR. Requests must carry a valid SigV4 signature (verified here, independently of
  * the SDK) by a known access key, as ECR demands. GetAuthorizationToken hands out base64("AWS:<pw>")
- * that opens the real docker-registry behind it (htpasswd user AWS), and proxyEndpoint = that
- * registry's http URL. Errors come back as ECR sends them: HTTP 400 with {"__type", "message"}
+ * that opens the real docker-registry behind it (htpasswd user AWS), and proxyEndpoint = a proxy in
+ * front of that registry which keeps tags as ECR does: under an IMMUTABLE tag (the repository's
+ * mutability and exclusion filters) a manifest of another digest is refused with 400 TAG_INVALID. Errors come back as ECR sends them: HTTP 400 with {"__type", "message"}
  * (RepositoryNotFoundException, ...), 403 for unknown keys or bad signatures.
  *
  * Repositories exist once created (CreateRepository or addRepository()); the registry itself would
@@ -34,6 +37,8 @@ export interface EcrFake {
   accessKeyId: string;
   secretAccessKey: string;
   registry: RegistryServer;
+  /** The proxyEndpoint: the registry as ECR serves it (immutable tags kept). */
+  endpoint: RegistryProxy;
   calls: EcrCall[];
   repositories: Map<string, EcrRepository>;
   /** Environment that points the SDK here (AWS_ENDPOINT_URL_ECR, dummy keys, region). */
@@ -163,6 +168,29 @@ function verifySigV4(
   return accessKeyId!;
 }
 
+/** Whether ECR keeps `tag` in this repository: its mutability, with the exclusion filters (wildcards). */
+export function tagIsImmutable(repo: EcrRepository | undefined, tag: string): boolean {
+  if (!repo) return false;
+  const excluded = (repo.imageTagMutabilityExclusionFilters ?? []).some((f) =>
+    new RegExp(
+      `^${f.filter
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    ).test(tag),
+  );
+  switch (repo.imageTagMutability) {
+    case 'IMMUTABLE':
+      return true;
+    case 'IMMUTABLE_WITH_EXCLUSION':
+      return !excluded;
+    case 'MUTABLE_WITH_EXCLUSION':
+      return excluded;
+    default:
+      return false;
+  }
+}
+
 const REPO_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
 export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> {
@@ -181,6 +209,10 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
   const repositories = new Map<string, EcrRepository>();
   const faults: Array<{ op: string; times: number; status: number; type: string }> = [];
   const basic = `Basic ${Buffer.from(`AWS:${registry.password}`).toString('base64')}`;
+  const endpoint = await startRegistryProxy(registry.url, {
+    paginate: false,
+    keep: (name, tag) => tagIsImmutable(repositories.get(name), tag),
+  });
 
   const repoJson = (name: string) => ({
     repositoryArn: `arn:aws:ecr:${region}:${accountId}:repository/${name}`,
@@ -212,12 +244,7 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
       method,
       headers: {
         authorization: basic,
-        accept: [
-          'application/vnd.oci.image.index.v1+json',
-          'application/vnd.oci.image.manifest.v1+json',
-          'application/vnd.docker.distribution.manifest.list.v2+json',
-          'application/vnd.docker.distribution.manifest.v2+json',
-        ].join(', '),
+        accept: MANIFEST_ACCEPT,
       },
     });
 
@@ -251,7 +278,7 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
         {
           authorizationToken: Buffer.from(`AWS:${registry.password}`).toString('base64'),
           expiresAt: Math.floor(Date.now() / 1000) + 12 * 3600,
-          proxyEndpoint: registry.url,
+          proxyEndpoint: endpoint.url,
         },
       ],
     }),
@@ -430,6 +457,7 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
     accessKeyId,
     secretAccessKey,
     registry,
+    endpoint,
     calls,
     repositories,
     env: {
@@ -447,6 +475,7 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
     stop: async () => {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
+      await endpoint.stop();
       if (ownRegistry) await registry.stop();
     },
   };

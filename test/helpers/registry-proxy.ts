@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import http from 'node:http';
+import { MANIFEST_ACCEPT } from '../../src/registry/media-types.js';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -8,6 +10,10 @@ import type { AddressInfo } from 'node:net';
  * lexical order, as the OCI distribution spec says; with `link: false` the proxy sends no Link
  * header (the spec makes it optional), so a client must ask for the next page with `last` itself;
  * with `paginate: false` tag lists pass through as the registry answers them.
+ *
+ * With `keep`, the proxy refuses what ECR refuses for an immutable tag: a manifest PUT under a tag
+ * `keep(repository, tag)` holds that names another digest than the tag has is answered 400
+ * TAG_INVALID with ECR's message; the same digest again, a new tag, or a digest reference passes.
  */
 export interface Fault {
   match: (req: http.IncomingMessage) => boolean;
@@ -29,9 +35,45 @@ export interface RegistryProxy {
   stop(): Promise<void>;
 }
 
+export interface RegistryProxyOptions {
+  link?: boolean;
+  paginate?: boolean;
+  /** Tags never overwritten with another digest (ECR IMMUTABLE): true to keep `repository:tag`. */
+  keep?: (repository: string, tag: string) => boolean;
+}
+
+const MANIFEST_PUT = /^\/v2\/(.+)\/manifests\/([^/]+)$/;
+
+/** The digest `repository:tag` has upstream, asked with the caller's credentials; undefined: none. */
+function upstreamDigest(
+  upstream: string,
+  repository: string,
+  tag: string,
+  authorization: string | undefined,
+): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const r = http.request(
+      `${upstream}/v2/${repository}/manifests/${tag}`,
+      {
+        method: 'HEAD',
+        headers: {
+          ...(authorization ? { authorization } : {}),
+          accept: MANIFEST_ACCEPT,
+        },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200 ? String(res.headers['docker-content-digest'] ?? '') : undefined);
+      },
+    );
+    r.on('error', reject);
+    r.end();
+  });
+}
+
 export async function startRegistryProxy(
   upstream: string,
-  opts: { link?: boolean; paginate?: boolean } = {},
+  opts: RegistryProxyOptions = {},
 ): Promise<RegistryProxy> {
   const faults: Fault[] = [];
   const seen: RegistryProxy['seen'] = [];
@@ -51,6 +93,48 @@ export async function startRegistryProxy(
       return;
     }
     const u = new URL(req.url!, 'http://x');
+    const put = req.method === 'PUT' ? MANIFEST_PUT.exec(u.pathname) : null;
+    if (put && opts.keep && !put[2]!.includes(':') && opts.keep(put[1]!, put[2]!)) {
+      const [, repository, tag] = put as unknown as [string, string, string];
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+        upstreamDigest(upstream, repository, tag, req.headers.authorization).then(
+          (held) => {
+            if (held && held !== digest) {
+              seen.push({ method: req.method!, url: req.url!, status: 400 });
+              res.writeHead(400, { 'content-type': 'application/json' });
+              res.end(
+                JSON.stringify({
+                  errors: [
+                    {
+                      code: 'TAG_INVALID',
+                      message: `The image tag '${tag}' already exists in the '${repository}' repository and cannot be overwritten because the tag is immutable.`,
+                    },
+                  ],
+                }),
+              );
+              return;
+            }
+            const up = http.request(
+              `${upstream}${req.url}`,
+              { method: 'PUT', headers: { ...req.headers, 'content-length': String(body.length) } },
+              (ur) => {
+                seen.push({ method: req.method!, url: req.url!, status: ur.statusCode! });
+                res.writeHead(ur.statusCode!, ur.headers);
+                ur.pipe(res);
+              },
+            );
+            up.on('error', () => res.destroy());
+            up.end(body);
+          },
+          () => res.destroy(),
+        );
+      });
+      return;
+    }
     const tags = proxy.paginate ? /^\/v2\/(.+)\/tags\/list$/.exec(u.pathname) : null;
     const up = http.request(
       `${upstream}${tags ? u.pathname : req.url}`,

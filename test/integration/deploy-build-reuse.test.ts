@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeHttpAgents } from '../../src/core/http.js';
 import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
 import { makeRootImage } from '../helpers/base-image.js';
+import { commitAll } from '../helpers/git.js';
 import { privateBuildahStore } from '../helpers/buildah-store.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry.js';
 import { haveTools } from '../helpers/tools.js';
@@ -44,24 +44,7 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox', 'git'))(
         'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY hello.txt /srv/hello.txt\nCMD ["cat", "/srv/hello.txt"]\n',
       );
       await writeFile(path.join(h.ws, 'app/hello.txt'), 'hello\n');
-      const git = (...args: string[]) =>
-        execFileSync('git', args, {
-          cwd: h.ws,
-          encoding: 'utf8',
-          env: {
-            ...process.env,
-            GIT_AUTHOR_NAME: 't',
-            GIT_AUTHOR_EMAIL: 't@example.com',
-            GIT_COMMITTER_NAME: 't',
-            GIT_COMMITTER_EMAIL: 't@example.com',
-            GIT_AUTHOR_DATE: '2026-01-02T03:04:05Z',
-            GIT_COMMITTER_DATE: '2026-01-02T03:04:05Z',
-          },
-        }).trim();
-      git('init', '-q');
-      git('add', '-A');
-      git('commit', '-qm', 'app');
-      revision = git('rev-parse', 'HEAD');
+      revision = commitAll(h.ws, 'app');
     });
     afterAll(async () => {
       process.env.C2C_BUILDAH_ROOT = saved.root;

@@ -28,7 +28,7 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
     beforeAll(async () => {
       [kube, ecr] = await Promise.all([startKubeFake({ readyDelayMs: 20, tickMs: 50 }), startEcrFake()]);
       Object.assign(process.env, ecr.env);
-      root = await makeRootImage(ecr.registry.host, 'tags/root', {
+      root = await makeRootImage(ecr.endpoint.host, 'tags/root', {
         username: ecr.registry.username!,
         password: ecr.registry.password!,
       });

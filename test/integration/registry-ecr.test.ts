@@ -40,8 +40,8 @@ describe.skipIf(!haveTools('docker-registry'))(
       const logger = memoryLogger();
       const r = await connectRegistry(ecr.host, { logger });
       expect(r.host).toBe(ecr.host);
-      expect(r.endpoint.origin).toBe(ecr.registry.url);
-      expect(r.endpointHost).toBe(ecr.registry.host);
+      expect(r.endpoint.origin).toBe(ecr.endpoint.url);
+      expect(r.endpointHost).toBe(ecr.endpoint.host);
       expect(r.insecure).toBe(true);
       expect(await r.credentials()).toEqual({
         username: 'AWS',
@@ -136,7 +136,7 @@ describe.skipIf(!haveTools('docker-registry'))(
     it('throttling from ECR is retried by the retry helper (the SDK retries are off)', async () => {
       ecr.failNext('GetAuthorizationToken', 2, 400, 'ThrottlingException');
       const r = await connectRegistry(ecr.host, { logger: memoryLogger(), retry: { baseDelayMs: 10 } });
-      expect(r.endpointHost).toBe(ecr.registry.host);
+      expect(r.endpointHost).toBe(ecr.endpoint.host);
       expect(ecr.calls.map((c) => c.status)).toEqual([400, 400, 200]);
     });
 

@@ -7,7 +7,7 @@ import {
   parseImageReference,
   type ImageReference,
 } from '../../images/index.js';
-import { connectRegistry, type Registry } from '../../registry/index.js';
+import { connectRegistry, tagHolding, type Registry } from '../../registry/index.js';
 import { buildAndPush, resolveBuilder, sourceDateEpoch } from '../../builder/index.js';
 import {
   describeChange,
@@ -298,11 +298,21 @@ async function buildOne(ctx: DeployContext, work: ImageWork, b: BuildWork, logge
   };
   if (ctx.revision) labels[REVISION_LABEL] = ctx.revision;
   if (ctx.source) labels['org.opencontainers.image.source'] = ctx.source;
+  const pushTag = `${reg.endpointHost}/${build.image.repository}:${build.tag}`;
   const built = await buildAndPush(
     {
       context: build.context,
       dockerfile: build.dockerfile,
-      tags: [`${reg.endpointHost}/${build.image.repository}:${build.tag}`],
+      tags: [pushTag],
+      // A content tag never moves: after `rebuild` another image under it is an error; without,
+      // it was pushed by another run while this one built, and that image is used.
+      ...(build.movingTag
+        ? {}
+        : {
+            immutableTags: [pushTag],
+            holding: () => tagHolding(reg, build.image.repository, build.tag),
+            whenHeld: build.rebuild ? ('fail' as const) : ('use' as const),
+          }),
       buildArgs: build.buildArgs,
       ...(build.secrets ? { secrets: build.secrets } : {}),
       labels,
