@@ -280,18 +280,21 @@ async function heldBy(req, tag, configs) {
     req.logger.warning(`another run pushed ${tag} while this one built it: it holds ${held.digest} (image ${held.configs.join(', ')}), this build made image ${ours.join(', ')}; the tag is never moved, so this run uses the image it holds`);
     return held.digest;
 }
-/** The config digests (image ids) of a local manifest list's images, sorted. */
+/**
+ * The config digests (image ids) of a local manifest list's images, sorted: the list names each
+ * image by its manifest digest, which `buildah images` maps to the image id.
+ */
 async function manifestListConfigs(storage, env, name) {
     const global = buildahGlobalArgs(storage);
     const list = JSON.parse((await (0,exec/* exec */.m0)('buildah', [...global, 'manifest', 'inspect', name], { env })).stdout);
-    const configs = [];
-    for (const m of list.manifests ?? []) {
-        const id = (await (0,exec/* exec */.m0)('buildah', [...global, 'inspect', '--type', 'image', '--format', '{{.FromImageID}}', m.digest], {
-            env,
-        })).stdout.trim();
-        configs.push(id.startsWith('sha256:') ? id : `sha256:${id}`);
-    }
-    return configs.sort();
+    const images = JSON.parse((await (0,exec/* exec */.m0)('buildah', [...global, 'images', '--json', '--no-trunc'], { env })).stdout);
+    const idOf = (digest) => {
+        const image = images.find((i) => i.digest === digest || (i.digests ?? []).includes(digest));
+        if (!image)
+            throw new errors/* C2CError */.n$(`buildah lists no image for ${digest} of the manifest list ${name}`);
+        return image.id.startsWith('sha256:') ? image.id : `sha256:${image.id}`;
+    };
+    return (list.manifests ?? []).map((m) => idOf(m.digest)).sort();
 }
 async function readDigest(file) {
     const d = (await (0,promises_.readFile)(file, 'utf8')).trim();

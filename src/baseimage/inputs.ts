@@ -40,18 +40,6 @@ function tagList(value: string, name: string): string[] {
   return tags;
 }
 
-function platformList(value: string, name: string): string[] {
-  const platforms = parseList(value);
-  for (const p of platforms)
-    if (!/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(p))
-      throw new InputError(
-        name,
-        `'${p}' is not a platform`,
-        "os/arch[/variant], e.g. 'linux/amd64' or 'linux/arm64'",
-      );
-  return platforms;
-}
-
 /** The inputs of action-hash-base and `c2c hash-base`: names, defaults and meaning. */
 export const HASH_BASE_INPUTS = {
   files: {
@@ -105,11 +93,7 @@ export const HASH_BASE_INPUTS = {
   secrets: BUILD_INPUT_DEFS.secrets,
   'secret-files': BUILD_INPUT_DEFS['secret-files'],
   target: { default: '', description: 'Build stage to build.', parse: asTrimmed },
-  platforms: {
-    default: '',
-    description: 'Target platforms, e.g. `linux/amd64,linux/arm64`.',
-    parse: platformList,
-  },
+  platforms: BUILD_INPUT_DEFS.platforms,
   'extra-tags': { default: '', description: 'Moving tags to push as well, e.g. `latest`.', parse: tagList },
   builder: BUILD_INPUT_DEFS.builder,
   'registry-username': {

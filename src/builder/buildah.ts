@@ -202,7 +202,10 @@ async function heldBy(req: ValidatedRequest, tag: string, configs: string[]): Pr
   return held.digest;
 }
 
-/** The config digests (image ids) of a local manifest list's images, sorted. */
+/**
+ * The config digests (image ids) of a local manifest list's images, sorted: the list names each
+ * image by its manifest digest, which `buildah images` maps to the image id.
+ */
 async function manifestListConfigs(
   storage: BuildahStorage,
   env: NodeJS.ProcessEnv,
@@ -211,21 +214,18 @@ async function manifestListConfigs(
   const global = buildahGlobalArgs(storage);
   const list = JSON.parse(
     (await exec('buildah', [...global, 'manifest', 'inspect', name], { env })).stdout,
-  ) as { manifests?: Array<{ digest: string }> };
-  const configs: string[] = [];
-  for (const m of list.manifests ?? []) {
-    const id = (
-      await exec(
-        'buildah',
-        [...global, 'inspect', '--type', 'image', '--format', '{{.FromImageID}}', m.digest],
-        {
-          env,
-        },
-      )
-    ).stdout.trim();
-    configs.push(id.startsWith('sha256:') ? id : `sha256:${id}`);
-  }
-  return configs.sort();
+  ) as {
+    manifests?: Array<{ digest: string }>;
+  };
+  const images = JSON.parse(
+    (await exec('buildah', [...global, 'images', '--json', '--no-trunc'], { env })).stdout,
+  ) as Array<{ id: string; digest?: string; digests?: string[] }>;
+  const idOf = (digest: string) => {
+    const image = images.find((i) => i.digest === digest || (i.digests ?? []).includes(digest));
+    if (!image) throw new C2CError(`buildah lists no image for ${digest} of the manifest list ${name}`);
+    return image.id.startsWith('sha256:') ? image.id : `sha256:${image.id}`;
+  };
+  return (list.manifests ?? []).map((m) => idOf(m.digest)).sort();
 }
 
 async function readDigest(file: string): Promise<string> {

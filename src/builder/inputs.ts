@@ -1,12 +1,60 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { InputError, oneOf, parseInputs, parseKeyValues, pickInputs } from '../core/index.js';
+import { InputError, oneOf, parseInputs, parseKeyValues, parseList, pickInputs } from '../core/index.js';
 import type { InputDef } from '../core/index.js';
 import type { BuilderChoice, BuildSecret } from './index.js';
 import { SECRET_ID, SECRET_ID_EXPECTED } from './validate.js';
 
+/** The architectures images are built for (Go's GOARCH names, as OCI platforms use them). */
+const ARCHITECTURES = ['amd64', 'arm64', 'arm', '386', 'ppc64le', 's390x', 'riscv64', 'mips64le', 'loong64'];
+const OPERATING_SYSTEMS = ['linux', 'windows'];
+const VARIANTS: Record<string, string[]> = {
+  arm: ['v5', 'v6', 'v7'],
+  arm64: ['v8'],
+  amd64: ['v2', 'v3', 'v4'],
+};
+
+/**
+ * `platforms`: comma- or newline-separated os/arch[/variant], each a platform images are built for
+ * (an unknown os, arch or variant is refused, naming the ones there are); duplicates dropped.
+ */
+export function platformList(value: string, name: string): string[] {
+  const platforms = [...new Set(parseList(value))];
+  const expected = "os/arch[/variant], e.g. 'linux/amd64' or 'linux/arm64'";
+  for (const p of platforms) {
+    const [os, arch, variant, ...rest] = p.split('/');
+    if (!os || !arch || rest.length || p !== p.toLowerCase())
+      throw new InputError(name, `'${p}' is not a platform`, expected);
+    if (!OPERATING_SYSTEMS.includes(os))
+      throw new InputError(
+        name,
+        `'${p}': '${os}' is not an operating system images are built for`,
+        `one of ${OPERATING_SYSTEMS.join(', ')}`,
+      );
+    if (!ARCHITECTURES.includes(arch))
+      throw new InputError(
+        name,
+        `'${p}': '${arch}' is not a known architecture`,
+        `one of ${ARCHITECTURES.join(', ')}`,
+      );
+    if (variant !== undefined && !(VARIANTS[arch] ?? []).includes(variant))
+      throw new InputError(
+        name,
+        `'${p}': '${variant}' is not a variant of ${arch}`,
+        VARIANTS[arch] ? `one of ${VARIANTS[arch]!.join(', ')}, or none` : `no variant ('${os}/${arch}')`,
+      );
+  }
+  return platforms;
+}
+
 /** The build inputs every building action shares (same names, defaults and parsing). */
 export const BUILD_INPUT_DEFS = {
+  platforms: {
+    default: '',
+    description:
+      "Platforms to build for, comma- or newline-separated, e.g. `linux/amd64,linux/arm64` (Graviton). More than one makes one image index (a manifest list), pinned by its digest; empty: the runner's own platform.",
+    parse: platformList,
+  },
   'build-args': {
     default: '',
     description:

@@ -87,6 +87,7 @@ export const DEPLOY_INPUTS = {
   secrets: BUILD_INPUT_DEFS.secrets,
   'secret-files': BUILD_INPUT_DEFS['secret-files'],
   builder: BUILD_INPUT_DEFS.builder,
+  platforms: BUILD_INPUT_DEFS.platforms,
   'registry-username': {
     default: '',
     description:
@@ -221,6 +222,8 @@ export interface ServicesOption {
   buildArgs: Array<[string, string]>;
   secrets?: BuildSecret[];
   builder: BuilderChoice;
+  /** os/arch[/variant] to build for; more than one: one image index. Empty: the runner's. */
+  platforms: string[];
   rebuild: boolean;
   /** How many build at once. */
   parallel: number;
@@ -240,6 +243,8 @@ export interface DeployOptions {
     /** Build secrets (`secrets`, `secret-files`). */
     secrets?: BuildSecret[];
     builder: BuilderChoice;
+    /** os/arch[/variant] to build for; more than one: one image index. Empty: the runner's. */
+    platforms: string[];
     rebuild: boolean;
     /** `tag` was given (it may be moved, e.g. latest); the default sha-<commit> is not. */
     movingTag: boolean;
@@ -377,6 +382,7 @@ export function parseDeployInputs(
       buildArgs,
       ...(secrets ? { secrets } : {}),
       builder,
+      platforms: v.platforms,
       rebuild: v.rebuild,
       parallel: v.parallel || availableParallelism(),
     };
@@ -432,6 +438,7 @@ export function parseDeployInputs(
       buildArgs,
       secrets,
       builder,
+      platforms: v.platforms,
       rebuild: v.rebuild,
       movingTag: !!v.tag,
     };

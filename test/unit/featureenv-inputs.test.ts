@@ -250,3 +250,21 @@ describe('command: auto decides from the event', () => {
     expect(decide({ ...opts, pullRequest: undefined } as never, context).command).toBe(command);
   });
 });
+
+describe('feature-env takes the build inputs of deploy-k8s as they are', () => {
+  it('services, parallel and platforms reach the deploy; a bad platform is refused naming the input', () => {
+    const raw = {
+      command: 'up',
+      manifests: 'test',
+      services: 'test/*',
+      image: 'registry.example/shop-{service}',
+      parallel: '3',
+      platforms: 'linux/amd64,linux/arm64',
+    } as Partial<FeatureEnvRaw>;
+    const opts = parse(raw);
+    expect(opts.deploy?.services).toMatchObject({ parallel: 3, platforms: ['linux/amd64', 'linux/arm64'] });
+    expect(() => parse({ ...raw, platforms: 'linux/sparc' })).toThrow(
+      /Input 'platforms': 'linux\/sparc': 'sparc' is not a known architecture/,
+    );
+  });
+});

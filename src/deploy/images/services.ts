@@ -33,7 +33,7 @@ export async function resolveBuilds(opts: DeployOptions, logger: Logger): Promis
   const services = await findServices(opts.workspace, opts.services);
   const specs = await Promise.all(
     services.map(async ({ name, dir, dockerfile, image }) => {
-      const tag = `${SERVICE_TAG_PREFIX}${(await serviceHash(dir, dockerfile, opts.services!.buildArgs)).slice(0, 16)}`;
+      const tag = `${SERVICE_TAG_PREFIX}${(await serviceHash(dir, dockerfile, opts.services!.buildArgs, opts.services!.platforms)).slice(0, 16)}`;
       return {
         name,
         service: name,
@@ -44,6 +44,7 @@ export async function resolveBuilds(opts: DeployOptions, logger: Logger): Promis
         buildArgs: opts.services!.buildArgs,
         ...(opts.services!.secrets ? { secrets: opts.services!.secrets } : {}),
         builder: opts.services!.builder,
+        platforms: opts.services!.platforms,
         rebuild: opts.services!.rebuild,
         movingTag: false,
         contentAddressed: true,
@@ -145,12 +146,14 @@ export async function findServices(workspace: string, opt: ServicesOption): Prom
 
 /**
  * The content hash of one service: its directory's files (content mode), then its Dockerfile (which
- * may live outside the directory) and the build args, as extra strings. Secrets are not in it.
+ * may live outside the directory), the build args and the platforms, as extra strings. Secrets are
+ * not in it.
  */
 async function serviceHash(
   dir: string,
   dockerfile: string,
   buildArgs: Array<[string, string]>,
+  platforms: readonly string[],
 ): Promise<string> {
   let content: Buffer;
   try {
@@ -167,6 +170,8 @@ async function serviceHash(
       ...[...buildArgs]
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([k, v]) => `build-arg ${k}=${v}`),
+      // Only when set, so the tags of services built for the runner's platform stay as they were.
+      ...(platforms.length ? [`platforms ${[...platforms].sort().join(',')}`] : []),
     ],
   });
   return hash;

@@ -195,6 +195,16 @@ async function reuseOne(ctx: DeployContext, work: ImageWork, b: BuildWork): Prom
       return false;
     }
   }
+  const missing = await missingPlatforms(reg, spec, found.digest);
+  if (missing.length) {
+    const what = `${formatReference(b.ref)} exists, but not for ${missing.join(', ')}`;
+    if (!spec.movingTag)
+      throw new C2CError(
+        `${what}, and a content tag is never moved. Set 'tag' to a new tag to build for ${spec.platforms.join(', ')}, or delete this one in the registry.`,
+      );
+    ctx.logger.info(`${what}: building it again`);
+    return false;
+  }
   b.digest = found.digest;
   b.image = `${formatReference({ registry: spec.image.registry, repository: spec.image.repository })}@${found.digest}`;
   b.reused = true;
@@ -202,6 +212,28 @@ async function reuseOne(ctx: DeployContext, work: ImageWork, b: BuildWork): Prom
     `${formatReference(b.ref)} exists already (${found.digest}): not built again (set 'rebuild' to build anyway)`,
   );
   return true;
+}
+
+/** The platforms of `spec.platforms` the image at `digest` (an index or one image) has no image for. */
+async function missingPlatforms(reg: Registry, spec: BuildSpec, digest: string): Promise<string[]> {
+  if (!spec.platforms.length) return [];
+  const { json } = await reg.getManifest(spec.image.repository, digest);
+  const has = new Set<string>();
+  const name = (p: { os?: string; architecture?: string; variant?: string }) =>
+    [p.os, p.architecture, ...(p.variant ? [p.variant] : [])].join('/');
+  if (Array.isArray(json?.manifests)) {
+    for (const m of json.manifests as Array<{
+      platform?: { os?: string; architecture?: string; variant?: string };
+    }>)
+      if (m.platform) has.add(name(m.platform));
+  } else {
+    const { config } = await reg.imageConfig(spec.image.repository, digest);
+    has.add(name(config as { os?: string; architecture?: string; variant?: string }));
+  }
+  // linux/arm64 and linux/arm64/v8 are the same platform.
+  const norm = (p: string) => p.replace(/^(\w+\/arm64)\/v8$/, '$1');
+  const present = new Set([...has].map(norm));
+  return spec.platforms.filter((p) => !present.has(norm(p)));
 }
 
 /**
@@ -304,6 +336,7 @@ async function buildOne(ctx: DeployContext, work: ImageWork, b: BuildWork, logge
       context: build.context,
       dockerfile: build.dockerfile,
       tags: [pushTag],
+      ...(build.platforms.length ? { platforms: build.platforms } : {}),
       // A content tag never moves: after `rebuild` another image under it is an error; without,
       // it was pushed by another run while this one built, and that image is used.
       ...(build.movingTag
@@ -325,6 +358,7 @@ async function buildOne(ctx: DeployContext, work: ImageWork, b: BuildWork, logge
         buildArgs: 'build-args',
         secrets: 'secrets',
         secretFiles: 'secret-files',
+        platforms: 'platforms',
       },
     },
     builder,
