@@ -94,6 +94,7 @@ export const HASH_BASE_INPUTS = {
   'secret-files': BUILD_INPUT_DEFS['secret-files'],
   target: { default: '', description: 'Build stage to build.', parse: asTrimmed },
   platforms: BUILD_INPUT_DEFS.platforms,
+  cache: BUILD_INPUT_DEFS.cache,
   'extra-tags': { default: '', description: 'Moving tags to push as well, e.g. `latest`.', parse: tagList },
   builder: BUILD_INPUT_DEFS.builder,
   'registry-username': {
@@ -158,6 +159,8 @@ export interface HashBaseOptions {
   platforms: string[];
   extraTags: string[];
   builder: BuilderChoice;
+  /** A layer cache in `<repository>-cache` (`cache: registry`). */
+  layerCache: boolean;
   username?: string;
   password?: string;
   allowEmpty: boolean;
@@ -180,7 +183,7 @@ export function parseHashBaseInputs(raw: HashBaseRaw, workspace: string): HashBa
       "no 'extra', or mode 'content'",
     );
   const common = parseBuildCommon(raw, workspace);
-  const { builder, buildArgs, secrets } = common;
+  const { builder, buildArgs, secrets, layerCache } = common;
   if (build && !image)
     throw new InputError(
       'image',
@@ -221,6 +224,7 @@ export function parseHashBaseInputs(raw: HashBaseRaw, workspace: string): HashBa
     platforms,
     extraTags: v['extra-tags'],
     builder,
+    layerCache,
     ...(username ? { username } : {}),
     ...(password ? { password } : {}),
     allowEmpty: v['allow-empty'],

@@ -199,7 +199,7 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
 
   if (!opts.build) return result;
   const image = opts.image!;
-  const { buildAndPush, resolveBuilder } = await import('../builder/index.js');
+  const { buildAndPush, cacheRepositoryOf, resolveBuilder } = await import('../builder/index.js');
   const { tagHolding } = await import('../registry/index.js');
   const builder = await resolveBuilder(opts.builder, logger);
   await timed(phases, 'build', () =>
@@ -207,6 +207,9 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
       const reg = await connect();
       // deps-<hash> never moves; the extra tags (e.g. latest) do.
       await reg.ensureRepository(repository, opts.extraTags);
+      // The layer cache: a base rebuilt after a dependency change reuses the steps before it.
+      const cache = opts.layerCache ? cacheRepositoryOf(image.repository) : undefined;
+      if (cache) await reg.ensureRepository(cache, ['*']);
       const creds = await reg.credentials();
       const pushRef = (t: string) => `${reg.endpointHost}/${image.repository}:${t}`;
       const labels: Record<string, string> = {
@@ -229,6 +232,7 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
           ...(opts.secrets ? { secrets: opts.secrets } : {}),
           ...(opts.target ? { target: opts.target } : {}),
           platforms: opts.platforms,
+          ...(cache ? { cacheRepository: `${reg.endpointHost}/${cache}` } : {}),
           labels,
           targets: [
             {

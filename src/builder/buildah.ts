@@ -121,6 +121,8 @@ export function buildahArgs(
   b.push('--format', req.format ?? 'oci');
   b.push('-f', req.dockerfile);
   if (files.authFile) b.push('--authfile', files.authFile);
+  if (req.cacheRepository && !multiPlatform)
+    b.push('--cache-from', req.cacheRepository, '--cache-to', req.cacheRepository);
   for (const [k, v] of req.buildArgs ?? []) b.push('--build-arg', `${k}=${v}`);
   b.push(...secretArgs(req.secrets ?? [], files.secrets));
   if (req.target) b.push('--target', req.target);

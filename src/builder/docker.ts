@@ -38,6 +38,15 @@ export function dockerArgs(req: ValidatedRequest, files: DockerFiles): string[] 
   const annotationTypes = (req.platforms?.length ?? 0) > 1 ? 'manifest,index' : 'manifest';
   for (const [k, v] of Object.entries(req.annotations ?? {}))
     a.push('--annotation', `${annotationTypes}:${k}=${v}`);
+  if (req.cacheRepository) {
+    // mode=max caches every stage's layers; image-manifest + OCI media types: what ECR stores.
+    const insecure = req.targets.some((t) => t.insecure) ? ',registry.insecure=true' : '';
+    a.push('--cache-from', `type=registry,ref=${req.cacheRepository}:buildcache${insecure}`);
+    a.push(
+      '--cache-to',
+      `type=registry,ref=${req.cacheRepository}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true${insecure}`,
+    );
+  }
   if (req.targets.some((t) => t.insecure)) a.push('--output', 'type=image,push=true,registry.insecure=true');
   else a.push('--push');
   a.push('--metadata-file', files.metadataFile);

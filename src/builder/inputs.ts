@@ -71,6 +71,12 @@ export const BUILD_INPUT_DEFS = {
     description:
       'Build secrets read from files, one `id=path` per line (path relative to the workspace), for `RUN --mount=type=secret,id=<id>`.',
   },
+  cache: {
+    default: 'registry',
+    description:
+      '`registry`: a layer cache in the registry, in the repository next to the image with `-cache` appended (e.g. `shop-api-cache`), so a fresh runner skips the steps whose inputs did not change; `none`: no cache. Not used by a multi-platform buildah build.',
+    parse: oneOf(['registry', 'none']),
+  },
   builder: {
     default: 'auto',
     description:
@@ -87,6 +93,7 @@ export const BUILD_INPUT_DEFS = {
 export interface BuildCommonRaw {
   'build-args': string;
   builder: string;
+  cache: string;
   'registry-username': string;
   'registry-password': string;
   secrets: string;
@@ -97,6 +104,8 @@ export interface BuildCommon {
   buildArgs: Array<[string, string]>;
   secrets: BuildSecret[];
   builder: BuilderChoice;
+  /** `cache: registry`: a layer cache in the repository next to the image (`<repository>-cache`). */
+  layerCache: boolean;
   username?: string;
   password?: string;
 }
@@ -183,7 +192,7 @@ export function parseBuildSecrets(
 
 export function parseBuildCommon(raw: BuildCommonRaw, workspace: string): BuildCommon {
   // Through parseInputs, so that a blank value gets the default by the one rule every input follows.
-  const { builder } = parseInputs(pickInputs(BUILD_INPUT_DEFS, 'builder'), raw);
+  const { builder, cache } = parseInputs(pickInputs(BUILD_INPUT_DEFS, 'builder', 'cache'), raw);
   const buildArgs = parseKeyValues('build-args', raw['build-args']);
   const secrets = parseBuildSecrets(raw, workspace);
   const username = raw['registry-username'].trim();
@@ -198,6 +207,7 @@ export function parseBuildCommon(raw: BuildCommonRaw, workspace: string): BuildC
     buildArgs,
     secrets,
     builder,
+    layerCache: cache === 'registry',
     ...(username ? { username } : {}),
     ...(password ? { password } : {}),
   };

@@ -67,6 +67,13 @@ export interface BuildRequest {
   logger: Logger;
   /** For error messages: which inputs the fields came from (see BuildInputNames). */
   inputNames?: BuildInputNames;
+  /**
+   * A layer cache in the registry: the repository (host/name, no tag) next to the image, e.g.
+   * 127.0.0.1:5000/shop-api-cache. buildah: `--cache-from`/`--cache-to` it (one tag per cached step);
+   * docker buildx: `type=registry,mode=max` under its `buildcache` tag, in ECR-compatible OCI
+   * manifests. Not used for a multi-platform buildah build (which runs without `--layers`).
+   */
+  cacheRepository?: string;
   /** Image format for buildah: 'oci' (default; carries annotations) or 'docker'. */
   format?: 'oci' | 'docker';
   /** Epoch seconds for the created time and file times (reproducible builds). */

@@ -88,6 +88,7 @@ export const DEPLOY_INPUTS = {
   'secret-files': BUILD_INPUT_DEFS['secret-files'],
   builder: BUILD_INPUT_DEFS.builder,
   platforms: BUILD_INPUT_DEFS.platforms,
+  cache: BUILD_INPUT_DEFS.cache,
   'registry-username': {
     default: '',
     description:
@@ -224,6 +225,8 @@ export interface ServicesOption {
   builder: BuilderChoice;
   /** os/arch[/variant] to build for; more than one: one image index. Empty: the runner's. */
   platforms: string[];
+  /** A layer cache in `<repository>-cache` (`cache: registry`). */
+  layerCache: boolean;
   rebuild: boolean;
   /** How many build at once. */
   parallel: number;
@@ -245,6 +248,8 @@ export interface DeployOptions {
     builder: BuilderChoice;
     /** os/arch[/variant] to build for; more than one: one image index. Empty: the runner's. */
     platforms: string[];
+    /** A layer cache in `<repository>-cache` (`cache: registry`). */
+    layerCache: boolean;
     rebuild: boolean;
     /** `tag` was given (it may be moved, e.g. latest); the default sha-<commit> is not. */
     movingTag: boolean;
@@ -336,7 +341,7 @@ export function parseDeployInputs(
       "paths such as 'k8s/' or 'deploy/*.yaml'",
     );
   const common = parseBuildCommon(raw, workspace);
-  const { builder, buildArgs, secrets } = common;
+  const { builder, buildArgs, secrets, layerCache } = common;
   if (v['create-namespace'] && !namespace)
     throw new InputError(
       'create-namespace',
@@ -383,6 +388,7 @@ export function parseDeployInputs(
       ...(secrets ? { secrets } : {}),
       builder,
       platforms: v.platforms,
+      layerCache,
       rebuild: v.rebuild,
       parallel: v.parallel || availableParallelism(),
     };
@@ -439,6 +445,7 @@ export function parseDeployInputs(
       secrets,
       builder,
       platforms: v.platforms,
+      layerCache,
       rebuild: v.rebuild,
       movingTag: !!v.tag,
     };

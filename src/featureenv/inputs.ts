@@ -25,6 +25,7 @@ const BUILD_DETAIL_INPUTS = [
   'secrets',
   'secret-files',
   'builder',
+  'cache',
   'registry-username',
   'registry-password',
   'pin-digests',

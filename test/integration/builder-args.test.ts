@@ -140,6 +140,24 @@ describe('buildahArgs', () => {
     ]);
   });
 
+  it('a registry layer cache: --cache-from and --cache-to the cache repository, not for several platforms', async () => {
+    const one = await validateBuildRequest(
+      request({ tags: ['127.0.0.1:5000/app:v2'], cacheRepository: '127.0.0.1:5000/app-cache' }),
+    );
+    const plan = buildahArgs(one, files, { isolation: 'chroot' });
+    expect(plan.build).toContain('--layers');
+    expect(values(plan.build, '--cache-from')).toEqual(['127.0.0.1:5000/app-cache']);
+    expect(values(plan.build, '--cache-to')).toEqual(['127.0.0.1:5000/app-cache']);
+    const many = await validateBuildRequest(
+      request({
+        tags: ['127.0.0.1:5000/app:v2'],
+        platforms: ['linux/amd64', 'linux/arm64'],
+        cacheRepository: '127.0.0.1:5000/app-cache',
+      }),
+    );
+    expect(buildahArgs(many, files, { isolation: 'chroot' }).build).not.toContain('--cache-from');
+  });
+
   it('adds an insecure target for a loopback tag host that has none', async () => {
     const req = await validateBuildRequest(request({ tags: ['127.0.0.1:6000/x:y'], targets: [] }));
     expect(req.targets).toEqual([{ host: '127.0.0.1:6000', insecure: true }]);
@@ -178,6 +196,29 @@ describe('dockerArgs', () => {
     expect(values(a, '--output')).toEqual(['type=image,push=true,registry.insecure=true']);
     expect(values(a, '--platform')).toEqual(['linux/amd64,linux/arm64']);
     expect(values(a, '--annotation')).toEqual(['manifest,index:io.c2c.hash-manifest={"files":1}']);
+  });
+
+  it('a registry layer cache: type=registry, mode=max, in manifests ECR stores', async () => {
+    const secure = await validateBuildRequest(
+      request({
+        targets: request().targets.slice(1),
+        tags: [request().tags[1]!],
+        cacheRepository: 'registry.example.com:8443/team/app-cache',
+      }),
+    );
+    const a = dockerArgs(secure, { metadataFile: '/m.json' });
+    expect(values(a, '--cache-from')).toEqual([
+      'type=registry,ref=registry.example.com:8443/team/app-cache:buildcache',
+    ]);
+    expect(values(a, '--cache-to')).toEqual([
+      'type=registry,ref=registry.example.com:8443/team/app-cache:buildcache,mode=max,image-manifest=true,oci-mediatypes=true',
+    ]);
+    const loopback = await validateBuildRequest(
+      request({ tags: ['127.0.0.1:5000/app:v1'], cacheRepository: '127.0.0.1:5000/app-cache' }),
+    );
+    expect(values(dockerArgs(loopback, { metadataFile: '/m.json' }), '--cache-to')[0]).toMatch(
+      /,registry\.insecure=true$/,
+    );
   });
 });
 

@@ -50,7 +50,7 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
       closeHttpAgents();
     });
 
-    it('services and the default tag: IMMUTABLE; a tag of the user: IMMUTABLE_WITH_EXCLUSION of that tag', async () => {
+    it('services and the default tag: IMMUTABLE; a tag of the user: IMMUTABLE_WITH_EXCLUSION of that tag; the layer cache: MUTABLE', async () => {
       const ns = await h.namespace('tags');
       const svc = await h.write([deploymentManifest('api', `${ecr.host}/tags/shop-api:dev`)]);
       const bySvc = await h.deploy({
@@ -63,6 +63,9 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
       });
       expect(bySvc.r.result, bySvc.logger.text()).toBe('success');
       expect(ecr.repositories.get('tags/shop-api')!.imageTagMutability).toBe('IMMUTABLE');
+      // The layer cache next to it (cache: registry, the default): every build may push its step keys again.
+      expect(ecr.repositories.get('tags/shop-api-cache')!.imageTagMutability).toBe('MUTABLE');
+      expect(bySvc.logger.text()).toMatch(/Pushing cache .*tags\/shop-api-cache:/);
 
       const one = await h.write([deploymentManifest('one', `${ecr.host}/tags/one:dev`)]);
       const base = {

@@ -21,6 +21,7 @@ afterAll(() => rmSync(ws, { recursive: true, force: true }));
 const raw = (over: Partial<BuildCommonRaw> = {}): BuildCommonRaw => ({
   'build-args': '',
   builder: 'auto',
+  cache: 'registry',
   'registry-username': '',
   'registry-password': '',
   secrets: '',

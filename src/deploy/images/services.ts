@@ -45,6 +45,7 @@ export async function resolveBuilds(opts: DeployOptions, logger: Logger): Promis
         ...(opts.services!.secrets ? { secrets: opts.services!.secrets } : {}),
         builder: opts.services!.builder,
         platforms: opts.services!.platforms,
+        layerCache: opts.services!.layerCache,
         rebuild: opts.services!.rebuild,
         movingTag: false,
         contentAddressed: true,
