@@ -790,12 +790,14 @@ const MAX_EXCLUSIONS = 5;
  * How a repository this suite creates treats its tags: IMMUTABLE, so that a content-addressed tag
  * (deps-…, src-…, sha-…) can never be moved; the moving tags it is asked to push too (`extra-tags`
  * such as `latest`, a `tag` the user chose) stay movable as exclusions (IMMUTABLE_WITH_EXCLUSION).
- * More moving tags than ECR takes exclusions for: MUTABLE, as before.
+ * More moving tags than ECR takes exclusions for, or `*` (every tag moves: a layer cache): MUTABLE.
  */
 function tagMutability(movingTags) {
     const moving = [...new Set(movingTags)];
     if (moving.length === 0)
         return { imageTagMutability: 'IMMUTABLE' };
+    if (moving.includes('*'))
+        return { imageTagMutability: 'MUTABLE' };
     if (moving.length > MAX_EXCLUSIONS)
         return { imageTagMutability: 'MUTABLE' };
     return {

@@ -9,6 +9,7 @@ export const modules = {
 // EXPORTS
 __webpack_require__.d(__webpack_exports__, {
   buildAndPush: () => (/* binding */ buildAndPush),
+  cacheRepositoryOf: () => (/* binding */ cacheRepositoryOf),
   resolveBuilder: () => (/* binding */ resolveBuilder)
 });
 
@@ -194,6 +195,8 @@ function buildahArgs(req, files, storage, imageId = '<image-id>') {
     b.push('-f', req.dockerfile);
     if (files.authFile)
         b.push('--authfile', files.authFile);
+    if (req.cacheRepository && !multiPlatform)
+        b.push('--cache-from', req.cacheRepository, '--cache-to', req.cacheRepository);
     for (const [k, v] of req.buildArgs ?? [])
         b.push('--build-arg', `${k}=${v}`);
     b.push(...secretArgs(req.secrets ?? [], files.secrets));
@@ -441,6 +444,12 @@ function dockerArgs(req, files) {
     const annotationTypes = (req.platforms?.length ?? 0) > 1 ? 'manifest,index' : 'manifest';
     for (const [k, v] of Object.entries(req.annotations ?? {}))
         a.push('--annotation', `${annotationTypes}:${k}=${v}`);
+    if (req.cacheRepository) {
+        // mode=max caches every stage's layers; image-manifest + OCI media types: what ECR stores.
+        const insecure = req.targets.some((t) => t.insecure) ? ',registry.insecure=true' : '';
+        a.push('--cache-from', `type=registry,ref=${req.cacheRepository}:buildcache${insecure}`);
+        a.push('--cache-to', `type=registry,ref=${req.cacheRepository}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true${insecure}`);
+    }
     if (req.targets.some((t) => t.insecure))
         a.push('--output', 'type=image,push=true,registry.insecure=true');
     else
@@ -548,6 +557,10 @@ var validate = __webpack_require__(6065);
 
 
 
+/** The repository of an image's layer cache (`cache: registry`): next to it, `-cache` appended. */
+function cacheRepositoryOf(repository) {
+    return `${repository}-cache`;
+}
 
 
 

@@ -2,7 +2,14 @@
 export type { AuditInfo } from './annotations.js';
 export { substituteAll } from './images/index.js';
 export type { ImageChange } from './images/index.js';
-export { DEPLOY_INPUTS, DEPLOY_OUTPUTS, parseCluster, deployOutputs, parseDeployInputs } from './inputs.js';
+export {
+  DEPLOY_INPUTS,
+  DEPLOY_OUTPUTS,
+  buildOutputs,
+  parseCluster,
+  deployOutputs,
+  parseDeployInputs,
+} from './inputs.js';
 export type { DeployOptions } from './inputs.js';
 export { applyNamespace, loadManifests } from './manifests/index.js';
 export {
@@ -19,7 +26,7 @@ export {
 export type { JsonObject } from './objects.js';
 export { auditFromGitHub, githubRecorder } from './record.js';
 export { DeployUndoneError, renderDeploy, runDeploy } from './run.js';
-export type { DeployContext, EngineContext } from './types.js';
+export type { BuiltImage, DeployContext, EngineContext } from './types.js';
 export { renderDeploySummary } from './summary.js';
 export type { WorkloadRow } from './summary.js';
 export type { DeploymentRecorder } from './types.js';

@@ -15,7 +15,7 @@ import type { InputSpec, RawInputs } from '../core/index.js';
 import { parseImageInput, parseImageReference, type ImageReference } from '../images/index.js';
 import type { BuilderChoice, BuildSecret } from '../builder/index.js';
 import type { ClusterTarget } from '../kube/index.js';
-import type { DeployResult } from './types.js';
+import type { BuiltImage, DeployResult } from './types.js';
 import { BUILD_INPUT_DEFS, parseBuildCommon } from '../builder/index.js';
 import { parseImageEntries } from './images/index.js';
 
@@ -185,6 +185,8 @@ export const DEPLOY_OUTPUTS = {
     'Every image built or reused, as JSON: service name (for `build-context`, its directory\'s name) to `repo@digest`, e.g. `{"api":"ghcr.io/org/shop-api@sha256:…"}`.',
   built: 'The services this run built and pushed, one per line.',
   reused: 'The services whose image existed already under its content tag (not built), one per line.',
+  'image-refs':
+    'Every image built or reused as `repo@digest`, one per line: the `images` input of a later deploy (production runs the very digests staging ran).',
   applied:
     'Every object of the set, `kind/namespace/name`, one per line; ` (unchanged)` after those the server-side dry run showed unchanged, which were not written. In a dry run: what the apply would do, the same way.',
   'rolled-back': '`true` when a failed rollout was rolled back.',
@@ -192,20 +194,33 @@ export const DEPLOY_OUTPUTS = {
   result: '`success`, `failed`, `rolled-back` or `dry-run`.',
 } as const;
 
+/** The outputs about the images (`images`, `built`, `reused`, `image-refs`): deploy-k8s's and feature-env's. */
+export function buildOutputs(
+  builds: readonly BuiltImage[],
+): Record<'images' | 'built' | 'reused' | 'image-refs', string> {
+  return {
+    images: JSON.stringify(Object.fromEntries(builds.map((b) => [b.name, b.image]))),
+    built: builds
+      .filter((b) => b.built)
+      .map((b) => b.name)
+      .join('\n'),
+    reused: builds
+      .filter((b) => !b.built && b.image)
+      .map((b) => b.name)
+      .join('\n'),
+    'image-refs': builds
+      .filter((b) => b.image)
+      .map((b) => b.image)
+      .join('\n'),
+  };
+}
+
 /** The step's outputs from a deploy's result: one mapping, for the action and `c2c deploy` alike. */
 export function deployOutputs(r: DeployResult): Record<keyof typeof DEPLOY_OUTPUTS, string> {
   return {
     image: r.image,
     digest: r.digest,
-    images: JSON.stringify(Object.fromEntries(r.builds.map((b) => [b.name, b.image]))),
-    built: r.builds
-      .filter((b) => b.built)
-      .map((b) => b.name)
-      .join('\n'),
-    reused: r.builds
-      .filter((b) => !b.built && b.image)
-      .map((b) => b.name)
-      .join('\n'),
+    ...buildOutputs(r.builds),
     applied: r.applied.join('\n'),
     'rolled-back': String(r.rolledBack),
     'deployment-id': r.deploymentId,

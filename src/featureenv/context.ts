@@ -1,5 +1,5 @@
 import type { Logger } from '../core/index.js';
-import type { EngineContext } from '../deploy/index.js';
+import { buildOutputs, type BuiltImage, type EngineContext } from '../deploy/index.js';
 import type { GitHubClient, GitHubContext } from '../github/index.js';
 import type { DatabaseProvider } from './types.js';
 
@@ -33,6 +33,8 @@ export interface FeatureEnvResult {
   summary: string;
   /** Why the step fails (a rollout that failed), when it does. */
   failure?: string;
+  /** up: the images built or reused for the environment (deploy-k8s's `builds`). */
+  builds?: readonly BuiltImage[];
   /** For reap: what was removed and what was kept, and why. */
   removed?: Array<{ namespace: string; number?: number; why: string }>;
   kept?: Array<{ namespace: string; number?: number; why: string }>;
@@ -47,6 +49,7 @@ export function featureEnvOutputs(r: FeatureEnvResult): Record<string, string> {
     'deployment-id': r.deploymentId,
     'expires-at': r.expiresAt,
     'ready-seconds': r.readySeconds,
+    ...buildOutputs(r.builds ?? []),
   };
 }
 

@@ -14,7 +14,13 @@ import {
   type InputSpec,
   type RawInputs,
 } from '../core/index.js';
-import { DEPLOY_INPUTS, parseCluster, parseDeployInputs, type DeployOptions } from '../deploy/index.js';
+import {
+  DEPLOY_INPUTS,
+  DEPLOY_OUTPUTS,
+  parseCluster,
+  parseDeployInputs,
+  type DeployOptions,
+} from '../deploy/index.js';
 import { parseFences, type FenceOptions } from './fences.js';
 
 /** The build inputs of deploy-k8s that feature-env takes as they are (passed on to its parser). */
@@ -315,6 +321,10 @@ export const FEATURE_ENV_OUTPUTS = {
   'deployment-id': 'The id of the GitHub Deployment (environment `feature-env/pr-<number>`).',
   'expires-at': 'When the environment expires (ISO 8601), unless updated before.',
   'ready-seconds': 'Seconds from the start of the step until the environment was ready.',
+  images: DEPLOY_OUTPUTS.images,
+  built: DEPLOY_OUTPUTS.built,
+  reused: DEPLOY_OUTPUTS.reused,
+  'image-refs': DEPLOY_OUTPUTS['image-refs'],
 } as const;
 
 export interface FeatureEnvOptions {

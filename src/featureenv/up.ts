@@ -217,6 +217,7 @@ export async function up(
     expiresAt,
     readySeconds: (readyMs / 1000).toFixed(1),
     ...(result.failure ? { failure: result.failure } : {}),
+    builds: result.builds,
   };
   logger.info(
     `#${number}: ${claimed.namespace} ${result.failure ? 'failed' : `ready in ${formatDuration(readyMs)}`}${url ? ` at ${url}` : ''}`,
