@@ -118,6 +118,7 @@ __webpack_require__.d(__webpack_exports__, {
   connectRegistry: () => (/* reexport */ connectRegistry),
   describeCredentials: () => (/* reexport */ describeCredentials),
   digestOf: () => (/* reexport */ digestOf),
+  ensureCacheRepository: () => (/* reexport */ ensureCacheRepository),
   formatScope: () => (/* reexport */ formatScope),
   isImageManifestMediaType: () => (/* reexport */ isImageManifestMediaType),
   isIndexMediaType: () => (/* reexport */ isIndexMediaType),
@@ -1199,6 +1200,16 @@ async function tagHolding(reg, repository, tag) {
             configs.push(String(child.json.config.digest));
     }
     return { digest: info.digest, configs: configs.sort() };
+}
+/**
+ * The layer cache of `repository` (`cache: registry`): `<repository>-cache` next to it, made when
+ * missing with every tag movable (its tags are step keys any build may push again); its full
+ * reference host/name for the builder.
+ */
+async function ensureCacheRepository(reg, repository) {
+    const cache = `${repository}-cache`;
+    await reg.ensureRepository(cache, ['*']);
+    return `${reg.endpointHost}/${cache}`;
 }
 async function connectRegistry(host, opts) {
     const { logger } = opts;

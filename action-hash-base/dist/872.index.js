@@ -9,7 +9,6 @@ export const modules = {
 // EXPORTS
 __webpack_require__.d(__webpack_exports__, {
   buildAndPush: () => (/* binding */ buildAndPush),
-  cacheRepositoryOf: () => (/* binding */ cacheRepositoryOf),
   resolveBuilder: () => (/* binding */ resolveBuilder)
 });
 
@@ -354,12 +353,16 @@ async function buildahBuildAndPush(req) {
         const imageId = draft.multiPlatform ? files.manifestName : (await (0,promises_.readFile)(files.iidFile, 'utf8')).trim();
         const commands = buildahArgs(req, files, storage, imageId);
         const digests = [];
-        const local = draft.multiPlatform ? undefined : [imageId];
+        // This build's config digests, read once, and only when an immutable tag is asked about.
+        let configs;
+        const ours = () => (configs ??= draft.multiPlatform
+            ? manifestListConfigs(storage, env, manifestName)
+            : Promise.resolve([imageId]));
         for (const [i, push] of commands.pushes.entries()) {
             const target = targetFor((0,reference/* parseImageReference */.o_)(push.tag).registry, req.targets);
             const immutable = !!req.holding && (req.immutableTags ?? []).includes(push.tag);
             if (immutable) {
-                const held = await heldBy(req, push.tag, local ?? (await manifestListConfigs(storage, env, manifestName)));
+                const held = await heldBy(req, push.tag, await ours());
                 if (held) {
                     logger.info(`buildah: not pushing ${push.tag}: the registry has it already, as ${held}`);
                     digests.push(held);
@@ -379,7 +382,7 @@ async function buildahBuildAndPush(req) {
             catch (err) {
                 // A registry that keeps tags (ECR IMMUTABLE) refused: another run pushed it meanwhile.
                 if (immutable && refusedAsImmutable(err)) {
-                    const held = await heldBy(req, push.tag, local ?? (await manifestListConfigs(storage, env, manifestName)));
+                    const held = await heldBy(req, push.tag, await ours());
                     if (held) {
                         logger.info(`buildah: ${push.tag} was pushed meanwhile by another run, as ${held}`);
                         digests.push(held);
@@ -557,10 +560,6 @@ var validate = __webpack_require__(6065);
 
 
 
-/** The repository of an image's layer cache (`cache: registry`): next to it, `-cache` appended. */
-function cacheRepositoryOf(repository) {
-    return `${repository}-cache`;
-}
 
 
 

@@ -22,6 +22,7 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */   connectRegistry: () => (/* reexport safe */ _client_js__WEBPACK_IMPORTED_MODULE_0__.gm),
 /* harmony export */   describeCredentials: () => (/* reexport safe */ _errors_js__WEBPACK_IMPORTED_MODULE_1__.Mo),
 /* harmony export */   digestOf: () => (/* reexport safe */ _client_js__WEBPACK_IMPORTED_MODULE_0__.ol),
+/* harmony export */   ensureCacheRepository: () => (/* reexport safe */ _client_js__WEBPACK_IMPORTED_MODULE_0__.$0),
 /* harmony export */   formatScope: () => (/* reexport safe */ _www_authenticate_js__WEBPACK_IMPORTED_MODULE_4__.gk),
 /* harmony export */   isImageManifestMediaType: () => (/* reexport safe */ _media_types_js__WEBPACK_IMPORTED_MODULE_3__.d6),
 /* harmony export */   isIndexMediaType: () => (/* reexport safe */ _media_types_js__WEBPACK_IMPORTED_MODULE_3__.$$),

@@ -199,8 +199,8 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
 
   if (!opts.build) return result;
   const image = opts.image!;
-  const { buildAndPush, cacheRepositoryOf, resolveBuilder } = await import('../builder/index.js');
-  const { tagHolding } = await import('../registry/index.js');
+  const { buildAndPush, resolveBuilder } = await import('../builder/index.js');
+  const { ensureCacheRepository, tagHolding } = await import('../registry/index.js');
   const builder = await resolveBuilder(opts.builder, logger);
   await timed(phases, 'build', () =>
     logger.group(`Build and push ${imageRef} (${builder})`, async () => {
@@ -208,8 +208,7 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
       // deps-<hash> never moves; the extra tags (e.g. latest) do.
       await reg.ensureRepository(repository, opts.extraTags);
       // The layer cache: a base rebuilt after a dependency change reuses the steps before it.
-      const cache = opts.layerCache ? cacheRepositoryOf(image.repository) : undefined;
-      if (cache) await reg.ensureRepository(cache, ['*']);
+      const cache = opts.layerCache ? await ensureCacheRepository(reg, image.repository) : undefined;
       const creds = await reg.credentials();
       const pushRef = (t: string) => `${reg.endpointHost}/${image.repository}:${t}`;
       const labels: Record<string, string> = {
@@ -232,7 +231,7 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
           ...(opts.secrets ? { secrets: opts.secrets } : {}),
           ...(opts.target ? { target: opts.target } : {}),
           platforms: opts.platforms,
-          ...(cache ? { cacheRepository: `${reg.endpointHost}/${cache}` } : {}),
+          ...(cache ? { cacheRepository: cache } : {}),
           labels,
           targets: [
             {

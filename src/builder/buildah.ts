@@ -287,16 +287,17 @@ export async function buildahBuildAndPush(req: ValidatedRequest): Promise<BuildR
     const commands = buildahArgs(req, files, storage, imageId);
 
     const digests: string[] = [];
-    const local = draft.multiPlatform ? undefined : [imageId];
+    // This build's config digests, read once, and only when an immutable tag is asked about.
+    let configs: Promise<string[]> | undefined;
+    const ours = () =>
+      (configs ??= draft.multiPlatform
+        ? manifestListConfigs(storage, env, manifestName)
+        : Promise.resolve([imageId]));
     for (const [i, push] of commands.pushes.entries()) {
       const target = targetFor(parseImageReference(push.tag).registry, req.targets);
       const immutable = !!req.holding && (req.immutableTags ?? []).includes(push.tag);
       if (immutable) {
-        const held = await heldBy(
-          req,
-          push.tag,
-          local ?? (await manifestListConfigs(storage, env, manifestName)),
-        );
+        const held = await heldBy(req, push.tag, await ours());
         if (held) {
           logger.info(`buildah: not pushing ${push.tag}: the registry has it already, as ${held}`);
           digests.push(held);
@@ -320,11 +321,7 @@ export async function buildahBuildAndPush(req: ValidatedRequest): Promise<BuildR
       } catch (err) {
         // A registry that keeps tags (ECR IMMUTABLE) refused: another run pushed it meanwhile.
         if (immutable && refusedAsImmutable(err)) {
-          const held = await heldBy(
-            req,
-            push.tag,
-            local ?? (await manifestListConfigs(storage, env, manifestName)),
-          );
+          const held = await heldBy(req, push.tag, await ours());
           if (held) {
             logger.info(`buildah: ${push.tag} was pushed meanwhile by another run, as ${held}`);
             digests.push(held);

@@ -16,11 +16,6 @@ export type {
   TagHolding,
 } from './types.js';
 export { TagHeldError } from './errors.js';
-
-/** The repository of an image's layer cache (`cache: registry`): next to it, `-cache` appended. */
-export function cacheRepositoryOf(repository: string): string {
-  return `${repository}-cache`;
-}
 export { looksSecret, displayBuildArgs } from './secrets.js';
 export type { PushTarget, AuthFile, AuthFileOptions } from './auth.js';
 export { writeAuthFile, validateTargets, registriesConfText, defaultContainersAuthFiles } from './auth.js';

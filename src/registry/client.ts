@@ -550,6 +550,17 @@ export async function tagHolding(
   return { digest: info.digest, configs: configs.sort() };
 }
 
+/**
+ * The layer cache of `repository` (`cache: registry`): `<repository>-cache` next to it, made when
+ * missing with every tag movable (its tags are step keys any build may push again); its full
+ * reference host/name for the builder.
+ */
+export async function ensureCacheRepository(reg: Registry, repository: string): Promise<string> {
+  const cache = `${repository}-cache`;
+  await reg.ensureRepository(cache, ['*']);
+  return `${reg.endpointHost}/${cache}`;
+}
+
 export async function connectRegistry(host: string, opts: ConnectOptions): Promise<Registry> {
   const { logger } = opts;
   let parsed;

@@ -4,6 +4,7 @@ export {
   nextLink,
   pickPlatform,
   tagHolding,
+  ensureCacheRepository,
   type ConnectOptions,
   type ImageConfigInfo,
   type ManifestInfo,

@@ -7,8 +7,8 @@ import {
   parseImageReference,
   type ImageReference,
 } from '../../images/index.js';
-import { connectRegistry, tagHolding, type Registry } from '../../registry/index.js';
-import { buildAndPush, cacheRepositoryOf, resolveBuilder, sourceDateEpoch } from '../../builder/index.js';
+import { connectRegistry, ensureCacheRepository, tagHolding, type Registry } from '../../registry/index.js';
+import { buildAndPush, resolveBuilder, sourceDateEpoch } from '../../builder/index.js';
 import {
   describeChange,
   pinDigests,
@@ -308,9 +308,7 @@ async function buildOne(ctx: DeployContext, work: ImageWork, b: BuildWork, logge
   const reg = await work.registryFor(build.image.registry);
   // A content tag (src-…, the default sha-…) never moves; a tag the user chose may (e.g. latest).
   await reg.ensureRepository(build.image.repository, build.movingTag ? [build.tag] : []);
-  // The layer cache's tags are step keys that every build may push again: all movable.
-  const cache = build.layerCache ? cacheRepositoryOf(build.image.repository) : undefined;
-  if (cache) await reg.ensureRepository(cache, ['*']);
+  const cache = build.layerCache ? await ensureCacheRepository(reg, build.image.repository) : undefined;
   const creds = await reg.credentials();
   const targets = [
     {
@@ -340,7 +338,7 @@ async function buildOne(ctx: DeployContext, work: ImageWork, b: BuildWork, logge
       dockerfile: build.dockerfile,
       tags: [pushTag],
       ...(build.platforms.length ? { platforms: build.platforms } : {}),
-      ...(cache ? { cacheRepository: `${reg.endpointHost}/${cache}` } : {}),
+      ...(cache ? { cacheRepository: cache } : {}),
       // A content tag never moves: after `rebuild` another image under it is an error; without,
       // it was pushed by another run while this one built, and that image is used.
       ...(build.movingTag
