@@ -27,7 +27,7 @@ export interface RenderResult {
   /** With `build: false`: the image a deploy would build and push (repository:tag), left unpinned (the first, with several). */
   toBuild?: string;
   /** Every image to build: its name, where it goes (repository:tag), and its digest when known. */
-  builds: Array<{ name: string; ref: string; digest: string }>;
+  builds: Array<{ name: string; context: string; ref: string; digest: string }>;
 }
 
 /**
@@ -63,6 +63,11 @@ export async function renderDeploy(
     ...theImage(work),
     changes: work.changes,
     ...(unbuilt ? { toBuild: formatReference(unbuilt.ref) } : {}),
-    builds: work.builds.map((b) => ({ name: b.spec.name, ref: formatReference(b.ref), digest: b.digest })),
+    builds: work.builds.map((b) => ({
+      name: b.spec.name,
+      context: b.spec.context,
+      ref: formatReference(b.ref),
+      digest: b.digest,
+    })),
   };
 }

@@ -23,6 +23,7 @@ import { KubeApiError, KubeClient, connect, type KubeConnection, type KubeObject
  *    (hash-base with build false: one HEAD, and which files changed since the previous base);
  * 2. the images and the manifests as the deploy would apply them, pinned to digests (renderDeploy
  *    without a build: the image a deploy would build stays at its tag unless it exists already);
+ *    with `services`, each service's content tag and whether the registry has it (built or reused);
  * 3. the server-side diff when a cluster answers: the deploy engine's own dry run, whose plan lines
  *    say for each object created, configured or unchanged. No cluster: said, and skipped.
  */
@@ -57,11 +58,13 @@ export interface PlannedBase {
 }
 
 export interface PlannedBuild {
+  /** The service's name (for `build-context`, its directory's). */
+  name: string;
   /** The build context, relative to the workspace. */
   context: string;
   /** repository:tag the deploy builds and pushes. */
   image: string;
-  /** It exists for this revision already: the deploy reuses it (digest set). */
+  /** It exists for this revision (a service: for its content tag) already: the deploy reuses it (digest set). */
   exists: boolean;
   digest: string;
   /** BASE_IMAGE of the build: `base-image`, else the base of step 1. */
@@ -87,7 +90,10 @@ export type PlannedDiff =
 
 export interface PlanResult {
   base?: PlannedBase;
+  /** The `build-context` build. */
   build?: PlannedBuild;
+  /** With `services`: one per service. */
+  services?: PlannedBuild[];
   images: PlannedImage[];
   changes: ImageChange[];
   /** The objects as they would be applied, in apply order, and as YAML documents. */
@@ -106,21 +112,34 @@ export async function runPlan(opts: PlanOptions, ctx: PlanContext): Promise<Plan
     ...(ctx.source ? { source: ctx.source } : {}),
     ...(ctx.kubeRetry ? { kubeRetry: ctx.kubeRetry } : {}),
   };
-  const rendered = await renderDeploy(opts.deploy, deployCtx, { build: false });
-  const build = opts.deploy.build;
+  const deploy = withPlannedBase(opts.deploy, base);
+  const rendered = await renderDeploy(deploy, deployCtx, { build: false });
+  const build = deploy.build;
   const plannedBuild: PlannedBuild | undefined = build
     ? {
-        context: path.relative(opts.deploy.workspace, build.context) || '.',
+        name: path.basename(build.context),
+        context: path.relative(deploy.workspace, build.context) || '.',
         image: formatReference({ ...build.image, tag: build.tag }),
         exists: !!rendered.digest,
         digest: rendered.digest,
         ...baseImageOf(build.buildArgs, base),
       }
     : undefined;
-  const diff = await planDiff(opts.deploy, deployCtx, ctx.connection);
+  const services = deploy.services
+    ? rendered.builds.map((b): PlannedBuild => ({
+        name: b.name,
+        context: path.relative(deploy.workspace, b.context) || '.',
+        image: b.ref,
+        exists: !!b.digest,
+        digest: b.digest,
+        ...baseImageOf(deploy.services!.buildArgs, base),
+      }))
+    : undefined;
+  const diff = await planDiff(deploy, deployCtx, ctx.connection);
   return {
     ...(base ? { base } : {}),
     ...(plannedBuild ? { build: plannedBuild } : {}),
+    ...(services ? { services } : {}),
     images: imagesOf(rendered.objects, rendered.changes),
     changes: rendered.changes,
     objects: rendered.objects,
@@ -151,6 +170,17 @@ async function planBase(opts: HashBaseOptions, ctx: PlanContext): Promise<Planne
     mode: r.mode,
     wouldBuild: opts.build,
   };
+}
+
+/**
+ * The deploy as the pipeline runs it: a services build with no BASE_IMAGE of its own gets the
+ * planned base's image-ref (what `--base-image "$BASE_IMAGE"` passes after hash-base), so that each
+ * service's content tag, which hashes BASE_IMAGE, is the one the deploy will look for.
+ */
+function withPlannedBase(deploy: DeployOptions, base: PlannedBase | undefined): DeployOptions {
+  const s = deploy.services;
+  if (!s || !base?.imageRef || s.buildArgs.some(([k]) => k === 'BASE_IMAGE')) return deploy;
+  return { ...deploy, services: { ...s, buildArgs: [...s.buildArgs, ['BASE_IMAGE', base.imageRef]] } };
 }
 
 function baseImageOf(buildArgs: Array<[string, string]>, base: PlannedBase | undefined) {

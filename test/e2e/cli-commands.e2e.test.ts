@@ -570,6 +570,85 @@ describe.skipIf(!haveTools('docker-registry'))('c2c plan', () => {
     expect(r.stdout).toContain(`exists (${base.digest}): the base build is skipped`);
   });
 
+  it("--services: each service's content tag on the planned base, reused once the registry has it", async () => {
+    const sw = path.join(pw, 'many');
+    for (const svc of ['cart', 'search']) {
+      await mkdir(path.join(sw, 'services', svc), { recursive: true });
+      await writeFile(
+        path.join(sw, 'services', svc, 'Dockerfile'),
+        'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY . /srv\n',
+      );
+      await writeFile(path.join(sw, 'services', svc, 'main.txt'), `${svc}\n`);
+    }
+    await mkdir(path.join(sw, 'k8s'));
+    await writeFile(
+      path.join(sw, 'k8s/app.yaml'),
+      ['cart', 'search']
+        .map((svc) =>
+          YAML.stringify(deploymentManifest(svc, `${reg.host}/shop/${svc}:main`, { replicas: 1 })),
+        )
+        .join('---\n'),
+    );
+    await writeFile(path.join(sw, 'requirements.txt'), 'flask==3.0.3\n');
+    const args = [
+      'plan',
+      '--hash-files',
+      'requirements.txt',
+      '--hash-image',
+      `${reg.host}/shop/base`,
+      '--manifests',
+      'k8s/',
+      '--namespace',
+      'shop',
+      '--services',
+      'services/*',
+      '--image',
+      `${reg.host}/shop/{service}`,
+    ];
+    type Planned = {
+      name: string;
+      image: string;
+      exists: boolean;
+      digest: string;
+      'base-image': string | null;
+    };
+    const plan = async (extra: string[] = []) => {
+      const r = await c2c([...args, ...extra, '--json'], { cwd: sw, env: noCluster });
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { base: { 'image-ref': string }; build: unknown; services: Planned[] };
+    };
+    const p = await plan();
+    const baseRef = p.base['image-ref'];
+    expect(p.build).toBeNull();
+    expect(p.services.map((b) => b.name)).toEqual(['cart', 'search']);
+    for (const b of p.services) {
+      expect(b.image).toMatch(new RegExp(`^${reg.host}/shop/${b.name}:src-[0-9a-f]{16}$`));
+      expect(b).toMatchObject({ exists: false, digest: '', 'base-image': baseRef });
+    }
+    // The tags are those of the pipeline's deploy, which gets the base as --base-image.
+    expect((await plan(['--base-image', baseRef])).services.map((b) => b.image)).toEqual(
+      p.services.map((b) => b.image),
+    );
+    expect((await plan(['--base-image', `${reg.host}/shop/base:other`])).services[0]!.image).not.toBe(
+      p.services[0]!.image,
+    );
+
+    // The registry has cart's image under its tag: the plan reuses it and pins the manifest to it.
+    const cartTag = p.services[0]!.image.split(':').at(-1)!;
+    const cart = await pushSyntheticImage(reg.url, 'shop/cart', cartTag);
+    const again = await plan();
+    expect(again.services.map((b) => [b.name, b.exists, b.digest])).toEqual([
+      ['cart', true, cart.digest],
+      ['search', false, ''],
+    ]);
+    const human = await c2c(args, { cwd: sw, env: noCluster });
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain('Service images (deploy): 1 to build, 1 reused');
+    expect(human.stdout).toContain(`exists (${cart.digest}): reused, not built`);
+    expect(human.stdout).toContain(`would be built from services/search and pushed on ${baseRef}`);
+    expect(human.stdout).toContain(`image: ${reg.host}/shop/cart@${cart.digest}`);
+  });
+
   describe.skipIf(!haveCluster())('with a cluster: the server-side diff', () => {
     let cluster: Cluster;
     let kubeconfig: string;

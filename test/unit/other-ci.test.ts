@@ -145,9 +145,11 @@ describe.each(files)('workflows-examples/other-ci/$file', ({ file, scripts }) =>
     );
   });
 
-  it('deploys the base that hash-base gave (its image-ref as --base-image)', () => {
+  it('deploys every service in one step on the base that hash-base gave (its image-ref as --base-image)', () => {
     const deploy = calls.find((c) => c.command === 'deploy')!;
-    expect(deploy.flags).toEqual(expect.arrayContaining(['base-image', 'build-context', 'image']));
+    expect(deploy.flags).toEqual(expect.arrayContaining(['base-image', 'services', 'image']));
+    expect(deploy.line).toContain("--services 'services/*'");
+    expect(deploy.line).toContain('"$REGISTRY/shop-{service}"');
     expect(text).toMatch(/\['image-ref'\]/);
   });
 

@@ -3,7 +3,7 @@ import type { InputSpec } from '../../core/index.js';
 import { withDefaults } from '../../core/index.js';
 import { DEPLOY_INPUTS, parseDeployInputs } from '../../deploy/index.js';
 import { HASH_BASE_INPUTS, parseHashBaseInputs } from '../../baseimage/index.js';
-import { runPlan, type PlanResult } from '../../plan/index.js';
+import { runPlan, type PlannedBuild, type PlanResult } from '../../plan/index.js';
 import type { CliCommand } from '../command.js';
 import { KUBECONFIG_FLAG_HELP, useKubeconfigFile } from '../context.js';
 import { UsageError } from '../flags.js';
@@ -82,6 +82,22 @@ export function planText(r: PlanResult): string {
       '',
     );
   }
+  if (r.services) {
+    const built = r.services.filter((b) => !b.exists).length;
+    out.push(
+      section(
+        `Service images (deploy): ${built} to build, ${r.services.length - built} reused`,
+        r.services.map((b) => [
+          b.name,
+          b.image,
+          b.exists
+            ? `exists (${b.digest}): reused, not built`
+            : `would be built from ${b.context} and pushed${b.baseImage ? ` on ${b.baseImage}` : ''}`,
+        ]),
+      ),
+      '',
+    );
+  }
   out.push('Manifests (as the deploy would apply them)', r.yaml.trimEnd(), '');
   out.push(
     r.images.length
@@ -111,6 +127,16 @@ export function planText(r: PlanResult): string {
   return out.join('\n') + '\n';
 }
 
+function plannedBuildJson(b: PlannedBuild) {
+  return {
+    context: b.context,
+    image: b.image,
+    exists: b.exists,
+    digest: b.digest,
+    'base-image': b.baseImage ?? null,
+  };
+}
+
 /** `plan --json`: the same, keys kebab-case as the actions' outputs; the manifests as objects. */
 export function planJson(r: PlanResult): Record<string, unknown> {
   return {
@@ -129,15 +155,8 @@ export function planJson(r: PlanResult): Record<string, unknown> {
           'would-build': r.base.wouldBuild,
         }
       : null,
-    build: r.build
-      ? {
-          context: r.build.context,
-          image: r.build.image,
-          exists: r.build.exists,
-          digest: r.build.digest,
-          'base-image': r.build.baseImage ?? null,
-        }
-      : null,
+    build: r.build ? plannedBuildJson(r.build) : null,
+    services: r.services ? r.services.map((b) => ({ name: b.name, ...plannedBuildJson(b) })) : null,
     images: r.images.map((i) => ({
       workload: i.workload,
       container: i.container,
@@ -170,7 +189,8 @@ export const planCommand: CliCommand = {
   notes: [
     'Nothing is built, pushed or applied. The image a deploy would build stays at its tag in the manifests,',
     'unless it exists for this commit already (then it is pinned, as the deploy would reuse it). When no',
-    '--base-image is given, the base of --hash-image is shown as the base of that build.',
+    '--base-image is given, the base of --hash-image is shown as the base of that build. With --services,',
+    "each service's content tag is computed on that base and looked up: reused when the registry has it.",
     "The diff is the deploy engine's server-side dry run (created / configured / unchanged per object); with",
     'no cluster (no kubeconfig, or the server does not answer) the rest is printed and the diff is skipped.',
     'Exit code 1 when the cluster refuses the set (the deploy would fail the same way), or the credentials (401, 403).',
