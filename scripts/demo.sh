@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo (README, Quick start): a local registry and a root image made from busybox-static, then
-# c2c hash-base on examples/sample-app twice (the base built, then skipped), then c2c deploy of each
-# service built on that base. Without a kubeconfig it deploys to a local Kubernetes control plane it
+# c2c hash-base on examples/sample-app twice (the base built, then skipped), then one c2c deploy of
+# all the services (--services 'services/*'), each built on that base. Without a kubeconfig it deploys to a local Kubernetes control plane it
 # starts (built from source once, when missing), then deploys a broken image and shows it diagnosed
 # and rolled back; with one it deploys to that cluster; with --render it prints what would be applied.
 # Prints the timings at the end. scripts/demo.ts does the work; --help lists the flags.

@@ -3,8 +3,9 @@
 //  2. a root image made from Debian's busybox-static (nothing is pulled from the internet)
 //  3. c2c hash-base, twice, through the bundled CLI: the first run builds and pushes the base image,
 //     the second finds it and skips the build
-//  4. c2c deploy for each service: its image built on that base and pushed, the manifests pinned to
-//     the pushed digest, then, by where it deploys:
+//  4. one c2c deploy for all the services (--services 'services/*'): each service's image built on
+//     that base (in parallel) and pushed under its content tag, the manifests pinned to the pushed
+//     digests, then, by where it deploys:
 //     - no kubeconfig ($KUBECONFIG unset, no ~/.kube/config), or --local: a genuine Kubernetes
 //       control plane of the demo's own on loopback (test/helpers/cluster.ts, the one the cluster
 //       tests use; built from source once when missing). The sample app is deployed to it and its
@@ -247,20 +248,31 @@ async function sampleApp(registry: RegistryServer): Promise<string> {
   return workspace;
 }
 
-/** The c2c deploy flags that build one service on the base and pin its manifest to the pushed digest. */
-function serviceArgs(registry: RegistryServer, workspace: string, baseRef: string, service: string) {
+/**
+ * The c2c deploy flags of the whole app in one step: every directory of services/ is a service, built
+ * on the base and pushed to sample-app/<service> under its content tag; every manifest is pinned to
+ * the pushed digests and the set is applied at once.
+ */
+function servicesArgs(registry: RegistryServer, workspace: string, baseRef: string) {
   // prettier-ignore
   return [
     'deploy',
     '--workspace', workspace,
-    '--manifests', `k8s/${service}.yaml`,
+    '--manifests', 'k8s/',
     '--namespace', NAMESPACE,
-    '--build-context', `services/${service}`,
-    '--image', `${registry.host}/sample-app/${service}`,
-    '--tag', 'demo',
+    '--services', 'services/*',
+    '--image', `${registry.host}/sample-app/{service}`,
     '--base-image', baseRef,
     '--builder', 'buildah',
   ];
+}
+
+/** service → image of a c2c deploy's `images` output (JSON). */
+function imagesOf(r: C2CRun): Map<string, string> {
+  const images = new Map(Object.entries(JSON.parse(r.outputs.images || '{}') as Record<string, string>));
+  for (const service of SERVICES)
+    if (!images.has(service)) throw new Error(`c2c deploy gave no image for ${service}: ${r.outputs.images}`);
+  return images;
 }
 
 /** --render: every service built and pushed, and the YAML that would be applied printed; no cluster. */
@@ -270,24 +282,30 @@ async function renderServices(
   baseRef: string,
   timings: Timing[],
 ): Promise<void> {
-  heading('c2c deploy --render (no cluster: printing what would be applied)');
-  const documents: string[] = [];
-  const images: string[] = [];
-  for (const service of SERVICES) {
-    const r = await c2c([...serviceArgs(registry, workspace, baseRef, service), '--render']);
-    if (r.code !== 0) throw new Error(`c2c deploy --render (${service}) failed with exit code ${r.code}`);
-    const image = /image: (\S+@sha256:[0-9a-f]{64})/.exec(r.stdout)?.[1] ?? '';
-    images.push(`${service.padEnd(7)} ${image}`);
-    documents.push(r.stdout.trim());
-    timings.push({ what: `render ${service}`, ms: r.ms, note: 'build + push + pin, no cluster' });
-  }
+  heading(`c2c deploy --services 'services/*' --render (no cluster: printing what would be applied)`);
+  const r = await c2c([...servicesArgs(registry, workspace, baseRef), '--render']);
+  if (r.code !== 0) throw new Error(`c2c deploy --render failed with exit code ${r.code}`);
+  timings.push({
+    what: `render ${SERVICES.length} services`,
+    ms: r.ms,
+    note: 'one step: builds + pushes + pins, no cluster',
+  });
   heading('what would be applied');
-  say(documents.join('\n'));
+  say(r.stdout.trim());
   heading('service images, built on the cached base');
-  for (const line of images) say(line);
+  const images = [...r.stdout.matchAll(/image: (\S+\/sample-app\/([a-z]+)@sha256:[0-9a-f]{64})/g)];
+  for (const service of SERVICES) {
+    const image = images.find((m) => m[2] === service)?.[1];
+    if (!image) throw new Error(`the rendered manifests pin no image of ${service}`);
+    say(`${service.padEnd(7)} ${image}`);
+  }
 }
 
-/** c2c deploy for each service: build, push, pin, apply, watch the rollout. Returns service -> image. */
+/**
+ * One c2c deploy for every service: builds (in parallel), pushes, pins, one apply, the rollouts
+ * watched together; then the same step again, which finds every image by its content tag and builds
+ * nothing. Returns service -> image.
+ */
 async function deployServices(
   registry: RegistryServer,
   workspace: string,
@@ -295,20 +313,39 @@ async function deployServices(
   env: NodeJS.ProcessEnv,
   timings: Timing[],
 ): Promise<Map<string, string>> {
-  const images = new Map<string, string>();
-  for (const service of SERVICES) {
-    say(`\n--- ${service}: c2c deploy --build-context services/${service} ... ---`);
-    const args = [...serviceArgs(registry, workspace, baseRef, service), '--create-namespace', 'true'];
-    const r = await c2c([...args, '--json'], env);
+  const args = [...servicesArgs(registry, workspace, baseRef), '--create-namespace', 'true', '--json'];
+  const runs: C2CRun[] = [];
+  for (const label of ['first run', 'second run']) {
+    say(
+      `\n--- ${label}: c2c deploy --services 'services/*' --image ${registry.host}/sample-app/{service} ... ---`,
+    );
+    const r = await c2c(args, env);
     if (r.code !== 0 || r.outputs.result !== 'success')
       throw new Error(
-        `c2c deploy (${service}) failed with exit code ${r.code}${r.outputs.result ? `: result=${r.outputs.result}` : ''}`,
+        `c2c deploy (${label}) failed with exit code ${r.code}${r.outputs.result ? `: result=${r.outputs.result}` : ''}`,
       );
-    images.set(service, r.outputs.image!);
-    timings.push({ what: `deploy ${service}`, ms: r.ms, note: 'build + push + pin + apply + rollout' });
+    runs.push(r);
   }
-  heading('deployed: service images, built on the cached base');
+  const [first, second] = [runs[0]!, runs[1]!];
+  const lines = (s: string | undefined) => (s ? s.split('\n').filter(Boolean) : []);
+  heading(`deployed in one step: ${SERVICES.length} service images, built on the cached base`);
+  const images = imagesOf(first);
   for (const [service, image] of images) say(`${service.padEnd(7)} ${image}`);
+  say(
+    `\nfirst run built ${lines(first.outputs.built).length} (${lines(first.outputs.built).join(', ')}) in ${secs(first.ms)};` +
+      ` the second built ${lines(second.outputs.built).length} and reused ${lines(second.outputs.reused).length} in ${secs(second.ms)}: nothing changed.`,
+  );
+  if (lines(second.outputs.built).length !== 0)
+    throw new Error(`the second run built ${second.outputs.built}`);
+  for (const [service, image] of imagesOf(second))
+    if (images.get(service) !== image)
+      throw new Error(`the second run deployed ${image} for ${service}, not ${images.get(service)}`);
+  timings.push({
+    what: `deploy ${SERVICES.length} services, first run`,
+    ms: first.ms,
+    note: 'one step: builds + pushes + pins + one apply + rollouts',
+  });
+  timings.push({ what: 'deploy, second run', ms: second.ms, note: 'nothing built, nothing restarted' });
   return images;
 }
 

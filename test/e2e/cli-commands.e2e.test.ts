@@ -4,7 +4,7 @@
 // `npx commit-to-cloud` / `npx c2c` from the checkout.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,9 @@ import { startGitHubFake, type GitHubFake } from '../fakes/github.js';
 import { deploymentManifest } from '../fixtures/workloads.js';
 import { nodeBinaries } from '../helpers/node-versions.js';
 import { pushSyntheticImage } from '../helpers/oci.js';
+import { makeRootImage } from '../helpers/base-image.js';
+import { privateBuildahStore } from '../helpers/buildah-store.js';
+import { serviceNames } from '../../scripts/many-services.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry.js';
 import {
   CLUSTER_SETUP_TIMEOUT_MS,
@@ -717,3 +720,90 @@ describe.skipIf(!haveTools('docker-registry'))('c2c plan', () => {
     });
   });
 });
+
+// examples/many-services as a user deploys it outside GitHub: the base with c2c hash-base, then the
+// twelve services with one c2c deploy; then a push that changes one service. The real registry and
+// buildah (a store of its own, empty as a fresh runner's), the genuine control plane.
+describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox') && haveCluster()))(
+  'examples/many-services: twelve services in one c2c deploy step',
+  () => {
+    let reg: RegistryServer;
+    let cluster: Cluster;
+    let store: Awaited<ReturnType<typeof privateBuildahStore>>;
+    let ws: string;
+    let kubeconfig: string;
+    const names = serviceNames(12);
+
+    beforeAll(async () => {
+      [reg, cluster, store] = await Promise.all([
+        startRegistry(),
+        sharedCluster(),
+        privateBuildahStore('many-services'),
+      ]);
+      ws = await mkdtemp(path.join(os.tmpdir(), 'c2c-many-services-'));
+      await cp(path.join(ROOT, 'examples/many-services'), ws, { recursive: true });
+      // The manifests name the demo's registry; this test's runs on a port of its own.
+      for (const n of names) {
+        const p = path.join(ws, 'k8s', `${n}.yaml`);
+        await writeFile(p, (await readFile(p, 'utf8')).replaceAll('127.0.0.1:5000/', `${reg.host}/`));
+      }
+      kubeconfig = path.join(ws, '.kubeconfig');
+      await writeFile(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
+    }, CLUSTER_SETUP_TIMEOUT_MS);
+    afterAll(async () => {
+      await Promise.all([reg?.stop(), store?.remove()]);
+      if (ws) await rm(ws, { recursive: true, force: true });
+    });
+
+    it('builds the twelve on the base and deploys them at once; a change to one builds and rolls that one only', async () => {
+      const env = { ...store.env, C2C_REVISION: 'a'.repeat(40) };
+      const root = await makeRootImage(reg.host, 'many-services/root');
+      // prettier-ignore
+      const base = await c2c([
+        'hash-base', '--files', 'requirements.txt', '--files', 'Dockerfile.base',
+        '--image', `${reg.host}/many-services/base`, '--build', 'true',
+        '--build-args', `ROOT_IMAGE=${root}`, '--builder', 'buildah', '--json',
+      ], { cwd: ws, env });
+      expect(base.code, base.stderr).toBe(0);
+      const baseRef = (JSON.parse(base.stdout) as Record<string, string>)['image-ref']!;
+      const ns = await testNamespace(cluster, 'many');
+      try {
+        // prettier-ignore
+        const deploy = () => c2c([
+          'deploy', '--manifests', 'k8s/', '--namespace', ns.name,
+          '--services', 'services/*', '--image', `${reg.host}/many-services/{service}`,
+          '--base-image', baseRef, '--builder', 'buildah', '--kubeconfig', kubeconfig, '--json',
+        ], { cwd: ws, env });
+        const first = await deploy();
+        expect(first.code, first.stderr.slice(-3000)).toBe(0);
+        const out1 = JSON.parse(first.stdout) as Record<string, string>;
+        expect(out1.result).toBe('success');
+        expect(out1.built!.split('\n').sort()).toEqual([...names].sort());
+        const images = JSON.parse(out1.images!) as Record<string, string>;
+        for (const n of names) {
+          expect(images[n], n).toMatch(new RegExp(`^${reg.host}/many-services/${n}@sha256:[0-9a-f]{64}$`));
+          const d = await cluster.request('GET', `/apis/apps/v1/namespaces/${ns.name}/deployments/${n}`);
+          expect(d.body.spec.template.spec.containers[0].image, n).toBe(images[n]);
+          expect(d.body.status.readyReplicas, n).toBe(d.body.spec.replicas);
+        }
+        // One apply for the set: a single "Apply" group in the log, for the 24 objects.
+        expect(first.stderr.match(/== Apply\b/g) ?? []).toHaveLength(1);
+
+        await writeFile(path.join(ws, 'services/cart/main.sh'), '#!/bin/sh\necho cart, changed\n');
+        const second = await deploy();
+        expect(second.code, second.stderr.slice(-3000)).toBe(0);
+        const out2 = JSON.parse(second.stdout) as Record<string, string>;
+        expect(out2.built).toBe('cart');
+        expect(out2.reused!.split('\n').sort()).toEqual(names.filter((n) => n !== 'cart').sort());
+        const after = JSON.parse(out2.images!) as Record<string, string>;
+        for (const n of names) if (n !== 'cart') expect(after[n], n).toBe(images[n]);
+        expect(after.cart).not.toBe(images.cart);
+        // Only cart's Deployment was written; every other object the dry run showed unchanged.
+        const written = out2.applied!.split('\n').filter((l) => !l.endsWith(' (unchanged)'));
+        expect(written).toEqual([`Deployment/${ns.name}/cart`]);
+      } finally {
+        await ns.delete();
+      }
+    }, 600_000);
+  },
+);

@@ -86,6 +86,11 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox') || !haveClus
         expect(output).toMatch(/^second run +skip +false +false /m);
         for (const service of ['api', 'web', 'worker'])
           expect(output).toContain(`deployment "${service}" successfully rolled out`);
+        // The three services in one step; the same step again builds nothing.
+        expect(output).toContain('=== deployed in one step: 3 service images, built on the cached base ===');
+        expect(output).toMatch(
+          /^first run built 3 \((api|web|worker), (api|web|worker), (api|web|worker)\) in [\d.]+s; the second built 0 and reused 3 in/m,
+        );
         expect(output).toContain('exit code 1, as expected: the tag resolves to no digest');
         expect(output).toContain('== Why the rollout failed');
         expect(output).toContain('exit code 1, as expected: result=rolled-back, rolled-back=true');

@@ -465,7 +465,11 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
       }
     }, 300_000);
 
-    it('deploy-eks.yml on push to main: base, staging (app image built on the base), smoke test, production of the same digest with the approval recorded', async () => {
+    /** The images staging runs (service → repo@digest), as deploy-eks.yml's staging job pushed them. */
+    let stagedImages: Record<string, string> = {};
+    const SERVICES = ['api', 'web', 'worker'];
+
+    it('deploy-eks.yml on push to main: base, staging (every service built on the base, one deploy), smoke test, production of the same digests with the approval recorded', async () => {
       const r = await run('deploy-eks.yml', 'push', pushEvent(mainSha, mainSha));
       expect(r.code, explain(r)).toBe(0);
       expect(r.jobs).toEqual({
@@ -478,15 +482,26 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
       expect(r.outputs.base!.base!['needs-build']).toBe('false');
       const staged = r.outputs.staging!.deploy!;
       expect(staged.result).toBe('success');
-      expect(staged.image).toMatch(new RegExp(`^${ECR_HOST}/shop-api@sha256:[0-9a-f]{64}$`));
+      // One step built the three services (services: services/*), each on the base, each pushed to
+      // its own repository under its content tag.
+      expect(staged.built!.split('\n').sort()).toEqual(SERVICES);
+      stagedImages = JSON.parse(staged.images!) as Record<string, string>;
+      expect(Object.keys(stagedImages).sort()).toEqual(SERVICES);
+      for (const svc of SERVICES) {
+        expect(stagedImages[svc]).toMatch(new RegExp(`^${ECR_HOST}/shop-${svc}@sha256:[0-9a-f]{64}$`));
+        expect(ecr.repositories.has(`shop-${svc}`)).toBe(true);
+      }
+      expect(staged['image-refs']!.split('\n').sort()).toEqual(SERVICES.map((s) => stagedImages[s]));
       expect(r.logs.staging).toContain(`FROM ${r.outputs.base!.base!['image-ref']}`);
       const prod = r.outputs.production!.deploy!;
       expect(prod.result).toBe('success');
-      expect(prod.image ?? '').toBe(''); // nothing built for production
+      expect(prod.built ?? '').toBe(''); // nothing built for production
       expect(r.logs.production).not.toMatch(/Build and push/);
-      // The same digest runs in both environments.
-      expect(await deploymentImage(STAGING, 'api')).toBe(staged.image);
-      expect(await deploymentImage(PRODUCTION, 'api')).toBe(staged.image);
+      // The same digests run in both environments.
+      for (const svc of SERVICES) {
+        expect(await deploymentImage(STAGING, svc), svc).toBe(stagedImages[svc]);
+        expect(await deploymentImage(PRODUCTION, svc), svc).toBe(stagedImages[svc]);
+      }
       // The smoke test ran against staging, before production.
       expect(smokeHits).toEqual(expect.arrayContaining(['/healthz', '/api/items']));
       // Audit: who approved production, on the object; a GitHub Deployment per environment.
@@ -517,11 +532,19 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
     it('deploy-eks.yml: a release whose rollout fails is rolled back by itself in staging; smoke test and production do not run', async () => {
       const good = mainSha;
       const webBefore = await deploymentImage(STAGING, 'web');
-      expect(webBefore).toBe(`${ECR_HOST}/shop-web:main`);
-      // A release that names an image the node refuses (kwok: InvalidImageName, which never heals).
+      expect(webBefore).toBe(stagedImages.web);
+      // A release that adds a sidecar whose image the node refuses (kwok: InvalidImageName, which
+      // never heals). Not a service's image: those are replaced by the built ones.
       const web = path.join(repo, 'k8s/web.yaml');
-      await writeFile(web, (await readFile(web, 'utf8')).replace('shop-web:main', 'shop-web:invalid-name'));
-      git(repo, 'commit', '-qam', 'web: a broken image');
+      await writeFile(
+        web,
+        (await readFile(web, 'utf8')).replace(
+          '          ports: [{ containerPort: 8080 }]\n',
+          `          ports: [{ containerPort: 8080 }]\n        - name: proxy\n          image: ${ECR_HOST}/tools:invalid-name\n`,
+        ),
+      );
+      expect(await readFile(web, 'utf8')).toContain('tools:invalid-name');
+      git(repo, 'commit', '-qam', 'web: a broken sidecar');
       const bad = git(repo, 'rev-parse', 'HEAD');
       try {
         const r = await run('deploy-eks.yml', 'push', pushEvent(bad, good));
@@ -531,7 +554,12 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
         expect(out['rolled-back']).toBe('true');
         expect(out.result).toBe('rolled-back');
         expect(r.logs.staging).toMatch(/InvalidImageName/);
-        expect(await deploymentImage(STAGING, 'web')).toBe(webBefore);
+        // The set was rolled back: web runs its one container of before again.
+        const live = (await cluster.request('GET', `/apis/apps/v1/namespaces/${STAGING}/deployments/web`))
+          .body;
+        expect(live.spec.template.spec.containers.map((c: { image: string }) => c.image)).toEqual([
+          webBefore,
+        ]);
         const d = gh.deployments.filter((x) => x.environment === 'staging').at(-1)!;
         expect(d.statuses.map((s) => s.state).at(-1)).toBe('failure');
       } finally {
@@ -555,7 +583,7 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
         });
       };
 
-      it('labeled → up (only the changed service built), synchronize → updated, unlabeled → down, closed without the label → nothing runs', async () => {
+      it("labeled → up (only the changed service built, the others main's images), synchronize → updated, unlabeled → down, closed without the label → nothing runs", async () => {
         git(repo, 'checkout', '-q', '-b', 'feature-7', mainSha);
         const head1 = await commitOn('feature-7', 'services/api/version.txt', 'api 2\n');
         gh.addPullRequest({ number: 7, headSha: head1, headRef: 'feature-7' });
@@ -574,15 +602,23 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
         );
         expect(up.code, explain(up)).toBe(0);
         const steps = up.outputs['feature-env']!;
-        expect(steps.changes!.services).toBe(' api ');
-        expect(steps.api!.built).toBe('true');
-        expect(steps.web).toBeUndefined();
         expect(steps.env!.status).toBe('up');
         expect(steps.env!.namespace).toBe(envNs(7));
         expect(steps.env!.url).toBe('http://web.pr-7.preview.example.com');
+        // One step for the three services: api changed and is built; web and worker have the tags
+        // main's deploy pushed (same files, same base) and run main's very images.
+        expect(steps.env!.built).toBe('api');
+        expect(steps.env!.reused!.split('\n').sort()).toEqual(['web', 'worker']);
+        const images1 = JSON.parse(steps.env!.images!) as Record<string, string>;
         const apiImage = await deploymentImage(envNs(7), 'api');
         expect(apiImage).toMatch(new RegExp(`^${ECR_HOST}/shop-api@sha256:`));
-        expect(await deploymentImage(envNs(7), 'web')).toBe(`${ECR_HOST}/shop-web:main`);
+        expect(apiImage).toBe(images1.api);
+        expect(apiImage).not.toBe(stagedImages.api);
+        for (const svc of ['web', 'worker']) {
+          expect(images1[svc], svc).toBe(stagedImages[svc]);
+          expect(await deploymentImage(envNs(7), svc), svc).toBe(stagedImages[svc]);
+        }
+        expect(up.logs['feature-env']).toContain('Built for this pull request: api');
         expect(up.logs['feature-env']).toMatch(
           /Ready in [\d.]+s at http:\/\/web\.pr-7\.preview\.example\.com/,
         );
@@ -598,12 +634,13 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
         );
         expect(upd.code, explain(upd)).toBe(0);
         const s2 = upd.outputs['feature-env']!;
-        expect(s2.changes!.services).toBe(' api web ');
-        expect(s2.api!.built).toBe('false');
-        expect(s2.web!.built).toBe('true');
+        expect(s2.env!.built).toBe('web');
+        expect(s2.env!.reused!.split('\n').sort()).toEqual(['api', 'worker']);
         expect(s2.env!.status).toBe('updated');
         expect(await deploymentImage(envNs(7), 'api')).toBe(apiImage);
-        expect(await deploymentImage(envNs(7), 'web')).toMatch(new RegExp(`^${ECR_HOST}/shop-web@sha256:`));
+        const webImage = await deploymentImage(envNs(7), 'web');
+        expect(webImage).toMatch(new RegExp(`^${ECR_HOST}/shop-web@sha256:`));
+        expect(webImage).not.toBe(stagedImages.web);
 
         gh.label(7, 'feature-env', 'maintainer', 'unlabeled');
         const down = await run(
@@ -613,7 +650,8 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
         );
         expect(down.code, explain(down)).toBe(0);
         expect(down.outputs['feature-env']!.env!.status).toBe('down');
-        expect(down.outputs['feature-env']!.api).toBeUndefined(); // nothing built for a teardown
+        expect(down.outputs['feature-env']!.base).toBeUndefined(); // nothing built for a teardown
+        expect(down.outputs['feature-env']!.env!.built ?? '').toBe('');
         const ns = await cluster.request('GET', `/api/v1/namespaces/${envNs(7)}`);
         expect(ns.status === 404 || ns.body?.status?.phase === 'Terminating').toBe(true);
 

@@ -1,0 +1,5 @@
+#!/bin/sh
+# Stands in for the cart service: answers on :8080 with its name.
+mkdir -p /tmp/www
+echo 'cart ok' > /tmp/www/healthz
+exec httpd -f -p 8080 -h /tmp/www

@@ -1,0 +1,5 @@
+#!/bin/sh
+# Stands in for the inventory service: answers on :8080 with its name.
+mkdir -p /tmp/www
+echo 'inventory ok' > /tmp/www/healthz
+exec httpd -f -p 8080 -h /tmp/www
