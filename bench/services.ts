@@ -21,6 +21,11 @@
  * Targets: one changed ≥ 8× faster than (a) and ≥ 2× faster than (b); none changed, 12 services, the
  * whole step < 2 s with nothing pushed and nothing restarted.
  *
+ * Then the registry layer cache (issue 14 item 2): one service whose Dockerfile has a slow dependency
+ * step (BENCH_DEPS_SECONDS, default 6, of CPU) before its code; its code changes, and it is rebuilt on
+ * a fresh runner (an empty builder store) by the whole action, `cache: registry` (the default) against
+ * `cache: none`, BENCH_CACHE_ROUNDS (default 3) rounds alternating. Target: the warm cache ≥ 3× faster.
+ *
  *   npx tsx bench/services.ts   BENCH_SERVICES=12  BENCH_PARALLEL=0 (CPUs)  BENCH_BUILD_SECONDS=1.5 (defaults)
  */
 import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -41,6 +46,8 @@ const PARALLEL = process.env.BENCH_PARALLEL ?? '0';
 // busybox awk counts about 3 million a second on these machines.
 const LOOPS = Math.round(Number(process.env.BENCH_BUILD_SECONDS ?? 1.5) * 3_000_000);
 const names = Array.from({ length: N }, (_, i) => `svc${String(i + 1).padStart(2, '0')}`);
+const DEPS_LOOPS = Math.round(Number(process.env.BENCH_DEPS_SECONDS ?? 6) * 3_000_000);
+const CACHE_ROUNDS = Number(process.env.BENCH_CACHE_ROUNDS ?? 3);
 
 const reg = await startRegistry();
 const kube = await startKubeFake({ readyDelayMs: 20, tickMs: 50 });
@@ -182,7 +189,69 @@ try {
   console.log(
     `targets: one changed >= 8x (a): ${(one[2].ms / one[1].ms).toFixed(1)}x ${one[2].ms / one[1].ms >= 8 ? 'met' : 'NOT met'}; >= 2x (b): ${(one[3].ms / one[1].ms).toFixed(1)}x ${one[3].ms / one[1].ms >= 2 ? 'met' : 'NOT met'}; none changed < 2 s: ${s(none[1].ms).trim()} ${none[1].ms < 2000 && none[1].built === 0 ? 'met' : 'NOT met'}`,
   );
-  console.log('not measured here: the registry layer cache (issue 14 item 2 is not built yet)');
+
+  // ---- the registry layer cache: a cold store rebuilds a service whose dependency layer is unchanged
+  const cacheWs = (cache: 'registry' | 'none') => path.join(top, `cache-${cache}`);
+  for (const cache of ['registry', 'none'] as const) {
+    const ws = cacheWs(cache);
+    await mkdir(path.join(ws, 'services', 'app'), { recursive: true });
+    await mkdir(path.join(ws, 'k8s'), { recursive: true });
+    await writeFile(
+      path.join(ws, 'services/app/Dockerfile'),
+      // The dependency step (a pip install, an npm ci) first, then the code: a code change leaves
+      // the dependency layer as it was.
+      `ARG BASE_IMAGE\nFROM \${BASE_IMAGE}\nCOPY deps.txt /srv/deps.txt\n` +
+        `RUN awk 'BEGIN{for(i=0;i<${DEPS_LOOPS};i++)s+=i; print s}' > /srv/deps-installed\n` +
+        `COPY code.txt /srv/code.txt\n`,
+    );
+    await writeFile(path.join(ws, 'services/app/deps.txt'), 'flask==3.0.3\n');
+    await writeFile(path.join(ws, 'services/app/code.txt'), 'v0\n');
+    await writeFile(
+      path.join(ws, 'k8s/app.yaml'),
+      stringify(deploymentManifest('app', `${reg.host}/bench/cache-${cache}-app:main`)),
+    );
+  }
+  const cacheStep = (cache: 'registry' | 'none') =>
+    freshRunner(async () => {
+      const t = performance.now();
+      const r = await runAction('action-deploy-k8s', {
+        inputs: {
+          ...common,
+          namespace: `bench-cache-${cache}`,
+          image: `${reg.host}/bench/cache-${cache}-{service}`,
+          manifests: 'k8s/',
+          services: 'services/*',
+          cache,
+        },
+        workspace: cacheWs(cache),
+        env,
+      });
+      if (r.code !== 0) throw new Error(`the action failed (cache: ${cache}):\n${r.stdout}\n${r.stderr}`);
+      if (r.outputs.built !== 'app') throw new Error(`cache: ${cache}: built '${r.outputs.built}', not app`);
+      return performance.now() - t;
+    });
+  // The first builds: with cache: registry, this one fills app-cache in the registry.
+  for (const cache of ['registry', 'none'] as const) await cacheStep(cache);
+  const times: Record<'registry' | 'none', number[]> = { registry: [], none: [] };
+  for (let round = 1; round <= CACHE_ROUNDS; round++) {
+    const order = round % 2 ? (['registry', 'none'] as const) : (['none', 'registry'] as const);
+    for (const cache of order) {
+      await writeFile(path.join(cacheWs(cache), 'services/app/code.txt'), `v${round}\n`);
+      times[cache].push(await cacheStep(cache));
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const [warm, cold] = [median(times.registry), median(times.none)];
+  console.log(
+    `\nlayer cache: a code change rebuilt on a fresh runner (empty store), dependency step ~${(DEPS_LOOPS / 3_000_000).toFixed(0)} s of CPU; median of ${CACHE_ROUNDS}`,
+  );
+  console.log('cache: registry (warm)   cache: none   none/registry');
+  console.log(
+    `${s(warm)}                 ${s(cold)}       ${(cold / warm).toFixed(1).padStart(5)}x   (rounds: registry ${times.registry.map((x) => s(x).trim()).join(', ')}; none ${times.none.map((x) => s(x).trim()).join(', ')})`,
+  );
+  console.log(
+    `target: warm cache >= 3x faster: ${(cold / warm).toFixed(1)}x ${cold / warm >= 3 ? 'met' : 'NOT met'}`,
+  );
 } finally {
   await Promise.all([reg.stop(), kube.stop()]);
   await rm(top, { recursive: true, force: true });
