@@ -30,6 +30,7 @@ import { prepareDeploy, type PreparedSet } from './prepare.js';
 import type { DeployContext, DeployResult } from './types.js';
 import type { AuditInfo } from './annotations.js';
 import { isWatchedKind, rank, rolloutStatus } from './kinds/index.js';
+import { workloadOverrides } from './overrides.js';
 
 export type { DeployContext, DeployResult, DeployResultKind, DeploymentRecorder } from './types.js';
 export { renderDeploy, type RenderResult } from './render.js';
@@ -164,8 +165,12 @@ async function act(
     items = await logger.group('Apply', () => applyAll(client, toApply, opts, logger));
     const applied = appliedLines(items);
 
-    // Only rollouts this run starts are watched: a workload whose template did not change has none.
-    const watched = items.filter((i) => isWatchedKind(i.info.kind) && i.applied && i.templateChanged);
+    // Only rollouts this run starts are watched: a workload whose template did not change has none;
+    // nor one annotated commit-to-cloud.dev/watch: "false" (its row says not watched).
+    const watched = items.filter(
+      (i) =>
+        isWatchedKind(i.info.kind) && i.applied && i.templateChanged && workloadOverrides(i.object).watch,
+    );
     const outcome = watched.length
       ? await logger.group(`Watch ${watched.length} rollout(s)`, () =>
           watchRollouts(client, watched, {
@@ -174,6 +179,7 @@ async function act(
             logger,
             now,
             ...(opts.failFast ? { failFast: { graceMs: opts.failFastGraceMs } } : {}),
+            workloadOverrides: true,
           }),
         )
       : new Map<Item, Outcome>();

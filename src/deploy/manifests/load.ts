@@ -24,6 +24,7 @@ import {
   namespaceOf,
   type JsonObject,
 } from '../objects.js';
+import { workloadOverrides } from '../overrides.js';
 
 /**
  * Reading the `manifests` input: files, directories and globs of YAML or JSON, and kustomize
@@ -454,6 +455,12 @@ export function validateManifests(manifests: ManifestDraft[]): C2CError[] {
         ),
       );
     else firstSeen.set(id, m);
+    try {
+      workloadOverrides(o);
+    } catch (e) {
+      if (!(e instanceof C2CError)) throw e;
+      problems.push(new C2CError(`${label}: ${e.message}${at}`, { where }));
+    }
   }
   return problems;
 }

@@ -6,6 +6,7 @@ import { get, kindOf, nameOf, type JsonObject } from '../objects.js';
 import { podsForWorkload } from './diagnose.js';
 import { describeUnhealable, findUnhealable, lastWriteTime, type FailFastOptions } from './fail-fast.js';
 import { type RolloutStatus, rolloutStatus } from '../kinds/index.js';
+import { workloadOverrides, type WorkloadOverrides } from '../overrides.js';
 
 export interface Outcome {
   status: RolloutStatus;
@@ -23,10 +24,17 @@ export interface WatchRolloutsOptions {
   now: () => number;
   /** Fail a rollout as soon as its new pods are in a state that will not heal (undefined: off). */
   failFast?: FailFastOptions;
+  /**
+   * The workloads' own `commit-to-cloud.dev/timeout` and `fail-fast-grace` annotations replace
+   * `timeoutMs` and the fail-fast grace (the deploy's watch; not a rollback's, whose timeout is the
+   * rollback timeout for all).
+   */
+  workloadOverrides?: boolean;
 }
 
 /**
- * Watches every workload until its rollout is done, has failed, or the deadline passes: one watch
+ * Watches every workload until its rollout is done, has failed, or its deadline passes (the
+ * `timeout` input, or the workload's own `commit-to-cloud.dev/timeout`): one watch
  * stream per kind and namespace (not per object), from the collection's version read before this
  * run changed anything, so nothing is missed.
  *
@@ -44,10 +52,12 @@ export async function watchRollouts(
   items: Item[],
   o: WatchRolloutsOptions,
 ): Promise<Map<Item, Outcome>> {
-  const { startVersions, timeoutMs, logger, now } = o;
+  const { startVersions, logger, now } = o;
   const start = now();
-  const deadline = start + timeoutMs;
-  const progress = new Progress(logger, start, timeoutMs, now);
+  const own = (it: Item): Partial<WorkloadOverrides> =>
+    o.workloadOverrides ? workloadOverrides(it.object) : {};
+  const timeoutMs = new Map(items.map((it) => [it, own(it).timeoutMs ?? o.timeoutMs]));
+  const progress = new Progress(logger, start, (it) => timeoutMs.get(it)!, now);
   const out = new Map<Item, Outcome>();
   const pending = new Set<Item>();
   const lastSeen = new Map<Item, { status: RolloutStatus; object: KubeObject }>();
@@ -69,24 +79,49 @@ export async function watchRollouts(
   const controller = new AbortController();
   const groupControllers = new Map(groups.map(([key]) => [key, new AbortController()]));
   const groupOf = new Map(groups.flatMap(([key, group]) => group.map((it) => [it, key] as const)));
-  const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - now()));
   controller.signal.addEventListener('abort', () => groupControllers.forEach((c) => c.abort()));
 
   /** A workload's rollout ended (done, failed or failed fast): its group's watch stops when all have. */
-  const settle = (it: Item, status: RolloutStatus, object: KubeObject) => {
+  const settle = (it: Item, status: RolloutStatus, object: KubeObject, timedOut = false) => {
     if (!pending.has(it)) return;
     pending.delete(it);
     progress.forget(it);
-    out.set(it, { status, ms: now() - start, timedOut: false, object });
+    out.set(it, { status, ms: now() - start, timedOut, object });
     logger.info(`${it.key}: ${status.message}`);
     const key = groupOf.get(it)!;
     if (groups.find(([k]) => k === key)![1].every((g) => !pending.has(g))) groupControllers.get(key)!.abort();
   };
+  /** Its deadline passed: timed out, with the last status seen. */
+  const timeOut = (it: Item) => {
+    const seen = lastSeen.get(it);
+    const status: RolloutStatus = {
+      done: false,
+      failed: true,
+      message: `timed out after ${formatDuration(timeoutMs.get(it)!)}${seen ? `: ${seen.status.message}` : ''}`,
+    };
+    settle(it, status, seen?.object ?? it.applied ?? it.object, true);
+  };
+  // One deadline per workload (most share the deploy's timeout); each group's watch stops when its
+  // last workload has settled.
+  const timers = [...pending].map((it) =>
+    setTimeout(() => timeOut(it), Math.max(0, start + timeoutMs.get(it)! - now())),
+  );
 
   // The pod watch starts only for rollouts still running after a second: a quick rollout (most of
   // them) costs no pod requests, and fail-fast has nothing to catch in a second anyway.
   const pods = o.failFast
-    ? new PodFailFast(client, pending, o.failFast, logger, now, settle, lastSeen)
+    ? new PodFailFast(
+        client,
+        pending,
+        (it) => {
+          const grace = own(it).failFastGraceMs;
+          return grace === undefined ? o.failFast! : { ...o.failFast!, graceMs: grace };
+        },
+        logger,
+        now,
+        (it, st, obj) => settle(it, st, obj),
+        lastSeen,
+      )
     : undefined;
   let podWork: Promise<void> | undefined;
   const podTimer = pods
@@ -128,25 +163,14 @@ export async function watchRollouts(
     pods?.stop();
     await podWork;
   } finally {
-    clearTimeout(timer);
+    timers.forEach(clearTimeout);
     clearTimeout(podTimer);
     progress.stop();
     pods?.stop();
     controller.abort();
   }
-  for (const it of pending) {
-    const seen = lastSeen.get(it);
-    out.set(it, {
-      status: {
-        done: false,
-        failed: true,
-        message: `timed out after ${formatDuration(timeoutMs)}${seen ? `: ${seen.status.message}` : ''}`,
-      },
-      ms: now() - start,
-      timedOut: true,
-      object: seen?.object ?? it.applied ?? it.object,
-    });
-  }
+  // Still pending after the watches ended: timed out (settle makes each one's row once).
+  for (const it of [...pending]) timeOut(it);
   return out;
 }
 
@@ -163,7 +187,7 @@ class PodFailFast {
   constructor(
     private readonly client: KubeClient,
     private readonly pending: Set<Item>,
-    private readonly opts: FailFastOptions,
+    private readonly optsOf: (it: Item) => FailFastOptions,
     private readonly logger: Logger,
     private readonly now: () => number,
     private readonly settle: (it: Item, status: RolloutStatus, object: KubeObject) => void,
@@ -213,7 +237,7 @@ class PodFailFast {
       const mine = podsForWorkload(workload, inNs).filter(
         (p) => !since || String(get(p, 'metadata', 'creationTimestamp') ?? '') >= since,
       );
-      const u = findUnhealable(mine, this.opts, this.firstSeen, this.now());
+      const u = findUnhealable(mine, this.optsOf(it), this.firstSeen, this.now());
       if (!u) continue;
       this.settle(
         it,
@@ -241,7 +265,7 @@ class Progress {
   constructor(
     private readonly logger: Logger,
     private readonly start: number,
-    private readonly timeoutMs: number,
+    private readonly timeoutOf: (it: Item) => number,
     private readonly now: () => number,
     private readonly minIntervalMs = 5_000,
     private readonly heartbeatMs = 30_000,
@@ -285,7 +309,7 @@ class Progress {
 
   private print(it: Item, message: string): void {
     this.logger.info(
-      `${it.key}: ${message} [${formatDuration(this.now() - this.start)} of ${formatDuration(this.timeoutMs)}]`,
+      `${it.key}: ${message} [${formatDuration(this.now() - this.start)} of ${formatDuration(this.timeoutOf(it))}]`,
     );
   }
 }
