@@ -26,6 +26,7 @@ export {
 export type { JsonObject } from './objects.js';
 export { auditFromGitHub, githubRecorder } from './record.js';
 export { DeployUndoneError, renderDeploy, runDeploy } from './run.js';
+export { DeployLock, LOCK_NAME, LockTimeoutError, lockDetail, processHolder } from './lock.js';
 export { OVERRIDE_KEYS, workloadOverrides } from './overrides.js';
 export type { BuiltImage, DeployContext, EngineContext } from './types.js';
 export { renderDeploySummary } from './summary.js';

@@ -129,6 +129,12 @@ export const DEPLOY_INPUTS = {
     description: 'How long to wait for the rollback of a failed rollout, after `timeout`.',
     parse: asDuration,
   },
+  'lock-timeout': {
+    default: '10m',
+    description:
+      "How long to wait for another run's deploy lock on a target namespace (a Lease `commit-to-cloud-deploy` there, held while a run writes and watches; the action and `c2c` share it). After it, the step fails naming the holder, having changed nothing.",
+    parse: asDuration,
+  },
   'dry-run': {
     default: 'false',
     description: 'Server-side dry run of everything: print what would change, change nothing.',
@@ -280,6 +286,8 @@ export interface DeployOptions {
   failFastGraceMs: number;
   rollbackOnFailure: boolean;
   rollbackTimeoutMs: number;
+  /** How long to wait for another run's deploy lock (when the context asks for one). */
+  lockTimeoutMs: number;
   dryRun: boolean;
   forceConflicts: boolean;
   cluster: ClusterTarget;
@@ -492,6 +500,7 @@ export function parseDeployInputs(
     failFastGraceMs: v['fail-fast-grace'],
     rollbackOnFailure: v['rollback-on-failure'],
     rollbackTimeoutMs: v['rollback-timeout'],
+    lockTimeoutMs: v['lock-timeout'],
     dryRun: v['dry-run'],
     forceConflicts: v['force-conflicts'],
     cluster,

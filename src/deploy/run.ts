@@ -31,6 +31,7 @@ import type { DeployContext, DeployResult } from './types.js';
 import type { AuditInfo } from './annotations.js';
 import { isWatchedKind, rank, rolloutStatus } from './kinds/index.js';
 import { workloadOverrides } from './overrides.js';
+import { DeployLock } from './lock.js';
 
 export type { DeployContext, DeployResult, DeployResultKind, DeploymentRecorder } from './types.js';
 export { renderDeploy, type RenderResult } from './render.js';
@@ -56,10 +57,41 @@ export async function runDeploy(
   prepared?: PreparedSet,
 ): Promise<DeployResult> {
   const set = prepared ?? (await prepareDeploy(opts, ctx));
-  const checked = await preflight(opts, ctx, set);
-  if (opts.dryRun) return reportDryRun(opts, set, checked, ctx.logger);
-  const acted = await act(opts, ctx, set, checked);
-  return deployResult(opts, set, checked, acted);
+  const held: { lock?: DeployLock } = {};
+  try {
+    const checked = await preflight(opts, ctx, set, held);
+    if (opts.dryRun) return reportDryRun(opts, set, checked, ctx.logger);
+    const acted = await act(opts, ctx, set, checked);
+    return deployResult(opts, set, checked, acted);
+  } finally {
+    await held.lock?.release();
+  }
+}
+
+/**
+ * The deploy lock of every namespace of the set that exists, in name order (two runs on the same
+ * namespaces cannot each hold one the other waits for); a namespace the set creates is locked once
+ * created. Taken before the first write, released by runDeploy whatever the end.
+ */
+async function takeLocks(
+  client: KubeClient,
+  items: SetItem[],
+  opts: DeployOptions,
+  ctx: DeployContext,
+  held: { lock?: DeployLock },
+): Promise<void> {
+  if (!ctx.lock || opts.dryRun) return;
+  const lock = new DeployLock(client, {
+    ...ctx.lock,
+    timeoutMs: opts.lockTimeoutMs,
+    logger: ctx.logger,
+    ...(ctx.now ? { now: ctx.now } : {}),
+  });
+  held.lock = lock;
+  const namespaces = [...new Set(items.map((i) => i.namespace).filter((n): n is string => !!n))].sort();
+  await ctx.logger.group('Take the deploy lock', async () => {
+    for (const ns of namespaces) await lock.acquire(ns);
+  });
 }
 
 /** What preflight gives: the set checked against the cluster, nothing changed on it yet. */
@@ -76,7 +108,12 @@ interface Checked {
   audit?: AuditInfo;
 }
 
-async function preflight(opts: DeployOptions, ctx: DeployContext, set: PreparedSet): Promise<Checked> {
+async function preflight(
+  opts: DeployOptions,
+  ctx: DeployContext,
+  set: PreparedSet,
+  held: { lock?: DeployLock } = {},
+): Promise<Checked> {
   const { logger } = ctx;
   const { manifests, targets, work } = set;
   const client = new KubeClient(await connect(opts.cluster, ctx), {
@@ -86,6 +123,7 @@ async function preflight(opts: DeployOptions, ctx: DeployContext, set: PreparedS
   const resolved = await logger.group('Check the cluster', () =>
     resolveItems(client, manifests, opts, logger),
   );
+  await takeLocks(client, resolved, opts, ctx, held);
   // The GitHub Deployment can be recorded: checked before anything is built or changed.
   if (ctx.recorder && !opts.dryRun) await ctx.recorder.check();
 
@@ -114,6 +152,7 @@ async function preflight(opts: DeployOptions, ctx: DeployContext, set: PreparedS
     const created = opts.dryRun
       ? new Map<SetItem, KubeObject>()
       : await createNamespacesFirst(client, ordered, live, objectOf, opts, logger);
+    for (const it of created.keys()) await held.lock?.acquire(String(it.object.metadata.name));
     try {
       return { created, dryRuns: await dryRunAll(client, ordered, live, created, objectOf, opts) };
     } catch (e) {

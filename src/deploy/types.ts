@@ -34,6 +34,12 @@ export interface EngineContext {
 /** A deploy's own: where it is recorded on GitHub, and the time stamped on a built image. */
 export interface DeployContext extends EngineContext {
   recorder?: DeploymentRecorder;
+  /**
+   * Take the deploy lock of every target namespace (a Lease) while writing and watching, as this
+   * holder (the run's URL; host and process for the CLI). None: no lock (feature environments, whose
+   * runs are serialised by their claims).
+   */
+  lock?: { holder: string; detail?: string; leaseSeconds?: number; pollMs?: number };
   /** Epoch seconds stamped on a built image (default: SOURCE_DATE_EPOCH, else the commit's time). */
   sourceDateEpoch?: number;
 }

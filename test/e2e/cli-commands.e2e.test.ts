@@ -807,3 +807,74 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox') && haveClus
     }, 600_000);
   },
 );
+
+// The deploy lock from the command line: c2c takes the Lease the action takes (the action and a
+// laptop contend for one lock), and a held one makes it wait, then fail naming the holder.
+describe.skipIf(!haveCluster())('c2c deploy and the deploy lock', () => {
+  let cluster: Cluster;
+  let ws: string;
+  let kubeconfig: string;
+  beforeAll(async () => {
+    cluster = await sharedCluster();
+    ws = await mkdtemp(path.join(os.tmpdir(), 'c2c-lock-'));
+    kubeconfig = path.join(ws, '.kubeconfig');
+    await writeFile(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
+    await writeFile(
+      path.join(ws, 'web.yaml'),
+      YAML.stringify(deploymentManifest('web', 'registry.example/shop/web:v1', { replicas: 1 })),
+    );
+  }, CLUSTER_SETUP_TIMEOUT_MS);
+  afterAll(async () => {
+    if (ws) await rm(ws, { recursive: true, force: true });
+  });
+
+  it("waits for the action's lock, fails naming its run after --lock-timeout, and deploys once it is free", async () => {
+    const ns = await testNamespace(cluster, 'lock');
+    try {
+      const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${ns.name}/leases`;
+      const now = new Date().toISOString().replace('Z', '000Z');
+      const made = await cluster.request('POST', leasePath, {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: 'commit-to-cloud-deploy' },
+        spec: {
+          holderIdentity: 'https://github.com/acme/shop/actions/runs/42',
+          leaseDurationSeconds: 60,
+          acquireTime: now,
+          renewTime: now,
+        },
+      });
+      expect(made.status, made.text).toBe(201);
+      // prettier-ignore
+      const args = ['deploy', '--manifests', 'web.yaml', '--namespace', ns.name, '--pin-digests', 'false',
+        '--kubeconfig', kubeconfig];
+      const env = { C2C_REVISION: 'b'.repeat(40), C2C_ACTOR: 'dev' };
+      const refused = await c2c([...args, '--lock-timeout', '2s'], { cwd: ws, env });
+      expect(refused.code, refused.stderr).toBe(1);
+      expect(refused.stdout + refused.stderr).toContain(
+        `Namespace '${ns.name}' is being deployed by https://github.com/acme/shop/actions/runs/42`,
+      );
+      expect(
+        (await cluster.request('GET', `/apis/apps/v1/namespaces/${ns.name}/deployments/web`)).status,
+      ).toBe(404);
+
+      // The action's run ends and releases it (its holder cleared).
+      const held = (await cluster.request('GET', `${leasePath}/commit-to-cloud-deploy`)).body;
+      delete held.spec.holderIdentity;
+      const r = await cluster.request('PUT', `${leasePath}/commit-to-cloud-deploy`, held);
+      expect(r.status, r.text).toBe(200);
+      const ok = await c2c([...args, '--verbose'], { cwd: ws, env });
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stdout + ok.stderr).toMatch(
+        /Deploy lock of namespace \S+ taken \(Lease commit-to-cloud-deploy, holder \S+ pid \d+\)/,
+      );
+      const lease = await cluster.request('GET', `${leasePath}/commit-to-cloud-deploy`);
+      expect(lease.body.spec.holderIdentity).toBeUndefined();
+      expect(lease.body.metadata.annotations['commit-to-cloud.dev/lock-detail']).toBe(
+        'commit bbbbbbbbbbbb by dev',
+      );
+    } finally {
+      await ns.delete();
+    }
+  });
+});

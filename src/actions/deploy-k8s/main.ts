@@ -6,6 +6,8 @@ import {
   auditFromGitHub,
   githubRecorder,
   deployOutputs,
+  lockDetail,
+  processHolder,
 } from '../../deploy/index.js';
 import { GitHubClient, githubContextFromEnv } from '../../github/index.js';
 import { actionLogger, readInputs, runAction, setOutputs, writeSummary } from '../runtime.js';
@@ -25,8 +27,14 @@ await runAction(
         "'environment' is set, but there is no token or repository to record the GitHub Deployment with",
       );
     const audit = opts.annotate ? await auditFromGitHub(gh, github, opts.environment, logger) : undefined;
+    const detail = lockDetail({
+      ...(gh.sha ? { commit: gh.sha } : {}),
+      ...(gh.actor ? { actor: gh.actor } : {}),
+    });
     const r = await runDeploy(opts, {
       logger,
+      // The run (its attempt) holds the deploy lock: a re-run is another holder, which waits.
+      lock: { holder: gh.runUrl ?? processHolder(), ...(detail ? { detail } : {}) },
       ...(audit ? { audit } : {}),
       ...(github && opts.environment
         ? {

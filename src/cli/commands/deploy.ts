@@ -2,7 +2,9 @@ import { C2CError, withDefaults } from '../../core/index.js';
 import {
   DEPLOY_INPUTS,
   deployOutputs,
+  lockDetail,
   parseDeployInputs,
+  processHolder,
   renderDeploy,
   runDeploy,
 } from '../../deploy/index.js';
@@ -35,8 +37,11 @@ export const deployCommand: CliCommand = {
       throw new C2CError(
         '--environment records a GitHub Deployment, which only the action does; leave it out here',
       );
+    const detail = lockDetail(audit);
     const ctx = {
       logger,
+      // This process holds the deploy lock, the same Lease the action takes.
+      lock: { holder: processHolder(), ...(detail ? { detail } : {}) },
       ...(audit ? { audit, revision: audit.commit } : {}),
       ...(process.env.C2C_SOURCE ? { source: process.env.C2C_SOURCE } : {}),
     };

@@ -98,6 +98,8 @@ export const RESOURCES: ResourceDef[] = [
   def('rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true),
   def('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true),
   def('events.k8s.io', 'v1', 'Event', 'events', true, { shortNames: ['ev'] }),
+  // The deploy lock (src/deploy/lock.ts).
+  def('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
 ];
 
 export function findResource(group: string, version: string, resource: string): ResourceDef | undefined {
