@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { C2CError, errorMessage, formatDuration } from '../core/index.js';
+import { C2CError, cancellableSleep, errorMessage, formatDuration } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import { KubeApiError, type KubeClient, type KubeObject } from '../kube/index.js';
 
@@ -40,6 +40,8 @@ export interface LockOptions {
   pollMs?: number;
   logger: Logger;
   now?: () => number;
+  /** Stops the wait (CancelledError): a cancelled run does not wait for the lock. */
+  signal?: AbortSignal;
 }
 
 /** The lock's holder outside GitHub Actions: this machine and process. */
@@ -70,7 +72,6 @@ export class LockTimeoutError extends C2CError {
 }
 
 const micro = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface LeaseSpec {
   holderIdentity?: string | null;
@@ -173,7 +174,11 @@ export class DeployLock {
           `Namespace ${namespace} is being deployed by ${other}${detail ? ` (${detail})` : ''}: waiting for its deploy lock, up to ${formatDuration(this.o.timeoutMs)} ('lock-timeout')`,
         );
       }
-      await sleep(Math.max(10, Math.min(this.o.pollMs ?? 2_000, start + this.o.timeoutMs - t)));
+      await cancellableSleep(
+        Math.max(10, Math.min(this.o.pollMs ?? 2_000, start + this.o.timeoutMs - t)),
+        this.o.signal,
+        `while waiting for the deploy lock of namespace ${namespace} (held by ${other}); nothing was changed`,
+      );
     }
   }
 

@@ -1,4 +1,4 @@
-import { C2CError, errorMessage, formatDuration } from '../core/index.js';
+import { C2CError, errorMessage, formatDuration, throwIfCancelled } from '../core/index.js';
 import { formatReference } from '../images/index.js';
 import { KubeClient, connect, type KubeObject } from '../kube/index.js';
 import { watchRollouts, type Outcome, explain, rollBack, undoApply } from './rollout/index.js';
@@ -86,6 +86,7 @@ async function takeLocks(
     timeoutMs: opts.lockTimeoutMs,
     logger: ctx.logger,
     ...(ctx.now ? { now: ctx.now } : {}),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   held.lock = lock;
   const namespaces = [...new Set(items.map((i) => i.namespace).filter((n): n is string => !!n))].sort();
@@ -124,6 +125,7 @@ async function preflight(
     resolveItems(client, manifests, opts, logger),
   );
   await takeLocks(client, resolved, opts, ctx, held);
+  if (!opts.dryRun) throwIfCancelled(ctx.signal, 'before anything was changed');
   // The GitHub Deployment can be recorded: checked before anything is built or changed.
   if (ctx.recorder && !opts.dryRun) await ctx.recorder.check();
 
@@ -170,6 +172,9 @@ async function preflight(
   };
 }
 
+/** How long a cancelled run waits for its rollback or undo: the runner kills the job ~10 s after its first signal. */
+export const CANCEL_WAIT_MS = 5_000;
+
 /** What act gives: what it built, wrote and recorded, and how the rollouts ended. */
 interface Acted {
   deploymentId: string;
@@ -193,6 +198,11 @@ async function act(
   const recorder = startRecorder(ctx);
   // The set as it stands: what an undo after a failure goes by.
   let items = checked.items;
+  // After a cancel, the undo does not wait long: the runner kills the job seconds after its signal.
+  const undoOpts = () =>
+    ctx.signal?.aborted
+      ? { ...opts, rollbackTimeoutMs: Math.min(opts.rollbackTimeoutMs, CANCEL_WAIT_MS) }
+      : opts;
   try {
     const deploymentId = await recorder.start();
     if (checked.toBuild.length) {
@@ -200,8 +210,11 @@ async function act(
       await pinImages(opts, targets, work, 'built', logger);
       items = withBuiltImage(items, audit);
     }
+    throwIfCancelled(ctx.signal, 'before anything was applied');
     const toApply = items;
+    // An apply under way is finished (a half-applied set is worse than either), then undone.
     items = await logger.group('Apply', () => applyAll(client, toApply, opts, logger));
+    throwIfCancelled(ctx.signal, 'while the set was applied: what was applied is undone');
     const applied = appliedLines(items);
 
     // Only rollouts this run starts are watched: a workload whose template did not change has none;
@@ -219,12 +232,13 @@ async function act(
             now,
             ...(opts.failFast ? { failFast: { graceMs: opts.failFastGraceMs } } : {}),
             workloadOverrides: true,
+            ...(ctx.signal ? { signal: ctx.signal } : {}),
           }),
         )
       : new Map<Item, Outcome>();
     const judged = judge(items, watched, outcome, logger);
     const verdict: Verdict = judged.failed.length
-      ? await failRollout(client, opts, items, watched, judged, outcome, logger, now)
+      ? await failRollout(client, undoOpts(), items, watched, judged, outcome, logger, now)
       : { result: 'success', rows: judged.rows, rolledBack: false };
     if (verdict.failure) await recorder.finish('failure', verdict.failure);
     else await recorder.finish('success', `deployed ${applied.length} object(s)`);
@@ -238,7 +252,7 @@ async function act(
     // Whatever went wrong after the first write, what this run wrote is undone (when asked), and
     // the GitHub Deployment does not stay in_progress.
     if (e instanceof ApplyFailure) items = e.items;
-    const failure = await undoAfterFailure(client, items, opts, e, logger, now);
+    const failure = await undoAfterFailure(client, items, undoOpts(), e, logger, now);
     await recorder.finish('failure', errorMessage(failure));
     throw failure;
   }

@@ -40,6 +40,12 @@ export interface DeployContext extends EngineContext {
    * runs are serialised by their claims).
    */
   lock?: { holder: string; detail?: string; leaseSeconds?: number; pollMs?: number };
+  /**
+   * The run is cancelled when it fires (SIGINT, SIGTERM): before the first write nothing is changed;
+   * an apply in progress is finished, then undone; a rollout being watched is rolled back (its wait
+   * shortened to CANCEL_WAIT_MS); the GitHub Deployment is marked failed and the lock released.
+   */
+  signal?: AbortSignal;
   /** Epoch seconds stamped on a built image (default: SOURCE_DATE_EPOCH, else the commit's time). */
   sourceDateEpoch?: number;
 }

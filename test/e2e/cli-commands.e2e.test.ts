@@ -828,6 +828,64 @@ describe.skipIf(!haveCluster())('c2c deploy and the deploy lock', () => {
     if (ws) await rm(ws, { recursive: true, force: true });
   });
 
+  it('Ctrl-C (SIGINT) while the rollout is watched: rolled back, the lock released, exit 1', async () => {
+    const ns = await testNamespace(cluster, 'cancel');
+    try {
+      // prettier-ignore
+      const args = [CLI, 'deploy', '--manifests', 'web.yaml', '--namespace', ns.name, '--pin-digests', 'false',
+        '--kubeconfig', kubeconfig];
+      const first = await run(NODE, args, { cwd: ws });
+      expect(first.code, first.stderr).toBe(0);
+      // A release whose pull never succeeds, fail-fast off: the watch would last its 2 minutes.
+      const child = spawn(
+        NODE,
+        [
+          ...args,
+          '--images',
+          'registry.example/shop/web:fail-pull',
+          '--fail-fast',
+          'false',
+          '--timeout',
+          '2m',
+        ],
+        {
+          cwd: ws,
+          env: { PATH: process.env.PATH, HOME: process.env.HOME },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let out = '';
+      const sent = new Promise<void>((resolve) => {
+        const onData = (d: Buffer) => {
+          out += d;
+          // Once, as a terminal's Ctrl-C does.
+          if (/Waiting for deployment "web" rollout to finish/.test(out) && !child.killed) {
+            child.kill('SIGINT');
+            resolve();
+          }
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+      });
+      const t0 = Date.now();
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      await sent;
+      expect(code, out).toBe(1);
+      expect(Date.now() - t0).toBeLessThan(60_000);
+      expect(out).toContain('SIGINT received: finishing or undoing what is in progress, then stopping.');
+      expect(out).toMatch(/cancelled \(SIGINT\) while its rollout was watched/);
+      const live = await cluster.request('GET', `/apis/apps/v1/namespaces/${ns.name}/deployments/web`);
+      expect(live.body.spec.template.spec.containers[0].image).toBe('registry.example/shop/web:v1');
+      const lease = await cluster.request(
+        'GET',
+        `/apis/coordination.k8s.io/v1/namespaces/${ns.name}/leases/commit-to-cloud-deploy`,
+      );
+      expect(lease.body.spec.holderIdentity).toBeUndefined();
+    } finally {
+      await ns.delete();
+    }
+  });
+
   it("waits for the action's lock, fails naming its run after --lock-timeout, and deploys once it is free", async () => {
     const ns = await testNamespace(cluster, 'lock');
     try {

@@ -1,4 +1,4 @@
-import { C2CError } from '../../core/index.js';
+import { C2CError, onTermination } from '../../core/index.js';
 import {
   DEPLOY_INPUTS,
   parseDeployInputs,
@@ -27,6 +27,8 @@ await runAction(
         "'environment' is set, but there is no token or repository to record the GitHub Deployment with",
       );
     const audit = opts.annotate ? await auditFromGitHub(gh, github, opts.environment, logger) : undefined;
+    // Cancelling the run (SIGINT, then SIGTERM) ends the deploy where it stands, not half-way.
+    const termination = onTermination((m) => logger.warning(m));
     const detail = lockDetail({
       ...(gh.sha ? { commit: gh.sha } : {}),
       ...(gh.actor ? { actor: gh.actor } : {}),
@@ -35,6 +37,7 @@ await runAction(
       logger,
       // The run (its attempt) holds the deploy lock: a re-run is another holder, which waits.
       lock: { holder: gh.runUrl ?? processHolder(), ...(detail ? { detail } : {}) },
+      signal: termination.signal,
       ...(audit ? { audit } : {}),
       ...(github && opts.environment
         ? {
@@ -47,6 +50,7 @@ await runAction(
       ...(gh.sha ? { revision: gh.sha } : {}),
       ...(gh.repository ? { source: `${gh.serverUrl}/${gh.repository.owner}/${gh.repository.repo}` } : {}),
     });
+    termination.dispose();
     setOutputs(deployOutputs(r));
     await writeSummary(r.summary);
     if (r.failure) throw new C2CError(r.failure);

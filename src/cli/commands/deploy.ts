@@ -1,4 +1,4 @@
-import { C2CError, withDefaults } from '../../core/index.js';
+import { C2CError, onTermination, withDefaults } from '../../core/index.js';
 import {
   DEPLOY_INPUTS,
   deployOutputs,
@@ -50,7 +50,14 @@ export const deployCommand: CliCommand = {
       const rendered = await renderDeploy(opts, ctx);
       return { outputs: { image: rendered.image, digest: rendered.digest }, document: rendered.yaml };
     }
-    const r = await runDeploy(opts, ctx);
+    // Ctrl-C, or the CI's SIGTERM: the deploy ends where it stands (finished or undone), not half-way.
+    const termination = onTermination((m) => logger.warning(m));
+    let r: Awaited<ReturnType<typeof runDeploy>>;
+    try {
+      r = await runDeploy(opts, { ...ctx, signal: termination.signal });
+    } finally {
+      termination.dispose();
+    }
     if (r.failure) logger.error(r.failure);
     return {
       outputs: deployOutputs(r),

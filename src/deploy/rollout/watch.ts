@@ -1,4 +1,4 @@
-import { formatDuration, errorMessage } from '../../core/index.js';
+import { cancelReason, formatDuration, errorMessage } from '../../core/index.js';
 import type { Logger } from '../../core/index.js';
 import type { KubeClient, KubeObject } from '../../kube/index.js';
 import { groupByCollection, type Item } from '../items.js';
@@ -30,6 +30,8 @@ export interface WatchRolloutsOptions {
    * rollback timeout for all).
    */
   workloadOverrides?: boolean;
+  /** The run is cancelled: every rollout still watched ends at once as failed ("cancelled"). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -101,6 +103,22 @@ export async function watchRollouts(
     };
     settle(it, status, seen?.object ?? it.applied ?? it.object, true);
   };
+  const cancel = () => {
+    for (const it of [...pending]) {
+      const seen = lastSeen.get(it);
+      settle(
+        it,
+        {
+          done: false,
+          failed: true,
+          message: `cancelled (${cancelReason(o.signal!)}) while its rollout was watched${seen ? `: ${seen.status.message}` : ''}`,
+        },
+        seen?.object ?? it.applied ?? it.object,
+      );
+    }
+  };
+  if (o.signal?.aborted) queueMicrotask(cancel);
+  o.signal?.addEventListener('abort', cancel, { once: true });
   // One deadline per workload (most share the deploy's timeout); each group's watch stops when its
   // last workload has settled.
   const timers = [...pending].map((it) =>
@@ -163,6 +181,7 @@ export async function watchRollouts(
     pods?.stop();
     await podWork;
   } finally {
+    o.signal?.removeEventListener('abort', cancel);
     timers.forEach(clearTimeout);
     clearTimeout(podTimer);
     progress.stop();
