@@ -13,6 +13,7 @@ import { annotateObject, templatesEqual, type AuditInfo } from './annotations.js
 import { asNumber, asObject, containersOf, get, type JsonObject } from './objects.js';
 import { comparable, groupByCollection, keyOf, type Item, type SetItem } from './items.js';
 import type { DeployOptions } from './inputs.js';
+import { isImmutableRefusal, isPreDeploy, probeName } from './phases.js';
 import { adapterOf, isWatchedKind, podSpecOf, podTemplateOf } from './kinds/index.js';
 
 /**
@@ -381,6 +382,8 @@ export async function dryRunAll(
   created: ReadonlyMap<SetItem, KubeObject>,
   objectOf: ObjectOf,
   opts: DeployOptions,
+  /** Filled with the pre-deploy Jobs whose template changed: validated under a probe name, run again. */
+  recreate?: Set<string>,
 ): Promise<Map<SetItem, KubeObject>> {
   const creating = new Set(namespacesToCreate(items, live).map((i) => String(i.object.metadata.name)));
   const problems: C2CError[] = [];
@@ -391,7 +394,20 @@ export async function dryRunAll(
       const made = created.get(it);
       if (made) return out.set(it, made); // created for real already (a namespace)
       try {
-        out.set(it, await client.apply(objectOf(it), { dryRun: true, force: opts.forceConflicts }));
+        try {
+          out.set(it, await client.apply(objectOf(it), { dryRun: true, force: opts.forceConflicts }));
+        } catch (e) {
+          // A pre-deploy Job whose template changed is run again as a new Job: validated as one.
+          if (!(recreate && live.has(it) && isPreDeploy(it.object) && isImmutableRefusal(e))) throw e;
+          const probe = structuredClone(objectOf(it));
+          probe.metadata.name = probeName(String(probe.metadata.name));
+          const checked = await client.apply(probe, { dryRun: true, force: opts.forceConflicts });
+          out.set(it, {
+            ...checked,
+            metadata: { ...checked.metadata, name: String(it.object.metadata.name) },
+          });
+          recreate.add(it.key);
+        }
       } catch (e) {
         if (!(e instanceof KubeApiError)) throw e;
         const where = { file: it.manifest.file, line: it.manifest.line };

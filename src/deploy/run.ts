@@ -32,6 +32,7 @@ import type { AuditInfo } from './annotations.js';
 import { isWatchedKind, rank, rolloutStatus } from './kinds/index.js';
 import { workloadOverrides } from './overrides.js';
 import { DeployLock } from './lock.js';
+import { isPreDeploy, PreDeployFailed, runPreDeploy } from './phases.js';
 
 export type { DeployContext, DeployResult, DeployResultKind, DeploymentRecorder } from './types.js';
 export { renderDeploy, type RenderResult } from './render.js';
@@ -107,6 +108,8 @@ interface Checked {
   /** What the dry run showed, one line per object. */
   lines: string[];
   audit?: AuditInfo;
+  /** The keys of the pre-deploy Jobs whose template changed: run again as new Jobs. */
+  recreate: ReadonlySet<string>;
 }
 
 async function preflight(
@@ -150,13 +153,14 @@ async function preflight(
 
   // One rejected object means nothing is applied (and, when an image is to be built, nothing is
   // pushed). Namespaces the set creates are created first, so what goes in them is validated too.
+  const recreate = new Set<string>();
   const { created, dryRuns } = await logger.group('Server-side dry run', async () => {
     const created = opts.dryRun
       ? new Map<SetItem, KubeObject>()
       : await createNamespacesFirst(client, ordered, live, objectOf, opts, logger);
     for (const it of created.keys()) await held.lock?.acquire(String(it.object.metadata.name));
     try {
-      return { created, dryRuns: await dryRunAll(client, ordered, live, created, objectOf, opts) };
+      return { created, dryRuns: await dryRunAll(client, ordered, live, created, objectOf, opts, recreate) };
     } catch (e) {
       throw await deleteCreatedNamespaces(client, [...created.keys()], e, logger);
     }
@@ -169,6 +173,7 @@ async function preflight(
     toBuild,
     lines: preflightLines(items),
     ...(audit ? { audit } : {}),
+    recreate,
   };
 }
 
@@ -211,6 +216,27 @@ async function act(
       items = withBuiltImage(items, audit);
     }
     throwIfCancelled(ctx.signal, 'before anything was applied');
+    // Migrations first: the pre-deploy Jobs run to completion before anything else is applied.
+    let preOutcome = new Map<Item, Outcome>();
+    const pre = items.filter((i) => isPreDeploy(i.object));
+    if (pre.length) {
+      const ran = await logger.group(`Pre-deploy: ${pre.length} Job(s), before anything else`, () =>
+        runPreDeploy(client, pre, {
+          timeoutMs: opts.timeoutMs,
+          ...(opts.failFast ? { failFast: { graceMs: opts.failFastGraceMs } } : {}),
+          startVersions,
+          forceConflicts: opts.forceConflicts,
+          recreate: checked.recreate,
+          logger,
+          now,
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+        }),
+      );
+      const byKey = new Map(ran.items.map((i) => [i.key, i]));
+      items = items.map((i) => byKey.get(i.key) ?? i);
+      preOutcome = ran.outcome;
+      throwIfCancelled(ctx.signal, 'after the pre-deploy Jobs, before anything else was applied');
+    }
     const toApply = items;
     // An apply under way is finished (a half-applied set is worse than either), then undone.
     items = await logger.group('Apply', () => applyAll(client, toApply, opts, logger));
@@ -221,7 +247,11 @@ async function act(
     // nor one annotated commit-to-cloud.dev/watch: "false" (its row says not watched).
     const watched = items.filter(
       (i) =>
-        isWatchedKind(i.info.kind) && i.applied && i.templateChanged && workloadOverrides(i.object).watch,
+        isWatchedKind(i.info.kind) &&
+        i.applied &&
+        i.templateChanged &&
+        workloadOverrides(i.object).watch &&
+        !isPreDeploy(i.object),
     );
     const outcome = watched.length
       ? await logger.group(`Watch ${watched.length} rollout(s)`, () =>
@@ -236,7 +266,7 @@ async function act(
           }),
         )
       : new Map<Item, Outcome>();
-    const judged = judge(items, watched, outcome, logger);
+    const judged = judge(items, watched, new Map([...preOutcome, ...outcome]), logger);
     const verdict: Verdict = judged.failed.length
       ? await failRollout(client, undoOpts(), items, watched, judged, outcome, logger, now)
       : { result: 'success', rows: judged.rows, rolledBack: false };
@@ -252,7 +282,9 @@ async function act(
     // Whatever went wrong after the first write, what this run wrote is undone (when asked), and
     // the GitHub Deployment does not stay in_progress.
     if (e instanceof ApplyFailure) items = e.items;
-    const failure = await undoAfterFailure(client, items, undoOpts(), e, logger, now);
+    // A failed pre-deploy Job: nothing else was applied, and the Job stays for its logs.
+    const failure =
+      e instanceof PreDeployFailed ? e : await undoAfterFailure(client, items, undoOpts(), e, logger, now);
     await recorder.finish('failure', errorMessage(failure));
     throw failure;
   }

@@ -25,6 +25,7 @@ import {
   type JsonObject,
 } from '../objects.js';
 import { workloadOverrides } from '../overrides.js';
+import { phaseProblem } from '../phases.js';
 
 /**
  * Reading the `manifests` input: files, directories and globs of YAML or JSON, and kustomize
@@ -455,6 +456,8 @@ export function validateManifests(manifests: ManifestDraft[]): C2CError[] {
         ),
       );
     else firstSeen.set(id, m);
+    const phase = phaseProblem(o);
+    if (phase) problems.push(new C2CError(`${label}: ${phase}${at}`, { where }));
     try {
       workloadOverrides(o);
     } catch (e) {

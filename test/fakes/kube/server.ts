@@ -664,6 +664,18 @@ export function makeHandler(state: ServerState) {
     }
     applyDefaults(next);
     const causes = validate(next);
+    // As the real server: a Job's pod template cannot change once the Job exists.
+    if (
+      live &&
+      r.res.kind === 'Job' &&
+      subresource === undefined &&
+      JSON.stringify(live.spec?.template?.spec) !== JSON.stringify(next.spec?.template?.spec)
+    )
+      causes.push({
+        type: 'FieldValueInvalid',
+        message: 'Invalid value: …: field is immutable',
+        field: 'spec.template',
+      });
     if (causes.length)
       throw new HttpStatus(
         422,
