@@ -3,9 +3,8 @@ import type { Logger } from '../core/index.js';
 import { FIELD_MANAGER, KubeApiError, type KubeClient, type KubeObject } from '../kube/index.js';
 import type { Item } from './items.js';
 import { asObject, get, type JsonObject } from './objects.js';
-import { jobStatus } from './kinds/job.js';
-import { explain, watchRollouts, type Outcome } from './rollout/index.js';
-import type { FailFastOptions } from './rollout/fail-fast.js';
+import { rolloutStatus } from './kinds/index.js';
+import { explain, watchRollouts, type FailFastOptions, type Outcome } from './rollout/index.js';
 
 /**
  * Migrations first: Jobs annotated `commit-to-cloud.dev/phase: pre-deploy` are applied, and must
@@ -78,7 +77,7 @@ export async function runPreDeploy(
   const started: Item[] = [];
   const outcome = new Map<Item, Outcome>();
   for (const it of items) {
-    const live = it.live ? jobStatus(it.live) : undefined;
+    const live = it.live ? rolloutStatus(it.live) : undefined;
     const again = o.recreate.has(it.key) || live?.failed === true;
     if (it.live && !again && live?.done) {
       logger.info(`${it.key}: completed already with this template: not run again`);

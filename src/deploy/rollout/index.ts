@@ -3,3 +3,4 @@ export { explain } from './explain.js';
 export { rollBack, undoApply } from './rollback.js';
 export { watchRollouts } from './watch.js';
 export type { Outcome } from './watch.js';
+export type { FailFastOptions } from './fail-fast.js';
