@@ -73,7 +73,7 @@ function usageProblem(err: unknown): string {
 
 /**
  * Parses the flags of one command: `inputs` (string flags, repeatable), `own` flags, and the global
- * flags. `required` flags must be given with a non-empty value. `elsewhere` names, for a flag this
+ * flags. `required` flags must be given with a non-empty value (`a|b`: one of the two). `elsewhere` names, for a flag this
  * command does not take, the command that does (`--render is a flag of 'c2c deploy'`).
  */
 export function parseFlags(
@@ -111,10 +111,15 @@ export function parseFlags(
     const v = values[flag];
     if (v !== undefined && !Array.isArray(v)) given[flag] = v;
   }
-  for (const flag of o.required ?? []) {
-    const v = raw[flag] ?? given[flag];
-    if (v === undefined || (typeof v === 'string' && v.trim() === ''))
-      throw new UsageError(`flag '--${flag}' is required`);
+  // 'a|b': one of them.
+  for (const entry of o.required ?? []) {
+    const flags = entry.split('|');
+    const set = (flag: string) => {
+      const v = raw[flag] ?? given[flag];
+      return !(v === undefined || (typeof v === 'string' && v.trim() === ''));
+    };
+    if (!flags.some(set))
+      throw new UsageError(`flag ${flags.map((f) => `'--${f}'`).join(' or ')} is required`);
   }
   return {
     raw,

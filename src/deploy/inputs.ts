@@ -22,10 +22,35 @@ import { parseImageEntries } from './images/index.js';
 /** The inputs of action-deploy-k8s and `c2c deploy`: names, defaults and meaning. */
 export const DEPLOY_INPUTS = {
   manifests: {
-    required: true,
+    default: '',
     description:
-      'Files, directories or globs of YAML (newline-separated). A directory holding `kustomization.yaml` is rendered with kustomize (the one embedded in kubectl, or `kustomize` on PATH).',
+      'Files, directories or globs of YAML (newline-separated). A directory holding `kustomization.yaml` is rendered with kustomize (the one embedded in kubectl, or `kustomize` on PATH). Required unless `chart` is set (then both are deployed as one set).',
     parse: asLines,
+  },
+  chart: {
+    default: '',
+    description:
+      "A Helm chart to deploy: a chart directory in the workspace, or an OCI reference `oci://registry/path/chart`. Rendered with `helm template` (the cluster's version and API versions passed), then deployed as manifests are: images substituted and pinned, validated, applied, watched, rolled back. No Helm release is recorded. `pre-install`/`pre-upgrade` hook Jobs run first (as pre-deploy Jobs); `test` hooks are left out (as `helm install` does); other hooks are refused.",
+  },
+  'chart-version': {
+    default: '',
+    description: 'The version of an OCI `chart` (`helm template --version`). Default: the newest.',
+  },
+  values: {
+    default: '',
+    description:
+      'Values files for `chart`, newline-separated, relative to the workspace; later ones win (`helm --values`).',
+    parse: asLines,
+  },
+  set: {
+    default: '',
+    description:
+      'Values for `chart`, newline-separated `key=value` (`helm --set`), applied after `values`. Not for secrets: they end up in the manifests.',
+    parse: asLines,
+  },
+  'release-name': {
+    default: '',
+    description: "The release name the chart is rendered with (`.Release.Name`). Default: the chart's name.",
   },
   namespace: {
     default: '',
@@ -253,9 +278,23 @@ export interface ServicesOption {
   parallel: number;
 }
 
+/** A Helm chart to render into the set (`chart`, `values`, `set`, `release-name`). */
+export interface ChartOption {
+  /** An absolute chart directory, or `oci://…`. */
+  ref: string;
+  version?: string;
+  /** Absolute values files, in order. */
+  values: string[];
+  /** `key=value`, in order. */
+  set: string[];
+  releaseName: string;
+  namespace?: string;
+}
+
 export interface DeployOptions {
   workspace: string;
   manifests: string[];
+  chart?: ChartOption;
   namespace?: string;
   images: ImageReference[];
   build?: {
@@ -346,6 +385,77 @@ function givenToken(value: string): string {
   return value.startsWith('${{') ? '' : value;
 }
 
+/** `chart` and its inputs, checked: an existing chart directory or an oci:// reference, values files that exist, key=value lines. */
+function parseChart(
+  v: { chart: string; 'chart-version': string; values: string[]; set: string[]; 'release-name': string },
+  workspace: string,
+  namespace: string,
+): ChartOption | undefined {
+  const given = v.chart.trim();
+  if (!given) {
+    for (const k of ['chart-version', 'values', 'set', 'release-name'] as const)
+      if (v[k].length)
+        throw new InputError(k, "is set, but 'chart' is empty", "a 'chart', or no chart inputs");
+    return undefined;
+  }
+  let ref: string;
+  if (given.startsWith('oci://')) {
+    if (!/^oci:\/\/[^/\s]+\/\S+[^/]$/.test(given))
+      throw new InputError(
+        'chart',
+        `'${given}' is not an OCI chart reference`,
+        "'oci://registry/path/chart'",
+      );
+    ref = given;
+  } else {
+    ref = path.resolve(workspace, given);
+    if (!existsSync(path.join(ref, 'Chart.yaml')))
+      throw new InputError(
+        'chart',
+        `'${given}' is not a chart directory (no Chart.yaml in it)`,
+        "a chart directory relative to the workspace, or 'oci://registry/path/chart'",
+      );
+    if (v['chart-version'].trim())
+      throw new InputError(
+        'chart-version',
+        'is for an OCI chart',
+        "an 'oci://' chart, or no 'chart-version'",
+      );
+  }
+  const values = v.values.map((f) => {
+    const abs = path.resolve(workspace, f);
+    if (!existsSync(abs))
+      throw new InputError(
+        'values',
+        `'${f}' does not exist in the workspace`,
+        'values files relative to the workspace',
+      );
+    return abs;
+  });
+  for (const line of v.set)
+    if (!/^[^=\s][^=]*=/.test(line))
+      throw new InputError(
+        'set',
+        `'${line}' is not key=value`,
+        "lines such as 'replicaCount=2' or 'image.tag=v2'",
+      );
+  const releaseName = v['release-name'].trim() || path.basename(given).replace(/\.tgz$/, '');
+  if (!/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/.test(releaseName))
+    throw new InputError(
+      'release-name',
+      `'${releaseName}' is not a release name`,
+      'lower-case letters, digits and -, at most 53',
+    );
+  return {
+    ref,
+    ...(v['chart-version'].trim() ? { version: v['chart-version'].trim() } : {}),
+    values,
+    set: v.set,
+    releaseName,
+    ...(namespace ? { namespace } : {}),
+  };
+}
+
 /**
  * Validates every input before anything happens: each input's own format by its parser (in
  * DEPLOY_INPUTS), then what depends on several. `sha` is the commit (GITHUB_SHA or git HEAD).
@@ -357,11 +467,12 @@ export function parseDeployInputs(
 ): DeployOptions {
   const v = parseInputs(DEPLOY_INPUTS, raw);
   const { manifests, namespace, images } = v;
-  if (manifests.length === 0)
+  const chart = parseChart(v, workspace, namespace);
+  if (manifests.length === 0 && !chart)
     throw new InputError(
       'manifests',
-      'no file, directory or glob given',
-      "paths such as 'k8s/' or 'deploy/*.yaml'",
+      "no file, directory or glob given, and no 'chart'",
+      "paths such as 'k8s/' or 'deploy/*.yaml', or a Helm 'chart'",
     );
   const common = parseBuildCommon(raw, workspace);
   const { builder, buildArgs, secrets, layerCache } = common;
@@ -487,6 +598,7 @@ export function parseDeployInputs(
   return {
     workspace,
     manifests,
+    ...(chart ? { chart } : {}),
     ...(namespace ? { namespace } : {}),
     images,
     ...(build ? { build } : {}),

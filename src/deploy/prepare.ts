@@ -7,7 +7,7 @@ import {
   type ImageWork,
 } from './images/index.js';
 import type { DeployOptions } from './inputs.js';
-import { loadManifests, type Manifest } from './manifests/index.js';
+import { loadManifests, type KubeCapabilities, type Manifest } from './manifests/index.js';
 
 /**
  * The set a deploy sends, read and checked without a cluster: the manifests read (files, globs,
@@ -23,11 +23,19 @@ export interface PreparedSet {
   readonly work: ImageWork;
 }
 
-export async function prepareDeploy(opts: DeployOptions, ctx: { logger: Logger }): Promise<PreparedSet> {
+export async function prepareDeploy(
+  opts: DeployOptions,
+  ctx: { logger: Logger; capabilities?: KubeCapabilities },
+): Promise<PreparedSet> {
   const { logger } = ctx;
   registerSecrets(opts, logger);
   const manifests = await logger.group('Read manifests', () =>
-    loadManifests(opts.manifests, { workspace: opts.workspace, logger }),
+    loadManifests(opts.manifests, {
+      workspace: opts.workspace,
+      logger,
+      ...(opts.chart ? { chart: opts.chart } : {}),
+      ...(ctx.capabilities ? { capabilities: ctx.capabilities } : {}),
+    }),
   );
   const targets = manifests.map((m) => ({ object: m.object, file: m.file, line: m.line }));
   const builds = await resolveBuilds(opts, logger);

@@ -27,6 +27,7 @@ import {
 } from './preflight.js';
 import { ApplyFailure, applyAll } from './apply.js';
 import { prepareDeploy, type PreparedSet } from './prepare.js';
+import type { KubeCapabilities } from './manifests/index.js';
 import type { DeployContext, DeployResult } from './types.js';
 import type { AuditInfo } from './annotations.js';
 import { isWatchedKind, rank, rolloutStatus } from './kinds/index.js';
@@ -57,7 +58,7 @@ export async function runDeploy(
   /** The set as prepareDeploy made it (read once by a caller that looked at it first); else read here. */
   prepared?: PreparedSet,
 ): Promise<DeployResult> {
-  const set = prepared ?? (await prepareDeploy(opts, ctx));
+  const set = prepared ?? (await prepareDeploy(opts, { ...ctx, ...(await chartCapabilities(opts, ctx)) }));
   const held: { lock?: DeployLock } = {};
   try {
     const checked = await preflight(opts, ctx, set, held);
@@ -67,6 +68,22 @@ export async function runDeploy(
   } finally {
     await held.lock?.release();
   }
+}
+
+/**
+ * For a Helm chart: the cluster's version and API versions, so that the chart renders for the cluster
+ * it goes to (`.Capabilities`), as `helm install` would. None without a chart.
+ */
+async function chartCapabilities(
+  opts: DeployOptions,
+  ctx: DeployContext,
+): Promise<{ capabilities?: KubeCapabilities }> {
+  if (!opts.chart) return {};
+  const client = new KubeClient(await connect(opts.cluster, ctx), { logger: ctx.logger });
+  const [version, apiVersions] = await Promise.all([client.version(), client.apiVersions()]);
+  return {
+    capabilities: { ...(version.gitVersion ? { kubeVersion: version.gitVersion } : {}), apiVersions },
+  };
 }
 
 /**

@@ -201,6 +201,23 @@ export class KubeClient {
     return info;
   }
 
+  /**
+   * Every group-version the server serves (`v1`, `apps/v1`, …), from discovery (/api and /apis):
+   * what Helm's `--api-versions` takes.
+   */
+  async apiVersions(): Promise<string[]> {
+    const core = JSON.parse(
+      (await this.send('GET', '/api', { verb: 'discover', target: 'the core API' })).body.toString('utf8'),
+    ) as { versions?: string[] };
+    const groups = JSON.parse(
+      (await this.send('GET', '/apis', { verb: 'discover', target: 'the API groups' })).body.toString('utf8'),
+    ) as { groups?: { versions?: { groupVersion: string }[] }[] };
+    return [
+      ...(core.versions ?? []),
+      ...(groups.groups ?? []).flatMap((g) => (g.versions ?? []).map((v) => v.groupVersion)),
+    ];
+  }
+
   private async fetchGroupVersion(apiVersion: string): Promise<ResourceInfo[] | null> {
     const { group, version } = splitApiVersion(apiVersion);
     const path = group ? `/apis/${group}/${version}` : `/api/${version}`;

@@ -125,8 +125,8 @@ describe('c2c: bad usage exits 2 with one line that names the flag; --help exits
     const noRepo = await mkdtemp(path.join(os.tmpdir(), 'c2c-norepo-'));
     const cases: Array<[string[], string, string?]> = [
       [['hash-base'], "c2c hash-base: flag '--files' is required"],
-      [['deploy', '--render'], "c2c deploy: flag '--manifests' is required"],
-      [['plan'], "c2c plan: flag '--manifests' is required"],
+      [['deploy', '--render'], "c2c deploy: flag '--manifests' or '--chart' is required"],
+      [['plan'], "c2c plan: flag '--manifests' or '--chart' is required"],
       [['plan', '--manifests', 'k8s/', '--hash-image', 'r/b'], "c2c plan: flag '--hash-files' is required"],
       [['plan', '--manifests', 'k8s/', '--dry-run', 'true'], "c2c plan: --dry-run is a flag of 'c2c deploy'"],
       [['plan', '--manifests', 'k8s/', '--files', 'x'], "c2c plan: --files is a flag of 'c2c hash-base'"],

@@ -1,9 +1,8 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { goTool } from './go-tool.js';
 
 /**
  * nektos/act, the workflow runner the example workflows run on, in host mode (no Docker: each step
@@ -12,44 +11,17 @@ import { fileURLToPath } from 'node:url';
  * knows the version). runAct() runs one workflow file for one event and reads act's JSON log: each
  * job's result, each step's outputs, each step's job summary, and the log lines.
  */
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SCRIPT = path.join(ROOT, 'scripts', 'ensure-act.sh');
-export const ACT_INSTALL = 'scripts/ensure-act.sh (go install github.com/nektos/act@v0.2.89)';
+const act = goTool('act', 'The example-workflow tests');
+export const ACT_INSTALL = `${act.install} (go install github.com/nektos/act)`;
 
 /** Where ensure-act.sh puts act. */
-export function actPath(): string {
-  return execFileSync('bash', [SCRIPT, '--path'], { encoding: 'utf8' }).trim();
-}
+export const actPath = act.path;
 
-function hasGo(): boolean {
-  try {
-    execFileSync('go', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Whether act is there, or Go is there to build it (the first test then builds it, about 80 s).
- * Under CI=true act must be built already (.ci/run's ensure-deps.sh does it): a missing act fails,
- * with the install command, and so does a missing Go.
- */
-export function haveAct(): boolean {
-  const bin = actPath();
-  const ok = existsSync(bin) && existsSync(path.join(path.dirname(bin), '..', '.complete'));
-  if (ok) return true;
-  if (process.env.CI === 'true')
-    throw new Error(
-      `The example-workflow tests need nektos/act, which is not built at ${bin}${hasGo() ? '' : ' (and Go, which builds it, is not installed: https://go.dev/dl/)'}. Build it with: ${ACT_INSTALL}`,
-    );
-  return hasGo();
-}
+/** Whether act is there, or Go is there to build it (the first test then builds it, about 80 s). */
+export const haveAct = act.have;
 
 /** Builds act when it is missing (says what and why on stderr); returns its path. */
-export function ensureAct(): string {
-  return execFileSync('bash', [SCRIPT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-}
+export const ensureAct = act.ensure;
 
 export interface ActOptions {
   act: string;

@@ -99,7 +99,14 @@ export function invocations(script: string): Invocation[] {
           .filter(([, d]) => d.required)
           .map(([k]) => k),
       ]))
-        if (!flags.includes(r)) problems.push(`required flag '--${r}' missing`);
+        // 'a|b': one of them.
+        if (!r.split('|').some((f) => flags.includes(f)))
+          problems.push(
+            `required flag ${r
+              .split('|')
+              .map((f) => `'--${f}'`)
+              .join(' or ')} missing`,
+          );
       out.push({ command, flags, problems, line: segment.trim() });
     }
   }
@@ -182,7 +189,7 @@ describe('the check of the command lines', () => {
       ["unknown command 'deploy-k8s'"],
       ["flag '--ttl' has no value"],
       ["unknown flag '--files'"],
-      ["required flag '--manifests' missing"],
+      ["required flag '--manifests' or '--chart' missing"],
     ]);
   });
 

@@ -17,7 +17,7 @@ export const deployCommand: CliCommand = {
   summary:
     'Build and push the app image, pin manifests to digests, apply, watch the rollout, roll back on failure.',
   inputs: DEPLOY_INPUTS,
-  required: ['manifests'],
+  required: ['manifests|chart'],
   helpOverrides: { kubeconfig: KUBECONFIG_FLAG_HELP },
   own: {
     render: {

@@ -173,7 +173,7 @@ export const planCommand: CliCommand = {
   summary:
     'What hash-base then deploy would do, changing nothing: the base decision, the images, the manifests pinned to digests, the server-side diff.',
   inputs: { ...PLAN_DEPLOY_INPUTS, ...PLAN_HASH_INPUTS },
-  required: ['manifests'],
+  required: ['manifests|chart'],
   helpOverrides: { kubeconfig: KUBECONFIG_FLAG_HELP },
   sections: [
     {

@@ -26,6 +26,8 @@ import {
 } from '../objects.js';
 import { workloadOverrides } from '../overrides.js';
 import { phaseProblem } from '../phases.js';
+import type { ChartOption } from '../inputs.js';
+import { fromHelmHook, renderChart, type KubeCapabilities } from './helm.js';
 
 /**
  * Reading the `manifests` input: files, directories and globs of YAML or JSON, and kustomize
@@ -61,6 +63,10 @@ export interface Manifest {
 export interface LoadManifestsOptions {
   workspace: string;
   logger?: Logger;
+  /** A Helm chart rendered into the set, after the manifests. */
+  chart?: ChartOption;
+  /** The cluster's version and API versions, for the chart's `.Capabilities`. */
+  capabilities?: KubeCapabilities;
   /** Environment for finding and running kustomize/kubectl (default process.env). */
   env?: NodeJS.ProcessEnv;
 }
@@ -146,7 +152,7 @@ export async function loadManifests(inputs: string[], opts: LoadManifestsOptions
   };
 
   const list = inputs.map((s) => s.trim()).filter(Boolean);
-  if (list.length === 0)
+  if (list.length === 0 && !opts.chart)
     throw new InputError('manifests', 'is empty', 'files, directories or globs of Kubernetes YAML');
 
   for (const input of list) {
@@ -236,6 +242,34 @@ export async function loadManifests(inputs: string[], opts: LoadManifestsOptions
         });
       problems.push(...rendered);
     }
+  }
+  if (opts.chart) {
+    const text = await renderChart(opts.chart, {
+      workspace,
+      logger,
+      ...(opts.env ? { env: opts.env } : {}),
+      ...(opts.capabilities ? { capabilities: opts.capabilities } : {}),
+    });
+    const file = opts.chart.ref.startsWith('oci://') ? opts.chart.ref : rel(opts.chart.ref);
+    const label = `${file} (helm template)`;
+    let left = 0;
+    for (const p of parseManifestText(text, label, problems)) {
+      const hooked = fromHelmHook(p.object);
+      if (typeof hooked === 'string') {
+        problems.push(
+          new C2CError(`${String(p.object.kind)}/${String(get(p.object, 'metadata', 'name'))}: ${hooked}`, {
+            where: { file: label, line: p.line },
+          }),
+        );
+        continue;
+      }
+      if (!hooked) {
+        left++;
+        continue;
+      }
+      manifests.push({ object: hooked, file: label, line: p.line, index: 0 });
+    }
+    if (left) logger.info(`${label}: ${left} test hook(s) left out, as helm install does`);
   }
   manifests.forEach((m, i) => (m.index = i));
 
