@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import type { ClusterTarget } from '../kube/index.js';
 import type { BuiltImage, DeployResult } from './types.js';
 import { BUILD_INPUT_DEFS, parseBuildCommon } from '../builder/index.js';
 import { parseImageEntries } from './images/index.js';
+import type { PruneOptions } from './prune.js';
 
 /** The inputs of action-deploy-k8s and `c2c deploy`: names, defaults and meaning. */
 export const DEPLOY_INPUTS = {
@@ -154,6 +156,27 @@ export const DEPLOY_INPUTS = {
     description: 'How long to wait for the rollback of a failed rollout, after `timeout`.',
     parse: asDuration,
   },
+  prune: {
+    default: 'false',
+    description:
+      'Remove what an earlier run of the same set applied and the manifests no longer hold, after a successful rollout. The set is a kubectl ApplySet (KEP-3659): a parent ConfigMap `prune-set` in the namespace, `applyset.kubernetes.io/part-of` on every member; an object without that label is never removed. A dry run lists what would be removed.',
+    parse: asBool,
+  },
+  'prune-set': {
+    default: '',
+    description:
+      "The ApplySet's name (its parent ConfigMap), unique per set of manifests in the namespace. Default: `c2c-` + the repository and a hash of `manifests` and `chart` (GITHUB_REPOSITORY; for `c2c`, C2C_REPOSITORY).",
+  },
+  'prune-volumes': {
+    default: 'false',
+    description: '`true`: prune may remove PersistentVolumeClaims (and with them, often, their data).',
+    parse: asBool,
+  },
+  'prune-namespaces': {
+    default: 'false',
+    description: '`true`: prune may remove Namespaces (and everything in them).',
+    parse: asBool,
+  },
   'lock-timeout': {
     default: '10m',
     description:
@@ -218,6 +241,7 @@ export const DEPLOY_OUTPUTS = {
   reused: 'The services whose image existed already under its content tag (not built), one per line.',
   'image-refs':
     'Every image built or reused as `repo@digest`, one per line: the `images` input of a later deploy (production runs the very digests staging ran).',
+  pruned: 'What prune removed (kind/namespace/name, one per line); in a dry run, what it would remove.',
   applied:
     'Every object of the set, `kind/namespace/name`, one per line; ` (unchanged)` after those the server-side dry run showed unchanged, which were not written. In a dry run: what the apply would do, the same way.',
   'rolled-back': '`true` when a failed rollout was rolled back.',
@@ -253,6 +277,7 @@ export function deployOutputs(r: DeployResult): Record<keyof typeof DEPLOY_OUTPU
     digest: r.digest,
     ...buildOutputs(r.builds),
     applied: r.applied.join('\n'),
+    pruned: (r.pruned ?? []).join('\n'),
     'rolled-back': String(r.rolledBack),
     'deployment-id': r.deploymentId,
     result: r.result,
@@ -295,6 +320,8 @@ export interface DeployOptions {
   workspace: string;
   manifests: string[];
   chart?: ChartOption;
+  /** Prune as an ApplySet (`prune: true`). */
+  prune?: PruneOptions;
   namespace?: string;
   images: ImageReference[];
   build?: {
@@ -385,6 +412,42 @@ function givenToken(value: string): string {
   return value.startsWith('${{') ? '' : value;
 }
 
+/** prune's set: `prune-set`, else one named by the repository and the inputs that make the set. */
+function parsePrune(
+  v: { 'prune-set': string; 'prune-volumes': boolean; 'prune-namespaces': boolean },
+  manifests: string[],
+  chart: ChartOption | undefined,
+  env: { repository?: string },
+): PruneOptions {
+  let set = v['prune-set'].trim();
+  if (!set) {
+    if (!env.repository)
+      throw new InputError(
+        'prune-set',
+        'is empty and the repository is unknown (no GITHUB_REPOSITORY or C2C_REPOSITORY)',
+        "a name for this set of manifests, unique in the namespace, such as 'shop-web'",
+      );
+    const hash = createHash('sha256')
+      .update(`${env.repository}\n${manifests.join('\n')}\n${chart?.ref ?? ''}`)
+      .digest('hex')
+      .slice(0, 8);
+    const repo = env.repository
+      .split('/')
+      .pop()!
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .slice(0, 40);
+    set = `c2c-${repo}-${hash}`.replace(/-+/g, '-');
+  }
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(set))
+    throw new InputError(
+      'prune-set',
+      `'${set}' is not a ConfigMap name`,
+      'lower-case letters, digits and -, at most 63',
+    );
+  return { set, volumes: v['prune-volumes'], namespaces: v['prune-namespaces'] };
+}
+
 /** `chart` and its inputs, checked: an existing chart directory or an oci:// reference, values files that exist, key=value lines. */
 function parseChart(
   v: { chart: string; 'chart-version': string; values: string[]; set: string[]; 'release-name': string },
@@ -463,7 +526,7 @@ function parseChart(
 export function parseDeployInputs(
   raw: DeployRaw,
   workspace: string,
-  env: { sha?: string; awsRegion?: string } = {},
+  env: { sha?: string; awsRegion?: string; repository?: string } = {},
 ): DeployOptions {
   const v = parseInputs(DEPLOY_INPUTS, raw);
   const { manifests, namespace, images } = v;
@@ -599,6 +662,7 @@ export function parseDeployInputs(
     workspace,
     manifests,
     ...(chart ? { chart } : {}),
+    ...(v.prune ? { prune: parsePrune(v, manifests, chart, env) } : {}),
     ...(namespace ? { namespace } : {}),
     images,
     ...(build ? { build } : {}),

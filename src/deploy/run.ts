@@ -33,6 +33,7 @@ import type { AuditInfo } from './annotations.js';
 import { isWatchedKind, rank, rolloutStatus } from './kinds/index.js';
 import { workloadOverrides } from './overrides.js';
 import { DeployLock } from './lock.js';
+import { planPrune, prune, writeParent, type PrunePlan } from './prune.js';
 import { isPreDeploy, PreDeployFailed, runPreDeploy } from './phases.js';
 
 export type { DeployContext, DeployResult, DeployResultKind, DeploymentRecorder } from './types.js';
@@ -127,6 +128,8 @@ interface Checked {
   audit?: AuditInfo;
   /** The keys of the pre-deploy Jobs whose template changed: run again as new Jobs. */
   recreate: ReadonlySet<string>;
+  /** With `prune`: the ApplySet and what it no longer holds. */
+  prune?: PrunePlan;
 }
 
 async function preflight(
@@ -146,6 +149,16 @@ async function preflight(
   );
   await takeLocks(client, resolved, opts, ctx, held);
   if (!opts.dryRun) throwIfCancelled(ctx.signal, 'before anything was changed');
+  // Every member gets the ApplySet's label before the dry run; what an earlier run left is listed.
+  const prunePlan = opts.prune
+    ? await logger.group('ApplySet: what the set no longer holds', () =>
+        planPrune(client, resolved, {
+          ...opts.prune!,
+          ...(opts.namespace ? { namespace: opts.namespace } : {}),
+          logger,
+        }),
+      )
+    : undefined;
   // The GitHub Deployment can be recorded: checked before anything is built or changed.
   if (ctx.recorder && !opts.dryRun) await ctx.recorder.check();
 
@@ -191,6 +204,7 @@ async function preflight(
     lines: preflightLines(items),
     ...(audit ? { audit } : {}),
     recreate,
+    ...(prunePlan ? { prune: prunePlan } : {}),
   };
 }
 
@@ -203,6 +217,8 @@ interface Acted {
   deploymentUrl?: string;
   /** The `applied` output's lines. */
   applied: string[];
+  /** What prune removed. */
+  pruned?: string[];
   verdict: Verdict;
 }
 
@@ -233,6 +249,16 @@ async function act(
       items = withBuiltImage(items, audit);
     }
     throwIfCancelled(ctx.signal, 'before anything was applied');
+    // The ApplySet's parent first, with every kind the set held and holds: a run that stops half-way
+    // leaves no member of a kind it does not list.
+    if (checked.prune)
+      await writeParent(
+        client,
+        opts.prune!.set,
+        checked.prune,
+        [...new Set([...checked.prune.before, ...checked.prune.now])],
+        opts.forceConflicts,
+      );
     // Migrations first: the pre-deploy Jobs run to completion before anything else is applied.
     let preOutcome = new Map<Item, Outcome>();
     const pre = items.filter((i) => isPreDeploy(i.object));
@@ -287,12 +313,31 @@ async function act(
     const verdict: Verdict = judged.failed.length
       ? await failRollout(client, undoOpts(), items, watched, judged, outcome, logger, now)
       : { result: 'success', rows: judged.rows, rolledBack: false };
+    // Prune only after the set rolled out: a failed release that was rolled back keeps what it had.
+    let pruned: string[] | undefined;
+    if (checked.prune && !verdict.failure) {
+      const plan = checked.prune;
+      const done = await logger.group('Prune', () => prune(client, plan, logger));
+      pruned = done.removed;
+      for (const p of done.problems) logger.warning(`prune: ${p} (left; it stays in the ApplySet's kinds)`);
+      await writeParent(
+        client,
+        opts.prune!.set,
+        plan,
+        // What is left of the set (kept, or not removed) stays listed, so a later prune finds it.
+        done.problems.length
+          ? [...new Set([...plan.before, ...plan.now])]
+          : [...new Set([...plan.now, ...plan.keptKinds])],
+        opts.forceConflicts,
+      );
+    }
     if (verdict.failure) await recorder.finish('failure', verdict.failure);
     else await recorder.finish('success', `deployed ${applied.length} object(s)`);
     return {
       deploymentId,
       ...(recorder.url ? { deploymentUrl: recorder.url } : {}),
       applied,
+      ...(pruned ? { pruned } : {}),
       verdict,
     };
   } catch (e) {
@@ -314,6 +359,7 @@ function deployResult(opts: DeployOptions, set: PreparedSet, checked: Checked, a
     result: verdict.result,
     ...imagesOf(set.work),
     applied: acted.applied,
+    ...(acted.pruned ? { pruned: acted.pruned } : {}),
     rolledBack: verdict.rolledBack,
     deploymentId: acted.deploymentId,
     rows: verdict.rows,
@@ -582,12 +628,16 @@ async function reportDryRun(
   const { client, items, lines } = checked;
   // The images to build, when some would be built (not those that exist already).
   const wouldBuild = checked.toBuild.map((b) => formatReference(b.ref));
+  const wouldPrune = (checked.prune?.candidates ?? []).map((c) =>
+    keyOf(c.kind, c.metadata.namespace, String(c.metadata.name)),
+  );
   await logger.group('Dry run: what would change', async () => {
     for (const b of checked.toBuild)
       logger.info(
         `would build ${b.spec.context} and push ${formatReference(b.ref)} (not built in a dry run)`,
       );
     for (const line of lines) logger.info(line);
+    for (const c of wouldPrune) logger.info(`would prune ${c} (no longer in the set)`);
   });
   // The rows show the objects as the dry run sent them (the drafts, when there are).
   const rows = items
@@ -597,6 +647,7 @@ async function reportDryRun(
     result: 'dry-run',
     ...imagesOf(set.work),
     applied: appliedLines(items),
+    ...(checked.prune ? { pruned: wouldPrune } : {}),
     rolledBack: false,
     deploymentId: '',
     rows,

@@ -73,6 +73,8 @@ export interface DeployResult {
   /** Every image built or reused, each service's. */
   builds: BuiltImage[];
   applied: string[];
+  /** What prune removed (or, in a dry run, would remove). */
+  pruned?: string[];
   rolledBack: boolean;
   deploymentId: string;
   rows: WorkloadRow[];

@@ -19,6 +19,7 @@ await runAction(
     const opts = parseDeployInputs(readInputs(DEPLOY_INPUTS), process.env.GITHUB_WORKSPACE || process.cwd(), {
       ...(gh.sha ? { sha: gh.sha } : {}),
       ...(process.env.AWS_REGION ? { awsRegion: process.env.AWS_REGION } : {}),
+      ...(gh.repository ? { repository: `${gh.repository.owner}/${gh.repository.repo}` } : {}),
     });
     const github =
       opts.token && gh.repository ? new GitHubClient({ token: opts.token, context: gh, logger }) : undefined;

@@ -32,6 +32,7 @@ export const deployCommand: CliCommand = {
     const opts = parseDeployInputs(withDefaults(DEPLOY_INPUTS, raw, 'flag'), g.workspace, {
       ...(sha ? { sha } : {}),
       ...(process.env.AWS_REGION ? { awsRegion: process.env.AWS_REGION } : {}),
+      ...(cliRepository() ? { repository: cliRepository()! } : {}),
     });
     if (opts.environment)
       throw new C2CError(
@@ -66,6 +67,11 @@ export const deployCommand: CliCommand = {
     };
   },
 };
+
+/** The repository a prune set is named by outside GitHub Actions: C2C_REPOSITORY, else GITHUB_REPOSITORY. */
+export function cliRepository(): string | undefined {
+  return process.env.C2C_REPOSITORY || process.env.GITHUB_REPOSITORY || undefined;
+}
 
 /** What `c2c deploy` and `c2c plan` record: the commit (C2C_REVISION, the CI's, git HEAD) and who (C2C_ACTOR, USER). */
 export async function deployAudit(

@@ -8,7 +8,7 @@ import type { CliCommand } from '../command.js';
 import { KUBECONFIG_FLAG_HELP, useKubeconfigFile } from '../context.js';
 import { UsageError } from '../flags.js';
 import { table } from '../output.js';
-import { deployAudit } from './deploy.js';
+import { cliRepository, deployAudit } from './deploy.js';
 
 /**
  * `c2c plan`: what `c2c hash-base` then `c2c deploy` would do, changing nothing.
@@ -217,6 +217,7 @@ export const planCommand: CliCommand = {
     const deploy = parseDeployInputs(withDefaults(DEPLOY_INPUTS, deployRaw, 'flag'), g.workspace, {
       ...(sha ? { sha } : {}),
       ...(process.env.AWS_REGION ? { awsRegion: process.env.AWS_REGION } : {}),
+      ...(cliRepository() ? { repository: cliRepository()! } : {}),
     });
     const r = await runPlan(
       { ...(hashBase ? { hashBase } : {}), deploy },

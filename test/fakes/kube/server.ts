@@ -340,21 +340,36 @@ export function makeHandler(state: ServerState) {
           },
           log,
         );
-      if (req.method === 'POST' && p === '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews')
+      if (req.method === 'POST' && p === '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews') {
+        // Everything, less what forbid() denies in the namespace asked about: as allow rules, the
+        // form the real server answers in (one rule per resource a denial touches).
+        const ns = (JSON.parse((await readBody(req)).toString('utf8') || '{}') as Obj).spec?.namespace;
+        const denied = state.forbids.filter((f) => !f.namespace || f.namespace === ns);
+        const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
+        const resourceRules = denied.length
+          ? RESOURCES.map((d) => ({
+              verbs: VERBS.filter(
+                (v) =>
+                  !denied.some(
+                    (f) =>
+                      (f.verb === v || f.verb === '*') && (f.resource === d.resource || f.resource === '*'),
+                  ),
+              ),
+              apiGroups: [d.group],
+              resources: [d.resource],
+            })).filter((r) => r.verbs.length)
+          : [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }];
         return send(
           res,
           201,
           {
             apiVersion: 'authorization.k8s.io/v1',
             kind: 'SelfSubjectRulesReview',
-            status: {
-              resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
-              nonResourceRules: [],
-              incomplete: false,
-            },
+            status: { resourceRules, nonResourceRules: [], incomplete: false },
           },
           log,
         );
+      }
       const r = segs[0] === 'api' || segs[0] === 'apis' ? route(segs) : undefined;
       if (!r) throw new HttpStatus(404, 'NotFound', 'the server could not find the requested resource');
       if (r.sub && !(r.res.subresources ?? []).includes(r.sub))
