@@ -6,6 +6,7 @@ import {
   InputError,
   asBool,
   asCount,
+  oneOf,
   asDuration,
   asLines,
   asTrimmed,
@@ -145,6 +146,34 @@ export const DEPLOY_INPUTS = {
       'How long an image pull may keep failing (ErrImagePull, ImagePullBackOff) before fail-fast fails the rollout.',
     parse: asDuration,
   },
+  strategy: {
+    default: 'rolling',
+    description:
+      "`rolling`: each Deployment's own rolling update. `canary`: a changed Deployment's new template first runs as `<name>-canary` (`canary-replicas` pods, behind the same Service) for `canary-duration`, watched and, with `canary-check`, probed; healthy, the Deployment gets the new template and the canary goes (with `promote: manual`, the step stops there); unhealthy, the canary goes and the Deployment is never touched. `canary-promote` / `canary-abort`: finish a manual canary (promote: a rolling deploy, then the canaries removed; abort: the canaries removed, nothing else). Canary works for Deployments only.",
+    parse: oneOf(['rolling', 'canary', 'canary-promote', 'canary-abort'] as const),
+  },
+  'canary-replicas': {
+    default: '1',
+    description: 'How many pods the canary of each changed Deployment runs.',
+    parse: asCount(100),
+  },
+  'canary-duration': {
+    default: '2m',
+    description:
+      'How long a ready canary must stay healthy (and `canary-check` answer 2xx) before it is promoted.',
+    parse: asDuration,
+  },
+  'canary-check': {
+    default: '',
+    description:
+      'An http(s) URL that must answer 2xx throughout `canary-duration` (probed every 2 s), e.g. the Service through the Ingress.',
+  },
+  promote: {
+    default: 'auto',
+    description:
+      '`auto`: a healthy canary is promoted at once. `manual`: the step stops with the canary running; a later step with `strategy: canary-promote` (after an approval, say) or `canary-abort` finishes it.',
+    parse: oneOf(['auto', 'manual'] as const),
+  },
   'rollback-on-failure': {
     default: 'true',
     description:
@@ -241,6 +270,8 @@ export const DEPLOY_OUTPUTS = {
   reused: 'The services whose image existed already under its content tag (not built), one per line.',
   'image-refs':
     'Every image built or reused as `repo@digest`, one per line: the `images` input of a later deploy (production runs the very digests staging ran).',
+  canary:
+    'With a canary strategy: `healthy` (promote: manual, the canary runs), `promoted`, `aborted`; empty otherwise.',
   pruned: 'What prune removed (kind/namespace/name, one per line); in a dry run, what it would remove.',
   applied:
     'Every object of the set, `kind/namespace/name`, one per line; ` (unchanged)` after those the server-side dry run showed unchanged, which were not written. In a dry run: what the apply would do, the same way.',
@@ -278,6 +309,7 @@ export function deployOutputs(r: DeployResult): Record<keyof typeof DEPLOY_OUTPU
     ...buildOutputs(r.builds),
     applied: r.applied.join('\n'),
     pruned: (r.pruned ?? []).join('\n'),
+    canary: r.canary ?? '',
     'rolled-back': String(r.rolledBack),
     'deployment-id': r.deploymentId,
     result: r.result,
@@ -322,6 +354,9 @@ export interface DeployOptions {
   chart?: ChartOption;
   /** Prune as an ApplySet (`prune: true`). */
   prune?: PruneOptions;
+  strategy: 'rolling' | 'canary' | 'canary-promote' | 'canary-abort';
+  /** With strategy canary. */
+  canary?: { replicas: number; durationMs: number; check?: string; promote: 'auto' | 'manual' };
   namespace?: string;
   images: ImageReference[];
   build?: {
@@ -410,6 +445,42 @@ function httpUrl(value: string, name: string): string {
 /** A token input: empty when it is the unexpanded default expression (outside a runner: the CLI). */
 function givenToken(value: string): string {
   return value.startsWith('${{') ? '' : value;
+}
+
+/** strategy and the canary inputs, checked together. */
+function parseStrategy(v: {
+  strategy: DeployOptions['strategy'];
+  'canary-replicas': number;
+  'canary-duration': number;
+  'canary-check': string;
+  promote: 'auto' | 'manual';
+  prune: boolean;
+}): Pick<DeployOptions, 'strategy' | 'canary'> {
+  const check = v['canary-check'].trim();
+  if (v.strategy !== 'canary') return { strategy: v.strategy };
+  if (check && !/^https?:\/\/\S+$/.test(check))
+    throw new InputError(
+      'canary-check',
+      `'${check}' is not an http(s) URL`,
+      "a URL such as 'https://shop.example.com/healthz'",
+    );
+  if (v['canary-replicas'] < 1)
+    throw new InputError('canary-replicas', 'is 0: a canary needs a pod', 'a whole number from 1');
+  if (v.prune)
+    throw new InputError(
+      'prune',
+      "is true with strategy 'canary'",
+      "prune with 'rolling' or 'canary-promote' (the release is not complete before)",
+    );
+  return {
+    strategy: 'canary',
+    canary: {
+      replicas: v['canary-replicas'],
+      durationMs: v['canary-duration'],
+      ...(check ? { check } : {}),
+      promote: v.promote,
+    },
+  };
 }
 
 /** prune's set: `prune-set`, else one named by the repository and the inputs that make the set. */
@@ -663,6 +734,7 @@ export function parseDeployInputs(
     manifests,
     ...(chart ? { chart } : {}),
     ...(v.prune ? { prune: parsePrune(v, manifests, chart, env) } : {}),
+    ...parseStrategy(v),
     ...(namespace ? { namespace } : {}),
     images,
     ...(build ? { build } : {}),

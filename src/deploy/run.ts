@@ -33,6 +33,7 @@ import type { AuditInfo } from './annotations.js';
 import { isWatchedKind, rank, rolloutStatus } from './kinds/index.js';
 import { workloadOverrides } from './overrides.js';
 import { DeployLock } from './lock.js';
+import { canaryTargets, refuseOtherKinds, removeCanaries, runCanary } from './canary.js';
 import { planPrune, prune, writeParent, type PrunePlan } from './prune.js';
 import { isPreDeploy, PreDeployFailed, runPreDeploy } from './phases.js';
 
@@ -219,6 +220,7 @@ interface Acted {
   applied: string[];
   /** What prune removed. */
   pruned?: string[];
+  canary?: DeployResult['canary'];
   verdict: Verdict;
 }
 
@@ -241,8 +243,21 @@ async function act(
     ctx.signal?.aborted
       ? { ...opts, rollbackTimeoutMs: Math.min(opts.rollbackTimeoutMs, CANCEL_WAIT_MS) }
       : opts;
+  if (opts.strategy === 'canary') refuseOtherKinds(items);
   try {
     const deploymentId = await recorder.start();
+    if (opts.strategy === 'canary-abort') {
+      const removed = await logger.group('Canary: abort', () => removeCanaries(client, items, logger));
+      const said = removed.length ? `removed ${removed.join(', ')}` : 'no canary of this set to remove';
+      await recorder.finish('success', `canary aborted: ${said}`);
+      return {
+        deploymentId,
+        ...(recorder.url ? { deploymentUrl: recorder.url } : {}),
+        applied: [],
+        canary: 'aborted',
+        verdict: { result: 'success', rows: [], rolledBack: false },
+      };
+    }
     if (checked.toBuild.length) {
       await buildImages(ctx, work, checked.toBuild, opts.services?.parallel ?? 1);
       await pinImages(opts, targets, work, 'built', logger);
@@ -279,6 +294,44 @@ async function act(
       items = items.map((i) => byKey.get(i.key) ?? i);
       preOutcome = ran.outcome;
       throwIfCancelled(ctx.signal, 'after the pre-deploy Jobs, before anything else was applied');
+    }
+    // Canary: the rest of the set first, then the canaries of the changed Deployments, watched; the
+    // Deployments themselves only once their canaries were healthy.
+    const underCanary = opts.strategy === 'canary' ? canaryTargets(items) : [];
+    if (underCanary.length) {
+      const others = items;
+      items = await logger.group('Apply (the Deployments under canary wait)', () =>
+        applyAll(
+          client,
+          others.filter((i) => !underCanary.includes(i)),
+          opts,
+          logger,
+        ).then((done) => others.map((i) => done.find((d) => d.key === i.key) ?? i)),
+      );
+      await logger.group(`Canary: ${underCanary.map((i) => i.key).join(', ')}`, () =>
+        runCanary(client, underCanary, {
+          canary: opts.canary!,
+          timeoutMs: opts.timeoutMs,
+          ...(opts.failFast ? { failFast: { graceMs: opts.failFastGraceMs } } : {}),
+          startVersions,
+          forceConflicts: opts.forceConflicts,
+          logger,
+          now,
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+        }),
+      );
+      if (opts.canary!.promote === 'manual') {
+        const note = `canary healthy; promote with strategy 'canary-promote', or remove it with 'canary-abort'`;
+        logger.info(note);
+        await recorder.finish('success', note);
+        return {
+          deploymentId,
+          ...(recorder.url ? { deploymentUrl: recorder.url } : {}),
+          applied: appliedLines(items),
+          canary: 'healthy',
+          verdict: { result: 'success', rows: [], rolledBack: false },
+        };
+      }
     }
     const toApply = items;
     // An apply under way is finished (a half-applied set is worse than either), then undone.
@@ -331,6 +384,9 @@ async function act(
         opts.forceConflicts,
       );
     }
+    // A promoted canary (now, or by canary-promote) has served its purpose, whatever the rollout did.
+    const promoted = underCanary.length > 0 || opts.strategy === 'canary-promote';
+    if (promoted) await logger.group('Canary: remove', () => removeCanaries(client, items, logger));
     if (verdict.failure) await recorder.finish('failure', verdict.failure);
     else await recorder.finish('success', `deployed ${applied.length} object(s)`);
     return {
@@ -338,6 +394,7 @@ async function act(
       ...(recorder.url ? { deploymentUrl: recorder.url } : {}),
       applied,
       ...(pruned ? { pruned } : {}),
+      ...(promoted && !verdict.failure ? { canary: 'promoted' as const } : {}),
       verdict,
     };
   } catch (e) {
@@ -360,6 +417,7 @@ function deployResult(opts: DeployOptions, set: PreparedSet, checked: Checked, a
     ...imagesOf(set.work),
     applied: acted.applied,
     ...(acted.pruned ? { pruned: acted.pruned } : {}),
+    ...(acted.canary ? { canary: acted.canary } : {}),
     rolledBack: verdict.rolledBack,
     deploymentId: acted.deploymentId,
     rows: verdict.rows,

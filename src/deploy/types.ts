@@ -75,6 +75,8 @@ export interface DeployResult {
   applied: string[];
   /** What prune removed (or, in a dry run, would remove). */
   pruned?: string[];
+  /** With a canary strategy: healthy (manual promote: it runs), promoted, aborted. */
+  canary?: 'healthy' | 'promoted' | 'aborted';
   rolledBack: boolean;
   deploymentId: string;
   rows: WorkloadRow[];
