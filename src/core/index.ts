@@ -4,6 +4,7 @@ export { CancelledError, cancelReason, cancellableSleep, onTermination, throwIfC
 export { monotonicMs } from './clock.js';
 export { C2CError, InputError, ProblemsError, ToolMissingError, errorMessage, withNote } from './errors.js';
 export { ExecError, exec, which } from './exec.js';
+export { splitCommandLine } from './words.js';
 export { HttpError, fetchWithRetry, redactUrl, request, requestStream } from './http.js';
 export type { HttpRequest, HttpResponse, TlsOptions } from './http.js';
 export { parseInputs, pickInputs, pickValues, withDefaults } from './input-spec.js';

@@ -1,4 +1,5 @@
-import { C2CError, errorMessage, formatDuration, request } from '../core/index.js';
+import path from 'node:path';
+import { C2CError, ExecError, errorMessage, exec, formatDuration, request } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import type { KubeClient, KubeObject } from '../kube/index.js';
 import type { DeployOptions } from './inputs.js';
@@ -71,6 +72,8 @@ export interface CanaryRunOptions {
   logger: Logger;
   now: () => number;
   signal?: AbortSignal;
+  /** Where a check command runs. */
+  workspace: string;
 }
 
 /**
@@ -99,7 +102,7 @@ export async function runCanary(client: KubeClient, targets: Item[], o: CanaryRu
     const failed = started.filter((it) => !outcome.get(it)!.status.done || outcome.get(it)!.status.failed);
     if (failed.length) await fail(client, failed, outcome, logger, 'did not become ready');
     logger.info(
-      `canary ready; watching it for ${formatDuration(canary.durationMs)}${canary.check ? `, ${canary.check} must answer 2xx` : ''}`,
+      `canary ready; watching it for ${formatDuration(canary.durationMs)}${canary.check ? `, ${canary.check} must answer 2xx` : ''}${canary.command ? `, \`${canary.command.join(' ')}\` must exit 0` : ''}`,
     );
     const end = o.now() + canary.durationMs;
     while (o.now() < end) {
@@ -135,6 +138,23 @@ export async function runCanary(client: KubeClient, targets: Item[], o: CanaryRu
             logger,
             'became unhealthy',
           );
+      }
+      if (canary.command) {
+        const [cmd, ...args] = canary.command;
+        try {
+          // A path (./scripts/smoke.sh) is the workspace's; a bare name is looked up on PATH.
+          const file = cmd!.includes('/') ? path.resolve(o.workspace, cmd!) : cmd!;
+          await exec(file, args, { cwd: o.workspace, timeoutMs: 60_000 });
+        } catch (e) {
+          const out = e instanceof ExecError ? (e.result.stderr || e.result.stdout).trim() : '';
+          const said =
+            e instanceof ExecError
+              ? `${e.result.code === null ? 'was stopped' : `exited ${e.result.code}`}${out ? `: ${out.split('\n').slice(-5).join(' | ')}` : ''}`
+              : errorMessage(e);
+          throw new CanaryFailed(
+            `Canary check \`${canary.command.join(' ')}\` ${said}: the canary is removed, ${targets.map((t) => t.key).join(', ')} not touched.`,
+          );
+        }
       }
       if (canary.check) {
         let status: number | string;

@@ -7,6 +7,7 @@ import {
   asBool,
   asCount,
   oneOf,
+  splitCommandLine,
   asDuration,
   asLines,
   asTrimmed,
@@ -166,7 +167,7 @@ export const DEPLOY_INPUTS = {
   'canary-check': {
     default: '',
     description:
-      'An http(s) URL that must answer 2xx throughout `canary-duration` (probed every 2 s), e.g. the Service through the Ingress.',
+      'An http(s) URL that must answer 2xx throughout `canary-duration` (probed every 2 s), e.g. the Service through the Ingress; or a command that must exit 0 each time (run in the workspace without a shell: quotes group words, nothing is expanded), e.g. `./scripts/smoke.sh --canary`.',
   },
   promote: {
     default: 'auto',
@@ -356,7 +357,15 @@ export interface DeployOptions {
   prune?: PruneOptions;
   strategy: 'rolling' | 'canary' | 'canary-promote' | 'canary-abort';
   /** With strategy canary. */
-  canary?: { replicas: number; durationMs: number; check?: string; promote: 'auto' | 'manual' };
+  canary?: {
+    replicas: number;
+    durationMs: number;
+    /** A URL that must answer 2xx. */
+    check?: string;
+    /** Or a command (an argument array, run without a shell in the workspace) that must exit 0. */
+    command?: string[];
+    promote: 'auto' | 'manual';
+  };
   namespace?: string;
   images: ImageReference[];
   build?: {
@@ -458,7 +467,18 @@ function parseStrategy(v: {
 }): Pick<DeployOptions, 'strategy' | 'canary'> {
   const check = v['canary-check'].trim();
   if (v.strategy !== 'canary') return { strategy: v.strategy };
-  if (check && !/^https?:\/\/\S+$/.test(check))
+  let command: string[] | undefined;
+  if (check && !/^https?:\/\//.test(check)) {
+    try {
+      command = splitCommandLine(check);
+    } catch (e) {
+      throw new InputError(
+        'canary-check',
+        `'${check}' has ${(e as Error).message}`,
+        'a URL, or a command line (run without a shell)',
+      );
+    }
+  } else if (check && !/^https?:\/\/\S+$/.test(check))
     throw new InputError(
       'canary-check',
       `'${check}' is not an http(s) URL`,
@@ -477,7 +497,7 @@ function parseStrategy(v: {
     canary: {
       replicas: v['canary-replicas'],
       durationMs: v['canary-duration'],
-      ...(check ? { check } : {}),
+      ...(command ? { command } : check ? { check } : {}),
       promote: v.promote,
     },
   };

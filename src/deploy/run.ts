@@ -318,6 +318,7 @@ async function act(
           logger,
           now,
           ...(ctx.signal ? { signal: ctx.signal } : {}),
+          workspace: opts.workspace,
         }),
       );
       if (opts.canary!.promote === 'manual') {

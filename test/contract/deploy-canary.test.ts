@@ -1,4 +1,6 @@
+import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CanaryFailed } from '../../src/deploy/canary.js';
@@ -113,6 +115,28 @@ onBothTargets('canary', (target) => {
     }
     expect(await imageOf(ns, 'web')).toBe(`${REG}/web:v1`);
     await expect.poll(() => get(ns, 'web-canary')).toBeUndefined();
+  });
+
+  it('a canary-check command must exit 0 each time (run without a shell, in the workspace)', async () => {
+    const { h, ns } = await running();
+    await writeFile(path.join(h.ws, 'ok.sh'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    await writeFile(path.join(h.ws, 'bad.sh'), '#!/bin/sh\necho "orders: db down" >&2\nexit 3\n', {
+      mode: 0o755,
+    });
+    const good = await canary(h, ns, `${REG}/web:v2`, { 'canary-check': './ok.sh --canary' });
+    expect(good.r.result, good.logger.text()).toBe('success');
+    expect(good.logger.text()).toContain('`./ok.sh --canary` must exit 0');
+    const err = await canary(h, ns, `${REG}/web:v3`, { 'canary-check': "./bad.sh 'quoted arg'" }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CanaryFailed);
+    expect((err as Error).message).toMatch(
+      /^Canary check `\.\/bad\.sh quoted arg` exited 3: orders: db down: the canary is removed/,
+    );
+    expect(await imageOf(ns, 'web')).toBe(`${REG}/web:v2`);
+    await expect(canary(h, ns, `${REG}/web:v3`, { 'canary-check': "./ok.sh 'open" })).rejects.toThrow(
+      /Input 'canary-check': '\.\/ok\.sh 'open' has an unclosed single quote/,
+    );
   });
 
   it('promote: manual stops with the canary running; canary-promote finishes it; canary-abort removes one', async () => {
