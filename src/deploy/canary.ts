@@ -83,12 +83,19 @@ export interface CanaryRunOptions {
 export async function runCanary(client: KubeClient, targets: Item[], o: CanaryRunOptions): Promise<void> {
   const { logger, canary } = o;
   const started: Item[] = [];
+  const want = new Map<string, number>();
   try {
     for (const it of targets) {
-      const obj = canaryObject(it, canary.replicas);
+      const current = Number(get(it.live, 'spec', 'replicas') ?? 1);
+      const replicas =
+        canary.percent !== undefined
+          ? Math.max(1, Math.ceil((current * canary.percent) / 100))
+          : canary.replicas;
+      const obj = canaryObject(it, replicas);
       const applied = await client.apply(obj, { force: o.forceConflicts });
       const key = keyOf('Deployment', it.namespace, String(obj.metadata.name));
-      logger.info(`created ${key}: ${canary.replicas} pod(s) of the new template of ${it.key}`);
+      logger.info(`created ${key}: ${replicas} pod(s) of the new template of ${it.key}`);
+      want.set(key, replicas);
       started.push({ ...it, object: obj, key, applied, live: undefined });
     }
     const outcome = await watchRollouts(client, started, {
@@ -116,7 +123,8 @@ export async function runCanary(client: KubeClient, targets: Item[], o: CanaryRu
         });
         const st = rolloutStatus(live);
         const available = Number(get(live, 'status', 'availableReplicas') ?? 0);
-        if (!live || !st?.done || available < canary.replicas)
+        const needed = want.get(it.key) ?? canary.replicas;
+        if (!live || !st?.done || available < needed)
           await fail(
             client,
             [it],
@@ -127,7 +135,7 @@ export async function runCanary(client: KubeClient, targets: Item[], o: CanaryRu
                   status: {
                     done: false,
                     failed: true,
-                    message: `${st?.message ?? 'gone'} (${available} of ${canary.replicas} available)`,
+                    message: `${st?.message ?? 'gone'} (${available} of ${needed} available)`,
                   },
                   ms: 0,
                   timedOut: false,

@@ -158,6 +158,11 @@ export const DEPLOY_INPUTS = {
     description: 'How many pods the canary of each changed Deployment runs.',
     parse: asCount(100),
   },
+  'canary-percent': {
+    default: '',
+    description:
+      "Instead of `canary-replicas`: the canary's pods as a share of each Deployment's current replicas, 1 to 100 (rounded up, at least 1).",
+  },
   'canary-duration': {
     default: '2m',
     description:
@@ -359,6 +364,8 @@ export interface DeployOptions {
   /** With strategy canary. */
   canary?: {
     replicas: number;
+    /** Instead of replicas: a share of each Deployment's current replicas (rounded up, at least 1). */
+    percent?: number;
     durationMs: number;
     /** A URL that must answer 2xx. */
     check?: string;
@@ -460,6 +467,7 @@ function givenToken(value: string): string {
 function parseStrategy(v: {
   strategy: DeployOptions['strategy'];
   'canary-replicas': number;
+  'canary-percent': string;
   'canary-duration': number;
   'canary-check': string;
   promote: 'auto' | 'manual';
@@ -484,6 +492,14 @@ function parseStrategy(v: {
       `'${check}' is not an http(s) URL`,
       "a URL such as 'https://shop.example.com/healthz'",
     );
+  const pct = v['canary-percent'].trim();
+  const percent = pct ? Number(pct.replace(/%$/, '')) : undefined;
+  if (percent !== undefined && !(Number.isInteger(percent) && percent >= 1 && percent <= 100))
+    throw new InputError(
+      'canary-percent',
+      `'${pct}' is not a share from 1 to 100`,
+      "a whole number such as '25'",
+    );
   if (v['canary-replicas'] < 1)
     throw new InputError('canary-replicas', 'is 0: a canary needs a pod', 'a whole number from 1');
   if (v.prune)
@@ -496,6 +512,7 @@ function parseStrategy(v: {
     strategy: 'canary',
     canary: {
       replicas: v['canary-replicas'],
+      ...(percent !== undefined ? { percent } : {}),
       durationMs: v['canary-duration'],
       ...(command ? { command } : check ? { check } : {}),
       promote: v.promote,

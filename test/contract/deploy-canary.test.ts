@@ -178,6 +178,25 @@ onBothTargets('canary', (target) => {
     await expect.poll(() => get(ns, 'web-canary')).toBeUndefined();
   });
 
+  it('canary-percent: a share of the current replicas, rounded up; a share that is none is refused', async () => {
+    const { h, ns } = await running(); // web runs 2 replicas
+    const replicas = async () =>
+      (
+        (await target().get('apps/v1', 'Deployment', ns, 'web-canary')) as unknown as {
+          spec: { replicas: number };
+        }
+      ).spec.replicas;
+    const half = await canary(h, ns, `${REG}/web:v2`, { 'canary-percent': '50', promote: 'manual' });
+    expect(half.r.canary, half.logger.text()).toBe('healthy');
+    expect(await replicas()).toBe(1);
+    const most = await canary(h, ns, `${REG}/web:v3`, { 'canary-percent': '60%', promote: 'manual' });
+    expect(most.r.canary, most.logger.text()).toBe('healthy');
+    expect(await replicas()).toBe(2); // 1.2 rounded up
+    await expect(canary(h, ns, `${REG}/web:v3`, { 'canary-percent': '0' })).rejects.toThrow(
+      /Input 'canary-percent': '0' is not a share from 1 to 100/,
+    );
+  });
+
   it('other kinds that would roll are refused, before anything changes', async () => {
     const { h, ns } = await running();
     const sts = {
