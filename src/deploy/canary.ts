@@ -6,7 +6,7 @@ import type { DeployOptions } from './inputs.js';
 import { isWatchedKind, rolloutStatus } from './kinds/index.js';
 import { keyOf, type Item } from './items.js';
 import { asObject, get, nameOf, type JsonObject } from './objects.js';
-import { explain, watchRollouts, type FailFastOptions, type Outcome } from './rollout/index.js';
+import { explainFailed, watchRollouts, type FailFastOptions, type Outcome } from './rollout/index.js';
 
 /**
  * Canary without a controller: a changed Deployment's new template first runs beside the stable one
@@ -192,14 +192,7 @@ async function fail(
   logger: Logger,
   what: string,
 ): Promise<never> {
-  const why = await explain(client, failed, outcome, logger);
-  logger.info(why.text);
-  const list = failed
-    .map(
-      (it) =>
-        `${it.key} ${what} (${outcome.get(it)!.status.message}${why.causes.get(it) ? `; cause: ${why.causes.get(it)}` : ''})`,
-    )
-    .join('; ');
+  const { what: list } = await explainFailed(client, failed, outcome, logger, what);
   throw new CanaryFailed(
     `Canary failed: ${list}. The canary is removed; the stable Deployment was not touched.`,
   );

@@ -4,7 +4,7 @@ import { FIELD_MANAGER, KubeApiError, type KubeClient, type KubeObject } from '.
 import type { Item } from './items.js';
 import { asObject, get, type JsonObject } from './objects.js';
 import { rolloutStatus } from './kinds/index.js';
-import { explain, watchRollouts, type FailFastOptions, type Outcome } from './rollout/index.js';
+import { explainFailed, watchRollouts, type FailFastOptions, type Outcome } from './rollout/index.js';
 
 /**
  * Migrations first: Jobs annotated `commit-to-cloud.dev/phase: pre-deploy` are applied, and must
@@ -111,14 +111,7 @@ export async function runPreDeploy(
     return !s.done || s.failed;
   });
   if (failed.length) {
-    const why = await explain(client, failed, outcome, logger);
-    logger.info(why.text);
-    const what = failed
-      .map((it) => {
-        const cause = why.causes.get(it);
-        return `${it.key} (${outcome.get(it)!.status.message}${cause ? `; cause: ${cause}` : ''})`;
-      })
-      .join('; ');
+    const { what } = await explainFailed(client, failed, outcome, logger);
     throw new PreDeployFailed(
       `Pre-deploy Job failed: ${what}. Nothing else was applied; the Job stays for its logs (kubectl logs job/<name>).`,
     );

@@ -98,7 +98,8 @@ export async function planPrune(
   const beforeNs = (parent?.metadata.annotations?.[ADDITIONAL_NAMESPACES] ?? '').split(',').filter(Boolean);
   const now = [...new Set(items.map((i) => groupKindOf(i.info.apiVersion, i.info.kind)))].sort();
   const current = new Set(items.map((i) => i.key));
-  const versions = await client.apiVersions();
+  // Discovery only for a kind the set no longer holds (its version is not in the manifests).
+  let versions: string[] | undefined;
   const candidates: KubeObject[] = [];
   const kept: string[] = [];
   const keptKinds = new Set<string>();
@@ -108,7 +109,9 @@ export async function planPrune(
     const [kind, group] = dot < 0 ? [gk, ''] : [gk.slice(0, dot), gk.slice(dot + 1)];
     const apiVersion =
       items.find((i) => i.info.kind === kind && groupOf(i.info.apiVersion) === group)?.info.apiVersion ??
-      versions.find((v) => (group ? v.startsWith(`${group}/`) : !v.includes('/')));
+      (versions ??= await client.apiVersions()).find((v) =>
+        group ? v.startsWith(`${group}/`) : !v.includes('/'),
+      );
     if (!apiVersion) continue; // the kind is not served any more: nothing of it can be left
     const info = await client.resource(apiVersion, kind);
     const lists = info.namespaced ? lookIn : [undefined];

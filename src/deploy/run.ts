@@ -1,7 +1,7 @@
 import { C2CError, errorMessage, formatDuration, throwIfCancelled } from '../core/index.js';
 import { formatReference } from '../images/index.js';
-import { KubeClient, connect, type KubeObject } from '../kube/index.js';
-import { watchRollouts, type Outcome, explain, rollBack, undoApply } from './rollout/index.js';
+import { KubeClient, connect, type KubeConnection, type KubeObject } from '../kube/index.js';
+import { watchRollouts, type Outcome, explainFailed, rollBack, undoApply } from './rollout/index.js';
 import { renderDeploySummary, type WorkloadRow } from './summary.js';
 import type { DeployOptions } from './inputs.js';
 import {
@@ -60,7 +60,15 @@ export async function runDeploy(
   /** The set as prepareDeploy made it (read once by a caller that looked at it first); else read here. */
   prepared?: PreparedSet,
 ): Promise<DeployResult> {
-  const set = prepared ?? (await prepareDeploy(opts, { ...ctx, ...(await chartCapabilities(opts, ctx)) }));
+  // A chart is rendered for the cluster: its connection is then made once, for the rest too.
+  const chart = prepared ? {} : await chartCapabilities(opts, ctx);
+  if (chart.connection) ctx = { ...ctx, connection: chart.connection };
+  const set =
+    prepared ??
+    (await prepareDeploy(opts, {
+      ...ctx,
+      ...(chart.capabilities ? { capabilities: chart.capabilities } : {}),
+    }));
   const held: { lock?: DeployLock } = {};
   try {
     const checked = await preflight(opts, ctx, set, held);
@@ -79,12 +87,14 @@ export async function runDeploy(
 async function chartCapabilities(
   opts: DeployOptions,
   ctx: DeployContext,
-): Promise<{ capabilities?: KubeCapabilities }> {
+): Promise<{ capabilities?: KubeCapabilities; connection?: KubeConnection }> {
   if (!opts.chart) return {};
-  const client = new KubeClient(await connect(opts.cluster, ctx), { logger: ctx.logger });
+  const connection = await connect(opts.cluster, ctx);
+  const client = new KubeClient(connection, { logger: ctx.logger });
   const [version, apiVersions] = await Promise.all([client.version(), client.apiVersions()]);
   return {
     capabilities: { ...(version.gitVersion ? { kubeVersion: version.gitVersion } : {}), apiVersions },
+    connection,
   };
 }
 
@@ -556,21 +566,14 @@ async function failRollout(
 ): Promise<Verdict> {
   const { failed } = judged;
   // The report names each failed workload with its reason; the step's error says it once more at the end.
-  const why = await logger.group('Why the rollout failed', async () => {
-    const e = await explain(client, failed, outcome, logger);
-    logger.info(e.text);
-    return e;
-  });
   // The verdict names the cause (the waiting reason and the image), not only the symptom.
-  const reasonOf = (it: Item) => {
-    const cause = why.causes.get(it);
-    return `${outcome.get(it)!.status.message}${cause ? `; cause: ${cause}` : ''}`;
-  };
+  const { reasonOf, what } = await logger.group('Why the rollout failed', () =>
+    explainFailed(client, failed, outcome, logger),
+  );
   const noted = judged.rows.map((row) => {
     const it = failed.find((f) => f.key === keyOf(row.kind, row.namespace, row.name));
     return it ? { ...row, note: reasonOf(it) } : row;
   });
-  const what = failed.map((it) => `${it.key} (${reasonOf(it)})`).join('; ');
   const failure = `Rollout failed: ${what}.`;
   if (!opts.rollbackOnFailure) return { result: 'failed', rows: noted, rolledBack: false, failure };
   const changed = items.filter((i) => i.applied && i.live && !watched.includes(i));

@@ -67,3 +67,28 @@ export async function explain(
     return { text: '', causes };
   }
 }
+
+/**
+ * The failure report printed (explain), and each failed workload's reason with its cause ("timed
+ * out …; cause: ImagePullBackOff on image …"): what a failed rollout, a failed pre-deploy Job and a
+ * failed canary all say. `what` is the list, `key (reason)` each, for a step's error.
+ */
+export async function explainFailed(
+  client: KubeClient,
+  failed: Item[],
+  outcome: Map<Item, Outcome>,
+  logger: Logger,
+  /** Between the key and the reason (a canary: "did not become ready"). */
+  verb = '',
+): Promise<{ reasonOf: (it: Item) => string; what: string }> {
+  const why = await explain(client, failed, outcome, logger);
+  logger.info(why.text);
+  const reasonOf = (it: Item) => {
+    const cause = why.causes.get(it);
+    return `${outcome.get(it)!.status.message}${cause ? `; cause: ${cause}` : ''}`;
+  };
+  return {
+    reasonOf,
+    what: failed.map((it) => `${it.key}${verb ? ` ${verb}` : ''} (${reasonOf(it)})`).join('; '),
+  };
+}

@@ -1,5 +1,5 @@
 // The face of src/deploy/rollout: what other rooms may use of it.
-export { explain } from './explain.js';
+export { explain, explainFailed } from './explain.js';
 export { rollBack, undoApply } from './rollback.js';
 export { watchRollouts } from './watch.js';
 export type { Outcome } from './watch.js';
