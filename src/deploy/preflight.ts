@@ -1,3 +1,4 @@
+import { liveReadVerb } from './permissions.js';
 import { C2CError, ProblemsError, errorMessage, withNote } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import {
@@ -14,7 +15,7 @@ import { asNumber, asObject, containersOf, get, type JsonObject } from './object
 import { comparable, groupByCollection, keyOf, type Item, type SetItem } from './items.js';
 import type { DeployOptions } from './inputs.js';
 import { isImmutableRefusal, isPreDeploy, probeName } from './phases.js';
-import { adapterOf, isWatchedKind, podSpecOf, podTemplateOf } from './kinds/index.js';
+import { adapterOf, podSpecOf, podTemplateOf } from './kinds/index.js';
 
 /**
  * The preflight of a deploy, before anything changes: which resource each object is,
@@ -174,7 +175,7 @@ export async function readLive(
   await Promise.all(
     [...groupByCollection(items)].map(async ([key, group]) => {
       const first = group[0]!;
-      if (group.length === 1 && !isWatchedKind(first.info.kind)) {
+      if (liveReadVerb(group) === 'get') {
         const found = await client.get({
           apiVersion: first.info.apiVersion,
           kind: first.info.kind,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { C2CError, errorMessage } from '../core/index.js';
 import type { Logger } from '../core/index.js';
-import type { KubeClient, KubeObject } from '../kube/index.js';
+import type { KubeClient, KubeObject, ResourceInfo } from '../kube/index.js';
 import { groupOf, kindOf, nameOf, namespaceOf } from './objects.js';
 import { keyOf, type SetItem } from './items.js';
 
@@ -60,16 +60,29 @@ export interface PrunePlan {
   keptKinds: string[];
 }
 
+/** The set as its parent records it and as the manifests make it, each kind resolved (readSet). */
+export interface SetKinds {
+  parentNamespace: string;
+  id: string;
+  /** The kinds of the set now, and those the parent recorded before. */
+  now: string[];
+  before: string[];
+  namespaces: string[];
+  /** Where members may be: the parent's namespace, the set's, and those the parent recorded. */
+  lookIn: string[];
+  /** Every kind of before and now that the cluster still serves, with its group-kind. */
+  kinds: { gk: string; info: ResourceInfo }[];
+}
+
 /**
- * Labels every member with the set's id, reads the parent and lists the members of earlier runs
- * that are no longer in the set. Changes nothing on the cluster. Throws when the identity may not
- * delete a kind it would have to (named, before anything changes).
+ * Labels every member with the set's id, reads the parent (refusing a ConfigMap of that name that is
+ * not this set's) and resolves every kind the set holds or held. Changes nothing on the cluster.
  */
-export async function planPrune(
+export async function readSet(
   client: KubeClient,
   items: SetItem[],
-  o: PruneOptions & { namespace?: string; logger: Logger },
-): Promise<PrunePlan> {
+  o: { set: string; namespace?: string },
+): Promise<SetKinds> {
   const namespaces = [...new Set(items.map((i) => i.namespace).filter((n): n is string => !!n))].sort();
   const parentNamespace = o.namespace || namespaces[0];
   if (!parentNamespace)
@@ -97,13 +110,9 @@ export async function planPrune(
   const before = (parent?.metadata.annotations?.[CONTAINS] ?? '').split(',').filter(Boolean);
   const beforeNs = (parent?.metadata.annotations?.[ADDITIONAL_NAMESPACES] ?? '').split(',').filter(Boolean);
   const now = [...new Set(items.map((i) => groupKindOf(i.info.apiVersion, i.info.kind)))].sort();
-  const current = new Set(items.map((i) => i.key));
   // Discovery only for a kind the set no longer holds (its version is not in the manifests).
   let versions: string[] | undefined;
-  const candidates: KubeObject[] = [];
-  const kept: string[] = [];
-  const keptKinds = new Set<string>();
-  const lookIn = [...new Set([parentNamespace, ...namespaces, ...beforeNs])].sort();
+  const kinds: SetKinds['kinds'] = [];
   for (const gk of [...new Set([...before, ...now])].sort()) {
     const dot = gk.indexOf('.');
     const [kind, group] = dot < 0 ? [gk, ''] : [gk.slice(0, dot), gk.slice(dot + 1)];
@@ -113,9 +122,31 @@ export async function planPrune(
         group ? v.startsWith(`${group}/`) : !v.includes('/'),
       );
     if (!apiVersion) continue; // the kind is not served any more: nothing of it can be left
-    const info = await client.resource(apiVersion, kind);
-    const lists = info.namespaced ? lookIn : [undefined];
-    for (const ns of lists) {
+    kinds.push({ gk, info: await client.resource(apiVersion, kind) });
+  }
+  const lookIn = [...new Set([parentNamespace, ...namespaces, ...beforeNs])].sort();
+  return { parentNamespace, id, now, before, namespaces, lookIn, kinds };
+}
+
+/**
+ * The set (readSet), and the members of earlier runs that are no longer in it. Changes nothing on
+ * the cluster. That the identity may delete them was checked before the run took its lock
+ * (permissions.ts, from the same kinds).
+ */
+export async function planPrune(
+  client: KubeClient,
+  items: SetItem[],
+  o: PruneOptions & { namespace?: string; logger: Logger },
+): Promise<PrunePlan> {
+  const set = await readSet(client, items, o);
+  const { parentNamespace, id } = set;
+  const current = new Set(items.map((i) => i.key));
+  const candidates: KubeObject[] = [];
+  const kept: string[] = [];
+  const keptKinds = new Set<string>();
+  for (const { gk, info } of set.kinds) {
+    const { apiVersion, kind } = info;
+    for (const ns of info.namespaced ? set.lookIn : [undefined]) {
       const found = await client.list(apiVersion, kind, {
         ...(ns ? { namespace: ns } : {}),
         labelSelector: `${PART_OF}=${id}`,
@@ -132,29 +163,19 @@ export async function planPrune(
       }
     }
   }
-  // The identity may delete what it would prune: said now, before anything changes.
-  for (const ns of [...new Set(candidates.map((c) => c.metadata.namespace ?? ''))]) {
-    if (!ns) continue;
-    const { resourceRules, incomplete } = await client.rulesIn(ns);
-    if (incomplete) continue;
-    for (const c of candidates.filter((x) => x.metadata.namespace === ns)) {
-      const info = await client.resource(c.apiVersion, c.kind);
-      const allowed = resourceRules.some(
-        (r) =>
-          (r.verbs.includes('delete') || r.verbs.includes('*')) &&
-          (r.apiGroups ?? []).some((g) => g === '*' || g === info.group) &&
-          (r.resources ?? []).some((x) => x === '*' || x === info.resource),
-      );
-      if (!allowed)
-        throw new C2CError(
-          `Prune would remove ${keyOf(c.kind, ns, nameOf(c))}, but the deploying identity may not delete ${info.group ? `${info.resource}.${info.group}` : info.resource} in namespace ${ns}: grant the 'delete' verb on it (nothing was changed)`,
-        );
-    }
-  }
   o.logger.info(
     `ApplySet ${parentNamespace}/${o.set} (${id}): ${candidates.length ? `${candidates.length} object(s) no longer in the set: ${candidates.map((c) => keyOf(c.kind, namespaceOf(c), nameOf(c))).join(', ')}` : 'nothing to prune'}${kept.length ? `; kept: ${kept.join(', ')}` : ''}`,
   );
-  return { parentNamespace, id, now, before, namespaces, candidates, kept, keptKinds: [...keptKinds] };
+  return {
+    parentNamespace,
+    id,
+    now: set.now,
+    before: set.before,
+    namespaces: set.namespaces,
+    candidates,
+    kept,
+    keptKinds: [...keptKinds],
+  };
 }
 
 /** The parent ConfigMap, applied (server-side) with these kinds. */

@@ -34,7 +34,8 @@ import { isWatchedKind, rank, rolloutStatus } from './kinds/index.js';
 import { workloadOverrides } from './overrides.js';
 import { DeployLock } from './lock.js';
 import { canaryTargets, refuseOtherKinds, removeCanaries, runCanary } from './canary.js';
-import { planPrune, prune, writeParent, type PrunePlan } from './prune.js';
+import { planPrune, prune, readSet, writeParent, type PrunePlan } from './prune.js';
+import { checkPermissions, deployNeeds } from './permissions.js';
 import { isPreDeploy, PreDeployFailed, runPreDeploy } from './phases.js';
 
 export type { DeployContext, DeployResult, DeployResultKind, DeploymentRecorder } from './types.js';
@@ -158,6 +159,23 @@ async function preflight(
   const resolved = await logger.group('Check the cluster', () =>
     resolveItems(client, manifests, opts, logger),
   );
+  await logger.group('Check the permissions', async () => {
+    const set = opts.prune
+      ? await readSet(client, resolved, {
+          ...opts.prune,
+          ...(opts.namespace ? { namespace: opts.namespace } : {}),
+        })
+      : undefined;
+    await checkPermissions(
+      client,
+      deployNeeds(resolved, {
+        opts,
+        lock: !!ctx.lock,
+        ...(set ? { prune: { set, volumes: opts.prune!.volumes, namespaces: opts.prune!.namespaces } } : {}),
+      }),
+      { dryRun: opts.dryRun, logger },
+    );
+  });
   await takeLocks(client, resolved, opts, ctx, held);
   if (!opts.dryRun) throwIfCancelled(ctx.signal, 'before anything was changed');
   // Every member gets the ApplySet's label before the dry run; what an earlier run left is listed.

@@ -175,6 +175,35 @@ export class KubeClient {
   }
 
   /**
+   * Whether these credentials may do one thing, as the authorizer decides it now
+   * (SelfSubjectAccessReview): a verb on a resource (`pods/log`: a subresource), in a namespace or
+   * cluster-wide.
+   */
+  async mayI(a: { verb: string; group: string; resource: string; namespace?: string }): Promise<boolean> {
+    const slash = a.resource.indexOf('/');
+    const review = (await this.requestJson('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+      verb: 'create',
+      target: 'selfsubjectaccessreviews.authorization.k8s.io',
+      body: JSON.stringify({
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: {
+          resourceAttributes: {
+            verb: a.verb,
+            group: a.group,
+            ...(slash < 0
+              ? { resource: a.resource }
+              : { resource: a.resource.slice(0, slash), subresource: a.resource.slice(slash + 1) }),
+            ...(a.namespace ? { namespace: a.namespace } : {}),
+          },
+        },
+      }),
+      contentType: CONTENT_JSON,
+    })) as { status?: { allowed?: boolean } };
+    return review.status?.allowed === true;
+  }
+
+  /**
    * Resolves kind + apiVersion to its resource path (cached per group-version: one request per
    * group-version for the client's lifetime). Throws KindNotServedError for a kind the cluster does
    * not serve.

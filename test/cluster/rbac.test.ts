@@ -22,9 +22,10 @@ import {
  * and every verb in it is needed. The deploy engine runs as a ServiceAccount bound to the shipped
  * Role (its token in a kubeconfig, as a user passes it to the action): a deploy, a failed rollout
  * (diagnosed, then rolled back) and an apply refused half-way (undone). Then, for every rule and
- * every verb of the Role, the same under a Role without that one verb: the run stops (or, where the
- * verb serves only the diagnosis or fail-fast, degrades) with a message naming the verb and the
- * resource.
+ * every verb of the Role, the same under a Role without that one verb: the run stops before it
+ * changes anything (issue 15 item 8: the permission check), or, where the verb serves only the
+ * diagnosis, fail-fast or the autoscaler hand-over, warns before it starts and does less; either way
+ * naming the verb and the resource.
  */
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -126,53 +127,48 @@ interface StepOutcome {
 }
 
 /**
- * How a missing verb shows, and where:
- * - error: the step stops, and its error says so;
- * - failure: the failed rollout is not (wholly) rolled back, and the error lines of the log and the
- *   step's failure say why;
- * - warning: the result is the same, a warning says what could not be done (fail-fast, diagnosis);
- * - log: the result is the same, the failure report in the log says what could not be read.
+ * How a missing verb shows, and where. Every permission a run needs is checked before its first
+ * write (src/deploy/permissions.ts, issue 15 item 8), so each shows at the first step, the deploy:
+ * - error: the deploy stops before anything changed (no object, no Lease), its error names the verb
+ *   and the resource;
+ * - warning: what the deploy does without it (the autoscaler hand-over, fail-fast's pod watch, the
+ *   failure report's pods, events and logs) is less, and a warning before the deploy says so; the
+ *   deploy succeeds.
  */
-type How = 'error' | 'failure' | 'warning' | 'log';
+type How = 'error' | 'warning';
 const EXPECTED: Record<string, { step: Step; how: How }> = {
-  'deployments:get': { step: 'rollout', how: 'failure' },
+  'deployments:get': { step: 'deploy', how: 'error' }, // the rollback reads the workload
   'deployments:list': { step: 'deploy', how: 'error' },
   'deployments:watch': { step: 'deploy', how: 'error' },
   'deployments:create': { step: 'deploy', how: 'error' },
   'deployments:patch': { step: 'deploy', how: 'error' },
-  'deployments:delete': { step: 'undo', how: 'error' },
-  'replicasets:list': { step: 'rollout', how: 'failure' },
-  'controllerrevisions:list': { step: 'rollout', how: 'failure' },
+  'deployments:delete': { step: 'deploy', how: 'error' }, // the undo
+  'replicasets:list': { step: 'deploy', how: 'error' }, // the rollback's history
+  'controllerrevisions:list': { step: 'deploy', how: 'error' },
   'configmaps:get': { step: 'deploy', how: 'error' },
   'configmaps:list': { step: 'deploy', how: 'error' },
   'configmaps:create': { step: 'deploy', how: 'error' },
   'configmaps:patch': { step: 'deploy', how: 'error' },
-  'configmaps:delete': { step: 'undo', how: 'error' },
+  'configmaps:delete': { step: 'deploy', how: 'error' },
   'horizontalpodautoscalers:get': { step: 'deploy', how: 'error' },
   'horizontalpodautoscalers:list': { step: 'deploy', how: 'warning' },
   'horizontalpodautoscalers:create': { step: 'deploy', how: 'error' },
   'horizontalpodautoscalers:patch': { step: 'deploy', how: 'error' },
-  'horizontalpodautoscalers:delete': { step: 'undo', how: 'error' },
-  // The deploy lock is taken before the first write; its release (a patch) after a deploy that
-  // created the Lease only warns: the Lease frees itself when it expires.
+  'horizontalpodautoscalers:delete': { step: 'deploy', how: 'error' },
   'leases:get': { step: 'deploy', how: 'error' },
   'leases:create': { step: 'deploy', how: 'error' },
-  'leases:patch': { step: 'deploy', how: 'warning' },
-  // Fail-fast follows pods only for a rollout still running after a second: a failing one here.
-  // Without the verb it warns, and the rollout ends by the timeout instead.
-  'pods:list': { step: 'rollout', how: 'warning' },
-  'pods:watch': { step: 'rollout', how: 'warning' },
-  'pods/log:get': { step: 'rollout', how: 'log' },
-  'events:list': { step: 'rollout', how: 'warning' },
+  'leases:patch': { step: 'deploy', how: 'error' },
+  'pods:list': { step: 'deploy', how: 'warning' },
+  'pods:watch': { step: 'deploy', how: 'warning' },
+  'pods/log:get': { step: 'deploy', how: 'warning' },
+  'events:list': { step: 'deploy', how: 'warning' },
 };
 
 /**
- * Variants whose denial the engine's own sentence misnames, or whose step failure does not say why
- * nothing was rolled back: none any more (the engine names the verb the server denied, and a
- * rollout it could not roll back says why). Kept as sets so a regression names the variant.
+ * Variants whose denial the engine's own sentence misnames: none any more (the permission check
+ * names the verb and resource it asked about). Kept as a set so a regression names the variant.
  */
 const ENGINE_MISNAMES = new Set<string>();
-const FAILURE_OMITS_WHY = new Set<string>();
 
 describe.skipIf(!haveCluster())('least privilege: the shipped RBAC for action-deploy-k8s', () => {
   let cluster: Cluster;
@@ -353,27 +349,23 @@ describe.skipIf(!haveCluster())('least privilege: the shipped RBAC for action-de
               `the error names ${v.verb} ${v.rule.resources}:\n${context}`,
             ).toBe(true);
             if (!ENGINE_MISNAMES.has(v.id)) expect(inError.engine, context).toBe(true);
+            // Before anything changed: the one error, with the rule that grants it; no object of
+            // the set and no Lease were written.
+            expect(o.error, context).toContain('nothing was changed');
+            expect(o.error, context).toMatch(new RegExp(`verbs: \\[[^\\]]*\\b${v.verb}\\b`));
+            for (const p of [
+              `/api/v1/namespaces/${d.ns}/configmaps/web-config`,
+              `/apis/apps/v1/namespaces/${d.ns}/deployments/web`,
+              `/apis/coordination.k8s.io/v1/namespaces/${d.ns}/leases/commit-to-cloud-deploy`,
+            ])
+              expect((await get(p)).status, p).toBe(404);
             break;
-          case 'failure': {
+          case 'warning': {
             expect(o.error, context).toBeUndefined();
-            // Not everything was rolled back: the log's error says why, and so does the failure.
-            expect(o.r!.failure, context).not.toContain('the previous version runs again');
-            expect(naming(o.errors.join('\n'), v.rule, v.verb).engine, context).toBe(true);
-            if (!FAILURE_OMITS_WHY.has(v.id))
-              expect(
-                naming(o.r!.failure ?? '', v.rule, v.verb).engine,
-                `the failure names ${v.verb} ${v.rule.resources}:\n${context}`,
-              ).toBe(true);
-            break;
-          }
-          case 'warning':
-          case 'log': {
-            expect(o.error, context).toBeUndefined();
-            expect(o.r!.result, context).toBe(step === 'deploy' ? 'success' : 'rolled-back');
-            const where = want!.how === 'warning' ? o.warnings.join('\n') : o.log;
+            expect(o.r!.result, context).toBe('success');
             expect(
-              naming(where, v.rule, v.verb).engine,
-              `a ${want!.how} names ${v.verb} ${v.rule.resources}:\n${context}`,
+              naming(o.warnings.join('\n'), v.rule, v.verb).engine,
+              `a warning names ${v.verb} ${v.rule.resources}:\n${context}`,
             ).toBe(true);
             break;
           }
@@ -383,14 +375,74 @@ describe.skipIf(!haveCluster())('least privilege: the shipped RBAC for action-de
     });
   }
 
-  it('create-namespace is beyond the Role: the deploy stops at once, naming namespaces, and writes nothing', async () => {
+  /** The Role without these verbs on the rule of that resource. */
+  const without = (take: Record<string, string[]>): Rule[] =>
+    role.rules!.map((r) => {
+      const gone = take[r.resources[0]!];
+      return gone ? { ...r, verbs: r.verbs.filter((v) => !gone.includes(v)) } : r;
+    });
+
+  it('two verbs missing (watch on workloads, delete on configmaps and services): one error names each permission with its rule, before anything changes', async () => {
+    const d = await asDeployer(without({ deployments: ['watch'], configmaps: ['delete'] }), 'rbac-2');
+    const o = await deployAs(d.h, { namespace: d.ns, manifests: await d.h.write(appSet()) });
+    expect(o.error, o.log).toMatch(
+      /^The deploying identity lacks 4 permission\(s\) this deploy needs; nothing was changed:/,
+    );
+    expect(o.error).toContain(
+      `forbidden to watch deployments.apps in namespace "${d.ns}" (the rollout watch)`,
+    );
+    expect(o.error).toContain(
+      `forbidden to watch daemonsets.apps in namespace "${d.ns}" (the rollout watch)`,
+    );
+    for (const r of ['configmaps', 'services'])
+      expect(o.error).toContain(
+        `forbidden to delete ${r} in namespace "${d.ns}" (the undo: what this run created is deleted again)`,
+      );
+    expect(o.error).toContain(`Rules that grant them, in a Role in namespace ${d.ns}`);
+    expect(o.error).toContain("  - apiGroups: ['']\n    resources: [configmaps]\n    verbs: [delete]");
+    expect(o.error).toContain('  - apiGroups: [apps]\n    resources: [deployments]\n    verbs: [watch]');
+    for (const p of [
+      `/api/v1/namespaces/${d.ns}/configmaps/web-config`,
+      `/apis/apps/v1/namespaces/${d.ns}/deployments/web`,
+      `/apis/coordination.k8s.io/v1/namespaces/${d.ns}/leases/commit-to-cloud-deploy`,
+    ])
+      expect((await get(p)).status, p).toBe(404);
+
+    // rollback-on-failure: false asks for no undo: only the watch is missing then.
+    const norb = await deployAs(d.h, {
+      namespace: d.ns,
+      manifests: await d.h.write(appSet()),
+      'rollback-on-failure': 'false',
+    });
+    expect(norb.error).toMatch(/lacks 2 permission\(s\)/);
+    expect(norb.error).not.toContain('delete configmaps');
+
+    // A dry run does not watch or undo: it runs, and warns that a deploy would stop.
+    const dry = await deployAs(d.h, {
+      namespace: d.ns,
+      manifests: await d.h.write(appSet()),
+      'dry-run': 'true',
+    });
+    expect(dry.error, dry.log).toBeUndefined();
+    expect(dry.r!.result).toBe('dry-run');
+    expect(dry.warnings.join('\n')).toMatch(
+      /a deploy \(not this dry run\) would stop before anything changed: the deploying identity lacks 4 permission/,
+    );
+    expect((await get(`/apis/apps/v1/namespaces/${d.ns}/deployments/web`)).status).toBe(404);
+  });
+
+  it('create-namespace is beyond the Role: the deploy stops before anything changes, naming each verb on namespaces, and writes nothing', async () => {
     const d = await asDeployer(role.rules!, 'rbac-ns');
     const o = await deployAs(d.h, {
       namespace: d.ns,
       'create-namespace': 'true',
       manifests: await d.h.write(appSet()),
     });
-    expect(o.error, o.log).toContain(`forbidden to get namespaces "${d.ns}"`);
+    // The permission check, before anything: every verb on namespaces the run would use, at once.
+    expect(o.error, o.log).toContain('lacks 4 permission(s) this deploy needs; nothing was changed');
+    for (const verb of ['get', 'create', 'patch', 'delete'])
+      expect(o.error, o.log).toContain(`forbidden to ${verb} namespaces at the cluster scope`);
+    expect(o.error, o.log).toContain('in a ClusterRole bound to the deploying identity');
     expect((await get(`/apis/apps/v1/namespaces/${d.ns}/deployments/web`)).status).toBe(404);
     expect((await get(`/api/v1/namespaces/${d.ns}/configmaps/web-config`)).status).toBe(404);
   });

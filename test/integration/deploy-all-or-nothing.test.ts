@@ -39,7 +39,7 @@ describe('apply is all or nothing (Kubernetes fake)', () => {
     kube.allowAll();
   });
 
-  const writes = () => kube.requestLog.filter((r) => r.method !== 'GET' && !/dryRun=All/.test(r.path));
+  const writes = () => kube.writes();
 
   it('a Namespace created by this run: its objects are validated by the server too, and applied', async () => {
     const ns = `fresh-${Math.random().toString(36).slice(2, 7)}`;
@@ -66,7 +66,16 @@ describe('apply is all or nothing (Kubernetes fake)', () => {
 
   it('an object rejected in a namespace this run creates: nothing stays, the namespace is removed again', async () => {
     const ns = `fresh-${Math.random().toString(36).slice(2, 7)}`;
-    kube.forbid({ verb: 'patch', resource: 'configmaps', namespace: ns });
+    // An admission webhook refuses it (RBAC would be named before anything changes: permissions.ts).
+    kube.faults.add({
+      kind: 'status',
+      status: 403,
+      method: 'PATCH',
+      pathIncludes: `/namespaces/${ns}/configmaps/settings`,
+      dryRun: true,
+      reason: 'Forbidden',
+      message: 'admission webhook "policy.example.com" denied the request: settings are frozen',
+    });
     const file = await h.write([
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
       {
@@ -77,7 +86,7 @@ describe('apply is all or nothing (Kubernetes fake)', () => {
     ]);
     const err = await h.deploy({ manifests: file, 'pin-digests': 'false' }).catch((e) => e);
     expect(err.message).toMatch(/rejected 1 object.*nothing was applied/);
-    expect(err.message).toMatch(/ConfigMap\/.*\/settings: .*forbidden/);
+    expect(err.message).toMatch(/ConfigMap\/.*\/settings: .*settings are frozen/);
     await expect.poll(() => kube.get('v1', 'Namespace', undefined, ns)).toBeUndefined();
     expect(kube.get('apps/v1', 'Deployment', ns, 'web')).toBeUndefined();
   });
@@ -211,7 +220,15 @@ describe('apply is all or nothing (Kubernetes fake)', () => {
       reason: 'Forbidden',
       message: 'exceeded quota: compute, requested: pods=2, used: pods=9, limited: pods=10',
     });
-    kube.forbid({ verb: 'delete', resource: 'configmaps', namespace: ns });
+    // A change freeze (an admission webhook) refuses the undo's delete.
+    kube.faults.add({
+      kind: 'status',
+      status: 403,
+      method: 'DELETE',
+      pathIncludes: `/namespaces/${ns}/configmaps/extra`,
+      reason: 'Forbidden',
+      message: 'admission webhook "freeze.example.com" denied the request: change freeze',
+    });
     const err = await h.deploy({ manifests: file, namespace: ns, 'pin-digests': 'false' }).catch((e) => e);
     expect(err.message).toMatch(/exceeded quota/);
     expect(err.message).toMatch(/[Cc]ould not be restored: ConfigMap\/.*\/extra/);

@@ -82,7 +82,7 @@ describe('runDeploy: bad input is one clear error, and nothing is applied', () =
   }
 
   /** Writes that reached the cluster: anything but GETs and dry runs. */
-  const writes = () => kube.requestLog.filter((r) => r.method !== 'GET' && !/dryRun=All/.test(r.path));
+  const writes = () => kube.writes();
 
   async function expectRejected(p: Promise<unknown>, message: RegExp, ns?: string) {
     const err = await p.then(
@@ -218,12 +218,12 @@ describe('runDeploy: bad input is one clear error, and nothing is applied', () =
     expect(Date.now() - t0).toBeLessThan(20_000);
   });
 
-  it('RBAC forbidden on apply says which verb on which resource', async () => {
+  it('RBAC forbidden on apply says which verb on which resource, before anything changes', async () => {
     const { ns, file } = await setup([configMap('ok'), deployment('web', 'reg.example.com/web:1')]);
     kube.forbid({ verb: 'patch', resource: 'deployments', namespace: ns });
     await expectRejected(
       deploy({ manifests: file, namespace: ns }),
-      new RegExp(`forbidden to patch deployments.apps "web" in namespace "${ns}"`),
+      new RegExp(`forbidden to patch deployments.apps in namespace "${ns}" \\(server-side apply`),
       ns,
     );
   });

@@ -167,10 +167,20 @@ describe('runDeploy records a GitHub Deployment and who approved the run', () =>
     expect(gh.deployments.length).toBe(before);
   });
 
-  it('an error after the Deployment started (watch forbidden) still ends it in failure', async () => {
+  it('an error after the Deployment started (watch forbidden: the Role changed mid-run) still ends it in failure', async () => {
     gh.addRun(RUN_ID + 3, []);
     const { ns, file } = await setup([deployment('web', 'reg.example.com/web:1')]);
-    kube.forbid({ verb: 'watch', resource: 'deployments', namespace: ns });
+    // Allowed when the run checked its permissions, refused when it watches.
+    kube.faults.add({
+      kind: 'status',
+      status: 403,
+      method: 'GET',
+      pathIncludes: `/namespaces/${ns}/deployments?watch=1`,
+      watch: true,
+      times: 20,
+      reason: 'Forbidden',
+      message: `deployments.apps is forbidden: User "test-admin" cannot watch resource "deployments" in API group "apps" in the namespace "${ns}"`,
+    });
     try {
       const before = gh.deployments.length;
       await expect(
@@ -181,7 +191,7 @@ describe('runDeploy records a GitHub Deployment and who approved the run', () =>
       expect(d.statuses.map((s) => s.state)).toEqual(['in_progress', 'failure']);
       expect(d.statuses[1]!.description).toMatch(/forbidden/);
     } finally {
-      kube.allowAll();
+      kube.faults.clear();
     }
   });
 
@@ -196,7 +206,7 @@ describe('runDeploy records a GitHub Deployment and who approved the run', () =>
       ).rejects.toThrow(/needs the permission 'deployments: write'.*Nothing was built or changed/s);
       expect(readOnly.deployments).toEqual([]);
       // Not even a dry run reached the cluster: only reads.
-      expect(kube.requestLog.filter((x) => x.method !== 'GET')).toEqual([]);
+      expect(kube.writes()).toEqual([]);
     } finally {
       await readOnly.stop();
     }

@@ -87,7 +87,7 @@ describe.skipIf(!haveTools('docker-registry'))('runDeploy against the fake clust
   const dep = (ns: string, name: string) => kube.get('apps/v1', 'Deployment', ns, name)!;
   const image = (o: { spec?: { template?: { spec?: { containers?: { image: string }[] } } } }) =>
     o.spec!.template!.spec!.containers![0]!.image;
-  const writes = () => kube.requestLog.filter((r) => r.method !== 'GET' && !/dryRun=All/.test(r.path));
+  const writes = () => kube.writes();
 
   it('applies with field manager commit-to-cloud, annotates, substitutes images by host with port', async () => {
     const { ns, file } = await setup([

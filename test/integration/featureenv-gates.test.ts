@@ -64,7 +64,7 @@ describe('feature environments: the gates fail closed (Kubernetes fake)', () => 
     expect(
       kube.list('v1', 'Namespace').filter((ns) => ns.metadata.labels?.[PR_LABEL] === String(number)),
     ).toEqual([]);
-    expect(kube.requestLog.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(kube.writes()).toEqual([]);
     expect(gh.comments.filter((c) => c.issue === number)).toEqual([]);
   };
 
@@ -161,7 +161,7 @@ describe('feature environments: the gates fail closed (Kubernetes fake)', () => 
       /the label `feature-env` was removed.*from the fork stranger\/shop.*someone with the permission `write` on the repository must read the new code and then add the label `feature-env` again/s,
     );
     // Nothing written to the cluster: the environment still runs the commit that was read.
-    expect(kube.requestLog.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(kube.writes()).toEqual([]);
     expect(await shaOf()).toBe(p.sha);
 
     // Reopened (or any pull request event but the label being added) is no review either.
@@ -173,7 +173,7 @@ describe('feature environments: the gates fail closed (Kubernetes fake)', () => 
       { workspace: ws },
     );
     expect(reopened.r.status).toBe('skipped');
-    expect(kube.requestLog.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(kube.writes()).toEqual([]);
 
     // A maintainer reads the code and adds the label again: now the new commit is deployed.
     gh.label(p.number, 'feature-env', 'maintainer');

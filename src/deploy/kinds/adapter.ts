@@ -25,6 +25,11 @@ export interface KindAdapter {
     name: string,
     opts?: RollbackOptions,
   ): Promise<RollbackResult>;
+  /**
+   * What `rollback` reads besides the object itself (a `get`): the history it finds the previous
+   * revision in, as RBAC names it (group, resource, verb). The permission check asks for these.
+   */
+  readonly rollbackReads?: readonly { group: string; resource: string; verb: string }[];
   /** A HorizontalPodAutoscaler may scale it: with one, `replicas` is left to the autoscaler. */
   readonly scalable?: boolean;
   /** Events of an object it owns (kind, name) that belong to its rollout: a Deployment's ReplicaSets. */

@@ -37,6 +37,7 @@ export const daemonSet: KindAdapter = {
   template: (obj) => asObjectAt(obj, 'spec', 'template'),
   annotateTemplate: true,
   rolloutStatus: daemonSetStatus,
+  rollbackReads: [{ group: 'apps', resource: 'controllerrevisions', verb: 'list' }],
   rollback: (client, namespace, name, opts) =>
     rollbackWithControllerRevisions(client, 'DaemonSet', namespace, name, opts),
 };

@@ -44,6 +44,7 @@ export const deployment: KindAdapter = {
   template: (obj) => asObjectAt(obj, 'spec', 'template'),
   annotateTemplate: true,
   rolloutStatus: deploymentStatus,
+  rollbackReads: [{ group: 'apps', resource: 'replicasets', verb: 'list' }],
   rollback: rollbackDeployment,
   scalable: true,
   // Its ReplicaSets are named <deployment>-<pod-template-hash>.

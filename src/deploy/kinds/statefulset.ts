@@ -53,6 +53,7 @@ export const statefulSet: KindAdapter = {
   template: (obj) => asObjectAt(obj, 'spec', 'template'),
   annotateTemplate: true,
   rolloutStatus: statefulSetStatus,
+  rollbackReads: [{ group: 'apps', resource: 'controllerrevisions', verb: 'list' }],
   rollback: (client, namespace, name, opts) =>
     rollbackWithControllerRevisions(client, 'StatefulSet', namespace, name, opts),
   scalable: true,

@@ -73,6 +73,11 @@ export interface KubeFake {
   get(apiVersion: string, kind: string, namespace: string | undefined, name: string): Obj | undefined;
   /** Stores an object directly (no apply, no managedFields), e.g. a namespace or an existing workload. */
   put(obj: Obj): Obj;
+  /**
+   * The requests that changed something: not a read, not a dry run, not a question to the
+   * authorizer or the authenticator (a SelfSubject*Review creates nothing).
+   */
+  writes(): LoggedRequest[];
   /** Requests counted since the last reset, watches included; optionally only matching ones. */
   countRequests(filter?: (r: LoggedRequest) => boolean): number;
   resetRequestLog(): void;
@@ -212,6 +217,10 @@ export async function startKubeFake(opts: KubeFakeOptions = {}): Promise<KubeFak
           })
         : store.create(r, obj);
     },
+    writes: () =>
+      state.requestLog.filter(
+        (r) => r.method !== 'GET' && !/dryRun=All/.test(r.path) && !/\/selfsubject\w+reviews$/.test(r.path),
+      ),
     countRequests: (filter) => state.requestLog.filter((r) => !filter || filter(r)).length,
     resetRequestLog: () => {
       state.requestLog.length = 0;

@@ -370,6 +370,28 @@ export function makeHandler(state: ServerState) {
           log,
         );
       }
+      if (req.method === 'POST' && p === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') {
+        // Allowed unless forbid() denies it: the same rule the fake's requests are refused by.
+        const body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as Obj;
+        const a = (body.spec?.resourceAttributes ?? {}) as Record<string, string | undefined>;
+        const hit = state.forbids.some(
+          (f) =>
+            (f.verb === a.verb || f.verb === '*') &&
+            (f.resource === a.resource || f.resource === '*') &&
+            (!f.namespace || f.namespace === a.namespace),
+        );
+        return send(
+          res,
+          201,
+          {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectAccessReview',
+            spec: body.spec ?? {},
+            status: { allowed: !hit, ...(hit ? { reason: 'forbidden by the fake (forbid())' } : {}) },
+          },
+          log,
+        );
+      }
       const r = segs[0] === 'api' || segs[0] === 'apis' ? route(segs) : undefined;
       if (!r) throw new HttpStatus(404, 'NotFound', 'the server could not find the requested resource');
       if (r.sub && !(r.res.subresources ?? []).includes(r.sub))
