@@ -435,12 +435,20 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
       expect(r.jobs).toEqual({});
     }, 120_000);
 
-    it("base-image.yml on a pull request that changes a dependency: builds that base, and leaves `latest` to main's", async () => {
+    it("base-image.yml on a pull request that changes a dependency: builds that base into the pull requests' repository with their role, never main's (main builds its own), and leaves `latest` alone", async () => {
+      const authorization = `Basic ${Buffer.from(`${ecr.registry.username}:${ecr.registry.password}`).toString('base64')}`;
+      const registryTags = async (repository: string) => {
+        const r = await fetch(`${ecr.registry.url}/v2/${repository}/tags/list`, {
+          headers: { authorization },
+        });
+        expect(r.status).toBe(200);
+        return ((await r.json()) as { tags: string[] | null }).tags ?? [];
+      };
       const latest = async () => {
         const r = await fetch(`${ecr.registry.url}/v2/shop-base/manifests/latest`, {
           method: 'HEAD',
           headers: {
-            authorization: `Basic ${Buffer.from(`${ecr.registry.username}:${ecr.registry.password}`).toString('base64')}`,
+            authorization,
             accept:
               'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json',
           },
@@ -457,9 +465,28 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
         const pr = eventPayload(gh, { action: 'synchronize', number: 4, labels: [], sha: head });
         const r = await run('base-image.yml', 'pull_request', pr.payload);
         expect(r.code, explain(r)).toBe(0);
-        expect(r.outputs.base!.base!.built).toBe('true');
-        expect(r.outputs.base!.base!.changed).toContain('requirements.txt');
+        const out = r.outputs.base!.base!;
+        expect(out.built).toBe('true');
+        expect(r.logs.base).toContain(
+          'AWS credentials for arn:aws:iam::123456789012:role/github-base-image-pr',
+        );
+        expect(out['image-ref']).toBe(`${ECR_HOST}/shop-base-pr:${out.tag}`);
+        expect(ecr.repositories.has('shop-base-pr')).toBe(true);
+        const tagsOf = async (repository: string) =>
+          (await registryTags(repository)).filter((t) => t === out.tag);
+        expect(await tagsOf('shop-base')).toEqual([]);
         expect(await latest()).toBe(before);
+
+        // The same dependency files on main: main finds no base of that hash where it reads, and
+        // builds its own.
+        const merged = git(repo, 'rev-parse', 'HEAD');
+        const onMain = await run('base-image.yml', 'push', pushEvent(merged, mainSha));
+        expect(onMain.code, explain(onMain)).toBe(0);
+        const mainOut = onMain.outputs.base!.base!;
+        expect(mainOut.tag).toBe(out.tag);
+        expect(mainOut['image-ref']).toBe(`${ECR_HOST}/shop-base:${out.tag}`);
+        expect(mainOut['needs-build']).toBe('true');
+        expect(mainOut.built).toBe('true');
       } finally {
         git(repo, 'checkout', '-q', 'main');
       }

@@ -170,6 +170,24 @@ describe.each(files)('workflows-examples/other-ci/$file', ({ file, scripts }) =>
   });
 });
 
+describe('workflows-examples/other-ci/circleci-config.yml: the trust boundary (issue 15 item 9)', () => {
+  const doc = parse(readFileSync(path.join(DIR, 'circleci-config.yml'), 'utf8')) as Record<string, Yaml>;
+  const jobs = (doc.workflows['commit-to-cloud'].jobs as Record<string, Yaml>[]).map((j) => {
+    const [name, cfg] = Object.entries(j)[0]!;
+    return { name, context: cfg.context as string, branches: cfg.filters?.branches ?? {} };
+  });
+
+  it('the plan job, which runs on every branch but main, never gets the deploy context; the deploy context runs on main only', () => {
+    const plan = jobs.find((j) => j.name === 'plan')!;
+    const deploy = jobs.find((j) => j.name === 'deploy')!;
+    expect(plan.branches).toEqual({ ignore: 'main' });
+    expect(deploy.branches).toEqual({ only: 'main' });
+    expect(plan.context).not.toBe(deploy.context);
+    for (const j of jobs.filter((x) => x.context === deploy.context))
+      expect(j.branches).toEqual({ only: 'main' });
+  });
+});
+
 describe('the check of the command lines', () => {
   it('catches a renamed flag, an unknown command, a flag of another command, a missing value', () => {
     const found = invocations(
