@@ -45,16 +45,19 @@ if [ "$demo" = true ]; then exit 0; fi
 scripts/install-node-versions.sh
 
 # The Kubernetes control plane for test/cluster, nektos/act for the example workflows
-# (test/e2e/workflows-act.e2e.test.ts) and helm for the chart tests: each built once per machine (and per version) into
+# (test/e2e/workflows-act.e2e.test.ts), helm for the chart tests, cosign and syft for the signed-image
+# tests: each built once per machine (and per version) into
 # ${XDG_CACHE_HOME:-$HOME/.cache}/commit-to-cloud; each says what it builds and why.
 if command -v go >/dev/null 2>&1; then
   scripts/cluster.sh build >/dev/null
   scripts/ensure-act.sh >/dev/null
   scripts/ensure-helm.sh >/dev/null
+  scripts/ensure-cosign.sh >/dev/null
+  scripts/ensure-syft.sh >/dev/null
 else
   echo "Go is not installed, so neither the Kubernetes control plane of the cluster tests nor act, the" \
     "workflow runner of the example-workflow tests, can be built (those tests fail under CI=true):" \
-    "install Go >= 1.24 (https://go.dev/dl/), then run scripts/cluster.sh build, scripts/ensure-act.sh and scripts/ensure-helm.sh" >&2
+    "install Go >= 1.24 (https://go.dev/dl/), then run scripts/cluster.sh build, scripts/ensure-act.sh, scripts/ensure-helm.sh, scripts/ensure-cosign.sh and scripts/ensure-syft.sh" >&2
 fi
 
 # moto (PyPI moto[server]) for the RDS tests of the feature environments: a venv in the cache, once.

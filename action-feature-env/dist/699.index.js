@@ -2,7 +2,7 @@ export const id = 699;
 export const ids = [699];
 export const modules = {
 
-/***/ 9699:
+/***/ 79699:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -16,9 +16,9 @@ __webpack_require__.d(__webpack_exports__, {
 });
 
 // EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __webpack_require__(7598);
+var external_node_crypto_ = __webpack_require__(77598);
 // EXTERNAL MODULE: ./node_modules/pg/esm/index.mjs
-var esm = __webpack_require__(3849);
+var esm = __webpack_require__(83849);
 // EXTERNAL MODULE: ./lib/core/retry.js
 var retry = __webpack_require__(7493);
 // EXTERNAL MODULE: ./lib/core/errors.js
@@ -410,9 +410,9 @@ function postgresTemplateProvider(config, opts = {}) {
 }
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-rds/dist-cjs/index.js
-var dist_cjs = __webpack_require__(7202);
+var dist_cjs = __webpack_require__(57202);
 // EXTERNAL MODULE: ./lib/aws/errors.js
-var aws_errors = __webpack_require__(6762);
+var aws_errors = __webpack_require__(76762);
 ;// CONCATENATED MODULE: ./lib/featureenv/db/rds.js
 
 

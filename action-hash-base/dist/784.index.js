@@ -2,7 +2,7 @@ export const id = 784;
 export const ids = [784];
 export const modules = {
 
-/***/ 2784:
+/***/ 52784:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -14,11 +14,11 @@ __webpack_require__.d(__webpack_exports__, {
 });
 
 // EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __webpack_require__(1455);
+var promises_ = __webpack_require__(51455);
 // EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __webpack_require__(8161);
+var external_node_os_ = __webpack_require__(48161);
 // EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __webpack_require__(6760);
+var external_node_path_ = __webpack_require__(76760);
 // EXTERNAL MODULE: ./lib/core/errors.js
 var errors = __webpack_require__(3828);
 ;// CONCATENATED MODULE: ./lib/actions/shared/cache.js
@@ -45,7 +45,7 @@ let loaded;
  * when a step really uses the cache, so `check: registry` runs do not pay for it.
  */
 function loadCache() {
-    return (loaded ??= __webpack_require__.e(/* import() */ 959).then(__webpack_require__.bind(__webpack_require__, 1959)));
+    return (loaded ??= Promise.all(/* import() */[__webpack_require__.e(759), __webpack_require__.e(959)]).then(__webpack_require__.bind(__webpack_require__, 41959)));
 }
 function requireService(cache) {
     if (!cache.isFeatureAvailable())

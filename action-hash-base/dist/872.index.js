@@ -2,7 +2,7 @@ export const id = 872;
 export const ids = [872];
 export const modules = {
 
-/***/ 7872:
+/***/ 47872:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 
@@ -12,24 +12,24 @@ __webpack_require__.d(__webpack_exports__, {
   resolveBuilder: () => (/* binding */ resolveBuilder)
 });
 
-// UNUSED EXPORTS: BUILDAH_INSTALL_HINT, BUILD_INPUT_DEFS, DOCKER_INSTALL_HINT, TagHeldError, buildahArgs, buildahGlobalArgs, buildahStorage, defaultContainersAuthFiles, displayBuildArgs, dockerArgs, dockerConfigDir, looksSecret, parseBuildCommon, registriesConfText, sourceDateEpoch, validateBuildRequest, validateTargets, writeAuthFile
+// UNUSED EXPORTS: BUILDAH_INSTALL_HINT, BUILD_INPUT_DEFS, DOCKER_INSTALL_HINT, TagHeldError, attestSecrets, buildahArgs, buildahGlobalArgs, buildahStorage, defaultContainersAuthFiles, displayBuildArgs, dockerArgs, dockerConfigDir, looksSecret, parseBuildCommon, registriesConfText, sourceDateEpoch, validateBuildRequest, validateTargets, writeAuthFile
 
 // EXTERNAL MODULE: ./lib/core/exec.js
-var exec = __webpack_require__(1354);
+var exec = __webpack_require__(91354);
 // EXTERNAL MODULE: ./lib/core/errors.js
 var errors = __webpack_require__(3828);
 // EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __webpack_require__(1455);
+var promises_ = __webpack_require__(51455);
 // EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __webpack_require__(8161);
+var external_node_os_ = __webpack_require__(48161);
 // EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __webpack_require__(6760);
+var external_node_path_ = __webpack_require__(76760);
 // EXTERNAL MODULE: ./lib/core/retry.js
 var retry = __webpack_require__(7493);
 // EXTERNAL MODULE: ./lib/images/reference.js
-var reference = __webpack_require__(1403);
+var reference = __webpack_require__(41403);
 // EXTERNAL MODULE: ./lib/builder/auth.js
-var builder_auth = __webpack_require__(1089);
+var builder_auth = __webpack_require__(81089);
 ;// CONCATENATED MODULE: ./lib/builder/secrets.js
 
 
@@ -412,7 +412,7 @@ async function buildahBuildAndPush(req) {
 }
 
 // EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __webpack_require__(3024);
+var external_node_fs_ = __webpack_require__(73024);
 ;// CONCATENATED MODULE: ./lib/builder/docker.js
 
 
@@ -427,10 +427,17 @@ const DOCKER_INSTALL_HINT = 'install Docker Engine with the buildx plugin (https
  * never on it; they reach buildx through DOCKER_CONFIG (config.json, 0600); secrets are named by id
  * and file (`--secret id=…,src=…`). Pushes with
  * `--push`, or an image output with registry.insecure=true when a target is a plain-http loopback
- * registry. No provenance attestation, so one platform gives a plain manifest digest.
+ * registry. No provenance attestation unless asked for, so one platform gives a plain manifest digest.
  */
 function dockerArgs(req, files) {
-    const a = ['buildx', 'build', '--progress', 'plain', '--provenance=false'];
+    // buildx's default (min) provenance would make an index of every image: none unless asked for.
+    const a = [
+        'buildx',
+        'build',
+        '--progress',
+        'plain',
+        `--provenance=${req.attestations?.provenance ? 'mode=max' : 'false'}`,
+    ];
     a.push('-f', req.dockerfile);
     for (const t of req.tags)
         a.push('--tag', t);
@@ -453,6 +460,9 @@ function dockerArgs(req, files) {
         a.push('--cache-from', `type=registry,ref=${req.cacheRepository}:buildcache${insecure}`);
         a.push('--cache-to', `type=registry,ref=${req.cacheRepository}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true${insecure}`);
     }
+    // The `sbom` input: buildx's SBOM attestation, in the pushed index beside the image.
+    if (req.attestations?.sbom)
+        a.push('--sbom=true');
     if (req.targets.some((t) => t.insecure))
         a.push('--output', 'type=image,push=true,registry.insecure=true');
     else
@@ -552,7 +562,7 @@ async function dockerBuildAndPush(req) {
 }
 
 // EXTERNAL MODULE: ./lib/builder/validate.js
-var validate = __webpack_require__(6065);
+var validate = __webpack_require__(56065);
 ;// CONCATENATED MODULE: ./lib/builder/index.js
 
 
@@ -647,7 +657,7 @@ async function buildAndPush(req, builder) {
 
 /***/ }),
 
-/***/ 1354:
+/***/ 91354:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -656,10 +666,10 @@ async function buildAndPush(req, builder) {
 /* harmony export */   m0: () => (/* binding */ exec)
 /* harmony export */ });
 /* unused harmony export formatCommand */
-/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1421);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1455);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6760);
-/* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(6193);
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(31421);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(51455);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(76760);
+/* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(46193);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(3828);
 
 

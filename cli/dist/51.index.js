@@ -2,7 +2,7 @@ export const id = 51;
 export const ids = [51];
 export const modules = {
 
-/***/ 5051:
+/***/ 65051:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 __webpack_require__.r(__webpack_exports__);
@@ -36,11 +36,11 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */   scopesCover: () => (/* reexport safe */ _www_authenticate_js__WEBPACK_IMPORTED_MODULE_4__.Bn),
 /* harmony export */   tagHolding: () => (/* reexport safe */ _client_js__WEBPACK_IMPORTED_MODULE_0__.Ye)
 /* harmony export */ });
-/* harmony import */ var _client_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7119);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(228);
-/* harmony import */ var _aws_index_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6762);
-/* harmony import */ var _media_types_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(9484);
-/* harmony import */ var _www_authenticate_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(1844);
+/* harmony import */ var _client_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(27119);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(50228);
+/* harmony import */ var _aws_index_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(76762);
+/* harmony import */ var _media_types_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(77103);
+/* harmony import */ var _www_authenticate_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(31844);
 
 
 

@@ -5,7 +5,7 @@ import type { InputSpec, RawInputs } from '../core/index.js';
 import { parseImageInput, type ImageReference } from '../images/index.js';
 import type { HashMode } from '../fingerprint/index.js';
 import type { BuilderChoice, BuildSecret } from '../builder/index.js';
-import { BUILD_INPUT_DEFS, parseBuildCommon } from '../builder/index.js';
+import { BUILD_INPUT_DEFS, parseBuildCommon, type AttestInputs } from '../builder/index.js';
 import { MAX_PREVIOUS_READS } from './previous.js';
 import type { HashBaseResult } from './run.js';
 
@@ -102,6 +102,10 @@ export const HASH_BASE_INPUTS = {
     description: 'Registry user for non-ECR registries. ECR hosts use AWS credentials from the environment.',
   },
   'registry-password': BUILD_INPUT_DEFS['registry-password'],
+  sbom: BUILD_INPUT_DEFS.sbom,
+  provenance: BUILD_INPUT_DEFS.provenance,
+  'sign-key': BUILD_INPUT_DEFS['sign-key'],
+  'sign-key-password': BUILD_INPUT_DEFS['sign-key-password'],
   'allow-empty': {
     default: 'false',
     description:
@@ -163,6 +167,8 @@ export interface HashBaseOptions {
   layerCache: boolean;
   username?: string;
   password?: string;
+  /** `sbom`, `provenance`, `sign-key`: what goes with the pushed base (src/supplychain). */
+  attest?: AttestInputs;
   allowEmpty: boolean;
 }
 
@@ -227,6 +233,9 @@ export function parseHashBaseInputs(raw: HashBaseRaw, workspace: string): HashBa
     layerCache,
     ...(username ? { username } : {}),
     ...(password ? { password } : {}),
+    ...(common.attest.sbom || common.attest.provenance || common.attest.signKey
+      ? { attest: common.attest }
+      : {}),
     allowEmpty: v['allow-empty'],
   };
 }

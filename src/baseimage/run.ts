@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { C2CError, errorMessage, formatDuration, monotonicMs } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import { canonicalName, formatReference, isLoopbackHost, repositoryName, withTag } from '../images/index.js';
@@ -12,6 +13,7 @@ import {
 import type { Registry } from '../registry/index.js';
 import type { CacheStore } from '../github/index.js';
 import type { HashBaseOptions } from './inputs.js';
+import { attestSecrets } from '../builder/index.js';
 import { findPreviousBase, LABEL_CREATED, LABEL_HASH, LABEL_MANIFEST } from './previous.js';
 
 export { LABEL_HASH, LABEL_MANIFEST } from './previous.js';
@@ -25,6 +27,8 @@ export interface HashBaseContext {
   /** Commit and source URL for the OCI labels. */
   revision?: string;
   source?: string;
+  /** The run's URL: who built it, in a provenance. */
+  runUrl?: string;
   now?: () => Date;
 }
 
@@ -74,6 +78,7 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
     );
   if (opts.password) logger.secret(opts.password);
   for (const s of opts.secrets ?? []) if ('value' in s) logger.secret(s.value);
+  for (const s of attestSecrets(opts.attest)) logger.secret(s);
 
   const repository = opts.image?.repository ?? '';
   let registry: Promise<Registry> | undefined;
@@ -201,7 +206,11 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
   const image = opts.image!;
   const { buildAndPush, resolveBuilder } = await import('../builder/index.js');
   const { ensureCacheRepository, tagHolding } = await import('../registry/index.js');
+  const supply = opts.attest ? await import('../supplychain/index.js') : undefined;
+  // The key is read before the build: a wrong password fails the step before anything is pushed.
+  const attest = await supply?.readAttest(opts.attest, { workspace: opts.workspace });
   const builder = await resolveBuilder(opts.builder, logger);
+  const syft = await supply?.syftFor(attest, builder);
   await timed(phases, 'build', () =>
     logger.group(`Build and push ${imageRef} (${builder})`, async () => {
       const reg = await connect();
@@ -242,12 +251,31 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
           ],
           logger,
           inputNames: { buildArgs: 'build-args', secrets: 'secrets', secretFiles: 'secret-files' },
+          ...(attest ? { attestations: { sbom: attest.sbom, provenance: attest.provenance } } : {}),
         },
         builder,
       );
       result.digest = built.digest;
       result.built = true;
       logger.info(`pushed ${canonicalName(image)}:${tag}@${built.digest}`);
+      const finished = (ctx.now?.() ?? new Date()).getTime();
+      await supply?.attestPushed(attest, reg, repository, built.digest, {
+        builder,
+        ...(syft ? { syft } : {}),
+        logger,
+        facts: () => ({
+          builderId: ctx.runUrl ?? `c2c (${process.env.HOSTNAME ?? 'local'})`,
+          ...(ctx.source ? { repository: ctx.source } : {}),
+          ...(ctx.revision ? { commit: ctx.revision } : {}),
+          dockerfile: path.relative(opts.context, opts.dockerfile) || opts.dockerfile,
+          context: path.relative(opts.workspace, opts.context) || '.',
+          ...(opts.target ? { target: opts.target } : {}),
+          ...(opts.platforms.length ? { platforms: opts.platforms } : {}),
+          buildArgNames: opts.buildArgs.map(([k]) => k),
+          startedOn: new Date(finished - built.durationMs).toISOString(),
+          finishedOn: new Date(finished).toISOString(),
+        }),
+      });
     }),
   );
   if (opts.check === 'cache') {

@@ -23,10 +23,17 @@ export interface DockerFiles {
  * never on it; they reach buildx through DOCKER_CONFIG (config.json, 0600); secrets are named by id
  * and file (`--secret id=…,src=…`). Pushes with
  * `--push`, or an image output with registry.insecure=true when a target is a plain-http loopback
- * registry. No provenance attestation, so one platform gives a plain manifest digest.
+ * registry. No provenance attestation unless asked for, so one platform gives a plain manifest digest.
  */
 export function dockerArgs(req: ValidatedRequest, files: DockerFiles): string[] {
-  const a = ['buildx', 'build', '--progress', 'plain', '--provenance=false'];
+  // buildx's default (min) provenance would make an index of every image: none unless asked for.
+  const a = [
+    'buildx',
+    'build',
+    '--progress',
+    'plain',
+    `--provenance=${req.attestations?.provenance ? 'mode=max' : 'false'}`,
+  ];
   a.push('-f', req.dockerfile);
   for (const t of req.tags) a.push('--tag', t);
   for (const [k, v] of req.buildArgs ?? []) a.push('--build-arg', `${k}=${v}`);
@@ -47,6 +54,8 @@ export function dockerArgs(req: ValidatedRequest, files: DockerFiles): string[] 
       `type=registry,ref=${req.cacheRepository}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true${insecure}`,
     );
   }
+  // The `sbom` input: buildx's SBOM attestation, in the pushed index beside the image.
+  if (req.attestations?.sbom) a.push('--sbom=true');
   if (req.targets.some((t) => t.insecure)) a.push('--output', 'type=image,push=true,registry.insecure=true');
   else a.push('--push');
   a.push('--metadata-file', files.metadataFile);

@@ -123,5 +123,5 @@ export async function buildAndPush(req: BuildRequest, builder: BuilderName): Pro
   if (builder === 'docker') return dockerBuildAndPush(valid);
   throw new C2CError(`Unknown builder '${String(builder)}'. Expected docker or buildah.`);
 }
-export { BUILD_INPUT_DEFS, parseBuildCommon } from './inputs.js';
+export { BUILD_INPUT_DEFS, attestSecrets, parseBuildCommon, type AttestInputs } from './inputs.js';
 export { sourceDateEpoch } from './source-date.js';

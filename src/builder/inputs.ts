@@ -1,6 +1,15 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { InputError, oneOf, parseInputs, parseKeyValues, parseList, pickInputs } from '../core/index.js';
+import {
+  InputError,
+  asBool,
+  oneOf,
+  parseBool,
+  parseInputs,
+  parseKeyValues,
+  parseList,
+  pickInputs,
+} from '../core/index.js';
 import type { InputDef } from '../core/index.js';
 import type { BuilderChoice, BuildSecret } from './index.js';
 import { SECRET_ID, SECRET_ID_EXPECTED } from './validate.js';
@@ -88,9 +97,36 @@ export const BUILD_INPUT_DEFS = {
     secret: true,
     description: 'Registry password or token for non-ECR registries.',
   },
+  sbom: {
+    default: 'false',
+    description:
+      '`true`: every pushed image gets an SPDX SBOM. docker buildx: its own attestation (`--sbom=true`); buildah: made by [syft](https://github.com/anchore/syft) (on PATH: `anchore/sbom-action/download-syft`) from the pushed image and attached to it as an OCI referrer (signed as an attestation with `sign-key`).',
+    parse: asBool,
+  },
+  provenance: {
+    default: 'false',
+    description:
+      '`true`: every pushed image gets a SLSA v1 provenance (what it was built from: the repository and commit, the Dockerfile, the build argument names, the base image; by whom: the run). docker buildx: `--provenance=mode=max`; buildah: an in-toto statement attached as an OCI referrer (signed with `sign-key`).',
+    parse: asBool,
+  },
+  'sign-key': {
+    default: '',
+    secret: true,
+    description:
+      'Signs every pushed image digest, as a Sigstore bundle (an OCI referrer) that `cosign verify --key` accepts: a cosign key (`cosign generate-key-pair`; its password in `sign-key-password`) or a PKCS#8 PEM, given as the key itself (a secret), `env://NAME` or a path; or an AWS KMS key, `awskms:///alias/NAME` (or its ARN); or `sigstore`: keyless, with the GitHub OIDC token of the job (`id-token: write`), a Fulcio certificate and a Rekor entry on the public Sigstore instance. Empty: nothing is signed.',
+  },
+  'sign-key-password': {
+    default: '',
+    secret: true,
+    description: 'The password of an encrypted cosign `sign-key` (else COSIGN_PASSWORD).',
+  },
 } as const satisfies Record<string, InputDef>;
 
 export interface BuildCommonRaw {
+  sbom?: string;
+  provenance?: string;
+  'sign-key'?: string;
+  'sign-key-password'?: string;
   'build-args': string;
   builder: string;
   cache: string;
@@ -108,6 +144,34 @@ export interface BuildCommon {
   layerCache: boolean;
   username?: string;
   password?: string;
+  /** `sbom`, `provenance`, `sign-key`: what is attached to every pushed image (src/supplychain). */
+  attest: AttestInputs;
+}
+
+/** The inputs of what goes with a pushed image; the key is read (and checked) by readAttest. */
+export interface AttestInputs {
+  sbom: boolean;
+  provenance: boolean;
+  signKey?: { value: string; password?: string };
+}
+
+/**
+ * What of the inputs must never reach a log: the key's password, and a key given as itself (a
+ * secret's value) whole and line by line (a log line holds at most one of its lines).
+ */
+export function attestSecrets(inputs: AttestInputs | undefined): string[] {
+  const key = inputs?.signKey;
+  if (!key) return [];
+  const out = key.password ? [key.password] : [];
+  if (key.value.startsWith('-----BEGIN'))
+    out.push(
+      key.value,
+      ...key.value
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l.length > 8),
+    );
+  return out;
 }
 
 /** `id=…` lines of `input`, numbered as the user wrote them; a bad line is refused without its content. */
@@ -193,6 +257,21 @@ export function parseBuildSecrets(
 export function parseBuildCommon(raw: BuildCommonRaw, workspace: string): BuildCommon {
   // Through parseInputs, so that a blank value gets the default by the one rule every input follows.
   const { builder, cache } = parseInputs(pickInputs(BUILD_INPUT_DEFS, 'builder', 'cache'), raw);
+  const signKey = raw['sign-key']?.trim() ?? '';
+  const signKeyPassword = raw['sign-key-password'] ?? '';
+  if (signKeyPassword && !signKey)
+    throw new InputError(
+      'sign-key-password',
+      "is set but 'sign-key' is empty",
+      "a 'sign-key', or no password",
+    );
+  const attest: AttestInputs = {
+    sbom: parseBool('sbom', raw.sbom, false),
+    provenance: parseBool('provenance', raw.provenance, false),
+    ...(signKey
+      ? { signKey: { value: signKey, ...(signKeyPassword ? { password: signKeyPassword } : {}) } }
+      : {}),
+  };
   const buildArgs = parseKeyValues('build-args', raw['build-args']);
   const secrets = parseBuildSecrets(raw, workspace);
   const username = raw['registry-username'].trim();
@@ -210,5 +289,6 @@ export function parseBuildCommon(raw: BuildCommonRaw, workspace: string): BuildC
     layerCache: cache === 'registry',
     ...(username ? { username } : {}),
     ...(password ? { password } : {}),
+    attest,
   };
 }

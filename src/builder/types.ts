@@ -96,6 +96,8 @@ export interface BuildRequest {
    * content at once (the caller checked the tag before building; the first push wins).
    */
   whenHeld?: 'fail' | 'use';
+  /** docker buildx: attach an SBOM and a SLSA provenance to the pushed index (buildah: see src/supplychain). */
+  attestations?: { sbom: boolean; provenance: boolean };
   /** Environment for the builder process. Default: process.env. */
   env?: NodeJS.ProcessEnv;
 }

@@ -19,7 +19,7 @@ import { parseImageInput, parseImageReference, type ImageReference } from '../im
 import type { BuilderChoice, BuildSecret } from '../builder/index.js';
 import type { ClusterTarget } from '../kube/index.js';
 import type { BuiltImage, DeployResult } from './types.js';
-import { BUILD_INPUT_DEFS, parseBuildCommon } from '../builder/index.js';
+import { BUILD_INPUT_DEFS, parseBuildCommon, type AttestInputs } from '../builder/index.js';
 import { parseImageEntries } from './images/index.js';
 import type { PruneOptions } from './prune.js';
 
@@ -124,6 +124,26 @@ export const DEPLOY_INPUTS = {
       'Registry user for non-ECR registries: for the registry of `image`, or, without a build, of the `images` entries (when they name one registry). ECR hosts use AWS credentials from the environment.',
   },
   'registry-password': BUILD_INPUT_DEFS['registry-password'],
+  sbom: BUILD_INPUT_DEFS.sbom,
+  provenance: BUILD_INPUT_DEFS.provenance,
+  'sign-key': BUILD_INPUT_DEFS['sign-key'],
+  'sign-key-password': BUILD_INPUT_DEFS['sign-key-password'],
+  'verify-key': {
+    default: '',
+    description:
+      "Refuses, before anything is applied, every image of the set without a valid signature by this key (named, with what was found): a cosign public key (`cosign.pub`) given as the key itself, `env://NAME` or a path, or an AWS KMS key, `awskms:///alias/NAME`. A Sigstore bundle among the image's referrers (cosign v3, `sign-key`) or a cosign v2 `.sig` signature counts. Needs `pin-digests: true`: what runs is the digest that was verified. For verification by identity (keyless) see the README.",
+  },
+  'verify-identity': {
+    default: '',
+    description:
+      "Keyless instead of `verify-key`: every image must carry a Sigstore bundle whose Fulcio certificate names this identity (the signing workflow's URI, e.g. `https://github.com/acme/shop/.github/workflows/deploy.yml@refs/heads/main`) and whose Rekor entry verifies, against Sigstore's public instance (its root fetched through TUF).",
+    parse: asTrimmed,
+  },
+  'verify-issuer': {
+    default: 'https://token.actions.githubusercontent.com',
+    description: 'The OIDC issuer the `verify-identity` certificate must name (GitHub Actions by default).',
+    parse: asTrimmed,
+  },
   'pin-digests': {
     default: 'true',
     description: 'Resolve every substituted tag to its digest and apply `repo@sha256:…`.',
@@ -357,6 +377,10 @@ export interface ChartOption {
 export interface DeployOptions {
   workspace: string;
   manifests: string[];
+  /** What goes with every pushed image: `sbom`, `provenance`, `sign-key` (read by readAttest). */
+  attest?: AttestInputs;
+  /** `verify-key` (a key) or `verify-identity` (keyless): every image must be signed so (readVerifyKey). */
+  verifyKey?: string | { identity: string; issuer: string };
   chart?: ChartOption;
   /** Prune as an ApplySet (`prune: true`). */
   prune?: PruneOptions;
@@ -763,12 +787,28 @@ export function parseDeployInputs(
   }
 
   const cluster = parseCluster(raw, env);
-  const { username, password } = common;
+  const { username, password, attest } = common;
+  const verifyKey = v['verify-key'].trim();
+  const identity = v['verify-identity'];
+  if (verifyKey && identity)
+    throw new InputError(
+      'verify-identity',
+      "and 'verify-key' are both set",
+      'one of them: a key, or a keyless identity',
+    );
+  if ((verifyKey || identity) && !v['pin-digests'])
+    throw new InputError(
+      verifyKey ? 'verify-key' : 'verify-identity',
+      "is set but 'pin-digests' is false: a signature vouches for a digest, and what runs must be that digest",
+      "'pin-digests: true' (the default), or no signature check",
+    );
   const { environment, token } = v;
   const environmentUrl = v['environment-url'];
   return {
     workspace,
     manifests,
+    ...(attest.sbom || attest.provenance || attest.signKey ? { attest } : {}),
+    ...(verifyKey ? { verifyKey } : identity ? { verifyKey: { identity, issuer: v['verify-issuer'] } } : {}),
     ...(chart ? { chart } : {}),
     ...(v.prune ? { prune: parsePrune(v, manifests, chart, env) } : {}),
     ...parseStrategy(v),

@@ -7,6 +7,7 @@ import {
   type ImageWork,
 } from './images/index.js';
 import type { DeployOptions } from './inputs.js';
+import { readAttest, readVerifyKey } from '../supplychain/index.js';
 import { loadManifests, type KubeCapabilities, type Manifest } from './manifests/index.js';
 
 /**
@@ -40,5 +41,12 @@ export async function prepareDeploy(
   const targets = manifests.map((m) => ({ object: m.object, file: m.file, line: m.line }));
   const builds = await resolveBuilds(opts, logger);
   const work = substituteAll(opts, builds, targets, logger);
-  return { manifests, targets, work };
+  // The keys are read now: a wrong password or an unreadable KMS key fails before anything is built.
+  const attest = builds.length ? await readAttest(opts.attest, { workspace: opts.workspace }) : undefined;
+  const verifier = await readVerifyKey(opts.verifyKey, { workspace: opts.workspace });
+  return {
+    manifests,
+    targets,
+    work: { ...work, ...(attest ? { attest } : {}), ...(verifier ? { verifier } : {}) },
+  };
 }

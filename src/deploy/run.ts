@@ -9,6 +9,7 @@ import {
   pinImages,
   reuseBuiltImages,
   theImage,
+  verifySignatures,
   type BuildWork,
   type ImageWork,
 } from './images/index.js';
@@ -199,6 +200,9 @@ async function preflight(
   // The image to build may exist already (a re-run): then its digest is known before the dry run.
   const toBuild = await reuseBuiltImages(ctx, work);
   if (work.builds.some((b) => b.reused)) await pinImages(opts, targets, work, 'built', logger);
+  // verify-key: every image but those still to be built (checked once pushed), before the dry run.
+  const toBuildRefs = new Set(toBuild.map((b) => formatReference(b.ref)));
+  await verifySignatures(work, targets, logger, (image) => toBuildRefs.has(image));
 
   // Annotations and template changes on copies for the dry run when the image is still to be built
   // (its digest is not known yet).
@@ -289,6 +293,8 @@ async function act(
     if (checked.toBuild.length) {
       await buildImages(ctx, work, checked.toBuild, opts.services?.parallel ?? 1);
       await pinImages(opts, targets, work, 'built', logger);
+      const built = new Set(checked.toBuild.map((b) => b.image));
+      await verifySignatures(work, targets, logger, (image) => !built.has(image));
       items = withBuiltImage(items, audit);
     }
     throwIfCancelled(ctx.signal, 'before anything was applied');

@@ -35,6 +35,13 @@ const BUILD_DETAIL_INPUTS = [
   'registry-username',
   'registry-password',
   'pin-digests',
+  'sbom',
+  'provenance',
+  'sign-key',
+  'sign-key-password',
+  'verify-key',
+  'verify-identity',
+  'verify-issuer',
 ] as const;
 /** The connection inputs of deploy-k8s, as they are. */
 const CLUSTER_INPUTS = ['token', 'kubeconfig', 'cluster-name', 'aws-region'] as const;

@@ -14,7 +14,7 @@ import { DOCKER_HUB, isLoopbackHost, parseEcrHost, parseImageReference } from '.
 import { Authenticator, type RegistryCredentials } from './auth.js';
 import { ecrLogin, type EcrSession } from './ecr.js';
 import { RegistryError, RegistryUnreachableError, registryErrorDetail } from './errors.js';
-import { isIndexMediaType, MANIFEST_ACCEPT } from './media-types.js';
+import { isIndexMediaType, MANIFEST_ACCEPT, OCI_INDEX } from './media-types.js';
 import { repositoryScope } from './www-authenticate.js';
 
 export type { RegistryCredentials } from './auth.js';
@@ -35,6 +35,15 @@ export interface ConnectOptions {
 /** A manifest or index as parsed JSON: its shape depends on the media type. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ManifestJson = any;
+
+/** A referrer as the referrers API (or the referrers tag's index) lists it. */
+export interface ReferrerDescriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
 
 export interface ManifestInfo {
   digest: string;
@@ -84,6 +93,22 @@ export interface Registry {
     body: Buffer | string,
     mediaType: string,
   ): Promise<string>;
+  /**
+   * PUT a manifest that names a `subject` (an OCI 1.1 referrer: a signature, an SBOM) by its digest;
+   * `indexed`: the registry said (header OCI-Subject) that its referrers API lists it, else the
+   * caller keeps the referrers tag (sha256-<hex>) itself.
+   */
+  putReferrer(
+    repository: string,
+    body: string,
+    mediaType: string,
+  ): Promise<{ digest: string; indexed: boolean }>;
+  /**
+   * The referrers of a manifest (GET /v2/<name>/referrers/<digest>, OCI 1.1), optionally of one
+   * artifact type; undefined when the registry has no referrers API (then they are in the index
+   * under the tag sha256-<hex>).
+   */
+  referrers(repository: string, digest: string): Promise<ReferrerDescriptor[] | undefined>;
   getBlob(repository: string, digest: string): Promise<Buffer>;
   blobExists(repository: string, digest: string): Promise<boolean>;
   /** Uploads a blob (monolithic POST + PUT) unless it exists; returns its digest. */
@@ -256,6 +281,44 @@ class DistributionRegistry implements Registry {
         `PUT manifest ${repository}:${reference} on ${this.host}: the registry stored digest ${announced}, the manifest's is ${computed}`,
       );
     return announced ?? computed;
+  }
+
+  async putReferrer(
+    repository: string,
+    body: string,
+    mediaType: string,
+  ): Promise<{ digest: string; indexed: boolean }> {
+    checkRepository(repository);
+    const buf = Buffer.from(body, 'utf8');
+    const digest = digestOf(buf);
+    const res = await this.call('PUT', `/v2/${repository}/manifests/${digest}`, {
+      scopes: [repositoryScope(repository, ['pull', 'push'])],
+      headers: { 'content-type': mediaType },
+      body: buf,
+      what: `PUT manifest ${repository}@${digest} on ${this.host}`,
+    });
+    const subject = (JSON.parse(body) as { subject?: { digest?: string } }).subject?.digest;
+    return { digest, indexed: !!subject && header(res, 'oci-subject') === subject };
+  }
+
+  async referrers(repository: string, digest: string): Promise<ReferrerDescriptor[] | undefined> {
+    checkRepository(repository);
+    checkDigest(digest);
+    const res = await this.call('GET', `/v2/${repository}/referrers/${digest}`, {
+      scopes: [repositoryScope(repository, ['pull'])],
+      headers: { accept: OCI_INDEX },
+      // 404: no referrers API (distribution 2.x answers so for an unknown route); 400/405 likewise.
+      accept: [400, 404, 405],
+      follow: true,
+      what: `GET referrers of ${repository}@${digest} on ${this.host}`,
+    });
+    if (res.status !== 200) return undefined;
+    try {
+      const index = JSON.parse(res.body.toString('utf8')) as { manifests?: ReferrerDescriptor[] };
+      return Array.isArray(index.manifests) ? index.manifests : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async getBlob(repository: string, digest: string): Promise<Buffer> {

@@ -9,6 +9,7 @@ export {
   type ImageConfigInfo,
   type ManifestInfo,
   type ManifestJson,
+  type ReferrerDescriptor,
   type Registry,
   type RegistryCredentials,
 } from './client.js';

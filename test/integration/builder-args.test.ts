@@ -187,6 +187,21 @@ describe('dockerArgs', () => {
     expect(a.join('\n')).not.toContain(SECRET);
   });
 
+  it('sbom and provenance: buildx attestations (--sbom=true, --provenance=mode=max); without them none', async () => {
+    const base = { targets: request().targets.slice(1), tags: [request().tags[1]!] };
+    const a = dockerArgs(
+      await validateBuildRequest(request({ ...base, attestations: { sbom: true, provenance: true } })),
+      { metadataFile: '/m.json' },
+    );
+    expect(a).toContain('--sbom=true');
+    expect(a).toContain('--provenance=mode=max');
+    expect(a).not.toContain('--provenance=false');
+    const none = dockerArgs(await validateBuildRequest(request(base)), { metadataFile: '/m.json' });
+    expect(none.filter((x) => x.startsWith('--sbom') || x.startsWith('--provenance'))).toEqual([
+      '--provenance=false',
+    ]);
+  });
+
   it('pushes to a plain-http loopback registry through an insecure image output', async () => {
     const req = await validateBuildRequest(
       request({ platforms: ['linux/amd64', 'linux/arm64'], tags: ['127.0.0.1:5000/app:v1'] }),

@@ -25,6 +25,7 @@ await runAction(
       manifestDir: process.env.RUNNER_TEMP || os.tmpdir(),
       ...(cache ? { cache } : {}),
       ...(gh.sha ? { revision: gh.sha } : {}),
+      ...(gh.runUrl ? { runUrl: gh.runUrl } : {}),
       ...(gh.repository ? { source: `${gh.serverUrl}/${gh.repository.owner}/${gh.repository.repo}` } : {}),
     });
     setOutputs(hashBaseOutputs(r));

@@ -8,6 +8,7 @@ export {
   reuseBuiltImages,
   substituteAll,
   theImage,
+  verifySignatures,
 } from './work.js';
 export type { BuildWork, ImageWork } from './work.js';
 export { SERVICE_TAG_PREFIX, resolveBuilds, type BuildSpec } from './services.js';

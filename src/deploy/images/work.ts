@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { C2CError, InputError, ProblemsError, errorMessage } from '../../core/index.js';
 import type { Logger } from '../../core/index.js';
 import {
@@ -8,7 +9,7 @@ import {
   type ImageReference,
 } from '../../images/index.js';
 import { connectRegistry, ensureCacheRepository, tagHolding, type Registry } from '../../registry/index.js';
-import { buildAndPush, resolveBuilder, sourceDateEpoch } from '../../builder/index.js';
+import { attestSecrets, buildAndPush, resolveBuilder, sourceDateEpoch } from '../../builder/index.js';
 import {
   describeChange,
   pinDigests,
@@ -21,6 +22,15 @@ import { containersOf } from '../objects.js';
 import type { DeployContext } from '../types.js';
 import { podSpecOf } from '../kinds/index.js';
 import type { BuildSpec } from './services.js';
+import {
+  attestPushed,
+  checkSignature,
+  signatureProblem,
+  syftFor,
+  type AttestPlan,
+  type IdentityVerifier,
+  type Verifier,
+} from '../../supplychain/index.js';
 
 /** One image this run builds (build-context, or a service): where it goes, and once known, what it is. */
 export interface BuildWork {
@@ -42,6 +52,10 @@ export interface ImageWork {
   builds: BuildWork[];
   changes: ImageChange[];
   registryFor: (host: string) => Promise<Registry>;
+  /** What goes with every pushed image (`sbom`, `provenance`, `sign-key`), its key read. */
+  attest?: AttestPlan;
+  /** `verify-key` / `verify-identity`: every image of the set must be signed by it. */
+  verifier?: Verifier | IdentityVerifier;
 }
 
 /** Substitutes `images` (and the images to build) into the objects: every entry must match a container. */
@@ -305,6 +319,7 @@ async function buildOne(ctx: DeployContext, work: ImageWork, b: BuildWork, logge
       'the build is not reproducible: no SOURCE_DATE_EPOCH and no git commit time for the build context, so it stamps the current time',
     );
   const builder = await resolveBuilder(build.builder, logger);
+  const syft = await syftFor(work.attest, builder);
   const reg = await work.registryFor(build.image.registry);
   // A content tag (src-…, the default sha-…) never moves; a tag the user chose may (e.g. latest).
   await reg.ensureRepository(build.image.repository, build.movingTag ? [build.tag] : []);
@@ -350,6 +365,9 @@ async function buildOne(ctx: DeployContext, work: ImageWork, b: BuildWork, logge
           }),
       buildArgs: build.buildArgs,
       ...(build.secrets ? { secrets: build.secrets } : {}),
+      ...(work.attest
+        ? { attestations: { sbom: work.attest.sbom, provenance: work.attest.provenance } }
+        : {}),
       labels,
       targets,
       logger,
@@ -368,10 +386,86 @@ async function buildOne(ctx: DeployContext, work: ImageWork, b: BuildWork, logge
   b.digest = built.digest;
   b.image = `${formatReference({ registry: build.image.registry, repository: build.image.repository })}@${built.digest}`;
   logger.info(`pushed ${b.image}`);
+  const started = new Date((ctx.now ?? Date.now)() - built.durationMs).toISOString();
+  await attestPushed(work.attest, reg, build.image.repository, built.digest, {
+    builder,
+    ...(syft ? { syft } : {}),
+    logger,
+    facts: () => ({
+      builderId: ctx.audit?.runUrl ?? `c2c (${process.env.HOSTNAME ?? 'local'})`,
+      ...(ctx.source ? { repository: ctx.source } : {}),
+      ...(ctx.revision ? { commit: ctx.revision } : {}),
+      dockerfile: path.relative(build.context, build.dockerfile) || build.dockerfile,
+      context: build.service ? `services: ${build.service}` : path.basename(build.context),
+      ...(build.platforms.length ? { platforms: build.platforms } : {}),
+      buildArgNames: build.buildArgs.map(([k]) => k),
+      baseImages: build.buildArgs.filter(([k]) => k === 'BASE_IMAGE').map(([, v]) => v),
+      startedOn: started,
+      finishedOn: new Date((ctx.now ?? Date.now)()).toISOString(),
+    }),
+  });
+}
+
+/**
+ * `verify-key`: every image the objects run (pinned to a digest by now), except those of `skip` (to
+ * be built: checked once pushed), must carry a valid signature by the key. One error names each that
+ * does not, with what was found; nothing has been applied.
+ */
+export async function verifySignatures(
+  work: ImageWork,
+  targets: ImageTarget[],
+  logger: Logger,
+  skip: (image: string) => boolean = () => false,
+): Promise<void> {
+  const verifier = work.verifier;
+  if (!verifier) return;
+  const images = new Set<string>();
+  for (const t of targets)
+    for (const { container } of containersOf(podSpecOf(t.object)))
+      if (typeof container.image === 'string' && !skip(container.image)) images.add(container.image);
+  if (images.size === 0) return;
+  const problems: string[] = [];
+  await Promise.all(
+    [...images].sort().map(async (image) => {
+      let ref: ImageReference;
+      try {
+        ref = parseImageReference(image);
+      } catch {
+        problems.push(signatureProblem(image, 'not an image reference'));
+        return;
+      }
+      if (!ref.digest) {
+        problems.push(
+          signatureProblem(image, 'not pinned to a digest, so no signature can vouch for what runs'),
+        );
+        return;
+      }
+      try {
+        const why = await checkSignature(
+          await work.registryFor(ref.registry),
+          ref.repository,
+          ref.digest,
+          verifier,
+        );
+        if (why) problems.push(signatureProblem(image, why));
+      } catch (e) {
+        problems.push(signatureProblem(image, `its signatures could not be read: ${errorMessage(e)}`));
+      }
+    }),
+  );
+  if (problems.length)
+    throw new C2CError(
+      `verify-key: ${problems.length} of ${images.size} image(s) are not signed by ${verifier.describe}; nothing was applied:\n${problems
+        .sort()
+        .map((p) => `  - ${p}`)
+        .join('\n')}`,
+    );
+  logger.info(`verify-key: ${images.size} image(s) signed by ${verifier.describe}`);
 }
 
 /** Registers the deploy's secrets with the logger before anything can print them. */
 export function registerSecrets(opts: DeployOptions, logger: Logger): void {
   if (opts.password) logger.secret(opts.password);
   if (opts.token) logger.secret(opts.token);
+  for (const s of attestSecrets(opts.attest)) logger.secret(s);
 }
