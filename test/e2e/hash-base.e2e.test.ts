@@ -168,10 +168,24 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}
         expect(loaded.builtins).toEqual(expect.arrayContaining(['crypto', 'http']));
         for (const unused of ['zlib', 'worker_threads', 'https', 'tls', 'perf_hooks', 'child_process'])
           expect(loaded.builtins, unused).not.toContain(unused);
-        // One chunk: the registry client. The builders, the cache and the AWS SDK stay on disk.
-        expect(loaded.chunks).toHaveLength(1);
-        const chunk = await readFile(path.join(ROOT, 'action-hash-base/dist', loaded.chunks[0]!), 'utf8');
-        expect(chunk).toContain('connectRegistry');
+        // The registry client only (in two chunks since its face is shared with the signing code, a
+        // chunk of its own). The builders, the cache, the signing code and the AWS SDK stay on disk.
+        expect(loaded.chunks.length).toBeGreaterThanOrEqual(1);
+        expect(loaded.chunks.length).toBeLessThanOrEqual(2);
+        const code = (
+          await Promise.all(
+            loaded.chunks.map((c) => readFile(path.join(ROOT, 'action-hash-base/dist', c), 'utf8')),
+          )
+        ).join('\n');
+        expect(code).toContain('connectRegistry');
+        for (const unused of [
+          'buildahBuildAndPush',
+          'restoreCache',
+          'attestImage',
+          'secretbox',
+          '@aws-sdk/client-ecr/',
+        ])
+          expect(code, unused).not.toContain(unused);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
