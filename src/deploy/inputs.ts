@@ -96,6 +96,12 @@ export const DEPLOY_INPUTS = {
     description:
       "Repository the built image is pushed to (ECR or any OCI registry), e.g. `ghcr.io/org/app`; with `services`, `{service}` stands for each service's name. A container in the manifests must name this repository exactly, registry host and port included: its image is replaced by the built one.",
   },
+  'push-to': {
+    default: '',
+    description:
+      "Where the images this run builds are pushed, instead of `image` (with `services`, `{service}` stands for each service's name). `image` still names the containers a built image replaces, and is where an image is looked for first (read only, under its tag); then `push-to`. For runs of unreviewed code (a pull request's feature environment): push to a repository main's deploy never reads, such as `shop-pr-{service}`, while unchanged services still run main's images.",
+    parse: asTrimmed,
+  },
   tag: {
     default: '',
     description: 'Tag of the built image. Default: `sha-` + the first 12 hex characters of the commit.',
@@ -347,6 +353,8 @@ export interface ServicesOption {
   patterns: string[];
   /** `image` with `{service}` in it (or without, for one service). */
   image: string;
+  /** `push-to`, the same way: where a built image goes instead. */
+  pushTo?: string;
   /** The Dockerfile, relative to each service's directory. */
   dockerfile: string;
   buildArgs: Array<[string, string]>;
@@ -403,6 +411,8 @@ export interface DeployOptions {
     context: string;
     dockerfile: string;
     image: ImageReference;
+    /** `push-to`: where the built image is pushed instead of `image` (which is looked in first). */
+    push?: ImageReference;
     tag: string;
     buildArgs: Array<[string, string]>;
     /** Build secrets (`secrets`, `secret-files`). */
@@ -709,9 +719,12 @@ export function parseDeployInputs(
       );
     // The repository each service gets is checked once the services are known (prepareDeploy).
     parseImageInput('image', raw.image.replace(/\{service\}/g, 'service'), { repositoryOnly: true });
+    if (v['push-to'])
+      parseImageInput('push-to', v['push-to'].replace(/\{service\}/g, 'service'), { repositoryOnly: true });
     services = {
       patterns: v.services,
       image: raw.image.trim(),
+      ...(v['push-to'] ? { pushTo: v['push-to'] } : {}),
       dockerfile: v.dockerfile || 'Dockerfile',
       buildArgs,
       ...(secrets ? { secrets } : {}),
@@ -765,10 +778,14 @@ export function parseDeployInputs(
         `'${tag}' is not a valid tag`,
         'letters, digits, _ . - (not starting with . or -), at most 128',
       );
+    const push = v['push-to']
+      ? parseImageInput('push-to', v['push-to'], { repositoryOnly: true })
+      : undefined;
     build = {
       context,
       dockerfile,
       image,
+      ...(push ? { push } : {}),
       tag,
       buildArgs,
       secrets,
@@ -778,6 +795,12 @@ export function parseDeployInputs(
       rebuild: v.rebuild,
       movingTag: !!v.tag,
     };
+  } else if (v['push-to'] && !services) {
+    throw new InputError(
+      'push-to',
+      "is set, but nothing is built ('build-context' and 'services' are empty)",
+      "a build, or no 'push-to'",
+    );
   } else if (raw.image.trim() && !services) {
     throw new InputError(
       'build-context',

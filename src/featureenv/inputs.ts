@@ -24,7 +24,15 @@ import {
 import { parseFences, type FenceOptions } from './fences.js';
 
 /** The build inputs of deploy-k8s that feature-env takes as they are (passed on to its parser). */
-const BUILD_INPUTS = ['build-context', 'services', 'parallel', 'platforms', 'dockerfile', 'image'] as const;
+const BUILD_INPUTS = [
+  'build-context',
+  'services',
+  'parallel',
+  'platforms',
+  'dockerfile',
+  'image',
+  'push-to',
+] as const;
 const BUILD_DETAIL_INPUTS = [
   'base-image',
   'build-args',

@@ -470,8 +470,8 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
         expect(r.logs.base).toContain(
           'AWS credentials for arn:aws:iam::123456789012:role/github-base-image-pr',
         );
-        expect(out['image-ref']).toBe(`${ECR_HOST}/shop-base-pr:${out.tag}`);
-        expect(ecr.repositories.has('shop-base-pr')).toBe(true);
+        expect(out['image-ref']).toBe(`${ECR_HOST}/shop-pr-base:${out.tag}`);
+        expect(ecr.repositories.has('shop-pr-base')).toBe(true);
         const tagsOf = async (repository: string) =>
           (await registryTags(repository)).filter((t) => t === out.tag);
         expect(await tagsOf('shop-base')).toEqual([]);
@@ -602,6 +602,21 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
         pr.base.ref = 'main';
         return ev.payload;
       };
+      /** Whether main's repository holds this image (repo@digest) under any name. */
+      const inMainRepository = async (repository: string, image: string) => {
+        const r = await fetch(
+          `${ecr.registry.url}/v2/${repository}/manifests/${image.slice(image.indexOf('@') + 1)}`,
+          {
+            method: 'HEAD',
+            headers: {
+              authorization: `Basic ${Buffer.from(`${ecr.registry.username}:${ecr.registry.password}`).toString('base64')}`,
+              accept:
+                'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json',
+            },
+          },
+        );
+        return r.status === 200;
+      };
       const commitOn = (branch: string, file: string, text: string) => {
         git(repo, 'checkout', '-q', branch);
         return writeFile(path.join(repo, file), text).then(() => {
@@ -638,8 +653,13 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
         expect(steps.env!.reused!.split('\n').sort()).toEqual(['web', 'worker']);
         const images1 = JSON.parse(steps.env!.images!) as Record<string, string>;
         const apiImage = await deploymentImage(envNs(7), 'api');
-        expect(apiImage).toMatch(new RegExp(`^${ECR_HOST}/shop-api@sha256:`));
+        // Built from the pull request: pushed to the pull requests' repository, never to main's.
+        expect(apiImage).toMatch(new RegExp(`^${ECR_HOST}/shop-pr-api@sha256:`));
         expect(apiImage).toBe(images1.api);
+        expect(await inMainRepository('shop-api', apiImage!)).toBe(false);
+        // The dependencies did not change: main's base, read only; no base of its own built.
+        expect(steps['main-base']!['needs-build']).toBe('false');
+        expect(steps['pr-base']).toBeUndefined();
         expect(apiImage).not.toBe(stagedImages.api);
         for (const svc of ['web', 'worker']) {
           expect(images1[svc], svc).toBe(stagedImages[svc]);
@@ -666,7 +686,8 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
         expect(s2.env!.status).toBe('updated');
         expect(await deploymentImage(envNs(7), 'api')).toBe(apiImage);
         const webImage = await deploymentImage(envNs(7), 'web');
-        expect(webImage).toMatch(new RegExp(`^${ECR_HOST}/shop-web@sha256:`));
+        expect(webImage).toMatch(new RegExp(`^${ECR_HOST}/shop-pr-web@sha256:`));
+        expect(await inMainRepository('shop-web', webImage!)).toBe(false);
         expect(webImage).not.toBe(stagedImages.web);
 
         gh.label(7, 'feature-env', 'maintainer', 'unlabeled');
@@ -677,7 +698,7 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
         );
         expect(down.code, explain(down)).toBe(0);
         expect(down.outputs['feature-env']!.env!.status).toBe('down');
-        expect(down.outputs['feature-env']!.base).toBeUndefined(); // nothing built for a teardown
+        expect(down.outputs['feature-env']!['main-base']).toBeUndefined(); // nothing built for a teardown
         expect(down.outputs['feature-env']!.env!.built ?? '').toBe('');
         const ns = await cluster.request('GET', `/api/v1/namespaces/${envNs(7)}`);
         expect(ns.status === 404 || ns.body?.status?.phase === 'Terminating').toBe(true);

@@ -111,6 +111,48 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
       ]);
     });
 
+    it("push-to (a pull request's run): a changed service is pushed there, never to `image`; an unchanged one runs main's image; the next run finds its own", async () => {
+      const ns = await h.namespace('svc');
+      const file = await manifests();
+      // main's deploy: every service in shop-<service>.
+      const main = await h.deploy(inputs(ns, file));
+      expect(main.r.result, main.logger.text()).toBe('success');
+      const mainImages = JSON.parse(deployOutputs(main.r).images) as Record<string, string>;
+      const tagsOf = async (repo: string) =>
+        ((await (await fetch(`${reg.url}/v2/${repo}/tags/list`)).json()) as { tags: string[] | null }).tags ??
+        [];
+      const before = await tagsOf('svc/shop-web');
+
+      // A pull request changes web, and pushes to pr-<service>.
+      await service('services/web', DOCKERFILE, 'web, changed on a branch\n');
+      try {
+        const pr = await h.deploy(inputs(ns, file, { 'push-to': `${reg.host}/svc/pr-{service}` }));
+        expect(pr.r.result, pr.logger.text()).toBe('success');
+        const out = deployOutputs(pr.r);
+        expect(out.built).toBe('web');
+        const images = JSON.parse(out.images) as Record<string, string>;
+        expect(images.web).toMatch(new RegExp(`^${reg.host}/svc/pr-web@sha256:[0-9a-f]{64}$`));
+        expect(images.api).toBe(mainImages.api);
+        expect(images.worker).toBe(mainImages.worker);
+        expect(kube.get('apps/v1', 'Deployment', ns, 'web')!.spec.template.spec.containers[0].image).toBe(
+          images.web,
+        );
+        expect(kube.get('apps/v1', 'Deployment', ns, 'api')!.spec.template.spec.containers[0].image).toBe(
+          mainImages.api,
+        );
+        // main's repository got nothing from the pull request.
+        expect(await tagsOf('svc/shop-web')).toEqual(before);
+        expect(await tagsOf('svc/pr-api')).toEqual([]);
+
+        // The pull request's next run finds the image it pushed, in its own repository.
+        const again = await h.deploy(inputs(ns, file, { 'push-to': `${reg.host}/svc/pr-{service}` }));
+        expect(deployOutputs(again.r).built).toBe('');
+        expect((JSON.parse(deployOutputs(again.r).images) as Record<string, string>).web).toBe(images.web);
+      } finally {
+        await service('services/web', DOCKERFILE);
+      }
+    });
+
     it('a build that fails names its service and applies nothing', async () => {
       await service('broken/ok', DOCKERFILE, 'ok\n');
       await service('broken/bad', 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo the-bad-step-ran && false\n');
@@ -157,6 +199,7 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
           /Input 'image': gives '.*\/svc\/Big' for the service 'Big', which is not a valid repository/,
         ],
         [{ 'build-context': 'services/api' }, /Input 'services': and 'build-context' are both set/],
+        [{ 'push-to': `${reg.host}/svc/{service}-Caps` }, /Input 'push-to'/],
         [
           { services: 'services/api\nbroken/ok' },
           /Input 'services': the service 'ok' is pushed to '.*\/svc\/shop-ok', the repository of no container/,

@@ -34,12 +34,14 @@ export async function resolveBuilds(opts: DeployOptions, logger: Logger): Promis
   const specs = await Promise.all(
     services.map(async ({ name, dir, dockerfile, image }) => {
       const tag = `${SERVICE_TAG_PREFIX}${(await serviceHash(dir, dockerfile, opts.services!.buildArgs, opts.services!.platforms)).slice(0, 16)}`;
+      const pushTo = opts.services!.pushTo;
       return {
         name,
         service: name,
         context: dir,
         dockerfile,
         image,
+        ...(pushTo ? { push: serviceRepository('push-to', pushTo, name) } : {}),
         tag,
         buildArgs: opts.services!.buildArgs,
         ...(opts.services!.secrets ? { secrets: opts.services!.secrets } : {}),
@@ -129,20 +131,26 @@ export async function findServices(workspace: string, opt: ServicesOption): Prom
       `'${opt.image}' has no {service}, but 'services' gives ${byName.size} services (${[...byName.keys()].join(', ')})`,
       "a repository with {service} in it, such as 'ghcr.io/org/shop-{service}'",
     );
-  return [...byName].map(([name, dir]) => {
-    const repository = opt.image.replace(/\{service\}/g, name);
-    let image: ImageReference;
-    try {
-      image = parseImageInput('image', repository, { repositoryOnly: true });
-    } catch (e) {
-      throw new InputError(
-        'image',
-        `gives '${repository}' for the service '${name}', which is not a valid repository: ${(e as Error).message}`,
-        'service directory names that make valid repository names (lower case letters, digits, . _ -)',
-      );
-    }
-    return { name, dir, dockerfile: path.resolve(dir, opt.dockerfile), image };
-  });
+  return [...byName].map(([name, dir]) => ({
+    name,
+    dir,
+    dockerfile: path.resolve(dir, opt.dockerfile),
+    image: serviceRepository('image', opt.image, name),
+  }));
+}
+
+/** The repository an input's template (`image`, `push-to`) gives one service. */
+function serviceRepository(input: string, template: string, name: string): ImageReference {
+  const repository = template.replace(/\{service\}/g, name);
+  try {
+    return parseImageInput(input, repository, { repositoryOnly: true });
+  } catch (e) {
+    throw new InputError(
+      input,
+      `gives '${repository}' for the service '${name}', which is not a valid repository: ${(e as Error).message}`,
+      'service directory names that make valid repository names (lower case letters, digits, . _ -)',
+    );
+  }
 }
 
 /**

@@ -86,7 +86,7 @@ export function substituteAll(
   // Registries: one connection per host. Credentials go only to the registry of `image`; without a
   // build, to the registry of the `images` entries when they all name one (never to several).
   const entryHosts = [...new Set(opts.images.map((i) => i.registry))];
-  const buildHosts = [...new Set(specs.map((b) => b.image.registry))];
+  const buildHosts = [...new Set(specs.map((b) => (b.push ?? b.image).registry))];
   const hosts = buildHosts.length ? buildHosts : entryHosts;
   const credsHost = hosts.length === 1 ? hosts[0] : undefined;
   if (opts.username && !credsHost)
@@ -161,16 +161,12 @@ export async function pinImages(
   which: 'others' | 'built',
   logger: Logger,
 ): Promise<void> {
+  if (which === 'built') return placeBuilt(opts, targets, work, logger);
   if (!opts.pinDigests) return;
-  // 'built': the images whose digest is known (built, or found under their tag).
-  const changes = work.changes.filter((c) => {
-    const b = buildOf(work, c);
-    return which === 'built' ? !!b?.digest : !b;
-  });
+  const changes = work.changes.filter((c) => !buildOf(work, c));
   if (!changes.some((c) => !c.to.includes('@'))) return;
-  await logger.group(which === 'built' ? 'Pin the built images' : 'Pin images to digests', async () => {
+  await logger.group('Pin images to digests', async () => {
     await pinDigests(targets, changes, async (_reference, ref) => {
-      if (which === 'built') return buildFor(work, ref)!.digest;
       const reg = await work.registryFor(ref.registry);
       const found = await reg.head(ref.repository, ref.tag ?? 'latest');
       if (!found) throw new C2CError(`image ${formatReference(ref)} does not exist in its registry`);
@@ -178,6 +174,36 @@ export async function pinImages(
     });
     for (const c of changes) logger.info(describeChange(c));
   });
+}
+
+/**
+ * The images whose digest is known (built, or found under their tag) go into the containers that
+ * were given `image:tag`: pinned, `repository@digest`, or with pin-digests false `repository:tag`,
+ * where the repository is the one that holds it (`image`, or `push-to` for one this run pushed there).
+ */
+async function placeBuilt(
+  opts: DeployOptions,
+  targets: ImageTarget[],
+  work: ImageWork,
+  logger: Logger,
+): Promise<void> {
+  const placed: ImageChange[] = [];
+  for (const c of work.changes) {
+    const b = buildOf(work, c);
+    if (!b?.digest) continue;
+    const at = b.image.indexOf('@');
+    const to = opts.pinDigests ? b.image : `${b.image.slice(0, at)}:${b.spec.tag}`;
+    if (to === c.to) continue;
+    for (const t of targets)
+      for (const { container } of containersOf(podSpecOf(t.object)))
+        if (container.image === c.to) container.image = to;
+    c.to = to;
+    placed.push(c);
+  }
+  if (placed.length)
+    await logger.group('Pin the built images', async () => {
+      for (const c of placed) logger.info(describeChange(c));
+    });
 }
 
 const REVISION_LABEL = 'org.opencontainers.image.revision';
@@ -197,11 +223,24 @@ export async function reuseBuiltImages(ctx: DeployContext, work: ImageWork): Pro
 
 async function reuseOne(ctx: DeployContext, work: ImageWork, b: BuildWork): Promise<boolean> {
   const { spec } = b;
-  const reg = await work.registryFor(spec.image.registry);
-  const found = await reg.head(spec.image.repository, spec.tag);
+  // `image` first (main's, read only), then `push-to` (where this kind of run pushes).
+  for (const where of spec.push ? [spec.image, spec.push] : [spec.image])
+    if (await reuseFrom(ctx, work, b, where)) return true;
+  return false;
+}
+
+async function reuseFrom(
+  ctx: DeployContext,
+  work: ImageWork,
+  b: BuildWork,
+  where: ImageReference,
+): Promise<boolean> {
+  const { spec } = b;
+  const reg = await work.registryFor(where.registry);
+  const found = await reg.head(where.repository, spec.tag);
   if (!found) return false;
   if (!spec.contentAddressed && ctx.revision) {
-    const label = (await reg.imageConfig(spec.image.repository, found.digest)).labels[REVISION_LABEL];
+    const label = (await reg.imageConfig(where.repository, found.digest)).labels[REVISION_LABEL];
     if (label !== ctx.revision) {
       ctx.logger.info(
         `${formatReference(b.ref)} exists, but was built from ${label ? `revision ${label}` : 'an unknown revision'}, not ${ctx.revision}: building it again`,
@@ -209,7 +248,7 @@ async function reuseOne(ctx: DeployContext, work: ImageWork, b: BuildWork): Prom
       return false;
     }
   }
-  const missing = await missingPlatforms(reg, spec, found.digest);
+  const missing = await missingPlatforms(reg, { ...spec, image: where }, found.digest);
   if (missing.length) {
     const what = `${formatReference(b.ref)} exists, but not for ${missing.join(', ')}`;
     if (!spec.movingTag)
@@ -220,10 +259,10 @@ async function reuseOne(ctx: DeployContext, work: ImageWork, b: BuildWork): Prom
     return false;
   }
   b.digest = found.digest;
-  b.image = `${formatReference({ registry: spec.image.registry, repository: spec.image.repository })}@${found.digest}`;
+  b.image = `${formatReference({ registry: where.registry, repository: where.repository })}@${found.digest}`;
   b.reused = true;
   ctx.logger.info(
-    `${formatReference(b.ref)} exists already (${found.digest}): not built again (set 'rebuild' to build anyway)`,
+    `${formatReference({ ...where, tag: spec.tag })} exists already (${found.digest}): not built again (set 'rebuild' to build anyway)`,
   );
   return true;
 }
@@ -320,10 +359,12 @@ async function buildOne(ctx: DeployContext, work: ImageWork, b: BuildWork, logge
     );
   const builder = await resolveBuilder(build.builder, logger);
   const syft = await syftFor(work.attest, builder);
-  const reg = await work.registryFor(build.image.registry);
+  // Where it goes: `push-to` when given, else `image`.
+  const to = build.push ?? build.image;
+  const reg = await work.registryFor(to.registry);
   // A content tag (src-…, the default sha-…) never moves; a tag the user chose may (e.g. latest).
-  await reg.ensureRepository(build.image.repository, build.movingTag ? [build.tag] : []);
-  const cache = build.layerCache ? await ensureCacheRepository(reg, build.image.repository) : undefined;
+  await reg.ensureRepository(to.repository, build.movingTag ? [build.tag] : []);
+  const cache = build.layerCache ? await ensureCacheRepository(reg, to.repository) : undefined;
   const creds = await reg.credentials();
   const targets = [
     {
@@ -336,7 +377,7 @@ async function buildOne(ctx: DeployContext, work: ImageWork, b: BuildWork, logge
   const base = build.buildArgs.find(([k]) => k === 'BASE_IMAGE')?.[1];
   if (base) {
     const baseHost = parseImageReference(base).registry;
-    if (baseHost !== build.image.registry && isLoopbackHost(baseHost))
+    if (baseHost !== to.registry && isLoopbackHost(baseHost))
       targets.push({ host: baseHost, insecure: true });
   }
   const labels: Record<string, string> = {
@@ -346,7 +387,7 @@ async function buildOne(ctx: DeployContext, work: ImageWork, b: BuildWork, logge
   };
   if (ctx.revision) labels[REVISION_LABEL] = ctx.revision;
   if (ctx.source) labels['org.opencontainers.image.source'] = ctx.source;
-  const pushTag = `${reg.endpointHost}/${build.image.repository}:${build.tag}`;
+  const pushTag = `${reg.endpointHost}/${to.repository}:${build.tag}`;
   const built = await buildAndPush(
     {
       context: build.context,
@@ -360,7 +401,7 @@ async function buildOne(ctx: DeployContext, work: ImageWork, b: BuildWork, logge
         ? {}
         : {
             immutableTags: [pushTag],
-            holding: () => tagHolding(reg, build.image.repository, build.tag),
+            holding: () => tagHolding(reg, to.repository, build.tag),
             whenHeld: build.rebuild ? ('fail' as const) : ('use' as const),
           }),
       buildArgs: build.buildArgs,
@@ -384,10 +425,10 @@ async function buildOne(ctx: DeployContext, work: ImageWork, b: BuildWork, logge
     builder,
   );
   b.digest = built.digest;
-  b.image = `${formatReference({ registry: build.image.registry, repository: build.image.repository })}@${built.digest}`;
+  b.image = `${formatReference({ registry: to.registry, repository: to.repository })}@${built.digest}`;
   logger.info(`pushed ${b.image}`);
   const started = new Date((ctx.now ?? Date.now)() - built.durationMs).toISOString();
-  await attestPushed(work.attest, reg, build.image.repository, built.digest, {
+  await attestPushed(work.attest, reg, to.repository, built.digest, {
     builder,
     ...(syft ? { syft } : {}),
     logger,
