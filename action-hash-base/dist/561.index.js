@@ -300,6 +300,12 @@ function hashFor(key) {
         return 'sha384';
     return 'sha256';
 }
+/** The key's algorithm, for messages: `ECDSA prime256v1`, `ed25519`, `rsa`. */
+function keyType(key) {
+    return key.asymmetricKeyType === 'ec'
+        ? `ECDSA ${key.asymmetricKeyDetails?.namedCurve}`
+        : String(key.asymmetricKeyType);
+}
 function checkKeyType(key, input) {
     if (!['ec', 'ed25519', 'rsa'].includes(key.asymmetricKeyType ?? ''))
         throw new errors/* InputError */.dz(input, `is a ${key.asymmetricKeyType} key`, 'an ECDSA (P-256, P-384), Ed25519 or RSA key');
@@ -325,7 +331,7 @@ async function loadSigner(src) {
     checkKeyType(key, src.input);
     const pub = (0,external_node_crypto_.createPublicKey)(key).export({ format: 'der', type: 'spki' });
     return {
-        describe: `a ${key.asymmetricKeyType === 'ec' ? `ECDSA ${key.asymmetricKeyDetails?.namedCurve}` : key.asymmetricKeyType} key`,
+        describe: `a ${keyType(key)} key`,
         publicKeyDer: async () => pub,
         sign: async (data) => (0,external_node_crypto_.sign)(hashFor(key), data, key),
     };
@@ -345,7 +351,7 @@ async function loadVerifier(src) {
     checkKeyType(key, src.input);
     const der = key.export({ format: 'der', type: 'spki' });
     return {
-        describe: `a ${key.asymmetricKeyType === 'ec' ? `ECDSA ${key.asymmetricKeyDetails?.namedCurve}` : key.asymmetricKeyType} public key`,
+        describe: `a ${keyType(key)} public key`,
         publicKeyDer: async () => der,
         verify: async (data, sig) => {
             try {

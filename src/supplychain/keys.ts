@@ -141,6 +141,13 @@ function hashFor(key: KeyObject): string | null {
   return 'sha256';
 }
 
+/** The key's algorithm, for messages: `ECDSA prime256v1`, `ed25519`, `rsa`. */
+function keyType(key: KeyObject): string {
+  return key.asymmetricKeyType === 'ec'
+    ? `ECDSA ${key.asymmetricKeyDetails?.namedCurve}`
+    : String(key.asymmetricKeyType);
+}
+
 function checkKeyType(key: KeyObject, input: string): void {
   if (!['ec', 'ed25519', 'rsa'].includes(key.asymmetricKeyType ?? ''))
     throw new InputError(
@@ -172,7 +179,7 @@ export async function loadSigner(src: KeySource & { password?: string }): Promis
   checkKeyType(key, src.input);
   const pub = createPublicKey(key).export({ format: 'der', type: 'spki' });
   return {
-    describe: `a ${key.asymmetricKeyType === 'ec' ? `ECDSA ${key.asymmetricKeyDetails?.namedCurve}` : key.asymmetricKeyType} key`,
+    describe: `a ${keyType(key)} key`,
     publicKeyDer: async () => pub,
     sign: async (data) => cryptoSign(hashFor(key), data, key),
   };
@@ -195,7 +202,7 @@ export async function loadVerifier(src: KeySource): Promise<Verifier> {
   checkKeyType(key, src.input);
   const der = key.export({ format: 'der', type: 'spki' });
   return {
-    describe: `a ${key.asymmetricKeyType === 'ec' ? `ECDSA ${key.asymmetricKeyDetails?.namedCurve}` : key.asymmetricKeyType} public key`,
+    describe: `a ${keyType(key)} public key`,
     publicKeyDer: async () => der,
     verify: async (data, sig) => {
       try {

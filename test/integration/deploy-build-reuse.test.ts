@@ -5,7 +5,7 @@ import { closeHttpAgents } from '../../src/core/http.js';
 import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
 import { makeRootImage } from '../helpers/base-image.js';
 import { commitAll } from '../helpers/git.js';
-import { privateBuildahStore } from '../helpers/buildah-store.js';
+import { useBuildahStore } from '../helpers/use-buildah-store.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry.js';
 import { haveTools } from '../helpers/tools.js';
 import { deploymentManifest } from '../fixtures/workloads.js';
@@ -24,15 +24,7 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox', 'git'))(
     let h: DeployHarness;
     let root: string;
     let revision: string;
-    const stores: Array<{ remove(): Promise<void> }> = [];
-    const saved = { root: process.env.C2C_BUILDAH_ROOT, run: process.env.C2C_BUILDAH_RUNROOT };
-
-    /** A fresh, empty buildah store for the next build (as on a new CI runner). */
-    async function freshStore() {
-      const s = await privateBuildahStore('reuse');
-      stores.push(s);
-      Object.assign(process.env, s.env);
-    }
+    const buildah = useBuildahStore('reuse');
 
     beforeAll(async () => {
       [kube, reg] = await Promise.all([startKubeFake({ readyDelayMs: 20, tickMs: 50 }), startRegistry()]);
@@ -47,11 +39,7 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox', 'git'))(
       revision = commitAll(h.ws, 'app');
     });
     afterAll(async () => {
-      process.env.C2C_BUILDAH_ROOT = saved.root;
-      process.env.C2C_BUILDAH_RUNROOT = saved.run;
-      if (saved.root === undefined) delete process.env.C2C_BUILDAH_ROOT;
-      if (saved.run === undefined) delete process.env.C2C_BUILDAH_RUNROOT;
-      await Promise.all([kube?.stop(), reg?.stop(), h?.close(), ...stores.map((s) => s.remove())]);
+      await Promise.all([kube?.stop(), reg?.stop(), h?.close()]);
       closeHttpAgents();
     });
 
@@ -68,7 +56,7 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox', 'git'))(
     it('a re-run of the same commit builds nothing and restarts nothing; a forced rebuild gives the same digest', async () => {
       const ns = await h.namespace('reuse');
       const file = await h.write([deploymentManifest('web', `${reg.host}/reuse/app:dev`)]);
-      await freshStore();
+      await buildah.fresh(); // a cold store, as on a new CI runner
       const first = await h.deploy(inputs(ns, file), { revision });
       expect(first.r.result, first.logger.text()).toBe('success');
       expect(first.logger.text()).toMatch(/group: Build and push/);
@@ -92,7 +80,7 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox', 'git'))(
       expect(kube.requestLog.filter((x) => x.method === 'PATCH' && !/dryRun/.test(x.path))).toEqual([]);
 
       // rebuild: true, on an empty builder store: built again, and the same digest (reproducible).
-      await freshStore();
+      await buildah.fresh(); // a cold store, as on a new CI runner
       const rebuilt = await h.deploy(inputs(ns, file, { rebuild: 'true' }), { revision });
       expect(rebuilt.r.result, rebuilt.logger.text()).toBe('success');
       expect(rebuilt.logger.text()).toMatch(/group: Build and push/);

@@ -6,7 +6,7 @@ import { nullLogger } from '../../src/core/logger.js';
 import { connectRegistry, isIndexMediaType, type Registry } from '../../src/registry/index.js';
 import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
 import { deploymentManifest } from '../fixtures/workloads.js';
-import { privateBuildahStore } from '../helpers/buildah-store.js';
+import { useBuildahStore } from '../helpers/use-buildah-store.js';
 import { COMMIT, deployHarness, type DeployHarness } from '../helpers/deploy-harness.js';
 import { commitAll } from '../helpers/git.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry.js';
@@ -24,14 +24,10 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'git'))(
     let kube: KubeFake;
     let h: DeployHarness;
     let client: Registry;
-    const stores: Array<{ remove(): Promise<void> }> = [];
-    const saved = { root: process.env.C2C_BUILDAH_ROOT, run: process.env.C2C_BUILDAH_RUNROOT };
+    useBuildahStore('platforms');
 
     beforeAll(async () => {
       [reg, kube] = await Promise.all([startRegistry(), startKubeFake({ readyDelayMs: 20, tickMs: 50 })]);
-      const store = await privateBuildahStore('platforms');
-      stores.push(store);
-      Object.assign(process.env, store.env);
       h = await deployHarness(kube.kubeconfig);
       for (const dir of ['app', 'services/api', 'services/web']) {
         await mkdir(path.join(h.ws, dir), { recursive: true });
@@ -42,11 +38,7 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'git'))(
       client = await connectRegistry(reg.host, { logger: nullLogger });
     });
     afterAll(async () => {
-      process.env.C2C_BUILDAH_ROOT = saved.root;
-      process.env.C2C_BUILDAH_RUNROOT = saved.run;
-      if (saved.root === undefined) delete process.env.C2C_BUILDAH_ROOT;
-      if (saved.run === undefined) delete process.env.C2C_BUILDAH_RUNROOT;
-      await Promise.all([reg?.stop(), kube?.stop(), h?.close(), ...stores.map((s) => s.remove())]);
+      await Promise.all([reg?.stop(), kube?.stop(), h?.close()]);
       closeHttpAgents();
     });
 

@@ -5,7 +5,7 @@ import { closeHttpAgents } from '../../src/core/http.js';
 import { deployOutputs } from '../../src/deploy/inputs.js';
 import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
 import { makeRootImage } from '../helpers/base-image.js';
-import { privateBuildahStore } from '../helpers/buildah-store.js';
+import { useBuildahStore } from '../helpers/use-buildah-store.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry.js';
 import { haveTools } from '../helpers/tools.js';
 import { deploymentManifest } from '../fixtures/workloads.js';
@@ -22,8 +22,7 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
     let reg: RegistryServer;
     let h: DeployHarness;
     let root: string;
-    let store: { remove(): Promise<void> } | undefined;
-    const saved = { root: process.env.C2C_BUILDAH_ROOT, run: process.env.C2C_BUILDAH_RUNROOT };
+    useBuildahStore('services');
     const NAMES = ['api', 'web', 'worker'];
 
     async function service(dir: string, dockerfile: string | undefined, text = `${dir}\n`) {
@@ -37,19 +36,12 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
       [kube, reg] = await Promise.all([startKubeFake({ readyDelayMs: 20, tickMs: 50 }), startRegistry()]);
       root = await makeRootImage(reg.host, 'svc/root');
       h = await deployHarness(kube.kubeconfig);
-      const s = await privateBuildahStore('services');
-      store = s;
-      Object.assign(process.env, s.env);
       for (const n of NAMES) await service(`services/${n}`, DOCKERFILE);
       // A directory of the glob without a Dockerfile is not a service.
       await service('services/shared', undefined);
     });
     afterAll(async () => {
-      process.env.C2C_BUILDAH_ROOT = saved.root;
-      process.env.C2C_BUILDAH_RUNROOT = saved.run;
-      if (saved.root === undefined) delete process.env.C2C_BUILDAH_ROOT;
-      if (saved.run === undefined) delete process.env.C2C_BUILDAH_RUNROOT;
-      await Promise.all([kube?.stop(), reg?.stop(), h?.close(), store?.remove()]);
+      await Promise.all([kube?.stop(), reg?.stop(), h?.close()]);
       closeHttpAgents();
     });
 

@@ -7,7 +7,7 @@ import { closeHttpAgents } from '../../src/core/http.js';
 import { startGitHubFake, type GitHubFake } from '../fakes/github.js';
 import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
 import { makeRootImage } from '../helpers/base-image.js';
-import { privateBuildahStore } from '../helpers/buildah-store.js';
+import { useBuildahStore } from '../helpers/use-buildah-store.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry.js';
 import { haveTools } from '../helpers/tools.js';
 import { deploymentManifest } from '../fixtures/workloads.js';
@@ -26,8 +26,7 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
     let reg: RegistryServer;
     let ws: string;
     let root: string;
-    let store: { remove(): Promise<void> } | undefined;
-    const saved = { root: process.env.C2C_BUILDAH_ROOT, run: process.env.C2C_BUILDAH_RUNROOT };
+    useBuildahStore('fe-services');
 
     beforeAll(async () => {
       [kube, gh, reg] = await Promise.all([
@@ -37,9 +36,6 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
       ]);
       gh.collaborators.set('maintainer', 'write');
       root = await makeRootImage(reg.host, 'fesvc/root');
-      const s = await privateBuildahStore('fe-services');
-      store = s;
-      Object.assign(process.env, s.env);
       ws = await mkdtemp(path.join(os.tmpdir(), 'c2c-fe-services-'));
       await mkdir(path.join(ws, 'k8s'));
       for (const n of ['api', 'web']) {
@@ -56,11 +52,7 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox'))(
       }
     });
     afterAll(async () => {
-      process.env.C2C_BUILDAH_ROOT = saved.root;
-      process.env.C2C_BUILDAH_RUNROOT = saved.run;
-      if (saved.root === undefined) delete process.env.C2C_BUILDAH_ROOT;
-      if (saved.run === undefined) delete process.env.C2C_BUILDAH_RUNROOT;
-      await Promise.all([kube?.stop(), gh?.stop(), reg?.stop(), store?.remove()]);
+      await Promise.all([kube?.stop(), gh?.stop(), reg?.stop()]);
       if (ws) await rm(ws, { recursive: true, force: true });
       closeHttpAgents();
     });

@@ -10,7 +10,7 @@ import { startEcrFake, type EcrFake } from '../fakes/ecr.js';
 import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
 import { deploymentManifest } from '../fixtures/workloads.js';
 import { commitAll } from '../helpers/git.js';
-import { privateBuildahStore } from '../helpers/buildah-store.js';
+import { useBuildahStore } from '../helpers/use-buildah-store.js';
 import { COMMIT, deployHarness, type DeployHarness } from '../helpers/deploy-harness.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry.js';
 import { haveTools } from '../helpers/tools.js';
@@ -26,8 +26,7 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'git'))('content tags a
   let h: DeployHarness;
   let ecr: EcrFake;
   let src: string;
-  const stores: Array<{ remove(): Promise<void> }> = [];
-  const saved = { root: process.env.C2C_BUILDAH_ROOT, run: process.env.C2C_BUILDAH_RUNROOT };
+  useBuildahStore('immutable');
 
   beforeAll(async () => {
     [reg, kube, ecr] = await Promise.all([
@@ -35,9 +34,6 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'git'))('content tags a
       startKubeFake({ readyDelayMs: 20, tickMs: 50 }),
       startEcrFake(),
     ]);
-    const store = await privateBuildahStore('immutable');
-    stores.push(store);
-    Object.assign(process.env, store.env);
     h = await deployHarness(kube.kubeconfig);
     await mkdir(path.join(h.ws, 'app'));
     await writeFile(path.join(h.ws, 'app/Dockerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n');
@@ -49,11 +45,7 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'git'))('content tags a
     await writeFile(path.join(src, 'other.txt'), `other ${Date.now()}\n`);
   });
   afterAll(async () => {
-    process.env.C2C_BUILDAH_ROOT = saved.root;
-    process.env.C2C_BUILDAH_RUNROOT = saved.run;
-    if (saved.root === undefined) delete process.env.C2C_BUILDAH_ROOT;
-    if (saved.run === undefined) delete process.env.C2C_BUILDAH_RUNROOT;
-    await Promise.all([reg?.stop(), kube?.stop(), ecr?.stop(), h?.close(), ...stores.map((s) => s.remove())]);
+    await Promise.all([reg?.stop(), kube?.stop(), ecr?.stop(), h?.close()]);
     closeHttpAgents();
   });
 

@@ -9,7 +9,7 @@ import { connectRegistry, type Registry } from '../../src/registry/index.js';
 import { startKubeFake, type KubeFake } from '../fakes/kube/index.js';
 import { deploymentManifest } from '../fixtures/workloads.js';
 import { makeRootImage } from '../helpers/base-image.js';
-import { privateBuildahStore } from '../helpers/buildah-store.js';
+import { useBuildahStore } from '../helpers/use-buildah-store.js';
 import { deployHarness, type DeployHarness } from '../helpers/deploy-harness.js';
 import { commitAll, git } from '../helpers/git.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry.js';
@@ -28,21 +28,13 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox', 'git'))(
     let h: DeployHarness;
     let client: Registry;
     let root: string;
-    const stores: Array<{ remove(): Promise<void> }> = [];
-    const saved = { root: process.env.C2C_BUILDAH_ROOT, run: process.env.C2C_BUILDAH_RUNROOT };
-
-    /** A fresh, empty buildah store for the next build (as on a new CI runner). */
-    async function freshStore() {
-      const s = await privateBuildahStore('layer-cache');
-      stores.push(s);
-      Object.assign(process.env, s.env);
-    }
+    const buildah = useBuildahStore('layer-cache');
 
     const SLOW = 'RUN sleep 1 && head -c 32 /dev/urandom | od -An -tx1 > /slow.txt';
 
     beforeAll(async () => {
       [reg, kube] = await Promise.all([startRegistry(), startKubeFake({ readyDelayMs: 20, tickMs: 50 })]);
-      await freshStore();
+      await buildah.fresh(); // a cold store, as on a new CI runner
       root = await makeRootImage(reg.host, 'cache/root');
       h = await deployHarness(kube.kubeconfig);
       await mkdir(path.join(h.ws, 'app'));
@@ -61,11 +53,7 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox', 'git'))(
       client = await connectRegistry(reg.host, { logger: nullLogger });
     });
     afterAll(async () => {
-      process.env.C2C_BUILDAH_ROOT = saved.root;
-      process.env.C2C_BUILDAH_RUNROOT = saved.run;
-      if (saved.root === undefined) delete process.env.C2C_BUILDAH_ROOT;
-      if (saved.run === undefined) delete process.env.C2C_BUILDAH_RUNROOT;
-      await Promise.all([reg?.stop(), kube?.stop(), h?.close(), ...stores.map((s) => s.remove())]);
+      await Promise.all([reg?.stop(), kube?.stop(), h?.close()]);
       closeHttpAgents();
     });
 
@@ -86,7 +74,7 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox', 'git'))(
       const ns = await h.namespace('cache');
       const file = await h.write([deploymentManifest('web', `${reg.host}/cache/app:dev`)]);
       const deploy = async (revision: string, extra: Record<string, string> = {}) => {
-        await freshStore();
+        await buildah.fresh(); // a cold store, as on a new CI runner
         const { r, logger } = await h.deploy(
           {
             manifests: file,
@@ -133,7 +121,7 @@ describe.skipIf(!haveTools('docker-registry', 'buildah', 'busybox', 'git'))(
           ...over,
         }) as HashBaseRaw;
       const build = async () => {
-        await freshStore();
+        await buildah.fresh(); // a cold store, as on a new CI runner
         const logger = memoryLogger();
         const r = await runHashBase(parseHashBaseInputs(raw({}), h.ws), { logger, manifestDir: h.ws });
         expect(r.built, logger.text()).toBe(true);
