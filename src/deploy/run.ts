@@ -122,8 +122,16 @@ async function takeLocks(
   });
   held.lock = lock;
   const namespaces = [...new Set(items.map((i) => i.namespace).filter((n): n is string => !!n))].sort();
+  // A namespace the set makes is locked once made, when it does not exist yet: asked with a GET (the
+  // set's Namespace needs it anyway), not with a Lease create, which the server holds ~50 ms before
+  // it refuses one in a missing namespace.
+  const made = new Set(
+    items.filter((i) => i.info.kind === 'Namespace').map((i) => String(i.object.metadata.name)),
+  );
   await ctx.logger.group('Take the deploy lock', async () => {
-    for (const ns of namespaces) await lock.acquire(ns);
+    for (const ns of namespaces)
+      if (!made.has(ns) || (await client.get({ apiVersion: 'v1', kind: 'Namespace', name: ns })))
+        await lock.acquire(ns);
   });
 }
 
