@@ -1,7 +1,7 @@
 // The face of src/core: what other rooms may use of it.
 export { closeHttpAgents } from './agents.js';
 export { CancelledError, cancelReason, cancellableSleep, onTermination, throwIfCancelled } from './cancel.js';
-export { monotonicMs } from './clock.js';
+export { formatWhen, monotonicMs } from './clock.js';
 export { C2CError, InputError, ProblemsError, ToolMissingError, errorMessage, withNote } from './errors.js';
 export { ExecError, exec, which } from './exec.js';
 export { splitCommandLine } from './words.js';

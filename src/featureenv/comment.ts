@@ -1,4 +1,4 @@
-import { codeSpan, escapeMarkdown, markdownLink, formatDuration } from '../core/index.js';
+import { codeSpan, escapeMarkdown, markdownLink, formatDuration, formatWhen } from '../core/index.js';
 
 /**
  * The one sticky PR comment of an environment (found by its hidden marker, never a second one):
@@ -20,6 +20,8 @@ export interface UpComment {
   updated: boolean;
   database?: string;
   runUrl?: string;
+  /** Now (ms), for times written for people. */
+  now: number;
 }
 
 export function renderUpComment(c: UpComment): string {
@@ -43,7 +45,7 @@ export function renderUpComment(c: UpComment): string {
     out.push(`Database: ${codeSpan(c.database)} (its credentials are in the namespace's Secret).`, '');
   if (c.links.length) out.push(c.links.map(([name, url]) => markdownLink(name, url)).join(' · '), '');
   out.push(
-    `Expires ${escapeMarkdown(c.expiresAt)} unless the pull request is updated before; remove the label to tear it down now.${c.runUrl ? ` ${markdownLink('Run', c.runUrl)}.` : ''}`,
+    `Expires ${escapeMarkdown(formatWhen(c.expiresAt, c.now))} unless the pull request is updated before; remove the label to tear it down now.${c.runUrl ? ` ${markdownLink('Run', c.runUrl)}.` : ''}`,
   );
   return out.join('\n');
 }

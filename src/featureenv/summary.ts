@@ -1,11 +1,11 @@
-import { codeSpan, escapeMarkdown, markdownLink } from '../core/index.js';
+import { codeSpan, escapeMarkdown, formatWhen, markdownLink } from '../core/index.js';
 import { renderDeploySummary, type WorkloadRow } from '../deploy/index.js';
 import type { FeatureEnvResult } from './context.js';
 
 /** The job summary of a feature-environment run. */
 export function renderFeatureEnvSummary(
   r: FeatureEnvResult,
-  o: { rows?: WorkloadRow[]; fromPool?: boolean; database?: string | undefined } = {},
+  o: { rows?: WorkloadRow[]; fromPool?: boolean; database?: string | undefined; now?: number } = {},
 ): string {
   const title = r.number
     ? `Feature environment #${r.number}: ${r.status}`
@@ -16,9 +16,12 @@ export function renderFeatureEnvSummary(
     facts.push(`| Namespace | ${codeSpan(r.namespace)}${o.fromPool ? ' (from the warm pool)' : ''} |`);
   if (r.url) facts.push(`| URL | ${markdownLink(r.url, r.url)} |`);
   if (r.readySeconds) facts.push(`| Ready in | ${escapeMarkdown(r.readySeconds)} s |`);
-  if (r.expiresAt) facts.push(`| Expires | ${escapeMarkdown(r.expiresAt)} |`);
+  if (r.expiresAt)
+    facts.push(
+      `| Expires | ${escapeMarkdown(formatWhen(r.expiresAt, o.now ?? Date.now()))} (${codeSpan(r.expiresAt)}) |`,
+    );
   if (o.database) facts.push(`| Database | ${codeSpan(o.database)} |`);
-  facts.push(`| Why | ${escapeMarkdown(r.reason)} |`);
+  facts.push(`| What happened | ${escapeMarkdown(r.reason)} |`);
   out.push('| | |', '| --- | --- |', ...facts, '');
   if (r.failure) out.push(`**Failed:** ${escapeMarkdown(r.failure)}`, '');
   if (o.rows?.length)

@@ -194,6 +194,7 @@ export async function up(
                   .replaceAll('{sha}', sha!),
               ]),
               expiresAt,
+              now: now(),
               readyMs,
               fromPool: claimed.fromPool,
               updated: claimed.existing,
@@ -208,7 +209,11 @@ export async function up(
   const out: FeatureEnvResult = {
     ...emptyResult(
       claimed.existing ? 'updated' : 'up',
-      claimed.existing ? 'updated with new commits' : 'made',
+      claimed.existing
+        ? `updated with commit ${sha!.slice(0, 7)}`
+        : claimed.fromPool
+          ? 'made for this pull request from a warm spare'
+          : 'made for this pull request',
     ),
     number,
     namespace: claimed.namespace,
@@ -229,7 +234,12 @@ export async function up(
       logger.warning(`could not refill the warm pool: ${errorMessage(e)}`);
     }
   }
-  out.summary = renderFeatureEnvSummary(out, { rows: result.rows, fromPool: claimed.fromPool, database });
+  out.summary = renderFeatureEnvSummary(out, {
+    rows: result.rows,
+    fromPool: claimed.fromPool,
+    database,
+    now: now(),
+  });
   return out;
 }
 
