@@ -114,7 +114,7 @@ function hostTemplate(value: string, name: string): string {
     throw new InputError(
       name,
       `'${template}' has neither {number} nor {namespace}, so every environment would get the same hosts`,
-      "a template that tells environments apart, e.g. '{service}.pr-{number}.{domain}' (the default) or '{service}.{namespace}.{domain}'",
+      "a template that tells environments apart, e.g. '{service}-pr-{number}.{domain}' (the default) or '{service}-{namespace}.{domain}'",
     );
   return template;
 }
@@ -206,7 +206,7 @@ export const FEATURE_ENV_INPUTS = {
     parse: dnsDomain,
   },
   'host-template': {
-    default: '{service}.pr-{number}.{domain}',
+    default: '{service}-pr-{number}.{domain}',
     description:
       'Host of each Ingress rule: `{service}` (the Ingress name, or the backend Service of the rule), `{number}`, `{namespace}`, `{domain}`. It must hold `{number}` or `{namespace}`, so that each environment gets hosts of its own.',
     parse: hostTemplate,

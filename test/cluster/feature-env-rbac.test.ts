@@ -484,7 +484,7 @@ describe.skipIf(!haveCluster())(
             namespace: envNs,
             name: 'web',
           })) as unknown as { spec: { rules: { host: string }[] } };
-          expect(ing.spec.rules[0]!.host).toBe(`web.pr-${number}.preview.example.com`);
+          expect(ing.spec.rules[0]!.host).toBe(`web-pr-${number}.preview.example.com`);
           // The control namespace got its RoleBinding too; the pool was refilled.
           const [ctl] = await namespacesOf(prefix, 'ctl');
           expect(await binding(String(ctl!.metadata.name))).toBeDefined();

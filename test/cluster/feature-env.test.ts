@@ -115,7 +115,7 @@ describe.skipIf(!haveCluster())('feature environments (genuine control plane)', 
     );
     expect(up.r.status, up.logger.text()).toBe('up');
     expect(up.r.namespace).toMatch(new RegExp(`^${prefix}[0-9a-f]{6}-pr-${number}$`));
-    expect(up.r.url).toBe(`http://api.pr-${number}.preview.example.com`);
+    expect(up.r.url).toBe(`http://api-pr-${number}.preview.example.com`);
     const ns = (await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: up.r.namespace }))!;
     expect(ns.metadata.labels).toMatchObject({
       [MANAGED]: 'true',
@@ -130,11 +130,11 @@ describe.skipIf(!haveCluster())('feature environments (genuine control plane)', 
     })) as unknown as {
       spec: { rules: { host: string }[] };
     };
-    expect(ing.spec.rules[0]!.host).toBe(`web.pr-${number}.preview.example.com`);
+    expect(ing.spec.rules[0]!.host).toBe(`web-pr-${number}.preview.example.com`);
     // One comment with the marker, the URLs and the links; a transient Deployment with the URL.
     const comments = gh.comments.filter((c) => c.issue === number);
     expect(comments).toHaveLength(1);
-    expect(comments[0]!.body).toContain(`http://web.pr-${number}.preview.example.com`);
+    expect(comments[0]!.body).toContain(`http://web-pr-${number}.preview.example.com`);
     expect(comments[0]!.body).toContain(`https://logs.example.com/?ns=${up.r.namespace}&sha=${sha}`);
     const d = gh.deployments.find((x) => String(x.id) === up.r.deploymentId)!;
     expect(d.environment).toBe(`feature-env/pr-${number}`);

@@ -318,7 +318,7 @@ describe.skipIf(!haveCluster())('c2c feature-env on the genuine control plane', 
     expect(o).toMatchObject({
       namespace: envNs(101),
       status: 'up',
-      url: 'http://api.pr-101.preview.example.com',
+      url: 'http://api-pr-101.preview.example.com',
     });
     const ns = (await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: o.namespace! }))!;
     expect(ns.metadata.labels).toMatchObject({ [MANAGED]: 'true', [PR_LABEL]: '101' });
@@ -344,7 +344,7 @@ describe.skipIf(!haveCluster())('c2c feature-env on the genuine control plane', 
     const row = lines.find((l) => l.startsWith('#101 '))!;
     expect(row).toMatch(
       new RegExp(
-        `^#101\\s+active\\s+${head.slice(0, 7)}\\s+\\d+s\\s+in (3d|2d23h)\\s+http://api.pr-101.preview.example.com\\s+-\\s+${envNs(101)}$`,
+        `^#101\\s+active\\s+${head.slice(0, 7)}\\s+\\d+s\\s+in (3d|2d23h)\\s+http://api-pr-101.preview.example.com\\s+-\\s+${envNs(101)}$`,
       ),
     );
     const json = await fe('list', ['--kubeconfig', kubeconfig, '--json']);
@@ -355,7 +355,7 @@ describe.skipIf(!haveCluster())('c2c feature-env on the genuine control plane', 
       state: 'active',
       sha: head,
       expired: false,
-      url: 'http://api.pr-101.preview.example.com',
+      url: 'http://api-pr-101.preview.example.com',
       database: null,
     });
 
@@ -405,7 +405,7 @@ describe.skipIf(!haveCluster())('c2c feature-env on the genuine control plane', 
     expect(up.stdout + up.stderr).not.toContain(gh.token);
     const comments = gh.comments.filter((c) => c.issue === 201);
     expect(comments).toHaveLength(1);
-    expect(comments[0]!.body).toContain('http://api.pr-201.preview.example.com');
+    expect(comments[0]!.body).toContain('http://api-pr-201.preview.example.com');
     const d = gh.deployments.find((x) => String(x.id) === o['deployment-id'])!;
     expect(d).toMatchObject({ environment: 'feature-env/pr-201', sha });
     const list = JSON.parse((await fe('list', ['--kubeconfig', kubeconfig, '--json'])).stdout) as Array<

@@ -99,7 +99,7 @@ describe.skipIf(!haveCluster())('action-feature-env, bundled, run as the runner 
     expect(up.outputs).toMatchObject({
       status: 'up',
       namespace: envNs(),
-      url: `http://web.pr-${number}.preview.example.com`,
+      url: `http://web-pr-${number}.preview.example.com`,
     });
     expect(Number(up.outputs['ready-seconds'])).toBeGreaterThan(0);
     expect(up.outputs['expires-at']).toMatch(/^\d{4}-\d\d-\d\dT/);

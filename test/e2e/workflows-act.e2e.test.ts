@@ -646,7 +646,7 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
         const steps = up.outputs['feature-env']!;
         expect(steps.env!.status).toBe('up');
         expect(steps.env!.namespace).toBe(envNs(7));
-        expect(steps.env!.url).toBe('http://web.pr-7.preview.example.com');
+        expect(steps.env!.url).toBe('http://web-pr-7.preview.example.com');
         // One step for the three services: api changed and is built; web and worker have the tags
         // main's deploy pushed (same files, same base) and run main's very images.
         expect(steps.env!.built).toBe('api');
@@ -667,7 +667,7 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
         }
         expect(up.logs['feature-env']).toContain('Built for this pull request: api');
         expect(up.logs['feature-env']).toMatch(
-          /Ready in [\d.]+s at http:\/\/web\.pr-7\.preview\.example\.com/,
+          /Ready in [\d.]+s at http:\/\/web-pr-7\.preview\.example\.com/,
         );
         expect(gh.comments.filter((c) => c.issue === 7)).toHaveLength(1);
 

@@ -168,7 +168,7 @@ describe('human output', () => {
           ageSeconds: 7200,
           expiresAt: '2025-01-04T23:00:00Z',
           expired: false,
-          url: 'http://api.pr-7.example.com',
+          url: 'http://api-pr-7.example.com',
           database: 'fe_pr_7',
           terminating: false,
         },
@@ -187,7 +187,7 @@ describe('human output', () => {
     );
     expect(text.split('\n')).toEqual([
       'PR  STATE                 SHA      AGE  EXPIRES         URL                          DATABASE  NAMESPACE',
-      '#7  active                abcdef0  2h   in 2d23h        http://api.pr-7.example.com  fe_pr_7   fe-pr-7',
+      '#7  active                abcdef0  2h   in 2d23h        http://api-pr-7.example.com  fe_pr_7   fe-pr-7',
       '#9  active (terminating)  -        -    expired 2h ago  -                            -         fe-pr-9',
       '-   spare                 -        30s  -               -                            -         fe-spare-1a2b3c',
     ]);
