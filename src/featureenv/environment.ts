@@ -12,7 +12,7 @@ import {
   type JsonObject,
 } from '../deploy/index.js';
 import { KubeApiError, type KubeObject } from '../kube/index.js';
-import { C2CError } from '../core/index.js';
+import { C2CError, InputError, errorMessage } from '../core/index.js';
 import { randomBytes } from 'node:crypto';
 import { rewriteIngresses } from './hosts.js';
 import type { FeatureEnvOptions } from './inputs.js';
@@ -70,6 +70,7 @@ export async function prepareEnvironment(
     number: o.number,
     namespace,
     annotations: opts.ingressAnnotations,
+    ...(opts.tlsSecret ? { tlsSecret: opts.tlsSecret.name } : {}),
   });
   if (o.credentialRev) stampCredentialReaders(objects, opts.dbSecretName, o.credentialRev);
   return { deploy, prepared, urls };
@@ -248,4 +249,56 @@ export async function writeDatabaseSecret(
   s.logger.info(
     `Secret ${namespace}/${name}: database ${db.database} on ${db.host}:${db.port} (user ${db.user})`,
   );
+}
+
+/** The wildcard certificate of `tls-secret`, read once per run (before anything is made). */
+export async function readTlsSecret(
+  s: Scope,
+  from: { namespace: string; name: string },
+): Promise<{ name: string; data: Record<string, string> }> {
+  let secret;
+  try {
+    secret = await s.client.get({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      namespace: from.namespace,
+      name: from.name,
+    });
+  } catch (e) {
+    throw new InputError(
+      'tls-secret',
+      `Secret ${from.namespace}/${from.name} cannot be read: ${errorMessage(e)}`,
+      `'get' on that Secret for the feature-env identity: a Role in namespace ${from.namespace} with rules [{apiGroups: [''], resources: [secrets], resourceNames: [${from.name}], verbs: [get]}], and its RoleBinding`,
+    );
+  }
+  const data = (asObject(secret?.data) ?? {}) as Record<string, string>;
+  if (!secret || secret.type !== 'kubernetes.io/tls' || !data['tls.crt'] || !data['tls.key'])
+    throw new InputError(
+      'tls-secret',
+      secret
+        ? `Secret ${from.namespace}/${from.name} is of type ${String(secret.type)}, or has no tls.crt and tls.key`
+        : `Secret ${from.namespace}/${from.name} does not exist`,
+      'a kubernetes.io/tls Secret with a wildcard certificate for the domain (tls.crt, tls.key)',
+    );
+  s.logger.secret(data['tls.key']);
+  return { name: from.name, data: { 'tls.crt': data['tls.crt'], 'tls.key': data['tls.key'] } };
+}
+
+/** Copies the certificate into an environment's namespace, under its own name. */
+export async function writeTlsSecret(
+  s: Scope,
+  namespace: string,
+  tls: { name: string; data: Record<string, string> },
+): Promise<void> {
+  await s.client.apply(
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: tls.name, namespace, labels: { 'app.kubernetes.io/managed-by': 'commit-to-cloud' } },
+      type: 'kubernetes.io/tls',
+      data: tls.data,
+    },
+    { fieldManager: FIELD_MANAGER, force: true },
+  );
+  s.logger.info(`Secret ${namespace}/${tls.name}: the TLS certificate of tls-secret`);
 }

@@ -14,6 +14,8 @@ export function rewriteIngresses(
     number: number | string;
     namespace: string;
     annotations: Array<[string, string]>;
+    /** `tls-secret`: every Ingress gets `tls` with its hosts and this Secret. */
+    tlsSecret?: string;
   },
 ): Array<{ service: string; url: string }> {
   const urls: Array<{ service: string; url: string }> = [];
@@ -24,6 +26,7 @@ export function rewriteIngresses(
       .map(asObject)
       .filter((r): r is JsonObject => !!r);
     const renamed = new Map<string, string>();
+    const hosts: string[] = [];
     rules.forEach((rule) => {
       const backend = asObject(asObject(asArray(asObject(rule.http)?.paths)[0])?.backend);
       const svc = asString(asObject(backend?.service)?.name);
@@ -36,13 +39,17 @@ export function rewriteIngresses(
         .toLowerCase();
       if (typeof rule.host === 'string') renamed.set(rule.host, host);
       rule.host = host;
-      const tls = asArray(spec.tls).length > 0;
+      hosts.push(host);
+      const tls = asArray(spec.tls).length > 0 || !!o.tlsSecret;
       urls.push({ service, url: `${tls ? 'https' : 'http'}://${host}` });
     });
-    for (const t of asArray(spec.tls).map(asObject)) {
-      if (!t) continue;
-      t.hosts = asArray(t.hosts).map((h) => renamed.get(String(h)) ?? h);
-    }
+    if (o.tlsSecret) spec.tls = [{ hosts, secretName: o.tlsSecret }];
+    else
+      for (const t of asArray(spec.tls).map(asObject)) {
+        if (!t) continue;
+        t.hosts = asArray(t.hosts).map((h) => renamed.get(String(h)) ?? h);
+      }
+    obj.spec = spec;
     if (o.annotations.length) {
       const meta = metadataOf(obj);
       const ann = (asObject(meta.annotations) ?? {}) as Record<string, unknown>;

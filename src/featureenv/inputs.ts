@@ -65,6 +65,20 @@ const HOST_PLACEHOLDERS = ['service', 'number', 'namespace', 'domain'];
 
 // The parsers of feature-env's own inputs (InputDef.parse), each beside its input below.
 
+/** `namespace/name` of a Secret (DNS labels); empty: none. */
+function tlsSecretRef(value: string, name: string): { namespace: string; name: string } | undefined {
+  const v = value.trim();
+  if (!v) return undefined;
+  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(v);
+  if (!m)
+    throw new InputError(
+      name,
+      `'${v}' is not namespace/name`,
+      "the namespace and name of a TLS Secret, e.g. 'cert-manager/preview-wildcard'",
+    );
+  return { namespace: m[1]!, name: m[3]! };
+}
+
 function labelName(value: string, name: string): string {
   const label = value.trim();
   if (!label) throw new InputError(name, 'is empty', "a label name such as 'feature-env'");
@@ -211,6 +225,12 @@ export const FEATURE_ENV_INPUTS = {
       'Host of each Ingress rule: `{service}` (the Ingress name, or the backend Service of the rule), `{number}`, `{namespace}`, `{domain}`. It must hold `{number}` or `{namespace}`, so that each environment gets hosts of its own.',
     parse: hostTemplate,
   },
+  'tls-secret': {
+    default: '',
+    description:
+      '`namespace/name` of a `kubernetes.io/tls` Secret holding a wildcard certificate for `*.{domain}` (e.g. one cert-manager keeps): copied into each environment (and spare) under the same name, and every Ingress gets `tls` with its hosts and that Secret, so the URLs are `https://`. The identity needs `get` on that Secret in its namespace (a Role of your own there).',
+    parse: tlsSecretRef,
+  },
   'ingress-annotations': {
     default: '',
     description:
@@ -352,6 +372,8 @@ export interface FeatureEnvOptions {
   domain: string;
   hostTemplate: string;
   ingressAnnotations: Array<[string, string]>;
+  /** `tls-secret`: the wildcard certificate's Secret, copied into each environment. */
+  tlsSecret?: { namespace: string; name: string };
   links: Array<[string, string]>;
   ttlMs: number;
   warmPool: number;
@@ -472,6 +494,7 @@ export function parseFeatureEnvInputs(
     domain: v.domain,
     hostTemplate: v['host-template'],
     ingressAnnotations: v['ingress-annotations'],
+    ...(v['tls-secret'] ? { tlsSecret: v['tls-secret'] } : {}),
     links: v.links,
     ttlMs: v.ttl,
     warmPool: v['warm-pool'],

@@ -9,7 +9,13 @@ import {
   type Scope,
 } from './claims.js';
 import type { FeatureEnvContext } from './context.js';
-import { deployInto, prepareEnvironment, writeNamespace } from './environment.js';
+import {
+  deployInto,
+  prepareEnvironment,
+  readTlsSecret,
+  writeNamespace,
+  writeTlsSecret,
+} from './environment.js';
 import { applyFences } from './fences.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import { A_CREATED, type Environment } from './state.js';
@@ -34,6 +40,7 @@ export async function refillPool(
   if (!opts.deploy || opts.warmPool === 0) return out;
   const reserved = await reserveSlots(s, opts.warmPool);
   if (!reserved.names.length) return out;
+  const tls = opts.tlsSecret ? await readTlsSecret(s, opts.tlsSecret) : undefined;
   await ctx.logger.group(
     `Refill the warm pool (${reserved.kept} of ${opts.warmPool} there, ${reserved.names.length} to make)`,
     async () => {
@@ -42,6 +49,7 @@ export async function refillPool(
           const annotations = { [A_CREATED]: new Date((ctx.now ?? Date.now)()).toISOString() };
           await writeNamespace(s, name, 'warming', { annotations, create: true });
           await applyFences(s, name, opts.fences);
+          if (tls) await writeTlsSecret(s, name, tls);
           const env = await prepareEnvironment(opts, ctx, name, { number: name, underTest: false });
           const result = await deployInto(ctx, env);
           if (result.failure) throw new Error(result.failure);

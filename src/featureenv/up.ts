@@ -18,6 +18,8 @@ import {
   newCredentialRev,
   readDatabaseSecret,
   writeDatabaseSecret,
+  readTlsSecret,
+  writeTlsSecret,
   writeNamespace,
 } from './environment.js';
 import { admitEnvironment, applyFences, quotaRefusal } from './fences.js';
@@ -62,6 +64,8 @@ export async function up(
   if (!sha)
     throw new C2CError(`The head commit of pull request #${number} is unknown: no environment is made.`);
   const prepared = await precheck(opts, ctx);
+  // The certificate of tls-secret, read before anything is made.
+  const tls = opts.tlsSecret ? await readTlsSecret(s, opts.tlsSecret) : undefined;
   await admitEnvironment(s, ctx, opts.fences, number);
 
   const claimed = await logger.group('Claim a namespace', async () => {
@@ -101,6 +105,7 @@ export async function up(
     });
     await confirmClaim(s, number, claimed);
     await applyFences(s, claimed.namespace, opts.fences);
+    if (tls) await writeTlsSecret(s, claimed.namespace, tls);
     if (db) {
       // The Secret is the record of the credentials: an update keeps its password (running services
       // hold it); a new one only with rotate-db-password, and then its readers roll (credentialRev).

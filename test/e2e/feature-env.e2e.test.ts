@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startGitHubFake, type GitHubFake } from '../fakes/github.js';
-import { deploymentManifest } from '../fixtures/workloads.js';
+import { deploymentManifest, ingressManifest } from '../fixtures/workloads.js';
 import { eventPayload, type PrEvent } from '../helpers/feature-env.js';
 import { CLUSTER_SETUP_TIMEOUT_MS, haveCluster, sharedCluster } from '../helpers/shared-cluster.js';
 import type { Cluster } from '../helpers/cluster.js';
@@ -36,30 +36,7 @@ describe.skipIf(!haveCluster())('action-feature-env, bundled, run as the runner 
     await mkdir(path.join(ws, 'k8s'));
     await writeFile(
       path.join(ws, 'k8s/app.yaml'),
-      [
-        deploymentManifest('web', 'registry.example:5000/shop/web:main'),
-        {
-          apiVersion: 'networking.k8s.io/v1',
-          kind: 'Ingress',
-          metadata: { name: 'web' },
-          spec: {
-            rules: [
-              {
-                host: 'web.example.com',
-                http: {
-                  paths: [
-                    {
-                      path: '/',
-                      pathType: 'Prefix',
-                      backend: { service: { name: 'web', port: { number: 80 } } },
-                    },
-                  ],
-                },
-              },
-            ],
-          },
-        },
-      ]
+      [deploymentManifest('web', 'registry.example:5000/shop/web:main'), ingressManifest('web')]
         .map((o) => stringify(o))
         .join('---\n'),
     );
