@@ -197,6 +197,7 @@ __webpack_require__.d(__webpack_exports__, {
   attach: () => (/* reexport */ attach),
   attestImage: () => (/* reexport */ attestImage),
   attestPushed: () => (/* reexport */ attestPushed),
+  buildFacts: () => (/* reexport */ buildFacts),
   checkBundle: () => (/* reexport */ checkBundle),
   checkSignature: () => (/* reexport */ checkSignature),
   keyHint: () => (/* reexport */ keyHint),
@@ -375,14 +376,14 @@ function kmsKey(ref, input) {
     const keyId = slash >= 0 ? rest.slice(slash + 1) : rest;
     if (!keyId)
         throw new errors/* InputError */.dz(input, `'${ref}' names no key`, 'awskms:///<key id>, awskms:///alias/<name> or awskms:///<key ARN>');
+    // A key ARN names its region; an id or alias goes to the SDK's (AWS_REGION).
+    const region = /^arn:aws[\w-]*:kms:([\w-]+):/.exec(keyId)?.[1];
     let client;
     const kms = () => (client ??= Promise.all(/* import() */[__webpack_require__.e(861), __webpack_require__.e(632)]).then(__webpack_require__.t.bind(__webpack_require__, 92632, 19)).then((sdk) => ({
         sdk,
         kms: new sdk.KMSClient({
             ...(endpoint ? { endpoint: `https://${endpoint}` } : {}),
-            ...(/^arn:aws[\w-]*:kms:([\w-]+):/.exec(keyId)
-                ? { region: /^arn:aws[\w-]*:kms:([\w-]+):/.exec(keyId)[1] }
-                : {}),
+            ...(region ? { region } : {}),
         }),
     })));
     let info;
@@ -660,12 +661,33 @@ async function keylessCheck(bundle, v, digest, predicateType) {
 
 
 
+
 /** SPDX 2.3 JSON, as syft writes it (`-o spdx-json`), and its predicate type in an attestation. */
 const SPDX_MEDIA_TYPE = 'application/spdx+json';
 const SPDX_PREDICATE = 'https://spdx.dev/Document';
 /** SLSA provenance v1 (https://slsa.dev/spec/v1.0/provenance) as an in-toto statement. */
 const SLSA_PREDICATE = 'https://slsa.dev/provenance/v1';
 const IN_TOTO_MEDIA_TYPE = 'application/vnd.in-toto+json';
+/**
+ * The provenance facts of one build, from what the caller knows: who ran it (the run's URL, else c2c
+ * on this host), the source, the build's inputs (argument names only) and its base (the BASE_IMAGE
+ * argument), timed by the build's duration up to `now`.
+ */
+function buildFacts(b) {
+    return {
+        builderId: b.runUrl ?? `c2c (${process.env.HOSTNAME ?? 'local'})`,
+        ...(b.source ? { repository: b.source } : {}),
+        ...(b.revision ? { commit: b.revision } : {}),
+        dockerfile: external_node_path_.relative(b.contextDir, b.dockerfile) || b.dockerfile,
+        context: b.context,
+        ...(b.target ? { target: b.target } : {}),
+        ...(b.platforms.length ? { platforms: b.platforms } : {}),
+        buildArgNames: b.buildArgs.map(([k]) => k),
+        baseImages: b.buildArgs.filter(([k]) => k === 'BASE_IMAGE').map(([, v]) => v),
+        startedOn: new Date(b.now - b.durationMs).toISOString(),
+        finishedOn: new Date(b.now).toISOString(),
+    };
+}
 async function subjectOf(reg, repository, digest) {
     const info = await reg.head(repository, digest);
     if (!info)

@@ -20,6 +20,7 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */   attach: () => (/* reexport safe */ _referrers_js__WEBPACK_IMPORTED_MODULE_2__.K0),
 /* harmony export */   attestImage: () => (/* reexport safe */ _images_js__WEBPACK_IMPORTED_MODULE_3__.DT),
 /* harmony export */   attestPushed: () => (/* reexport safe */ _plan_js__WEBPACK_IMPORTED_MODULE_4__.Rq),
+/* harmony export */   buildFacts: () => (/* reexport safe */ _images_js__WEBPACK_IMPORTED_MODULE_3__._x),
 /* harmony export */   checkBundle: () => (/* reexport safe */ _bundle_js__WEBPACK_IMPORTED_MODULE_1__.Jp),
 /* harmony export */   checkSignature: () => (/* reexport safe */ _images_js__WEBPACK_IMPORTED_MODULE_3__.jC),
 /* harmony export */   keyHint: () => (/* reexport safe */ _keys_js__WEBPACK_IMPORTED_MODULE_0__.p4),

@@ -1,4 +1,4 @@
-import { errorMessage } from '../core/index.js';
+import { eachLimit, errorMessage } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import { decodeManifestLabel, type HashManifest } from '../fingerprint/index.js';
 import type { Registry } from '../registry/index.js';
@@ -69,29 +69,24 @@ export async function findPreviousBase(
     );
   }
   let best: (PreviousBase & { time: number }) | undefined;
-  let next = 0;
-  const worker = async () => {
-    while (next < candidates.length) {
-      const tag = candidates[next++]!;
-      try {
-        const cfg = await registry.imageConfig(repository, tag);
-        const label = cfg.labels[LABEL_MANIFEST];
-        if (!label) continue;
-        const created =
-          timeOf(cfg.labels[LABEL_CREATED]) !== undefined ? cfg.labels[LABEL_CREATED]! : cfg.created;
-        const time = timeOf(created);
-        if (time === undefined) {
-          logger.debug(`earlier base ${tag}: no creation time, passed over`);
-          continue;
-        }
-        // Equal times: the greater tag, so that the answer does not depend on the order of replies.
-        if (best && (time < best.time || (time === best.time && tag < best.tag))) continue;
-        best = { tag, manifest: decodeManifestLabel(label), created: created!, time };
-      } catch (e) {
-        logger.debug(`earlier base ${tag}: ${errorMessage(e)}`);
+  await eachLimit(candidates, CONCURRENCY, async (tag) => {
+    try {
+      const cfg = await registry.imageConfig(repository, tag);
+      const label = cfg.labels[LABEL_MANIFEST];
+      if (!label) return;
+      const created =
+        timeOf(cfg.labels[LABEL_CREATED]) !== undefined ? cfg.labels[LABEL_CREATED]! : cfg.created;
+      const time = timeOf(created);
+      if (time === undefined) {
+        logger.debug(`earlier base ${tag}: no creation time, passed over`);
+        return;
       }
+      // Equal times: the greater tag, so that the answer does not depend on the order of replies.
+      if (best && (time < best.time || (time === best.time && tag < best.tag))) return;
+      best = { tag, manifest: decodeManifestLabel(label), created: created!, time };
+    } catch (e) {
+      logger.debug(`earlier base ${tag}: ${errorMessage(e)}`);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, candidates.length) }, worker));
+  });
   return best && { tag: best.tag, manifest: best.manifest, created: best.created };
 }

@@ -263,18 +263,20 @@ export async function runHashBase(opts: HashBaseOptions, ctx: HashBaseContext): 
         builder,
         ...(syft ? { syft } : {}),
         logger,
-        facts: () => ({
-          builderId: ctx.runUrl ?? `c2c (${process.env.HOSTNAME ?? 'local'})`,
-          ...(ctx.source ? { repository: ctx.source } : {}),
-          ...(ctx.revision ? { commit: ctx.revision } : {}),
-          dockerfile: path.relative(opts.context, opts.dockerfile) || opts.dockerfile,
-          context: path.relative(opts.workspace, opts.context) || '.',
-          ...(opts.target ? { target: opts.target } : {}),
-          ...(opts.platforms.length ? { platforms: opts.platforms } : {}),
-          buildArgNames: opts.buildArgs.map(([k]) => k),
-          startedOn: new Date(finished - built.durationMs).toISOString(),
-          finishedOn: new Date(finished).toISOString(),
-        }),
+        facts: () =>
+          supply.buildFacts({
+            ...(ctx.runUrl ? { runUrl: ctx.runUrl } : {}),
+            ...(ctx.source ? { source: ctx.source } : {}),
+            ...(ctx.revision ? { revision: ctx.revision } : {}),
+            context: path.relative(opts.workspace, opts.context) || '.',
+            contextDir: opts.context,
+            dockerfile: opts.dockerfile,
+            ...(opts.target ? { target: opts.target } : {}),
+            platforms: opts.platforms,
+            buildArgs: opts.buildArgs,
+            durationMs: built.durationMs,
+            now: finished,
+          }),
       });
     }),
   );

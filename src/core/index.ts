@@ -2,6 +2,7 @@
 export { closeHttpAgents } from './agents.js';
 export { CancelledError, cancelReason, cancellableSleep, onTermination, throwIfCancelled } from './cancel.js';
 export { formatWhen, monotonicMs } from './clock.js';
+export { eachLimit } from './concurrency.js';
 export { C2CError, InputError, ProblemsError, ToolMissingError, errorMessage, withNote } from './errors.js';
 export { ExecError, exec, which } from './exec.js';
 export { splitCommandLine } from './words.js';

@@ -1,4 +1,4 @@
-import { C2CError, errorMessage } from '../core/index.js';
+import { C2CError, eachLimit, errorMessage } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import type { KubeClient } from '../kube/index.js';
 import { groupByCollection, type SetItem } from './items.js';
@@ -176,17 +176,10 @@ export async function checkPermissions(
   for (const n of needs) byKey.set(NEED_KEY(n), [...(byKey.get(NEED_KEY(n)) ?? []), n]);
   const keys = [...byKey.keys()];
   const denied = new Set<string>();
-  let next = 0;
   try {
-    await Promise.all(
-      Array.from({ length: Math.min(CONCURRENCY, keys.length) }, async () => {
-        while (next < keys.length) {
-          const key = keys[next++]!;
-          const n = byKey.get(key)![0]!;
-          if (!(await client.mayI(n))) denied.add(key);
-        }
-      }),
-    );
+    await eachLimit(keys, CONCURRENCY, async (key) => {
+      if (!(await client.mayI(byKey.get(key)![0]!))) denied.add(key);
+    });
   } catch (e) {
     o.logger.warning(
       `could not check the deploying identity's permissions before the deploy (SelfSubjectAccessReview): ${errorMessage(e)}; a missing one shows when it is used`,

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { C2CError, exec } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import { isLoopbackHost } from '../images/index.js';
@@ -39,6 +40,40 @@ export interface ProvenanceFacts {
   baseImages?: string[];
   startedOn: string;
   finishedOn: string;
+}
+
+/**
+ * The provenance facts of one build, from what the caller knows: who ran it (the run's URL, else c2c
+ * on this host), the source, the build's inputs (argument names only) and its base (the BASE_IMAGE
+ * argument), timed by the build's duration up to `now`.
+ */
+export function buildFacts(b: {
+  runUrl?: string;
+  source?: string;
+  revision?: string;
+  /** How the context is named in the provenance (`services: api`, `app`). */
+  context: string;
+  contextDir: string;
+  dockerfile: string;
+  target?: string;
+  platforms: string[];
+  buildArgs: Array<[string, string]>;
+  durationMs: number;
+  now: number;
+}): ProvenanceFacts {
+  return {
+    builderId: b.runUrl ?? `c2c (${process.env.HOSTNAME ?? 'local'})`,
+    ...(b.source ? { repository: b.source } : {}),
+    ...(b.revision ? { commit: b.revision } : {}),
+    dockerfile: path.relative(b.contextDir, b.dockerfile) || b.dockerfile,
+    context: b.context,
+    ...(b.target ? { target: b.target } : {}),
+    ...(b.platforms.length ? { platforms: b.platforms } : {}),
+    buildArgNames: b.buildArgs.map(([k]) => k),
+    baseImages: b.buildArgs.filter(([k]) => k === 'BASE_IMAGE').map(([, v]) => v),
+    startedOn: new Date(b.now - b.durationMs).toISOString(),
+    finishedOn: new Date(b.now).toISOString(),
+  };
 }
 
 export interface AttestOptions {

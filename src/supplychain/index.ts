@@ -13,6 +13,7 @@ export {
 export { attach, referrersOf, referrersTag, artifactContent } from './referrers.js';
 export {
   attestImage,
+  buildFacts,
   checkSignature,
   signatureProblem,
   SPDX_MEDIA_TYPE,

@@ -230,6 +230,8 @@ function kmsKey(ref: string, input: string): Signer & Verifier {
       `'${ref}' names no key`,
       'awskms:///<key id>, awskms:///alias/<name> or awskms:///<key ARN>',
     );
+  // A key ARN names its region; an id or alias goes to the SDK's (AWS_REGION).
+  const region = /^arn:aws[\w-]*:kms:([\w-]+):/.exec(keyId)?.[1];
   type Kms = import('@aws-sdk/client-kms').KMSClient;
   let client: Promise<{ kms: Kms; sdk: typeof import('@aws-sdk/client-kms') }> | undefined;
   const kms = () =>
@@ -237,9 +239,7 @@ function kmsKey(ref: string, input: string): Signer & Verifier {
       sdk,
       kms: new sdk.KMSClient({
         ...(endpoint ? { endpoint: `https://${endpoint}` } : {}),
-        ...(/^arn:aws[\w-]*:kms:([\w-]+):/.exec(keyId)
-          ? { region: /^arn:aws[\w-]*:kms:([\w-]+):/.exec(keyId)![1] }
-          : {}),
+        ...(region ? { region } : {}),
       }),
     })));
   let info: Promise<{ der: Buffer; spec: string; key: KeyObject }> | undefined;

@@ -1,4 +1,4 @@
-import { C2CError, InputError } from '../../core/index.js';
+import { C2CError, InputError, eachLimit } from '../../core/index.js';
 import {
   canonicalName,
   formatReference,
@@ -228,22 +228,17 @@ export async function pinDigests(
   const lookups = [...byCanonical.values()];
   const pinned = new Map<string, string>();
   const failures: string[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < lookups.length) {
-      const group = lookups[next++]!;
-      const reference = group[0]!;
-      try {
-        const digest = (await resolve(reference, parseImageReference(reference))).trim();
-        if (!SHA256_DIGEST.test(digest))
-          throw new Error(`the registry answered '${digest}', not a sha256 digest`);
-        for (const r of group) pinned.set(r, `${repositoryText(r)}@${digest}`);
-      } catch (e) {
-        failures.push(`'${reference}': ${(e as Error).message}`);
-      }
+  await eachLimit(lookups, opts.concurrency ?? 4, async (group) => {
+    const reference = group[0]!;
+    try {
+      const digest = (await resolve(reference, parseImageReference(reference))).trim();
+      if (!SHA256_DIGEST.test(digest))
+        throw new Error(`the registry answered '${digest}', not a sha256 digest`);
+      for (const r of group) pinned.set(r, `${repositoryText(r)}@${digest}`);
+    } catch (e) {
+      failures.push(`'${reference}': ${(e as Error).message}`);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 4, lookups.length) }, worker));
+  });
   if (failures.length > 0) {
     failures.sort();
     const where = changes.find((c) => c.file);

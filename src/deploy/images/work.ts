@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { C2CError, InputError, ProblemsError, errorMessage } from '../../core/index.js';
+import { C2CError, InputError, ProblemsError, eachLimit, errorMessage } from '../../core/index.js';
 import type { Logger } from '../../core/index.js';
 import {
   canonicalName,
@@ -24,6 +24,7 @@ import { podSpecOf } from '../kinds/index.js';
 import type { BuildSpec } from './services.js';
 import {
   attestPushed,
+  buildFacts,
   checkSignature,
   signatureProblem,
   syftFor,
@@ -312,24 +313,18 @@ export async function buildImages(
   const failures: C2CError[] = [];
   await logger.group(
     `Build and push ${which.length} images, ${Math.min(parallel, which.length)} at a time`,
-    async () => {
-      let next = 0;
-      const worker = async () => {
-        while (next < which.length) {
-          const b = which[next++]!;
-          try {
-            await buildOne(ctx, work, b, prefixed(logger, `[${b.spec.name}] `));
-          } catch (e) {
-            failures.push(
-              new C2CError(`service '${b.spec.name}' (${formatReference(b.ref)}): ${errorMessage(e)}`, {
-                cause: e,
-              }),
-            );
-          }
+    () =>
+      eachLimit(which, parallel, async (b) => {
+        try {
+          await buildOne(ctx, work, b, prefixed(logger, `[${b.spec.name}] `));
+        } catch (e) {
+          failures.push(
+            new C2CError(`service '${b.spec.name}' (${formatReference(b.ref)}): ${errorMessage(e)}`, {
+              cause: e,
+            }),
+          );
         }
-      };
-      await Promise.all(Array.from({ length: Math.min(parallel, which.length) }, worker));
-    },
+      }),
   );
   if (failures.length)
     throw new ProblemsError(
@@ -427,23 +422,24 @@ async function buildOne(ctx: DeployContext, work: ImageWork, b: BuildWork, logge
   b.digest = built.digest;
   b.image = `${formatReference({ registry: to.registry, repository: to.repository })}@${built.digest}`;
   logger.info(`pushed ${b.image}`);
-  const started = new Date((ctx.now ?? Date.now)() - built.durationMs).toISOString();
+  const finished = (ctx.now ?? Date.now)();
   await attestPushed(work.attest, reg, to.repository, built.digest, {
     builder,
     ...(syft ? { syft } : {}),
     logger,
-    facts: () => ({
-      builderId: ctx.audit?.runUrl ?? `c2c (${process.env.HOSTNAME ?? 'local'})`,
-      ...(ctx.source ? { repository: ctx.source } : {}),
-      ...(ctx.revision ? { commit: ctx.revision } : {}),
-      dockerfile: path.relative(build.context, build.dockerfile) || build.dockerfile,
-      context: build.service ? `services: ${build.service}` : path.basename(build.context),
-      ...(build.platforms.length ? { platforms: build.platforms } : {}),
-      buildArgNames: build.buildArgs.map(([k]) => k),
-      baseImages: build.buildArgs.filter(([k]) => k === 'BASE_IMAGE').map(([, v]) => v),
-      startedOn: started,
-      finishedOn: new Date((ctx.now ?? Date.now)()).toISOString(),
-    }),
+    facts: () =>
+      buildFacts({
+        ...(ctx.audit?.runUrl ? { runUrl: ctx.audit.runUrl } : {}),
+        ...(ctx.source ? { source: ctx.source } : {}),
+        ...(ctx.revision ? { revision: ctx.revision } : {}),
+        context: build.service ? `services: ${build.service}` : path.basename(build.context),
+        contextDir: build.context,
+        dockerfile: build.dockerfile,
+        platforms: build.platforms,
+        buildArgs: build.buildArgs,
+        durationMs: built.durationMs,
+        now: finished,
+      }),
   });
 }
 
