@@ -320,7 +320,10 @@ function postgresTemplateProvider(config, opts = {}) {
             });
             // The template's tables, views, sequences, routines and types become the role's (every time: a
             // claim that failed half-way is finished by the next one).
-            await withClient(`claim ${name}: hand the template's objects to ${name}`, urlOf(name), logger, (c) => takeOwnership(c, name, logger));
+            const ages = await withClient(`claim ${name}: hand the template's objects to ${name}`, urlOf(name), logger, async (c) => {
+                await takeOwnership(c, name, logger);
+                return madeAt(c, [name, template]);
+            });
             logger.info(created
                 ? `PostgreSQL: created database ${name} from template ${template} on ${where}, owned by role ${name} (${((Date.now() - started) / 1000).toFixed(1)}s)`
                 : `PostgreSQL: database ${name} exists on ${where}: kept${changed ? `, with a new password for role ${name}` : ', and its password'}`);
@@ -332,6 +335,12 @@ function postgresTemplateProvider(config, opts = {}) {
                 password: password,
                 passwordChanged: changed,
                 id: name,
+                dataFrom: {
+                    kind: 'template',
+                    name: template,
+                    ...(ages.get(template) ? { at: ages.get(template) } : {}),
+                    ...(ages.get(name) ? { madeAt: ages.get(name) } : {}),
+                },
             };
         },
         async release(env, logger) {
@@ -408,6 +417,20 @@ function postgresTemplateProvider(config, opts = {}) {
         },
     };
 }
+/**
+ * When each database was made: its directory's PG_VERSION file is written by CREATE DATABASE and
+ * never again. Reading it takes a superuser or pg_read_server_files; without, the ages are unknown
+ * (an empty map), and the comment says only where the data came from.
+ */
+async function madeAt(c, names) {
+    try {
+        const r = await c.query(`SELECT datname, (pg_stat_file('base/' || oid || '/PG_VERSION')).modification AS made FROM pg_database WHERE datname = ANY($1)`, [names]);
+        return new Map(r.rows.map((row) => [row.datname, new Date(row.made).toISOString()]));
+    }
+    catch {
+        return new Map();
+    }
+}
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-rds/dist-cjs/index.js
 var dist_cjs = __webpack_require__(57202);
@@ -422,6 +445,9 @@ const POOL_TAG = 'commit-to-cloud/pool';
 const SET_TAG = 'commit-to-cloud/set';
 const PR_TAG = 'commit-to-cloud/pr';
 const CLAIM_TAG_PREFIX = 'commit-to-cloud/claim/';
+/** The snapshot an instance was restored from, and when that snapshot was taken: how old its data is. */
+const SNAPSHOT_TAG = 'commit-to-cloud/snapshot';
+const SNAPSHOT_TIME_TAG = 'commit-to-cloud/snapshot-time';
 /** A claim tag older than this was left by a run that died: it no longer blocks. */
 const STALE_CLAIM_MS = 10 * 60_000;
 /** States an instance leaves by itself for `available`. */
@@ -710,6 +736,10 @@ function rdsSnapshotProvider(config, opts = {}) {
         const tags = [
             { Key: POOL_TAG, Value: source },
             { Key: SET_TAG, Value: config.set },
+            { Key: SNAPSHOT_TAG, Value: snapshot.DBSnapshotIdentifier },
+            ...(snapshot.SnapshotCreateTime
+                ? [{ Key: SNAPSHOT_TIME_TAG, Value: snapshot.SnapshotCreateTime.toISOString() }]
+                : []),
         ];
         if (pr !== undefined)
             tags.push({ Key: PR_TAG, Value: `${pr}:${(0,external_node_crypto_.randomBytes)(6).toString('hex')}:${now()}` });
@@ -841,7 +871,13 @@ function rdsSnapshotProvider(config, opts = {}) {
             if (!inst.Endpoint?.Address || !inst.Endpoint.Port)
                 throw new errors/* C2CError */.n$(`RDS instance ${id} is available but has no endpoint`);
             const engine = inst.Engine ?? '';
+            const tags = tagMap(inst.TagList);
+            const snapshot = tags.get(SNAPSHOT_TAG);
+            const taken = tags.get(SNAPSHOT_TIME_TAG);
             return {
+                ...(snapshot
+                    ? { dataFrom: { kind: 'snapshot', name: snapshot, ...(taken ? { at: taken } : {}) } }
+                    : {}),
                 host: inst.Endpoint.Address,
                 port: inst.Endpoint.Port,
                 database: inst.DBName ?? (engine.startsWith('postgres') ? 'postgres' : ''),

@@ -29,7 +29,7 @@ import {
 import { ApplyFailure, applyAll } from './apply.js';
 import { prepareDeploy, type PreparedSet } from './prepare.js';
 import type { KubeCapabilities } from './manifests/index.js';
-import type { DeployContext, DeployResult } from './types.js';
+import type { DeployContext, DeployProgress, DeployResult } from './types.js';
 import type { AuditInfo } from './annotations.js';
 import { isWatchedKind, rank, rolloutStatus } from './kinds/index.js';
 import { workloadOverrides } from './overrides.js';
@@ -249,6 +249,21 @@ async function preflight(
   };
 }
 
+/** Tells the caller's live status (onProgress) what the run does: never awaited, never fatal. */
+function tell(ctx: DeployContext, p: DeployProgress): void {
+  try {
+    ctx.onProgress?.(p);
+  } catch {
+    // A live status never stops a deploy.
+  }
+}
+
+const workloadOf = (it: Item) => ({
+  kind: it.info.kind,
+  ...(it.namespace ? { namespace: it.namespace } : {}),
+  name: String(it.object.metadata.name),
+});
+
 /** How long a cancelled run waits for its rollback or undo: the runner kills the job ~10 s after its first signal. */
 export const CANCEL_WAIT_MS = 5_000;
 
@@ -299,6 +314,7 @@ async function act(
       };
     }
     if (checked.toBuild.length) {
+      tell(ctx, { step: 'build' });
       await buildImages(ctx, work, checked.toBuild, opts.services?.parallel ?? 1);
       await pinImages(opts, targets, work, 'built', logger);
       const built = new Set(checked.toBuild.map((b) => b.image));
@@ -320,6 +336,7 @@ async function act(
     let preOutcome = new Map<Item, Outcome>();
     const pre = items.filter((i) => isPreDeploy(i.object));
     if (pre.length) {
+      tell(ctx, { step: 'pre-deploy' });
       const ran = await logger.group(`Pre-deploy: ${pre.length} Job(s), before anything else`, () =>
         runPreDeploy(client, pre, {
           timeoutMs: opts.timeoutMs,
@@ -377,6 +394,7 @@ async function act(
       }
     }
     const toApply = items;
+    tell(ctx, { step: 'apply' });
     // An apply under way is finished (a half-applied set is worse than either), then undone.
     items = await logger.group('Apply', () => applyAll(client, toApply, opts, logger));
     throwIfCancelled(ctx.signal, 'while the set was applied: what was applied is undone');
@@ -392,6 +410,10 @@ async function act(
         workloadOverrides(i.object).watch &&
         !isPreDeploy(i.object),
     );
+    for (const i of items)
+      if (isWatchedKind(i.info.kind) && !watched.includes(i) && !isPreDeploy(i.object))
+        tell(ctx, { workload: workloadOf(i), state: 'unchanged', message: 'unchanged' });
+    if (watched.length) tell(ctx, { step: 'watch' });
     const outcome = watched.length
       ? await logger.group(`Watch ${watched.length} rollout(s)`, () =>
           watchRollouts(client, watched, {
@@ -402,6 +424,7 @@ async function act(
             ...(opts.failFast ? { failFast: { graceMs: opts.failFastGraceMs } } : {}),
             workloadOverrides: true,
             ...(ctx.signal ? { signal: ctx.signal } : {}),
+            report: (it, state, message) => tell(ctx, { workload: workloadOf(it), state, message }),
           }),
         )
       : new Map<Item, Outcome>();

@@ -48,7 +48,22 @@ export interface DeployContext extends EngineContext {
   signal?: AbortSignal;
   /** Epoch seconds stamped on a built image (default: SOURCE_DATE_EPOCH, else the commit's time). */
   sourceDateEpoch?: number;
+  /**
+   * Told as the run goes, for a live status (the feature environment's pull request comment): the
+   * step it is at, and each workload's rollout as it changes. Called synchronously, never awaited;
+   * what it throws is ignored.
+   */
+  onProgress?: (p: DeployProgress) => void;
 }
+
+/** What the run does now (`step`), or how one workload's rollout stands (`workload`). */
+export type DeployProgress =
+  | { step: 'build' | 'pre-deploy' | 'apply' | 'watch' }
+  | {
+      workload: { kind: string; namespace?: string; name: string };
+      state: 'rolling out' | 'ready' | 'failed' | 'unchanged';
+      message: string;
+    };
 
 export type DeployResultKind = 'success' | 'failed' | 'rolled-back' | 'dry-run';
 

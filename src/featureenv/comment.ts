@@ -7,6 +7,88 @@ import { codeSpan, escapeMarkdown, markdownLink, formatDuration, formatWhen } fr
  */
 export const COMMENT_MARKER = 'feature-env';
 
+/** One service of the set (a workload) and how its rollout stands, for the live comment. */
+export interface ServiceState {
+  /** The workload's name (with its kind when not a Deployment). */
+  name: string;
+  state: 'waiting' | 'rolling out' | 'ready' | 'failed' | 'unchanged';
+  /** The rollout's last status line, or why it failed. */
+  note?: string;
+}
+
+const STATE_WORDS: Record<ServiceState['state'], string> = {
+  waiting: '⏳ waiting',
+  'rolling out': '🔄 rolling out',
+  ready: '✅ ready',
+  failed: '❌ failed',
+  unchanged: '✅ unchanged, running',
+};
+
+function serviceTable(services: ServiceState[]): string[] {
+  if (!services.length) return [];
+  const out = ['| Service | State |', '| --- | --- |'];
+  for (const s of services)
+    out.push(
+      `| ${escapeMarkdown(s.name)} | ${STATE_WORDS[s.state]}${s.note && s.state !== 'ready' && s.state !== 'unchanged' ? `: ${escapeMarkdown(s.note)}` : ''} |`,
+    );
+  return [...out, ''];
+}
+
+/** What an up does while it runs. */
+export type UpStep = 'preparing' | 'build' | 'pre-deploy' | 'apply' | 'watch';
+
+const STEP_WORDS: Record<UpStep, string> = {
+  preparing: 'preparing the namespace',
+  build: 'building the images under test',
+  'pre-deploy': 'running the pre-deploy Jobs',
+  apply: 'applying the manifests',
+  watch: 'waiting for the services to become ready',
+};
+
+/** While up runs: being deployed, the step, each service's state; updated as they become ready. */
+export function renderDeployingComment(c: {
+  number: number;
+  sha: string;
+  namespace?: string;
+  step: UpStep;
+  services: ServiceState[];
+  startedAt: number;
+  runUrl?: string;
+}): string {
+  return [
+    `### Feature environment for #${c.number} is being deployed`,
+    '',
+    `Commit ${codeSpan(c.sha.slice(0, 12))}${c.namespace ? ` in namespace ${codeSpan(c.namespace)}` : ''}: ${STEP_WORDS[c.step]} (started ${escapeMarkdown(atTime(c.startedAt))}).${c.runUrl ? ` ${markdownLink('Run', c.runUrl)}.` : ''}`,
+    '',
+    ...serviceTable(c.services),
+    'This comment is updated as the services become ready.',
+  ].join('\n');
+}
+
+/** The up failed: which service and why (the deploy's own explanation), or what stopped it before. */
+export function renderFailedComment(c: {
+  number: number;
+  sha: string;
+  namespace?: string;
+  services: ServiceState[];
+  failure: string;
+  now: number;
+  runUrl?: string;
+}): string {
+  const failed = c.services.filter((s) => s.state === 'failed').map((s) => s.name);
+  return [
+    `### Feature environment for #${c.number}: the deploy failed${failed.length ? ` (${failed.map((f) => escapeMarkdown(f)).join(', ')})` : ''}`,
+    '',
+    `Commit ${codeSpan(c.sha.slice(0, 12))}${c.namespace ? ` in namespace ${codeSpan(c.namespace)}` : ''}, ${escapeMarkdown(atTime(c.now))}.${c.runUrl ? ` ${markdownLink('Run', c.runUrl)}.` : ''}`,
+    '',
+    // Before any service got anywhere (stopped while preparing), the table would say nothing.
+    ...(c.services.some((s) => s.state !== 'waiting') ? serviceTable(c.services) : []),
+    c.failure,
+    '',
+    'Push a fix to deploy again, or remove the label to tear the environment down.',
+  ].join('\n');
+}
+
 export interface UpComment {
   number: number;
   sha: string;
@@ -22,13 +104,15 @@ export interface UpComment {
   runUrl?: string;
   /** Now (ms), for times written for people. */
   now: number;
+  /** How old the environment's data is, in sentences (the spare's baseline, the database's source). */
+  data?: string[];
 }
 
 export function renderUpComment(c: UpComment): string {
   const out = [
     `### Feature environment for #${c.number} is ${c.updated ? 'updated' : 'ready'}`,
     '',
-    `Commit ${codeSpan(c.sha.slice(0, 12))} in namespace ${codeSpan(c.namespace)}, ready in ${formatDuration(c.readyMs)}${c.fromPool ? ' (from the warm pool)' : ''}.`,
+    `Commit ${codeSpan(c.sha.slice(0, 12))} in namespace ${codeSpan(c.namespace)}, ${c.updated ? 'updated' : 'ready'} in ${formatDuration(c.readyMs)}${c.fromPool ? ' (from the warm pool)' : ''}; updated ${escapeMarkdown(atTime(c.now))}.`,
     '',
   ];
   if (c.urls.length) {
@@ -43,11 +127,17 @@ export function renderUpComment(c: UpComment): string {
   }
   if (c.database)
     out.push(`Database: ${codeSpan(c.database)} (its credentials are in the namespace's Secret).`, '');
+  if (c.data?.length) out.push(...c.data.map((d) => `- ${d}`), '');
   if (c.links.length) out.push(c.links.map(([name, url]) => markdownLink(name, url)).join(' · '), '');
   out.push(
     `Expires ${escapeMarkdown(formatWhen(c.expiresAt, c.now))} unless the pull request is updated before; remove the label to tear it down now.${c.runUrl ? ` ${markdownLink('Run', c.runUrl)}.` : ''}`,
   );
   return out.join('\n');
+}
+
+/** A moment written for people, without the "in/ago" part: "Fri 4 Dec 21:30 UTC". */
+function atTime(at: number): string {
+  return formatWhen(at, at).replace(/^[^,]*, /, '');
 }
 
 /** New code from a fork while allow-forks: the label was taken off until someone reads the code. */

@@ -16,6 +16,8 @@ export interface FeatureEnvContext extends Omit<EngineContext, 'revision' | 'aud
   repository: string;
   /** The database provider (tests inject one); default: from the options. */
   database?: DatabaseProvider;
+  /** The fewest milliseconds between two edits of the live PR comment (default 5 s; tests shorten it). */
+  commentIntervalMs?: number;
 }
 
 export type FeatureEnvStatus = 'up' | 'updated' | 'down' | 'reaped' | 'skipped';

@@ -1,4 +1,10 @@
-import type { DeploymentRecorder, AuditInfo, DeployOptions, PreparedSet } from '../deploy/index.js';
+import type {
+  DeploymentRecorder,
+  AuditInfo,
+  DeployContext,
+  DeployOptions,
+  PreparedSet,
+} from '../deploy/index.js';
 import {
   prepareDeploy,
   runDeploy,
@@ -89,7 +95,7 @@ export interface EnvironmentSet {
 export async function deployInto(
   ctx: FeatureEnvContext,
   env: EnvironmentSet,
-  o: { audit?: AuditInfo; recorder?: DeploymentRecorder } = {},
+  o: { audit?: AuditInfo; recorder?: DeploymentRecorder; onProgress?: DeployContext['onProgress'] } = {},
 ) {
   return runDeploy(
     env.deploy,
@@ -98,6 +104,7 @@ export async function deployInto(
       ...(ctx.connection ? { connection: ctx.connection } : {}),
       ...(o.audit ? { audit: o.audit, revision: o.audit.commit } : {}),
       ...(o.recorder ? { recorder: o.recorder } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       ...(ctx.kubeRetry ? { kubeRetry: ctx.kubeRetry } : {}),
       ...(ctx.source ? { source: ctx.source } : {}),
       ...(ctx.now ? { now: ctx.now } : {}),

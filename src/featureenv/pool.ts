@@ -18,7 +18,7 @@ import {
 } from './environment.js';
 import { applyFences } from './fences.js';
 import type { FeatureEnvOptions } from './inputs.js';
-import { A_CREATED, type Environment } from './state.js';
+import { A_BASELINE, A_CREATED, type Environment } from './state.js';
 
 /**
  * The warm pool: `warm-pool` spare environments, each a namespace with the baseline stack deployed
@@ -46,7 +46,10 @@ export async function refillPool(
     async () => {
       for (const name of reserved.names) {
         try {
-          const annotations = { [A_CREATED]: new Date((ctx.now ?? Date.now)()).toISOString() };
+          const annotations = {
+            [A_CREATED]: new Date((ctx.now ?? Date.now)()).toISOString(),
+            ...(ctx.gh.sha ? { [A_BASELINE]: ctx.gh.sha } : {}),
+          };
           await writeNamespace(s, name, 'warming', { annotations, create: true });
           await applyFences(s, name, opts.fences);
           if (tls) await writeTlsSecret(s, name, tls);

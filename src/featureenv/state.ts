@@ -29,6 +29,8 @@ export const A_URL = `${PREFIX}fe-url`;
 export const A_DATABASE = `${PREFIX}fe-database`;
 export const A_LABEL = `${PREFIX}fe-label`;
 export const A_PREFIX = `${PREFIX}fe-namespace-prefix`;
+/** On a spare: the commit its manifests came from (the scheduled run's, the default branch's head). */
+export const A_BASELINE = `${PREFIX}fe-baseline`;
 /** The set's index (claims and pool), an annotation of its control namespace. */
 export const INDEX = `${PREFIX}fe-index`;
 

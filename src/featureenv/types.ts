@@ -20,6 +20,11 @@ export interface DatabaseInfo {
   passwordChanged?: boolean;
   /** The provider's name for it (a database name, an RDS instance identifier). */
   id: string;
+  /**
+   * Where its data came from and when that data was made (the template database, the snapshot): how
+   * old it is, for the comment. Absent when the provider cannot tell.
+   */
+  dataFrom?: { kind: 'template' | 'snapshot'; name: string; at?: string; madeAt?: string };
   /** The URL scheme of the `url` key of the Secret: postgres (default), mysql. */
   scheme?: 'postgres' | 'mysql';
 }

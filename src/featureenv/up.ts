@@ -1,4 +1,13 @@
-import { C2CError, InputError, errorMessage, formatDuration } from '../core/index.js';
+import {
+  C2CError,
+  InputError,
+  codeSpan,
+  errorMessage,
+  escapeMarkdown,
+  formatDuration,
+  formatWhen,
+} from '../core/index.js';
+import type { KubeObject } from '../kube/index.js';
 import { applyNamespace, prepareDeploy, type PreparedSet } from '../deploy/index.js';
 import { checkUp, uncheckedWithoutToken } from './checks.js';
 import {
@@ -10,7 +19,8 @@ import {
   type Claimed,
   type Scope,
 } from './claims.js';
-import { COMMENT_MARKER, renderUpComment } from './comment.js';
+import { renderUpComment } from './comment.js';
+import { UpProgress } from './progress.js';
 import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';
 import {
   deployInto,
@@ -27,8 +37,8 @@ import type { FeatureEnvOptions } from './inputs.js';
 import { featureEnvRecorder } from './recorder.js';
 import { refillPool } from './pool.js';
 import { renderFeatureEnvSummary } from './summary.js';
-import { A_CREATED, A_DATABASE, A_EXPIRES, A_PR_URL, A_SHA, A_UPDATED, A_URL } from './state.js';
-import type { DatabaseProvider } from './types.js';
+import { A_BASELINE, A_CREATED, A_DATABASE, A_EXPIRES, A_PR_URL, A_SHA, A_UPDATED, A_URL } from './state.js';
+import type { DatabaseInfo, DatabaseProvider } from './types.js';
 
 /**
  * up (and update): the refusals first (closed, fork, labeler's permission) and the manifests checked
@@ -67,7 +77,36 @@ export async function up(
   // The certificate of tls-secret, read before anything is made.
   const tls = opts.tlsSecret ? await readTlsSecret(s, opts.tlsSecret) : undefined;
   await admitEnvironment(s, ctx, opts.fences, number);
+  // From here the PR comment says it is being deployed, and how each service stands.
+  const progress = new UpProgress(ctx, number, sha, prepared, t0);
+  progress.show();
+  try {
+    return await upChecked(opts, ctx, s, db, { number, sha, prUrl, prepared, tls, progress, t0 });
+  } catch (e) {
+    await progress.fail(errorMessage(e));
+    throw e;
+  }
+}
 
+/** up once its input is checked: claim, make or update, deploy, record, comment, refill. */
+async function upChecked(
+  opts: FeatureEnvOptions,
+  ctx: FeatureEnvContext,
+  s: Scope,
+  db: DatabaseProvider | undefined,
+  o: {
+    number: number;
+    sha: string;
+    prUrl: string | undefined;
+    prepared: PreparedSet;
+    tls: Awaited<ReturnType<typeof readTlsSecret>> | undefined;
+    progress: UpProgress;
+    t0: number;
+  },
+): Promise<FeatureEnvResult> {
+  const { logger } = ctx;
+  const now = ctx.now ?? Date.now;
+  const { number, sha, prUrl, prepared, tls, progress, t0 } = o;
   const claimed = await logger.group('Claim a namespace', async () => {
     const c = await claimNamespace(s, number, opts.warmPool > 0, {
       maxEnvironments: opts.fences.maxEnvironments,
@@ -84,17 +123,21 @@ export async function up(
   const iso = (ms: number) => new Date(ms).toISOString();
   const expiresAt = iso(now() + opts.ttlMs);
   let database: string | undefined;
+  let dataFrom: DatabaseInfo['dataFrom'];
   let credentialRev: string | undefined;
+  progress.at(claimed.namespace);
   // Another run for this pull request claimed the namespace a moment ago: wait until it is made.
   if (claimed.pending) await awaitNamespace(s, number, claimed.namespace);
-  const live = claimed.existing
-    ? await s.client.get({ apiVersion: 'v1', kind: 'Namespace', name: claimed.namespace })
-    : undefined;
+  // An environment's own (its creation time), or the spare's (its baseline, for the comment).
+  const live =
+    claimed.existing || claimed.fromPool
+      ? await s.client.get({ apiVersion: 'v1', kind: 'Namespace', name: claimed.namespace })
+      : undefined;
   const annotations: Record<string, string> = {
     [A_SHA]: sha,
     [A_EXPIRES]: expiresAt,
     [A_UPDATED]: iso(now()),
-    [A_CREATED]: live?.metadata.annotations?.[A_CREATED] ?? iso(now()),
+    [A_CREATED]: (claimed.existing && live?.metadata.annotations?.[A_CREATED]) || iso(now()),
     ...(prUrl ? { [A_PR_URL]: prUrl } : {}),
   };
   try {
@@ -124,6 +167,7 @@ export async function up(
           `database ${info.id}: a new password (rotate-db-password); the workloads that read Secret ${opts.dbSecretName} roll`,
         );
       database = info.id;
+      dataFrom = info.dataFrom;
     }
   } catch (e) {
     await giveBack(s, ctx, db, number, claimed, e);
@@ -156,7 +200,11 @@ export async function up(
     });
     urls = env.urls;
     url = urls[0]?.url ?? '';
-    result = await deployInto(ctx, env, { audit, ...(recorder ? { recorder } : {}) });
+    result = await deployInto(ctx, env, {
+      audit,
+      ...(recorder ? { recorder } : {}),
+      onProgress: progress.onProgress,
+    });
   } catch (e) {
     // Refused before anything of the set was written (the server's validation): nothing stays.
     if (!claimed.existing) await giveBack(s, ctx, db, number, claimed, e);
@@ -178,44 +226,41 @@ export async function up(
   const images = result.changes
     .filter((c) => c.from !== c.to)
     .map((c) => ({ workload: `${c.kind}/${c.name}`, image: c.to }));
-  if (ctx.github) {
-    try {
-      await ctx.github.upsertComment(
+  if (result.failure) await progress.fail(result.failure);
+  else
+    await progress.finish(
+      renderUpComment({
         number,
-        COMMENT_MARKER,
-        result.failure
-          ? `### Feature environment for #${number}: the rollout failed\n\n${result.failure}`
-          : renderUpComment({
-              number,
-              sha,
-              namespace: claimed.namespace,
-              urls,
-              images,
-              links: opts.links.map(([name, t]) => [
-                name,
-                t
-                  .replaceAll('{namespace}', claimed.namespace)
-                  .replaceAll('{number}', String(number))
-                  .replaceAll('{sha}', sha!),
-              ]),
-              expiresAt,
-              now: now(),
-              readyMs,
-              fromPool: claimed.fromPool,
-              updated: claimed.existing,
-              ...(database ? { database } : {}),
-              ...(ctx.gh.runUrl ? { runUrl: ctx.gh.runUrl } : {}),
-            }),
-      );
-    } catch (e) {
-      logger.warning(`could not write the pull request comment: ${errorMessage(e)}`);
-    }
-  }
+        sha,
+        namespace: claimed.namespace,
+        urls,
+        images,
+        links: opts.links.map(([name, t]) => [
+          name,
+          t
+            .replaceAll('{namespace}', claimed.namespace)
+            .replaceAll('{number}', String(number))
+            .replaceAll('{sha}', sha),
+        ]),
+        expiresAt,
+        now: now(),
+        readyMs,
+        fromPool: claimed.fromPool,
+        updated: claimed.existing,
+        data: dataAge({
+          spare: claimed.fromPool ? live : undefined,
+          dataFrom,
+          now: now(),
+        }),
+        ...(database ? { database } : {}),
+        ...(ctx.gh.runUrl ? { runUrl: ctx.gh.runUrl } : {}),
+      }),
+    );
   const out: FeatureEnvResult = {
     ...emptyResult(
       claimed.existing ? 'updated' : 'up',
       claimed.existing
-        ? `updated with commit ${sha!.slice(0, 7)}`
+        ? `updated with commit ${sha.slice(0, 7)}`
         : claimed.fromPool
           ? 'made for this pull request from a warm spare'
           : 'made for this pull request',
@@ -245,6 +290,34 @@ export async function up(
     database,
     now: now(),
   });
+  return out;
+}
+
+/**
+ * How old the environment's data is, in sentences for the comment: the spare's baseline (the commit
+ * its services came from, and when it was made) and where the database came from (the template or
+ * snapshot, and when that was made).
+ */
+function dataAge(o: {
+  spare: KubeObject | undefined;
+  dataFrom: DatabaseInfo['dataFrom'];
+  now: number;
+}): string[] {
+  const out: string[] = [];
+  const a = o.spare?.metadata.annotations ?? {};
+  if (o.spare) {
+    const baseline = a[A_BASELINE];
+    const made = a[A_CREATED];
+    out.push(
+      `The services not under test came with the warm spare${baseline ? `, from commit ${codeSpan(baseline.slice(0, 12))}` : ''}${made ? ` (made ${escapeMarkdown(formatWhen(made, o.now))})` : ''}.`,
+    );
+  }
+  if (o.dataFrom) {
+    const f = o.dataFrom;
+    out.push(
+      `The database's data is from the ${f.kind} ${codeSpan(f.name)}${f.at ? `, made ${escapeMarkdown(formatWhen(f.at, o.now))}` : ''}${f.madeAt ? `; this copy was made ${escapeMarkdown(formatWhen(f.madeAt, o.now))}` : ''}.`,
+    );
+  }
   return out;
 }
 

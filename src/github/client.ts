@@ -561,19 +561,7 @@ export class GitHubClient {
     const existing = await this.findComment(issueNumber, markerId);
     if (existing) {
       if (existing.body === full) return { comment: existing, action: 'unchanged' };
-      const octokit = await this.octokit();
-      const res = await this.call(`update comment ${existing.id} on #${issueNumber}`, () =>
-        octokit.rest.issues.updateComment({
-          ...this.repo,
-          comment_id: existing.id,
-          body: full,
-          request: this.request,
-        }),
-      );
-      return {
-        comment: GitHubClient.comment(res.data as unknown as Record<string, unknown>),
-        action: 'updated',
-      };
+      return { comment: await this.editComment(issueNumber, existing.id, markerId, body), action: 'updated' };
     }
     const octokit = await this.octokit();
     const res = await this.call(`comment on #${issueNumber}`, () =>
@@ -603,6 +591,28 @@ export class GitHubClient {
       return this.upsertComment(issueNumber, markerId, body);
     }
     return { comment: created, action: 'created' };
+  }
+
+  /**
+   * Rewrites the marked comment `commentId` (one upsertComment found or made: the same identity's),
+   * with the marker kept: a live status edits it without listing the comments again.
+   */
+  async editComment(
+    issueNumber: number,
+    commentId: number,
+    markerId: string,
+    body: string,
+  ): Promise<IssueComment> {
+    const octokit = await this.octokit();
+    const res = await this.call(`update comment ${commentId} on #${issueNumber}`, () =>
+      octokit.rest.issues.updateComment({
+        ...this.repo,
+        comment_id: commentId,
+        body: `${commentMarker(markerId)}\n${body}`,
+        request: this.request,
+      }),
+    );
+    return GitHubClient.comment(res.data as unknown as Record<string, unknown>);
   }
 
   /** Deletes the marked comment; false when there was none. */

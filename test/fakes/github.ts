@@ -25,6 +25,8 @@ export interface RecordedRequest {
   body: unknown;
   /** Status the fake answered with (0 when the connection was dropped). */
   status: number;
+  /** When it arrived (ms since the epoch). */
+  at: number;
 }
 
 export interface Fault {
@@ -822,6 +824,7 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
         headers: req.headers,
         body,
         status: 0,
+        at: Date.now(),
       };
       requests.push(rec);
       const resetAt = Math.floor(Date.now() / 1000) + 3600;

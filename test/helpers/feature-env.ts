@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { withDefaults } from '../../src/core/input-spec.js';
@@ -12,7 +12,11 @@ import {
 } from '../../src/featureenv/inputs.js';
 import { runFeatureEnv } from '../../src/featureenv/run.js';
 import type { FeatureEnvContext } from '../../src/featureenv/context.js';
-import type { GitHubFake } from '../fakes/github.js';
+import { afterAll, beforeAll } from 'vitest';
+import { stringify } from 'yaml';
+import { closeHttpAgents } from '../../src/core/http.js';
+import { startGitHubFake, type GitHubFake } from '../fakes/github.js';
+import { startKubeFake, type KubeFake, type KubeFakeOptions } from '../fakes/kube/index.js';
 
 /**
  * Runs the feature-environment engine the way the action does, from a real-shaped webhook payload
@@ -130,4 +134,50 @@ export async function runFe(
     ...rest,
   });
   return { r, logger };
+}
+
+/**
+ * The usual stage of a feature-environment test on the fakes: a Kubernetes fake, a GitHub fake of
+ * acme/shop where `maintainer` may write, and a workspace whose k8s/app.yaml holds `objects`;
+ * started before the tests of the file, stopped after. `pr()` opens a pull request labelled by the
+ * maintainer and gives its labeled event.
+ */
+export function useFeatureEnvStage(o: {
+  objects: object[];
+  kube?: KubeFakeOptions;
+  /** The first pull request number is one more. */
+  from: number;
+  /** The head SHA is the number padded with this character. */
+  pad?: string;
+}) {
+  let n = o.from;
+  const stage = {
+    kube: undefined as unknown as KubeFake,
+    gh: undefined as unknown as GitHubFake,
+    ws: '',
+    pr() {
+      const number = ++n;
+      const sha = `${number}`.padStart(40, o.pad ?? 'a');
+      stage.gh.addPullRequest({ number, headSha: sha });
+      stage.gh.label(number, 'feature-env', 'maintainer');
+      const ev: PrEvent = { action: 'labeled', number, label: 'feature-env', labels: ['feature-env'], sha };
+      return { number, sha, ev };
+    },
+  };
+  beforeAll(async () => {
+    [stage.kube, stage.gh] = await Promise.all([
+      startKubeFake({ readyDelayMs: 20, tickMs: 50, ...o.kube }),
+      startGitHubFake({ owner: 'acme', repo: 'shop' }),
+    ]);
+    stage.gh.collaborators.set('maintainer', 'write');
+    stage.ws = await mkdtemp(path.join(os.tmpdir(), 'c2c-fe-'));
+    await mkdir(path.join(stage.ws, 'k8s'));
+    await writeFile(path.join(stage.ws, 'k8s/app.yaml'), o.objects.map((d) => stringify(d)).join('---\n'));
+  });
+  afterAll(async () => {
+    await Promise.all([stage.kube?.stop(), stage.gh?.stop()]);
+    if (stage.ws) await rm(stage.ws, { recursive: true, force: true });
+    closeHttpAgents();
+  });
+  return stage;
 }

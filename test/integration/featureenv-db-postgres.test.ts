@@ -82,6 +82,12 @@ describe.skipIf(!havePostgres())('postgres-template databases on a real PostgreS
     });
     expect(info.password).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(p.description).toBe(`PostgreSQL template shop_integration on 127.0.0.1:${server.port}`);
+    // How old the data is (issue 16 item 1): the template made before the clone, the clone just now.
+    expect(info.dataFrom).toMatchObject({ kind: 'template', name: 'shop_integration' });
+    const made = Date.parse(info.dataFrom!.madeAt!);
+    expect(Math.abs(made - Date.now())).toBeLessThan(60_000);
+    expect(Date.parse(info.dataFrom!.at!)).toBeLessThanOrEqual(made);
+    expect(Date.parse(info.dataFrom!.at!)).toBeGreaterThan(Date.now() - 3_600_000);
 
     const env = await connectAs(info);
     try {

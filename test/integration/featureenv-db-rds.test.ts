@@ -13,6 +13,8 @@ import { C2CError } from '../../src/core/errors.js';
 import {
   CLAIM_TAG_PREFIX,
   POOL_TAG,
+  SNAPSHOT_TAG,
+  SNAPSHOT_TIME_TAG,
   PR_TAG,
   SET_TAG,
   rdsSnapshotProvider,
@@ -116,7 +118,12 @@ describe.skipIf(!haveMoto())('rds-snapshot databases: the real AWS SDK against m
     const members = await poolMembers();
     expect(members.map((m) => m.DBInstanceIdentifier).sort()).toEqual([...created].sort());
     for (const m of members) {
-      expect(tags(m)).toEqual({ [POOL_TAG]: SOURCE, [SET_TAG]: SET });
+      expect(tags(m)).toEqual({
+        [POOL_TAG]: SOURCE,
+        [SET_TAG]: SET,
+        [SNAPSHOT_TAG]: 'integration-db-nightly',
+        [SNAPSHOT_TIME_TAG]: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      });
       expect(m.DBInstanceClass).toBe('db.t4g.micro');
       expect(m.DBSubnetGroup?.DBSubnetGroupName).toBe('integration-subnets');
     }
@@ -140,6 +147,9 @@ describe.skipIf(!haveMoto())('rds-snapshot databases: the real AWS SDK against m
       user: 'app',
     });
     expect(one.password).toMatch(/^[A-Za-z0-9]{28}$/);
+    // How old its data is (issue 16 item 1): the snapshot it was restored from, and when that was taken.
+    expect(one.dataFrom).toMatchObject({ kind: 'snapshot', name: 'integration-db-nightly' });
+    expect(Number.isNaN(Date.parse(one.dataFrom!.at!))).toBe(false);
     expect(logger.text()).not.toContain(one.password);
     expect(logger.text()).toContain(`PR 1 claimed ${one.id} from the pool of integration-db`);
 

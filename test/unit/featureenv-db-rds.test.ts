@@ -23,6 +23,8 @@ import {
   CLAIM_TAG_PREFIX,
   POOL_TAG,
   SET_TAG,
+  SNAPSHOT_TAG,
+  SNAPSHOT_TIME_TAG,
   PR_TAG,
   rdsSnapshotProvider,
   type RdsProviderOptions,
@@ -526,6 +528,8 @@ describe('rds-snapshot provider: states, failures and collisions (aws-sdk-client
     expect(calls(RestoreDBInstanceFromDBSnapshotCommand)[0]!.Tags).toEqual([
       { Key: POOL_TAG, Value: SOURCE },
       { Key: SET_TAG, Value: SET },
+      { Key: SNAPSHOT_TAG, Value: 'rds:integration-db-2025-01-01-03-00' },
+      { Key: SNAPSHOT_TIME_TAG, Value: '2025-01-01T03:00:00.000Z' },
     ]);
   });
 

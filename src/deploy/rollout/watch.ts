@@ -32,6 +32,8 @@ export interface WatchRolloutsOptions {
   workloadOverrides?: boolean;
   /** The run is cancelled: every rollout still watched ends at once as failed ("cancelled"). */
   signal?: AbortSignal;
+  /** Told each workload's status as it changes (a live status; see DeployContext.onProgress). */
+  report?: (it: Item, state: 'rolling out' | 'ready' | 'failed', message: string) => void;
 }
 
 /**
@@ -60,6 +62,10 @@ export async function watchRollouts(
     o.workloadOverrides ? workloadOverrides(it.object) : {};
   const timeoutMs = new Map(items.map((it) => [it, own(it).timeoutMs ?? o.timeoutMs]));
   const progress = new Progress(logger, start, (it) => timeoutMs.get(it)!, now);
+  const update = (it: Item, message: string) => {
+    progress.update(it, message);
+    o.report?.(it, 'rolling out', message);
+  };
   const out = new Map<Item, Outcome>();
   const pending = new Set<Item>();
   const lastSeen = new Map<Item, { status: RolloutStatus; object: KubeObject }>();
@@ -70,11 +76,12 @@ export async function watchRollouts(
       message: 'not watched',
     };
     // Done already (nothing to roll out, or the controller was quicker than the response) or failed.
-    if (st.done || st.failed)
+    if (st.done || st.failed) {
       out.set(it, { status: st, ms: now() - start, timedOut: false, object: it.applied ?? it.object });
-    else {
+      o.report?.(it, st.failed ? 'failed' : 'ready', st.message);
+    } else {
       pending.add(it);
-      progress.update(it, st.message);
+      update(it, st.message);
     }
   }
   const groups = [...groupByCollection([...pending])];
@@ -90,6 +97,7 @@ export async function watchRollouts(
     progress.forget(it);
     out.set(it, { status, ms: now() - start, timedOut, object });
     logger.info(`${it.key}: ${status.message}`);
+    o.report?.(it, status.failed ? 'failed' : 'ready', status.message);
     const key = groupOf.get(it)!;
     if (groups.find(([k]) => k === key)![1].every((g) => !pending.has(g))) groupControllers.get(key)!.abort();
   };
@@ -169,7 +177,7 @@ export async function watchRollouts(
             if (!st) continue;
             lastSeen.set(it, { status: st, object: ev.object });
             if (st.done || st.failed) settle(it, st, ev.object);
-            else progress.update(it, st.message);
+            else update(it, st.message);
             if (group.every((g) => !pending.has(g))) break;
           }
         } catch (e) {

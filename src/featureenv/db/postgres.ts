@@ -408,8 +408,14 @@ export function postgresTemplateProvider(
       });
       // The template's tables, views, sequences, routines and types become the role's (every time: a
       // claim that failed half-way is finished by the next one).
-      await withClient(`claim ${name}: hand the template's objects to ${name}`, urlOf(name), logger, (c) =>
-        takeOwnership(c, name, logger),
+      const ages = await withClient(
+        `claim ${name}: hand the template's objects to ${name}`,
+        urlOf(name),
+        logger,
+        async (c) => {
+          await takeOwnership(c, name, logger);
+          return madeAt(c, [name, template]);
+        },
       );
       logger.info(
         created
@@ -424,6 +430,12 @@ export function postgresTemplateProvider(
         password: password!,
         passwordChanged: changed,
         id: name,
+        dataFrom: {
+          kind: 'template',
+          name: template,
+          ...(ages.get(template) ? { at: ages.get(template)! } : {}),
+          ...(ages.get(name) ? { madeAt: ages.get(name)! } : {}),
+        },
       };
     },
 
@@ -519,4 +531,21 @@ export function postgresTemplateProvider(
       // A connection per call: nothing stays open.
     },
   };
+}
+
+/**
+ * When each database was made: its directory's PG_VERSION file is written by CREATE DATABASE and
+ * never again. Reading it takes a superuser or pg_read_server_files; without, the ages are unknown
+ * (an empty map), and the comment says only where the data came from.
+ */
+async function madeAt(c: pg.Client, names: string[]): Promise<Map<string, string>> {
+  try {
+    const r = await c.query<{ datname: string; made: Date }>(
+      `SELECT datname, (pg_stat_file('base/' || oid || '/PG_VERSION')).modification AS made FROM pg_database WHERE datname = ANY($1)`,
+      [names],
+    );
+    return new Map(r.rows.map((row) => [row.datname, new Date(row.made).toISOString()]));
+  } catch {
+    return new Map();
+  }
 }

@@ -71,6 +71,9 @@ export const POOL_TAG = 'commit-to-cloud/pool';
 export const SET_TAG = 'commit-to-cloud/set';
 export const PR_TAG = 'commit-to-cloud/pr';
 export const CLAIM_TAG_PREFIX = 'commit-to-cloud/claim/';
+/** The snapshot an instance was restored from, and when that snapshot was taken: how old its data is. */
+export const SNAPSHOT_TAG = 'commit-to-cloud/snapshot';
+export const SNAPSHOT_TIME_TAG = 'commit-to-cloud/snapshot-time';
 /** A claim tag older than this was left by a run that died: it no longer blocks. */
 const STALE_CLAIM_MS = 10 * 60_000;
 
@@ -453,6 +456,10 @@ export function rdsSnapshotProvider(
     const tags: Tag[] = [
       { Key: POOL_TAG, Value: source },
       { Key: SET_TAG, Value: config.set },
+      { Key: SNAPSHOT_TAG, Value: snapshot.DBSnapshotIdentifier! },
+      ...(snapshot.SnapshotCreateTime
+        ? [{ Key: SNAPSHOT_TIME_TAG, Value: snapshot.SnapshotCreateTime.toISOString() }]
+        : []),
     ];
     if (pr !== undefined)
       tags.push({ Key: PR_TAG, Value: `${pr}:${randomBytes(6).toString('hex')}:${now()}` });
@@ -623,7 +630,13 @@ export function rdsSnapshotProvider(
       if (!inst.Endpoint?.Address || !inst.Endpoint.Port)
         throw new C2CError(`RDS instance ${id} is available but has no endpoint`);
       const engine = inst.Engine ?? '';
+      const tags = tagMap(inst.TagList);
+      const snapshot = tags.get(SNAPSHOT_TAG);
+      const taken = tags.get(SNAPSHOT_TIME_TAG);
       return {
+        ...(snapshot
+          ? { dataFrom: { kind: 'snapshot' as const, name: snapshot, ...(taken ? { at: taken } : {}) } }
+          : {}),
         host: inst.Endpoint.Address,
         port: inst.Endpoint.Port,
         database: inst.DBName ?? (engine.startsWith('postgres') ? 'postgres' : ''),
