@@ -36,3 +36,5 @@ export { podSpecOf, podTemplateOf } from './kinds/index.js';
 export { prepareDeploy, type PreparedSet } from './prepare.js';
 export { isWatchedKind } from './kinds/index.js';
 export { isPreDeploy } from './phases.js';
+export { watchWorkloads } from './rollout/index.js';
+export type { Outcome } from './rollout/index.js';

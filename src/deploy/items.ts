@@ -43,11 +43,15 @@ export interface Item extends SetItem {
   readonly draft?: KubeObject;
 }
 
+/** The key of a collection (apiVersion, kind, namespace): of groupByCollection, of the start versions. */
+export const collectionKey = (apiVersion: string, kind: string, namespace: string | undefined) =>
+  `${apiVersion}|${kind}|${namespace ?? ''}`;
+
 /** Items by collection (apiVersion, kind, namespace): one list and one watch each. */
 export function groupByCollection<T extends SetItem>(items: T[]): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const it of items) {
-    const g = `${it.info.apiVersion}|${it.info.kind}|${it.namespace ?? ''}`;
+    const g = collectionKey(it.info.apiVersion, it.info.kind, it.namespace);
     groups.set(g, [...(groups.get(g) ?? []), it]);
   }
   return groups;

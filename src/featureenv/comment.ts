@@ -1,4 +1,11 @@
-import { codeSpan, escapeMarkdown, markdownLink, formatDuration, formatWhen } from '../core/index.js';
+import {
+  codeSpan,
+  escapeMarkdown,
+  markdownLink,
+  formatDuration,
+  formatWhen,
+  shortDuration,
+} from '../core/index.js';
 
 /**
  * The one sticky PR comment of an environment (found by its hidden marker, never a second one):
@@ -35,10 +42,11 @@ function serviceTable(services: ServiceState[]): string[] {
 }
 
 /** What an up does while it runs. */
-export type UpStep = 'preparing' | 'build' | 'pre-deploy' | 'apply' | 'watch';
+export type UpStep = 'preparing' | 'wake' | 'build' | 'pre-deploy' | 'apply' | 'watch';
 
 const STEP_WORDS: Record<UpStep, string> = {
   preparing: 'preparing the namespace',
+  wake: 'waking it up (its services were asleep)',
   build: 'building the images under test',
   'pre-deploy': 'running the pre-deploy Jobs',
   apply: 'applying the manifests',
@@ -138,6 +146,24 @@ export function renderUpComment(c: UpComment): string {
 /** A moment written for people, without the "in/ago" part: "Fri 4 Dec 21:30 UTC". */
 function atTime(at: number): string {
   return formatWhen(at, at).replace(/^[^,]*, /, '');
+}
+
+/** Asleep (sleep-after): since when, why, and the three ways to wake it. */
+export function renderAsleepComment(o: {
+  number: number;
+  namespace: string;
+  since: number;
+  idleMs: number;
+  url?: string;
+  label: string;
+}): string {
+  return [
+    `### Feature environment for #${o.number} is asleep`,
+    '',
+    `Nobody updated or used it for ${shortDuration(o.idleMs / 1000)}, so its services were scaled to 0 on ${escapeMarkdown(atTime(o.since))} (namespace ${codeSpan(o.namespace)}; its database and its data stay).${o.url ? ` ${markdownLink(o.url, o.url)} answers again once it is awake.` : ''}`,
+    '',
+    `To wake it: comment ${codeSpan('/feature-env wake')} or push a commit. The same services come back with the same replicas, and this comment says when they are ready. (Removing the label ${codeSpan(o.label)} takes it down.)`,
+  ].join('\n');
 }
 
 /** New code from a fork while allow-forks: the label was taken off until someone reads the code. */

@@ -40,6 +40,8 @@ export interface FeatureEnvResult {
   /** For reap: what was removed and what was kept, and why. */
   removed?: Array<{ namespace: string; number?: number; why: string }>;
   kept?: Array<{ namespace: string; number?: number; why: string }>;
+  /** For reap: the environments put to sleep (sleep-after), and why. */
+  slept?: Array<{ namespace: string; number?: number; why: string }>;
 }
 
 /** The action's outputs (FEATURE_ENV_OUTPUTS) of a run: the same for the action and `c2c feature-env`. */

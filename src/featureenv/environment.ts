@@ -127,14 +127,30 @@ export async function writeNamespace(
   s: Scope,
   namespace: string,
   state: EnvState,
-  o: { number?: number; annotations?: Record<string, string>; create?: boolean } = {},
+  o: {
+    number?: number;
+    /** null removes an annotation. */
+    annotations?: Record<string, string | null>;
+    create?: boolean;
+    /** Only on this version: the write fails (ChangedMeanwhile) when the namespace changed since. */
+    resourceVersion?: string;
+  } = {},
 ): Promise<KubeObject> {
   const labels = { ...baseLabels(s, state), ...(o.number ? { [PR_LABEL]: String(o.number) } : {}) };
   const annotations = { ...setAnnotations(s), ...o.annotations };
   const ref = { apiVersion: 'v1', kind: 'Namespace', name: namespace };
   if (o.create) {
     const made = await s.client.create(
-      { ...ref, metadata: { name: namespace, labels, annotations } },
+      {
+        ...ref,
+        metadata: {
+          name: namespace,
+          labels,
+          annotations: Object.fromEntries(
+            Object.entries(annotations).filter((e): e is [string, string] => e[1] !== null),
+          ),
+        },
+      },
       { fieldManager: FIELD_MANAGER },
     );
     if (made) return grantAccess(s, made);
@@ -143,6 +159,8 @@ export async function writeNamespace(
   for (let attempt = 1; ; attempt++) {
     const live = await ownNamespace(s, namespace);
     if (!live) throw goneError(namespace);
+    if (o.resourceVersion && live.metadata.resourceVersion !== o.resourceVersion)
+      throw new ChangedMeanwhile(namespace);
     try {
       const ns = await s.client.patch(
         ref,
@@ -155,7 +173,15 @@ export async function writeNamespace(
       if (e instanceof KubeApiError && e.status === 404) throw goneError(namespace);
       // Changed between the read and the write (its deletion began, another run wrote it): read again.
       if (!(e instanceof KubeApiError && e.status === 409) || attempt >= 5) throw e;
+      if (o.resourceVersion) throw new ChangedMeanwhile(namespace);
     }
+  }
+}
+
+/** writeNamespace on a version that is not the namespace's any more: someone wrote it since it was read. */
+export class ChangedMeanwhile extends C2CError {
+  constructor(namespace: string) {
+    super(`Namespace ${namespace} changed since it was read (another run wrote it): left as it is`);
   }
 }
 

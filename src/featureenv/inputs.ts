@@ -248,6 +248,12 @@ export const FEATURE_ENV_INPUTS = {
     description: 'Expiry of an environment, pushed forward by every update; reap removes expired ones.',
     parse: asDuration,
   },
+  'sleep-after': {
+    default: '',
+    description:
+      'Put an environment to sleep after this long without an update, a command or a wake (e.g. `2h`): the scheduled run scales its Deployments and StatefulSets to 0 and remembers their replicas; a push, `/feature-env wake` or adding the label again brings back exactly those and waits until ready. Spares and kept environments never sleep. Empty: never.',
+    parse: (value: string, name: string) => (value.trim() === '' ? 0 : asDuration(value, name)),
+  },
   'warm-pool': {
     default: '0',
     description:
@@ -376,6 +382,8 @@ export interface FeatureEnvOptions {
   tlsSecret?: { namespace: string; name: string };
   links: Array<[string, string]>;
   ttlMs: number;
+  /** `sleep-after` (0: never). */
+  sleepAfterMs: number;
   warmPool: number;
   /** network-policy, allow-from, resource-quota, max-environments. */
   fences: FenceOptions;
@@ -497,6 +505,7 @@ export function parseFeatureEnvInputs(
     ...(v['tls-secret'] ? { tlsSecret: v['tls-secret'] } : {}),
     links: v.links,
     ttlMs: v.ttl,
+    sleepAfterMs: v['sleep-after'],
     warmPool: v['warm-pool'],
     fences,
     database,

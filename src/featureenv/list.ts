@@ -22,6 +22,10 @@ export interface ListedEnvironment {
   database?: string;
   /** Being deleted. */
   terminating: boolean;
+  /** Asleep (sleep-after) since then: its workloads at 0. */
+  asleepSince?: string;
+  /** Kept (`/feature-env keep`): no expiry, no sleep. */
+  keep: boolean;
 }
 
 const ORDER: Record<ListedEnvironment['state'], number> = { active: 0, warming: 1, spare: 2 };
@@ -60,10 +64,12 @@ export async function listEnvironments(
       ...(createdAt ? { createdAt } : {}),
       ...(Number.isFinite(created) ? { ageSeconds: Math.max(0, Math.round((now - created) / 1000)) } : {}),
       ...(e.expiresAt ? { expiresAt: e.expiresAt } : {}),
-      expired: Number.isFinite(expires) && expires <= now,
+      expired: !e.keep && Number.isFinite(expires) && expires <= now,
       ...(e.url ? { url: e.url } : {}),
       ...(e.database ? { database: e.database } : {}),
       terminating: e.terminating,
+      ...(e.asleepSince ? { asleepSince: e.asleepSince } : {}),
+      keep: e.keep,
     });
   }
   return out.sort(

@@ -54,6 +54,12 @@ export class UpProgress {
     this.show();
   }
 
+  /** A step of up's own (waking the environment). */
+  stepTo(step: UpStep): void {
+    this.step = step;
+    this.show();
+  }
+
   /** The deploy's progress (DeployContext.onProgress). */
   readonly onProgress = (p: DeployProgress): void => {
     if ('step' in p) this.step = p.step;

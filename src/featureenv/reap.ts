@@ -1,4 +1,4 @@
-import { errorMessage } from '../core/index.js';
+import { errorMessage, shortDuration } from '../core/index.js';
 import type { PullRequestInfo } from '../github/index.js';
 import { PENDING_MS, environments, readIndex, updateIndex, type Scope } from './claims.js';
 import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';
@@ -6,6 +6,10 @@ import { teardown } from './down.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import { STALE_WARMING_MS, refillPool, trimPool } from './pool.js';
 import { renderFeatureEnvSummary } from './summary.js';
+import { COMMENT_MARKER, renderAsleepComment } from './comment.js';
+import { writeNamespace } from './environment.js';
+import { sleepEnvironment } from './sleep.js';
+import { A_ASLEEP, type Environment } from './state.js';
 import type { DatabaseProvider } from './types.js';
 
 /**
@@ -26,6 +30,7 @@ export async function reap(
   const now = (ctx.now ?? Date.now)();
   const removed: NonNullable<FeatureEnvResult['removed']> = [];
   const kept: NonNullable<FeatureEnvResult['kept']> = [];
+  const slept: NonNullable<FeatureEnvResult['slept']> = [];
   let open: Map<number, PullRequestInfo> | undefined;
   if (ctx.github) open = new Map((await ctx.github.listOpenPullRequests()).map((p) => [p.number, p]));
   else
@@ -47,15 +52,31 @@ export async function reap(
           continue;
         }
       } else if (!e.number) why = 'an orphan: no pull request';
-      else if (e.expiresAt && Date.parse(e.expiresAt) <= now) why = `expired at ${e.expiresAt}`;
+      else if (e.expiresAt && !e.keep && Date.parse(e.expiresAt) <= now) why = `expired at ${e.expiresAt}`;
       else if (open && !open.has(e.number)) why = `pull request #${e.number} is closed`;
       else if (open && !open.get(e.number)!.labels.includes(opts.label))
         why = `an orphan: pull request #${e.number} is no longer labeled '${opts.label}'`;
       if (!why) {
+        const idle = e.activeAt ? now - Date.parse(e.activeAt) : 0;
+        if (opts.sleepAfterMs && e.number && !e.keep && !e.asleepSince && idle >= opts.sleepAfterMs) {
+          try {
+            await putToSleep(s, ctx, opts, e, idle);
+            slept.push({
+              namespace: e.namespace,
+              number: e.number,
+              why: `no update, command or wake for ${shortDuration(idle / 1000)} (sleep-after ${shortDuration(opts.sleepAfterMs / 1000)})`,
+            });
+          } catch (err) {
+            logger.warning(`could not put ${e.namespace} to sleep: ${errorMessage(err)}`);
+          }
+          continue;
+        }
         kept.push({
           namespace: e.namespace,
           ...(e.number ? { number: e.number } : {}),
-          why: `open until ${e.expiresAt ?? '?'}`,
+          why: e.keep
+            ? 'kept (/feature-env keep): no expiry, no sleep'
+            : `${e.asleepSince ? `asleep since ${e.asleepSince}; ` : ''}open until ${e.expiresAt ?? '?'}`,
         });
         continue;
       }
@@ -121,10 +142,52 @@ export async function reap(
     logger.warning(`could not refill the pools: ${errorMessage(e)}`);
   }
   const out: FeatureEnvResult = {
-    ...emptyResult('reaped', `${removed.length} removed, ${kept.length} kept`),
+    ...emptyResult(
+      'reaped',
+      `${removed.length} removed, ${slept.length ? `${slept.length} put to sleep, ` : ''}${kept.length} kept`,
+    ),
     removed,
     kept,
+    ...(slept.length ? { slept } : {}),
   };
   out.summary = renderFeatureEnvSummary(out);
   return out;
+}
+
+/**
+ * Puts one environment to sleep: the namespace marked asleep (on the version read: an up that
+ * touched it meanwhile wins, and it stays awake), its workloads scaled to 0, the comment saying so.
+ */
+async function putToSleep(
+  s: Scope,
+  ctx: FeatureEnvContext,
+  opts: FeatureEnvOptions,
+  e: Environment,
+  idleMs: number,
+): Promise<void> {
+  const since = (ctx.now ?? Date.now)();
+  await sleepEnvironment(s, e.namespace, async () => {
+    await writeNamespace(s, e.namespace, 'active', {
+      number: e.number!,
+      annotations: { [A_ASLEEP]: new Date(since).toISOString() },
+      ...(e.resourceVersion ? { resourceVersion: e.resourceVersion } : {}),
+    });
+  });
+  if (ctx.github)
+    await ctx.github
+      .upsertComment(
+        e.number!,
+        COMMENT_MARKER,
+        renderAsleepComment({
+          number: e.number!,
+          namespace: e.namespace,
+          since,
+          idleMs,
+          label: opts.label,
+          ...(e.url ? { url: e.url } : {}),
+        }),
+      )
+      .catch((err: unknown) =>
+        ctx.logger.warning(`could not write the pull request comment: ${errorMessage(err)}`),
+      );
 }

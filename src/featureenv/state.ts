@@ -29,6 +29,12 @@ export const A_URL = `${PREFIX}fe-url`;
 export const A_DATABASE = `${PREFIX}fe-database`;
 export const A_LABEL = `${PREFIX}fe-label`;
 export const A_PREFIX = `${PREFIX}fe-namespace-prefix`;
+/** The last time someone used the environment (an up, a command, a wake): what sleep-after counts from. */
+export const A_ACTIVE = `${PREFIX}fe-active-at`;
+/** `/feature-env keep`: no expiry, no sleep, until unkeep or the pull request closes. */
+export const A_KEEP = `${PREFIX}fe-keep`;
+/** Since when the environment sleeps (its workloads scaled to 0); absent while awake. */
+export const A_ASLEEP = `${PREFIX}fe-asleep-since`;
 /** On a spare: the commit its manifests came from (the scheduled run's, the default branch's head). */
 export const A_BASELINE = `${PREFIX}fe-baseline`;
 /** The set's index (claims and pool), an annotation of its control namespace. */
@@ -58,6 +64,12 @@ export interface Environment {
   updatedAt?: string;
   url?: string;
   database?: string;
+  /** The last use (up, command, wake); the last update for environments made before it was kept. */
+  activeAt?: string;
+  /** Kept (`/feature-env keep`): no expiry, no sleep. */
+  keep: boolean;
+  /** Asleep since then. */
+  asleepSince?: string;
   resourceVersion?: string;
   /** Being deleted (the namespace is terminating). */
   terminating: boolean;
@@ -79,6 +91,9 @@ export function environmentOf(ns: KubeObject): Environment {
     ...(ann[A_UPDATED] ? { updatedAt: ann[A_UPDATED] } : {}),
     ...(ann[A_URL] ? { url: ann[A_URL] } : {}),
     ...(ann[A_DATABASE] ? { database: ann[A_DATABASE] } : {}),
+    ...(ann[A_ACTIVE] || ann[A_UPDATED] ? { activeAt: ann[A_ACTIVE] || ann[A_UPDATED] } : {}),
+    keep: ann[A_KEEP] === 'true',
+    ...(ann[A_ASLEEP] ? { asleepSince: ann[A_ASLEEP] } : {}),
     ...(ns.metadata.resourceVersion ? { resourceVersion: ns.metadata.resourceVersion } : {}),
     terminating: !!(ns.metadata as { deletionTimestamp?: string }).deletionTimestamp,
   };

@@ -28,6 +28,7 @@ export function renderFeatureEnvSummary(
     out.push(renderDeploySummary({ title: 'Services', rows: o.rows }).replace(/^## /, '### '));
   for (const [label, list] of [
     ['Removed', r.removed],
+    ['Put to sleep', r.slept],
     ['Kept', r.kept],
   ] as const) {
     if (!list?.length) continue;

@@ -21,6 +21,7 @@ import {
 } from './claims.js';
 import { renderUpComment } from './comment.js';
 import { UpProgress } from './progress.js';
+import { wakeEnvironment, type Woken } from './sleep.js';
 import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';
 import {
   deployInto,
@@ -37,7 +38,18 @@ import type { FeatureEnvOptions } from './inputs.js';
 import { featureEnvRecorder } from './recorder.js';
 import { refillPool } from './pool.js';
 import { renderFeatureEnvSummary } from './summary.js';
-import { A_BASELINE, A_CREATED, A_DATABASE, A_EXPIRES, A_PR_URL, A_SHA, A_UPDATED, A_URL } from './state.js';
+import {
+  A_ACTIVE,
+  A_ASLEEP,
+  A_BASELINE,
+  A_CREATED,
+  A_DATABASE,
+  A_EXPIRES,
+  A_PR_URL,
+  A_SHA,
+  A_UPDATED,
+  A_URL,
+} from './state.js';
 import type { DatabaseInfo, DatabaseProvider } from './types.js';
 
 /**
@@ -137,6 +149,7 @@ async function upChecked(
     [A_SHA]: sha,
     [A_EXPIRES]: expiresAt,
     [A_UPDATED]: iso(now()),
+    [A_ACTIVE]: iso(now()),
     [A_CREATED]: (claimed.existing && live?.metadata.annotations?.[A_CREATED]) || iso(now()),
     ...(prUrl ? { [A_PR_URL]: prUrl } : {}),
   };
@@ -172,6 +185,12 @@ async function upChecked(
   } catch (e) {
     await giveBack(s, ctx, db, number, claimed, e);
     throw e;
+  }
+
+  // Asleep (sleep-after): its services come back, with their replicas, before the deploy.
+  if (live?.metadata.annotations?.[A_ASLEEP]) {
+    progress.stepTo('wake');
+    await logger.group(`Wake ${claimed.namespace}`, () => wake(s, claimed.namespace, number, opts, ctx));
   }
 
   let url = '';
@@ -291,6 +310,34 @@ async function upChecked(
     now: now(),
   });
   return out;
+}
+
+/**
+ * Wakes a sleeping environment: its workloads' replicas restored and ready, then the namespace's
+ * asleep mark cleared (a wake that fails leaves it, so the next one tries again).
+ */
+export async function wake(
+  s: Scope,
+  namespace: string,
+  number: number,
+  opts: FeatureEnvOptions,
+  ctx: FeatureEnvContext,
+): Promise<Woken> {
+  const woken = await wakeEnvironment(s, namespace, {
+    timeoutMs: opts.timeoutMs,
+    logger: ctx.logger,
+    ...(ctx.now ? { now: ctx.now } : {}),
+    ...(opts.deploy?.failFast ? { failFast: { graceMs: opts.deploy.failFastGraceMs } } : {}),
+  });
+  if (woken.failed.length)
+    throw new C2CError(
+      `The environment of #${number} did not wake: ${woken.failed.map((f) => `${f.key} (${f.message})`).join('; ')}. It stays marked asleep; wake it again, or push a fix.`,
+    );
+  await writeNamespace(s, namespace, 'active', {
+    number,
+    annotations: { [A_ASLEEP]: null, [A_ACTIVE]: new Date((ctx.now ?? Date.now)()).toISOString() },
+  });
+  return woken;
 }
 
 /**

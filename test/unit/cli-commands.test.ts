@@ -171,6 +171,7 @@ describe('human output', () => {
           url: 'http://api-pr-7.example.com',
           database: 'fe_pr_7',
           terminating: false,
+          keep: false,
         },
         {
           namespace: 'fe-pr-9',
@@ -179,17 +180,36 @@ describe('human output', () => {
           expiresAt: '2025-01-01T22:00:00Z',
           expired: true,
           terminating: true,
+          keep: false,
         },
-        { namespace: 'fe-spare-1a2b3c', state: 'spare', ageSeconds: 30, expired: false, terminating: false },
+        {
+          namespace: 'fe-pr-11',
+          state: 'active',
+          number: 11,
+          expiresAt: '2025-01-01T22:00:00Z',
+          expired: false,
+          terminating: false,
+          asleepSince: '2025-01-01T23:00:00Z',
+          keep: true,
+        },
+        {
+          namespace: 'fe-spare-1a2b3c',
+          state: 'spare',
+          ageSeconds: 30,
+          expired: false,
+          terminating: false,
+          keep: false,
+        },
       ],
       'acme/shop',
       now,
     );
     expect(text.split('\n')).toEqual([
-      'PR  STATE                 SHA      AGE  EXPIRES         URL                          DATABASE  NAMESPACE',
-      '#7  active                abcdef0  2h   in 2d23h        http://api-pr-7.example.com  fe_pr_7   fe-pr-7',
-      '#9  active (terminating)  -        -    expired 2h ago  -                            -         fe-pr-9',
-      '-   spare                 -        30s  -               -                            -         fe-spare-1a2b3c',
+      'PR   STATE                 SHA      AGE  EXPIRES         URL                          DATABASE  NAMESPACE',
+      '#7   active                abcdef0  2h   in 2d23h        http://api-pr-7.example.com  fe_pr_7   fe-pr-7',
+      '#9   active (terminating)  -        -    expired 2h ago  -                            -         fe-pr-9',
+      '#11  active (asleep)       -        -    kept            -                            -         fe-pr-11',
+      '-    spare                 -        30s  -               -                            -         fe-spare-1a2b3c',
     ]);
     expect(listedTable([], 'acme/shop')).toBe('No feature environments of acme/shop.');
   });

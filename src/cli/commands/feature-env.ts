@@ -140,6 +140,8 @@ export function listedJson(e: ListedEnvironment): Record<string, unknown> {
     url: e.url ?? null,
     database: e.database ?? null,
     terminating: e.terminating,
+    'asleep-since': e.asleepSince ?? null,
+    keep: e.keep,
   };
 }
 
@@ -150,14 +152,16 @@ export function listedTable(list: ListedEnvironment[], repository: string, now =
     const expires = e.expiresAt ? Date.parse(e.expiresAt) : NaN;
     return [
       e.number ? `#${e.number}` : '-',
-      `${e.state}${e.terminating ? ' (terminating)' : ''}`,
+      `${e.state}${e.terminating ? ' (terminating)' : e.asleepSince ? ' (asleep)' : ''}`,
       e.sha ? e.sha.slice(0, 7) : '-',
       e.ageSeconds !== undefined ? shortDuration(e.ageSeconds) : '-',
-      Number.isFinite(expires)
-        ? e.expired
-          ? `expired ${shortDuration((now - expires) / 1000)} ago`
-          : `in ${shortDuration((expires - now) / 1000)}`
-        : '-',
+      e.keep
+        ? 'kept'
+        : Number.isFinite(expires)
+          ? e.expired
+            ? `expired ${shortDuration((now - expires) / 1000)} ago`
+            : `in ${shortDuration((expires - now) / 1000)}`
+          : '-',
       e.url ?? '-',
       e.database ?? '-',
       e.namespace,

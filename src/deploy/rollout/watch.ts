@@ -1,7 +1,7 @@
 import { cancelReason, formatDuration, errorMessage } from '../../core/index.js';
 import type { Logger } from '../../core/index.js';
 import type { KubeClient, KubeObject } from '../../kube/index.js';
-import { groupByCollection, type Item } from '../items.js';
+import { collectionKey, groupByCollection, keyOf, type Item } from '../items.js';
 import { get, kindOf, nameOf, type JsonObject } from '../objects.js';
 import { podsForWorkload } from './diagnose.js';
 import { describeUnhealable, findUnhealable, lastWriteTime, type FailFastOptions } from './fail-fast.js';
@@ -344,4 +344,38 @@ class Progress {
 /** The generation the apply (or the rollback) returned: the first that shows this run's change. */
 function generationOf(it: Item): number {
   return (it.applied ?? it.object).metadata.generation ?? 0;
+}
+
+/**
+ * Waits for workloads written outside a deploy (a feature environment woken from its sleep: its
+ * replicas restored) with the same watch as a deploy's rollouts: `written` as the writes returned
+ * them, `since` the versions of their collections (lists) read before the writes. Outcomes by
+ * `kind/ns/name`.
+ */
+export async function watchWorkloads(
+  client: KubeClient,
+  written: KubeObject[],
+  since: Array<{ apiVersion: string; kind: string; namespace?: string; resourceVersion: string }>,
+  o: Omit<WatchRolloutsOptions, 'workloadOverrides' | 'startVersions'>,
+): Promise<Map<string, Outcome>> {
+  const startVersions = new Map(
+    since.map((c) => [collectionKey(c.apiVersion, c.kind, c.namespace), c.resourceVersion]),
+  );
+  const items: Item[] = [];
+  for (const [index, object] of written.entries()) {
+    const info = await client.resource(object.apiVersion, object.kind);
+    const namespace = object.metadata.namespace;
+    items.push({
+      manifest: { object, file: `${object.kind}/${object.metadata.name}`, line: 1, index },
+      object,
+      info,
+      key: keyOf(object.kind, namespace, String(object.metadata.name)),
+      ...(namespace ? { namespace } : {}),
+      applied: object,
+      templateChanged: true,
+      state: 'configured',
+    });
+  }
+  const out = await watchRollouts(client, items, { ...o, startVersions });
+  return new Map([...out].map(([it, outcome]) => [it.key, outcome]));
 }
