@@ -184,6 +184,7 @@ async function exec(cmd, args, opts = {}) {
 /* harmony export */   gitSource: () => (/* binding */ gitSource),
 /* harmony export */   readGitView: () => (/* binding */ readGitView)
 /* harmony export */ });
+/* unused harmony export headCommit */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(73024);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(76760);
 /* harmony import */ var _core_index_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(91354);
@@ -198,6 +199,11 @@ async function exec(cmd, args, opts = {}) {
 const GIT_HINT = 'apt-get install -y git';
 async function git(cwd, args, allowFailure = false) {
     return (0,_core_index_js__WEBPACK_IMPORTED_MODULE_2__/* .exec */ .m0)('git', args, { cwd, allowFailure, installHint: GIT_HINT });
+}
+/** The commit checked out in the workspace (git HEAD), or undefined outside a checkout. */
+async function headCommit(workspace) {
+    const r = await git(workspace, ['rev-parse', '--verify', '-q', 'HEAD^{commit}'], true).catch(() => undefined);
+    return r && r.code === 0 ? r.stdout.trim() : undefined;
 }
 /** Reads HEAD's tree under the workspace. Fails (naming the input 'mode') outside a checkout. */
 async function readGitView(workspace) {

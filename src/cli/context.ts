@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InputError, exec } from '../core/index.js';
 import { parseRepository } from '../github/index.js';
+import { headCommit } from '../fingerprint/index.js';
 import { UsageError } from './flags.js';
 
 /**
@@ -18,10 +19,7 @@ export async function currentCommit(workspace: string): Promise<string | undefin
     process.env.CODEBUILD_RESOLVED_SOURCE_VERSION ||
     process.env.CIRCLE_SHA1;
   if (fromEnv) return fromEnv;
-  const r = await exec('git', ['rev-parse', 'HEAD'], { cwd: workspace, allowFailure: true }).catch(
-    () => undefined,
-  );
-  return r && r.code === 0 ? r.stdout.trim() : undefined;
+  return headCommit(workspace);
 }
 
 /** owner/repo of a git remote URL on GitHub (https, ssh, scp-like), or undefined. */

@@ -2,6 +2,7 @@ import { C2CError, InputError, errorMessage } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import type { GitHubClient, GitHubContext, PullRequestInfo } from '../github/index.js';
 import { COMMENT_MARKER, renderWithdrawnComment } from './comment.js';
+import { parsePrCommand } from './event.js';
 import { PERMISSIONS, type FeatureEnvOptions } from './inputs.js';
 
 export interface UpChecked {
@@ -30,6 +31,7 @@ export async function checkUp(
   number: number,
   event: Pick<GitHubContext, 'eventName' | 'action' | 'label'>,
   logger: Logger,
+  o: { approvedBy?: string } = {},
 ): Promise<UpChecked> {
   const pr = await github.getPullRequest(number);
   if (pr.state && pr.state !== 'open')
@@ -48,21 +50,44 @@ export async function checkUp(
   const labelAdded = event.action === 'labeled' && event.label === opts.label;
   if (fork && PR_EVENTS.has(event.eventName ?? '') && !labelAdded)
     return { pr, withdrawn: await withdrawLabel(github, opts, number, pr, from, event, logger) };
-  const adder = await github.labelAddedBy(number, opts.label);
+  const adder = o.approvedBy ?? (await labelApprover(github, opts, number));
   if (!adder)
     throw new C2CError(
       `Nobody added the label '${opts.label}' to pull request #${number} (its events name no one): no environment is made.`,
     );
   const role = await github.collaboratorPermission(adder);
-  const rank = (p: string) => PERMISSIONS.indexOf(p as (typeof PERMISSIONS)[number]);
-  if (rank(role) < rank(opts.requiredPermission))
+  if (!permits(role, opts.requiredPermission))
     throw new C2CError(
       `${adder} added the label '${opts.label}' to pull request #${number}, but has the permission '${role}' on the repository, and '${opts.requiredPermission}' is required: no environment is made. Someone with '${opts.requiredPermission}' can add the label again.`,
     );
   logger.info(
-    `#${number}: open, ${fork ? `from ${from} (allowed)` : 'not from a fork'}; labeled by ${adder} (${role})`,
+    `#${number}: open, ${fork ? `from ${from} (allowed)` : 'not from a fork'}; ${o.approvedBy ? 'asked for' : 'labeled'} by ${adder} (${role})`,
   );
   return { pr };
+}
+
+/** Whether a role on the repository is at least the required permission. */
+export function permits(role: string, required: FeatureEnvOptions['requiredPermission']): boolean {
+  const rank = (p: string) => PERMISSIONS.indexOf(p as (typeof PERMISSIONS)[number]);
+  return rank(role) >= rank(required);
+}
+
+/**
+ * Who the label stands for: whoever added it last. When this token's own identity added it (a
+ * `/feature-env up` comment asked for it), the author of the last such comment: comments cannot be
+ * written in another's name, and that author's permission is checked as a labeler's would be.
+ */
+async function labelApprover(
+  github: GitHubClient,
+  opts: FeatureEnvOptions,
+  number: number,
+): Promise<string | undefined> {
+  const adder = await github.labelAddedBy(number, opts.label);
+  if (!adder || adder !== (await github.login().catch(() => undefined))) return adder;
+  const asked = (await github.listComments(number))
+    .filter((c) => c.user !== adder && parsePrCommand(c.body)?.name === 'up')
+    .at(-1);
+  return asked?.user;
 }
 
 /**

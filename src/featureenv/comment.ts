@@ -139,6 +139,8 @@ export function renderUpComment(c: UpComment): string {
   if (c.links.length) out.push(c.links.map(([name, url]) => markdownLink(name, url)).join(' · '), '');
   out.push(
     `Expires ${escapeMarkdown(formatWhen(c.expiresAt, c.now))} unless the pull request is updated before; remove the label to tear it down now.${c.runUrl ? ` ${markdownLink('Run', c.runUrl)}.` : ''}`,
+    '',
+    COMMANDS_HINT,
   );
   return out.join('\n');
 }
@@ -164,6 +166,58 @@ export function renderAsleepComment(o: {
     '',
     `To wake it: comment ${codeSpan('/feature-env wake')} or push a commit. The same services come back with the same replicas, and this comment says when they are ready. (Removing the label ${codeSpan(o.label)} takes it down.)`,
   ].join('\n');
+}
+
+/** The commands a comment on the pull request can give, for the comments' footer. */
+export const COMMANDS_HINT =
+  'Commands (comment on this pull request): `/feature-env up` · `down` · `extend <duration>` · `keep` · `unkeep` · `wake` · `reset-db` · `status`.';
+
+/** The environment as it stands (after a command, or for `/feature-env status`): what was done, its URLs, its expiry. */
+export function renderStatusComment(o: {
+  number: number;
+  namespace: string;
+  sha?: string;
+  urls: Array<{ service: string; url: string }>;
+  expiresAt?: string;
+  keep: boolean;
+  asleepSince?: string;
+  database?: string;
+  /** What the command did, in a sentence ("@alice extended it by 2d"). */
+  done: string;
+  now: number;
+}): string {
+  const state = o.asleepSince ? 'is asleep' : o.keep ? 'is ready (kept)' : 'is ready';
+  const out = [
+    `### Feature environment for #${o.number} ${state}`,
+    '',
+    `${escapeMarkdown(o.done)}`,
+    '',
+    `${o.sha ? `Commit ${codeSpan(o.sha.slice(0, 12))} in namespace` : 'Namespace'} ${codeSpan(o.namespace)}; updated ${escapeMarkdown(atTime(o.now))}.`,
+    '',
+  ];
+  if (o.urls.length) {
+    out.push('| Service | URL |', '| --- | --- |');
+    for (const u of o.urls)
+      out.push(`| ${escapeMarkdown(u.service || '–')} | ${markdownLink(u.url, u.url)} |`);
+    out.push('');
+  }
+  if (o.database)
+    out.push(`Database: ${codeSpan(o.database)} (its credentials are in the namespace's Secret).`, '');
+  if (o.asleepSince)
+    out.push(
+      `Asleep since ${escapeMarkdown(atTime(Date.parse(o.asleepSince)))}: its services are scaled to 0. Comment ${codeSpan('/feature-env wake')} or push a commit to wake it.`,
+      '',
+    );
+  out.push(
+    o.keep
+      ? `Kept: it does not expire or sleep until ${codeSpan('/feature-env unkeep')} or the pull request closes.`
+      : o.expiresAt
+        ? `Expires ${escapeMarkdown(formatWhen(o.expiresAt, o.now))} unless the pull request is updated before.`
+        : '',
+    '',
+    COMMANDS_HINT,
+  );
+  return out.join('\n');
 }
 
 /** New code from a fork while allow-forks: the label was taken off until someone reads the code. */

@@ -20,7 +20,7 @@ export interface FeatureEnvContext extends Omit<EngineContext, 'revision' | 'aud
   commentIntervalMs?: number;
 }
 
-export type FeatureEnvStatus = 'up' | 'updated' | 'down' | 'reaped' | 'skipped';
+export type FeatureEnvStatus = 'up' | 'updated' | 'down' | 'reaped' | 'skipped' | 'checked';
 
 export interface FeatureEnvResult {
   status: FeatureEnvStatus;
@@ -35,6 +35,8 @@ export interface FeatureEnvResult {
   summary: string;
   /** Why the step fails (a rollout that failed), when it does. */
   failure?: string;
+  /** The pull request's head commit (what up deploys). */
+  headSha?: string;
   /** up: the images built or reused for the environment (deploy-k8s's `builds`). */
   builds?: readonly BuiltImage[];
   /** For reap: what was removed and what was kept, and why. */
@@ -53,6 +55,7 @@ export function featureEnvOutputs(r: FeatureEnvResult): Record<string, string> {
     'deployment-id': r.deploymentId,
     'expires-at': r.expiresAt,
     'ready-seconds': r.readySeconds,
+    'head-sha': r.headSha ?? '',
     ...buildOutputs(r.builds ?? []),
   };
 }

@@ -4,13 +4,24 @@ import type { FeatureEnvOptions } from './inputs.js';
 
 /** What a run does, and why (said in the log and, for `skipped`, in the summary). */
 export interface Decision {
-  command: 'up' | 'down' | 'reap' | 'skipped';
+  command: 'up' | 'down' | 'reap' | 'skipped' | 'pr-command';
   /** Pull request number, for up and down. */
   number?: number;
   /** Whether up updates an environment (new commits) rather than making one. */
   update?: boolean;
   /** For down: why it goes (shown in the PR comment). */
   reason: string;
+  /** pr-command: the command a comment on the pull request gives (`/feature-env extend 2d`). */
+  prCommand?: { name: string; arg: string; commentId: number; author: string };
+}
+
+/** The first line of a comment that starts with `/feature-env`: the command and its argument. */
+export function parsePrCommand(body: string): { name: string; arg: string } | undefined {
+  for (const line of body.split(/\r?\n/)) {
+    const m = /^\s*\/feature-env(?:\s+(\S+))?(?:\s+(.*?))?\s*$/.exec(line);
+    if (m) return { name: m[1] ?? '', arg: m[2] ?? '' };
+  }
+  return undefined;
 }
 
 const PR_EVENTS = new Set(['pull_request', 'pull_request_target']);
@@ -35,6 +46,25 @@ export function decide(opts: FeatureEnvOptions, gh: GitHubContext): Decision {
   const event = gh.eventName ?? '';
   if (event === 'schedule' || event === 'workflow_dispatch')
     return { command: 'reap', reason: `${event} event` };
+  if (event === 'issue_comment') {
+    const parsed = gh.comment && parsePrCommand(gh.comment.body);
+    if (!number || !parsed || gh.action !== 'created')
+      return {
+        command: 'skipped',
+        ...(number ? { number } : {}),
+        reason: !number
+          ? 'a comment on an issue, not on a pull request'
+          : gh.action !== 'created'
+            ? `a comment ${gh.action ?? 'changed'}: only a new comment gives a command`
+            : 'a comment that gives no /feature-env command',
+      };
+    return {
+      command: 'pr-command',
+      number,
+      reason: `/feature-env ${parsed.name} by ${gh.comment!.author}`,
+      prCommand: { ...parsed, commentId: gh.comment!.id, author: gh.comment!.author },
+    };
+  }
   if (!PR_EVENTS.has(event) || !number)
     return {
       command: 'skipped',

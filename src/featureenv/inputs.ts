@@ -358,7 +358,10 @@ export type FeatureEnvRaw = RawInputs<typeof FEATURE_ENV_INPUTS>;
 export const FEATURE_ENV_OUTPUTS = {
   namespace: "The environment's namespace.",
   url: "The URL of the environment's first service (its first Ingress host), when it has one.",
-  status: '`up`, `updated`, `down`, `reaped` or `skipped`.',
+  status:
+    "`up`, `updated`, `down`, `reaped` or `skipped`; `checked` for a `/feature-env up` comment whose workspace does not hold the pull request's head yet: it was checked and labelled, and the workflow checks out `head-sha` and runs `command: up` (see workflows-examples/feature-env-commands.yml).",
+  'head-sha':
+    'The head commit of the pull request the run is about (what `/feature-env up` deploys; check it out when the status is `checked`).',
   'deployment-id': 'The id of the GitHub Deployment (environment `feature-env/pr-<number>`).',
   'expires-at': 'When the environment expires (ISO 8601), unless updated before.',
   'ready-seconds': 'Seconds from the start of the step until the environment was ready.',

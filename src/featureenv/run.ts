@@ -6,6 +6,7 @@ import { decide } from './event.js';
 import { teardown } from './down.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import { reap } from './reap.js';
+import { runPrCommand } from './commands.js';
 import { setKey } from './state.js';
 import { renderFeatureEnvSummary } from './summary.js';
 import { up } from './up.js';
@@ -62,6 +63,7 @@ export async function runFeatureEnv(
   try {
     if (decision.command === 'up') return await up(opts, ctx, s, db, decision.number!);
     if (decision.command === 'reap') return await reap(opts, ctx, s, db);
+    if (decision.command === 'pr-command') return await runPrCommand(opts, ctx, s, db, decision);
     const gone = await logger.group(`Remove the environment of #${decision.number}`, () =>
       teardown(s, ctx, db, {
         number: decision.number!,

@@ -26,6 +26,8 @@ export const A_EXPIRES = `${PREFIX}fe-expires-at`;
 export const A_CREATED = `${PREFIX}fe-created-at`;
 export const A_UPDATED = `${PREFIX}fe-updated-at`;
 export const A_URL = `${PREFIX}fe-url`;
+/** Every service's URL (JSON [{service, url}]): what the comment of a command shows. */
+export const A_URLS = `${PREFIX}fe-urls`;
 export const A_DATABASE = `${PREFIX}fe-database`;
 export const A_LABEL = `${PREFIX}fe-label`;
 export const A_PREFIX = `${PREFIX}fe-namespace-prefix`;
@@ -63,6 +65,8 @@ export interface Environment {
   createdAt?: string;
   updatedAt?: string;
   url?: string;
+  /** Every service's URL (from A_URLS; the one URL of A_URL for environments made before). */
+  urls: Array<{ service: string; url: string }>;
   database?: string;
   /** The last use (up, command, wake); the last update for environments made before it was kept. */
   activeAt?: string;
@@ -90,6 +94,7 @@ export function environmentOf(ns: KubeObject): Environment {
     ...(ann[A_CREATED] ? { createdAt: ann[A_CREATED] } : {}),
     ...(ann[A_UPDATED] ? { updatedAt: ann[A_UPDATED] } : {}),
     ...(ann[A_URL] ? { url: ann[A_URL] } : {}),
+    urls: urlsOf(ann),
     ...(ann[A_DATABASE] ? { database: ann[A_DATABASE] } : {}),
     ...(ann[A_ACTIVE] || ann[A_UPDATED] ? { activeAt: ann[A_ACTIVE] || ann[A_UPDATED] } : {}),
     keep: ann[A_KEEP] === 'true',
@@ -97,6 +102,22 @@ export function environmentOf(ns: KubeObject): Environment {
     ...(ns.metadata.resourceVersion ? { resourceVersion: ns.metadata.resourceVersion } : {}),
     terminating: !!(ns.metadata as { deletionTimestamp?: string }).deletionTimestamp,
   };
+}
+
+function urlsOf(ann: Record<string, string>): Array<{ service: string; url: string }> {
+  try {
+    const parsed: unknown = JSON.parse(ann[A_URLS] ?? '[]');
+    if (Array.isArray(parsed)) {
+      const ok = parsed.filter(
+        (u): u is { service: string; url: string } =>
+          !!u && typeof u.service === 'string' && typeof u.url === 'string',
+      );
+      if (ok.length) return ok.map((u) => ({ service: u.service, url: u.url }));
+    }
+  } catch {
+    // an unreadable list: the one URL
+  }
+  return ann[A_URL] ? [{ service: '', url: ann[A_URL] }] : [];
 }
 
 /** What a set of environments is: one workflow's environments (see the top of this file). */

@@ -8,6 +8,7 @@ import {
   formatWhen,
 } from '../core/index.js';
 import type { KubeObject } from '../kube/index.js';
+import { headCommit } from '../fingerprint/index.js';
 import { applyNamespace, prepareDeploy, type PreparedSet } from '../deploy/index.js';
 import { checkUp, uncheckedWithoutToken } from './checks.js';
 import {
@@ -49,6 +50,7 @@ import {
   A_SHA,
   A_UPDATED,
   A_URL,
+  A_URLS,
 } from './state.js';
 import type { DatabaseInfo, DatabaseProvider } from './types.js';
 
@@ -65,6 +67,7 @@ export async function up(
   s: Scope,
   db: DatabaseProvider | undefined,
   number: number,
+  o: { approvedBy?: string } = {},
 ): Promise<FeatureEnvResult> {
   const { logger } = ctx;
   const now = ctx.now ?? Date.now;
@@ -73,7 +76,7 @@ export async function up(
   let prUrl = ctx.gh.pullRequest?.htmlUrl;
   if (ctx.github) {
     const { pr, withdrawn } = await logger.group(`Check pull request #${number}`, () =>
-      checkUp(ctx.github!, opts, number, ctx.gh, logger),
+      checkUp(ctx.github!, opts, number, ctx.gh, logger, o),
     );
     if (withdrawn) {
       const r: FeatureEnvResult = { ...emptyResult('skipped', withdrawn), number };
@@ -82,6 +85,16 @@ export async function up(
     }
     sha = pr.headSha ?? sha;
     prUrl = pr.htmlUrl ?? prUrl;
+    // A run that a comment started (issue_comment: `/feature-env up`, then `command: up`) checked out
+    // the head it was given: what it deploys must be the head the pull request has now, or a push
+    // after the check would be deployed unread.
+    if (ctx.gh.eventName === 'issue_comment' && opts.deploy) {
+      const checkedOut = await headCommit(opts.deploy.workspace);
+      if (checkedOut && checkedOut !== sha)
+        throw new C2CError(
+          `The workspace holds commit ${checkedOut.slice(0, 12)}, but the head of pull request #${number} is ${sha?.slice(0, 12) ?? 'unknown'} (new commits came after the check): nothing was deployed. Comment /feature-env up again.`,
+        );
+    }
   } else uncheckedWithoutToken(opts, number, logger);
   if (!sha)
     throw new C2CError(`The head commit of pull request #${number} is unknown: no environment is made.`);
@@ -238,7 +251,7 @@ async function upChecked(
     number,
     annotations: {
       ...annotations,
-      ...(url ? { [A_URL]: url } : {}),
+      ...(url ? { [A_URL]: url, [A_URLS]: JSON.stringify(urls) } : {}),
       ...(database ? { [A_DATABASE]: database } : {}),
     },
   });

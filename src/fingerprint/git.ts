@@ -27,6 +27,14 @@ async function git(cwd: string, args: string[], allowFailure = false) {
   return exec('git', args, { cwd, allowFailure, installHint: GIT_HINT });
 }
 
+/** The commit checked out in the workspace (git HEAD), or undefined outside a checkout. */
+export async function headCommit(workspace: string): Promise<string | undefined> {
+  const r = await git(workspace, ['rev-parse', '--verify', '-q', 'HEAD^{commit}'], true).catch(
+    () => undefined,
+  );
+  return r && r.code === 0 ? r.stdout.trim() : undefined;
+}
+
 /** Reads HEAD's tree under the workspace. Fails (naming the input 'mode') outside a checkout. */
 export async function readGitView(workspace: string): Promise<GitView> {
   const top = await git(workspace, ['rev-parse', '--show-toplevel'], true);

@@ -41,3 +41,4 @@ import type { HashOptions, HashResult } from './types.js';
 export async function hashFiles(opts: HashOptions): Promise<HashResult> {
   return hashFilesWith(opts);
 }
+export { headCommit } from './git.js';

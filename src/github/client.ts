@@ -615,6 +615,40 @@ export class GitHubClient {
     return GitHubClient.comment(res.data as unknown as Record<string, unknown>);
   }
 
+  /**
+   * Reacts to a comment (a command acknowledged: eyes; done: rocket; refused or failed: confused).
+   * Reacting twice with the same content is one reaction (GitHub answers 200 the second time).
+   */
+  async react(
+    commentId: number,
+    content: '+1' | '-1' | 'laugh' | 'confused' | 'heart' | 'hooray' | 'rocket' | 'eyes',
+  ): Promise<void> {
+    const octokit = await this.octokit();
+    await this.call(`react ${content} to comment ${commentId}`, () =>
+      octokit.rest.reactions.createForIssueComment({
+        ...this.repo,
+        comment_id: commentId,
+        content,
+        request: this.request,
+      }),
+    );
+  }
+
+  /** A new comment (not the sticky one): a reply to a command. */
+  async reply(issueNumber: number, body: string): Promise<IssueComment> {
+    checkNumber(issueNumber);
+    const octokit = await this.octokit();
+    const res = await this.call(`comment on #${issueNumber}`, () =>
+      octokit.rest.issues.createComment({
+        ...this.repo,
+        issue_number: issueNumber,
+        body,
+        request: this.request,
+      }),
+    );
+    return GitHubClient.comment(res.data as unknown as Record<string, unknown>);
+  }
+
   /** Deletes the marked comment; false when there was none. */
   async deleteComment(issueNumber: number, markerId: string): Promise<boolean> {
     const existing = await this.findComment(issueNumber, markerId);

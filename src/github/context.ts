@@ -57,6 +57,8 @@ export interface GitHubContext {
   action?: string;
   /** The label a labeled/unlabeled event is about. */
   label?: string;
+  /** The comment an issue_comment event is about: its id, its text and who wrote it. */
+  comment?: { id: number; body: string; author: string };
   /** Link to this run (and attempt, when it is not the first), when repository and run id are known. */
   runUrl?: string;
 }
@@ -192,6 +194,10 @@ export function githubContextFromEnv(env: Env = process.env): GitHubContext {
   set('pullRequest', pullRequestOf(payload));
   set('action', s(payload.action));
   set('label', s(obj(payload.label)?.name));
+  const comment = obj(payload.comment);
+  const author = s(obj(comment?.user)?.login);
+  if (comment && typeof comment.id === 'number' && typeof comment.body === 'string' && author)
+    ctx.comment = { id: comment.id, body: comment.body, author };
   if (repository && ctx.runId !== undefined) {
     const base = `${serverUrl}/${repository.owner}/${repository.repo}/actions/runs/${ctx.runId}`;
     ctx.runUrl = ctx.runAttempt && ctx.runAttempt > 1 ? `${base}/attempts/${ctx.runAttempt}` : base;

@@ -13,7 +13,7 @@ import { ensureAct, haveAct, runAct, type ActRun } from '../helpers/act.js';
 import { makeRootImage } from '../helpers/base-image.js';
 import { privateBuildahStore } from '../helpers/buildah-store.js';
 import type { Cluster } from '../helpers/cluster.js';
-import { eventPayload, type PrEvent } from '../helpers/feature-env.js';
+import { commentEvent, eventPayload, type PrEvent } from '../helpers/feature-env.js';
 import { CLUSTER_SETUP_TIMEOUT_MS, haveCluster, sharedCluster } from '../helpers/shared-cluster.js';
 import { haveTools } from '../helpers/tools.js';
 import { ROOT, runAction } from './runner.js';
@@ -198,6 +198,7 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
             ROOT,
             'test/fixtures/act/configure-aws-credentials',
           ),
+          'actions/checkout@v4': path.join(ROOT, 'test/fixtures/act/checkout'),
         },
         env: {
           ...gh.env, // GITHUB_API_URL (act's github.api_url), GITHUB_SERVER_URL, GITHUB_REPOSITORY
@@ -747,6 +748,51 @@ describe.skipIf(!(haveTools('docker-registry', 'buildah', 'busybox', 'git') && h
         expect(fork.code, explain(fork)).toBe(0);
         expect(fork.jobs).toEqual({});
       }, 300_000);
+
+      it('feature-env-commands.yml: /feature-env up by a writer (checked on the default branch, then the head checked out, built and deployed), extend; a reader gets a reply; down', async () => {
+        git(repo, 'checkout', '-q', '-b', 'feature-11', mainSha);
+        const head = await commitOn('feature-11', 'services/api/version.txt', 'api 11\n');
+        gh.addPullRequest({ number: 11, headSha: head, headRef: 'feature-11' });
+        // The comment's run starts on the default branch.
+        git(repo, 'checkout', '-q', 'main');
+        const say = (body: string, author: string) => {
+          const c = commentEvent(gh, 11, body, author);
+          return run('feature-env-commands.yml', 'issue_comment', eventPayload(gh, c).payload);
+        };
+        const up = await say('/feature-env up', 'maintainer');
+        expect(up.code, explain(up)).toBe(0);
+        const st = up.outputs.command!;
+        expect(st.cmd!.status).toBe('checked');
+        expect(st.cmd!['head-sha']).toBe(head);
+        expect(st.up!.status).toBe('up');
+        expect(st.up!.built).toBe('api');
+        // Its namespace: a warm spare the reaper's pool or the labeled run left, or its own.
+        const ns11 = st.up!.namespace!;
+        expect(ns11).toMatch(/^fe-[0-9a-f]{6}-(pr-11|spare-[0-9a-f]{6})$/);
+        expect(await deploymentImage(ns11, 'api')).toMatch(new RegExp(`^${ECR_HOST}/shop-pr-api@sha256:`));
+        expect(gh.issues.get(11)!.labels).toContain('feature-env');
+        const asked = gh.comments.filter((c) => c.issue === 11 && c.body === '/feature-env up').at(-1)!;
+        expect(asked.reactions.map((r) => r.content)).toContain('eyes');
+
+        const extend = await say('/feature-env extend 1d', 'maintainer');
+        expect(extend.code, explain(extend)).toBe(0);
+        expect(extend.outputs.command!.cmd!.status).toBe('updated');
+        expect(extend.outputs.command!.up).toBeUndefined(); // nothing checked out or built
+
+        gh.collaborators.set('reader', 'read');
+        const refused = await say('/feature-env down', 'reader');
+        expect(refused.code, explain(refused)).toBe(0);
+        expect(refused.outputs.command!.cmd!.status).toBe('skipped');
+        expect(gh.comments.filter((c) => c.issue === 11).at(-1)!.body).toMatch(
+          /^@reader: `\/feature-env down` needs the permission `write`/,
+        );
+        expect((await cluster.request('GET', `/api/v1/namespaces/${ns11}`)).status).toBe(200);
+
+        const down = await say('/feature-env down', 'maintainer');
+        expect(down.code, explain(down)).toBe(0);
+        expect(down.outputs.command!.cmd!.status).toBe('down');
+        expect(gh.issues.get(11)!.labels).not.toContain('feature-env');
+      }, 600_000);
 
       it('feature-env-reaper.yml on schedule: removes the environment of a pull request closed while no run saw it, keeps the warm pool full', async () => {
         git(repo, 'checkout', '-q', '-b', 'feature-10', mainSha);

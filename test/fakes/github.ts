@@ -89,6 +89,8 @@ export interface FakeComment {
   user: FakeUser;
   created_at: string;
   updated_at: string;
+  /** Reactions to it, one per user and content (as GitHub keeps them). */
+  reactions: Array<{ content: string; user: string }>;
 }
 
 export interface FakeIssue {
@@ -194,6 +196,8 @@ export interface GitHubFake {
   label(number: number, label: string, actor: string, action?: 'labeled' | 'unlabeled'): void;
   addPullRequest(pr: Partial<FakeIssue> & { number: number }): FakeIssue;
   addIssue(issue: Partial<FakeIssue> & { number: number }): FakeIssue;
+  /** A comment written by `login` in the web UI (a person's: it is theirs, not the token's). */
+  addComment(issue: number, body: string, login: string): FakeComment;
   /** Makes a workflow run known, with the reviews of its deployments ([] when none were needed). */
   addRun(runId: number, approvals?: FakeApproval[]): void;
   /** Injects a fault for the next matching request(s). */
@@ -676,6 +680,7 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
           user: caller.user,
           created_at: t,
           updated_at: t,
+          reactions: [],
         };
         comments.push(c);
         return {
@@ -685,6 +690,20 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
         };
       }
       throw notFound();
+    }
+    if ((r = /^\/issues\/comments\/(\d+)\/reactions$/.exec(rest)) && method === 'POST') {
+      const c = comments.find((x) => x.id === Number(r![1]));
+      if (!c) throw notFound();
+      const content = String(body.content ?? '');
+      if (!['+1', '-1', 'laugh', 'confused', 'heart', 'hooray', 'rocket', 'eyes'].includes(content))
+        throw invalid('Validation Failed');
+      const mine = { content, user: caller.user.login };
+      const seen = c.reactions.find((x) => x.content === content && x.user === mine.user);
+      if (!seen) c.reactions.push(mine);
+      return {
+        status: seen ? 200 : 201,
+        body: { id: c.reactions.indexOf(seen ?? mine) + 1, content, user: userJson(caller.user) },
+      };
     }
     if ((r = /^\/issues\/comments\/(\d+)$/.exec(rest))) {
       const c = comments.find((x) => x.id === Number(r![1]));
@@ -934,6 +953,20 @@ export async function startGitHubFake(opts: GitHubFakeOptions = {}): Promise<Git
     },
     addPullRequest: (p) => addIssue(p, true),
     addIssue: (p) => addIssue(p, false),
+    addComment: (issue, body, login) => {
+      const t = now();
+      const c: FakeComment = {
+        id: nextId++,
+        issue,
+        body,
+        user: userNamed(login),
+        created_at: t,
+        updated_at: t,
+        reactions: [],
+      };
+      comments.push(c);
+      return c;
+    },
     addRun: (runId, approvals = []) => {
       runs.set(runId, approvals);
     },

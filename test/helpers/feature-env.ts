@@ -35,6 +35,23 @@ export interface PrEvent {
   state?: 'open' | 'closed';
 }
 
+/** A new comment on a pull request (issue_comment, created), written by `author`. */
+export interface CommentEvent {
+  name: 'issue_comment';
+  number: number;
+  body: string;
+  author: string;
+  action?: 'created' | 'edited';
+  /** The comment's id (the fake's, made by commentEvent). */
+  commentId: number;
+}
+
+/** Writes the comment on the fake as `author` did, and gives its issue_comment event. */
+export function commentEvent(gh: GitHubFake, number: number, body: string, author: string): CommentEvent {
+  const c = gh.addComment(number, body, author);
+  return { name: 'issue_comment', number, body, author, commentId: c.id };
+}
+
 const template = () =>
   JSON.parse(
     readFileSync(path.join(import.meta.dirname, '../fixtures/events/pull_request.labeled.json'), 'utf8'),
@@ -43,16 +60,45 @@ const template = () =>
 /** A webhook payload of GitHub's shape for the fake's repository, with the event name and GITHUB_SHA. */
 export function eventPayload(
   gh: GitHubFake,
-  e: PrEvent | { name: 'schedule' | 'workflow_dispatch' },
+  e: PrEvent | CommentEvent | { name: 'schedule' | 'workflow_dispatch' },
 ): { name: string; payload: Record<string, unknown>; sha: string; actor: string } {
   const full = `${gh.owner}/${gh.repo}`;
+  const repository = { full_name: full, name: gh.repo, owner: { login: gh.owner } };
+  if ('name' in e && e.name === 'issue_comment') {
+    const issue = gh.issues.get(e.number);
+    // GitHub's shape: the issue with its pull_request link, the comment with its author.
+    return {
+      name: 'issue_comment',
+      payload: {
+        action: e.action ?? 'created',
+        issue: {
+          number: e.number,
+          title: issue?.title ?? `Change #${e.number}`,
+          state: issue?.state ?? 'open',
+          labels: (issue?.labels ?? []).map((name) => ({ name })),
+          pull_request: {
+            url: `${gh.url}/repos/${full}/pulls/${e.number}`,
+            html_url: `${gh.env.GITHUB_SERVER_URL}/${full}/pull/${e.number}`,
+          },
+        },
+        comment: {
+          id: e.commentId,
+          body: e.body,
+          user: { login: e.author, type: 'User' },
+          html_url: `${gh.env.GITHUB_SERVER_URL}/${full}/pull/${e.number}#issuecomment-${e.commentId}`,
+        },
+        repository,
+        sender: { login: e.author },
+      },
+      // GITHUB_SHA of issue_comment is the default branch's last commit.
+      sha: 'f'.repeat(40),
+      actor: e.author,
+    };
+  }
   if ('name' in e)
     return {
       name: e.name,
-      payload: {
-        schedule: '0 3 * * *',
-        repository: { full_name: full, name: gh.repo, owner: { login: gh.owner } },
-      },
+      payload: { schedule: '0 3 * * *', repository },
       sha: 'f'.repeat(40),
       actor: 'github-actions[bot]',
     };
@@ -87,7 +133,7 @@ export function eventPayload(
 
 export async function eventContext(
   gh: GitHubFake,
-  e: PrEvent | { name: 'schedule' | 'workflow_dispatch' },
+  e: PrEvent | CommentEvent | { name: 'schedule' | 'workflow_dispatch' },
 ): Promise<GitHubContext> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'c2c-event-'));
   const file = path.join(dir, 'event.json');
@@ -98,7 +144,7 @@ export async function eventContext(
     GITHUB_EVENT_NAME: ev.name,
     GITHUB_EVENT_PATH: file,
     GITHUB_SHA: ev.sha,
-    GITHUB_REF: 'refs/pull/0/merge',
+    GITHUB_REF: ev.name === 'pull_request' ? 'refs/pull/0/merge' : 'refs/heads/main',
     GITHUB_RUN_ID: '5150',
     GITHUB_ACTOR: ev.actor,
   });
@@ -106,7 +152,7 @@ export async function eventContext(
 
 export async function runFe(
   gh: GitHubFake,
-  event: PrEvent | { name: 'schedule' | 'workflow_dispatch' },
+  event: PrEvent | CommentEvent | { name: 'schedule' | 'workflow_dispatch' },
   raw: Partial<FeatureEnvRaw>,
   extra: Partial<FeatureEnvContext> & { workspace: string },
 ) {

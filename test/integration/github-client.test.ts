@@ -189,6 +189,7 @@ describe('pull request comments', () => {
             : { login: 'someone', id: 9 },
         created_at: '2026-01-01T00:00:00Z',
         updated_at: '2026-01-01T00:00:00Z',
+        reactions: [],
       });
     const c = client();
     const before = gh.requestsTo('GET', `/repos/${gh.owner}/${gh.repo}/issues/303/comments`).length;

@@ -5,7 +5,7 @@ import {
   parseFeatureEnvInputs,
   type FeatureEnvRaw,
 } from '../../src/featureenv/inputs.js';
-import { decide } from '../../src/featureenv/event.js';
+import { decide, parsePrCommand } from '../../src/featureenv/event.js';
 import {
   limitRangeFor,
   networkPolicyFor,
@@ -234,7 +234,7 @@ describe('command: auto decides from the event', () => {
       ...o,
     }) as GitHubContext;
   const pr = (labels: string[]) => ({ number: 7, labels });
-  it.each([
+  it.each<[GitHubContext, string]>([
     [gh({ action: 'labeled', label: 'feature-env', pullRequest: pr(['feature-env']) }), 'up'],
     [gh({ action: 'labeled', label: 'bug', pullRequest: pr(['bug']) }), 'skipped'],
     [gh({ action: 'synchronize', pullRequest: pr(['feature-env']) }), 'up'],
@@ -246,8 +246,58 @@ describe('command: auto decides from the event', () => {
     [gh({ eventName: 'schedule' }), 'reap'],
     [gh({ eventName: 'workflow_dispatch' }), 'reap'],
     [gh({ eventName: 'push' }), 'skipped'],
+    ...(['created', 'edited'] as const).map(
+      (action) =>
+        [
+          gh({
+            eventName: 'issue_comment',
+            action,
+            pullRequest: pr([]),
+            comment: { id: 1, body: 'LGTM\n  /feature-env extend 2d  ', author: 'alice' },
+          }),
+          action === 'created' ? 'pr-command' : 'skipped',
+        ] as [GitHubContext, string],
+    ),
+    [
+      gh({
+        eventName: 'issue_comment',
+        action: 'created',
+        pullRequest: pr([]),
+        comment: { id: 1, body: 'see /feature-env docs', author: 'alice' },
+      }),
+      'skipped',
+    ],
+    // A comment on an issue (no pull request): nothing.
+    [
+      gh({
+        eventName: 'issue_comment',
+        action: 'created',
+        comment: { id: 1, body: '/feature-env up', author: 'a' },
+      }),
+      'skipped',
+    ],
   ])('%#: %o → %s', (context, command) => {
     expect(decide({ ...opts, pullRequest: undefined } as never, context).command).toBe(command);
+  });
+
+  it('a comment command: its name, argument, comment and author', () => {
+    expect(
+      decide(
+        { ...opts, pullRequest: undefined } as never,
+        gh({
+          eventName: 'issue_comment',
+          action: 'created',
+          pullRequest: pr([]),
+          comment: { id: 42, body: 'LGTM\n/feature-env extend 2d\n/feature-env down', author: 'alice' },
+        }),
+      ),
+    ).toMatchObject({
+      command: 'pr-command',
+      number: 7,
+      prCommand: { name: 'extend', arg: '2d', commentId: 42, author: 'alice' },
+    });
+    expect(parsePrCommand('/feature-env')).toEqual({ name: '', arg: '' });
+    expect(parsePrCommand('/feature-envy up')).toBeUndefined();
   });
 });
 

@@ -20,10 +20,11 @@ const loadAction = (dir: string): ActionMeta | undefined => {
 describe('workflows-examples', () => {
   const files = readWorkflows(path.join(ROOT, 'workflows-examples'));
 
-  it('has the four example workflows', () => {
+  it('has the five example workflows', () => {
     expect(files.map((f) => f.name)).toEqual([
       'base-image.yml',
       'deploy-eks.yml',
+      'feature-env-commands.yml',
       'feature-env-reaper.yml',
       'feature-env.yml',
     ]);
@@ -163,5 +164,39 @@ describe('workflows-examples', () => {
     expect(doc.concurrency['cancel-in-progress']).toBe(false);
     // The file says why.
     expect(fe.text).toMatch(/NOT `pull_request_target`/);
+  });
+
+  it('feature-env-commands.yml: comments on pull requests only; no code of the pull request before the action checked the command, its author and the pull request', () => {
+    const fe = files.find((f) => f.name === 'feature-env-commands.yml')!;
+    const doc = YAML.parse(fe.text) as {
+      on: Record<string, { types?: string[] }>;
+      concurrency: { group: string; 'cancel-in-progress': boolean };
+      jobs: Record<
+        string,
+        {
+          if: string;
+          steps: Array<{ id?: string; uses?: string; if?: string; with?: Record<string, string> }>;
+        }
+      >;
+    };
+    expect(Object.keys(doc.on)).toEqual(['issue_comment']);
+    expect(doc.on.issue_comment!.types).toEqual(['created']);
+    // The same concurrency group as feature-env.yml's run for the pull request.
+    expect(doc.concurrency.group).toBe('feature-env-${{ github.event.issue.number }}');
+    const job = doc.jobs.command!;
+    expect(job.if).toContain('github.event.issue.pull_request');
+    const steps = job.steps;
+    const cmd = steps.findIndex((st) => st.id === 'cmd');
+    // Before the command step: the default branch only (a checkout without ref), nothing built.
+    for (const st of steps.slice(0, cmd)) {
+      expect(st.with?.ref, JSON.stringify(st)).toBeUndefined();
+      expect(st.uses ?? '').not.toContain('action-hash-base');
+    }
+    // After it: everything only when the action said `checked`, the checkout at its head-sha.
+    for (const st of steps.slice(cmd + 1))
+      expect(st.if, JSON.stringify(st)).toMatch(/steps\.cmd\.outputs\.status == 'checked'/);
+    const checkout = steps.slice(cmd + 1).find((st) => st.uses?.startsWith('actions/checkout'))!;
+    expect(checkout.with?.ref).toBe('${{ steps.cmd.outputs.head-sha }}');
+    expect(steps.at(-1)!.with?.command).toBe('up');
   });
 });
