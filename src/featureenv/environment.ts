@@ -20,7 +20,7 @@ import {
 import { KubeApiError, type KubeObject } from '../kube/index.js';
 import { C2CError, InputError, errorMessage } from '../core/index.js';
 import { randomBytes } from 'node:crypto';
-import { rewriteIngresses } from './hosts.js';
+import { exposeLoadBalancers, loadBalancerUrl, rewriteIngresses, type LoadBalancerService } from './hosts.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import type { FeatureEnvContext } from './context.js';
 import { grantAccess } from './access.js';
@@ -56,6 +56,11 @@ export async function prepareEnvironment(
     credentialRev?: string;
     /** The set as prepared with the options under test (up's precheck). */
     prepared?: PreparedSet;
+    /**
+     * A spare of the warm pool: deployed without its Ingresses, which come with the hosts of the pull
+     * request that claims it (no host, DNS name or certificate for an environment nobody uses).
+     */
+    spare?: boolean;
   },
 ): Promise<EnvironmentSet> {
   const { build, ...rest } = opts.deploy!;
@@ -68,7 +73,12 @@ export async function prepareEnvironment(
     timeoutMs: opts.timeoutMs,
     cluster: opts.cluster,
   };
-  const prepared = (o.underTest && o.prepared) || (await prepareDeploy(deploy, ctx));
+  const read = (o.underTest && o.prepared) || (await prepareDeploy(deploy, ctx));
+  // A spare has no Ingress; an environment whose entry points are LoadBalancer Services gets them.
+  const exposed = o.spare
+    ? { manifests: read.manifests.filter((m) => m.object.kind !== 'Ingress'), waitFor: [] }
+    : exposeLoadBalancers(read.manifests, { domain: opts.domain });
+  const prepared = { ...read, manifests: exposed.manifests };
   const objects = prepared.manifests.map((m) => m.object);
   const urls = rewriteIngresses(objects, {
     hostTemplate: opts.hostTemplate,
@@ -79,13 +89,50 @@ export async function prepareEnvironment(
     ...(opts.tlsSecret ? { tlsSecret: opts.tlsSecret.name } : {}),
   });
   if (o.credentialRev) stampCredentialReaders(objects, opts.dbSecretName, o.credentialRev);
-  return { deploy, prepared, urls };
+  return { deploy, prepared, urls, loadBalancers: exposed.waitFor };
 }
 
 export interface EnvironmentSet {
   deploy: DeployOptions;
   prepared: PreparedSet;
   urls: Array<{ service: string; url: string }>;
+  /** LoadBalancer Services whose addresses are the URLs (no Ingress, no domain): read after the deploy. */
+  loadBalancers: LoadBalancerService[];
+}
+
+/**
+ * The URLs of LoadBalancer Services: their addresses once the cloud's controller assigned them
+ * (status.loadBalancer.ingress), waited for up to `waitMs`; a Service still without one gives no
+ * URL, and a warning says so.
+ */
+export async function loadBalancerUrls(
+  s: Scope,
+  namespace: string,
+  services: LoadBalancerService[],
+  o: { waitMs: number; pollMs?: number; now?: () => number },
+): Promise<Array<{ service: string; url: string }>> {
+  const now = o.now ?? Date.now;
+  const end = now() + o.waitMs;
+  const found = new Map<string, string>();
+  for (;;) {
+    for (const svc of services) {
+      if (found.has(svc.name)) continue;
+      const live = await s.client.get({ apiVersion: 'v1', kind: 'Service', namespace, name: svc.name });
+      const first = asObject(asArray(get(live, 'status', 'loadBalancer', 'ingress'))[0]);
+      const address = (first?.hostname ?? first?.ip) as string | undefined;
+      if (address) found.set(svc.name, loadBalancerUrl(address, svc.port));
+    }
+    if (found.size === services.length || now() >= end) break;
+    await new Promise((r) => setTimeout(r, o.pollMs ?? 2_000));
+  }
+  for (const svc of services)
+    if (!found.has(svc.name))
+      s.logger.warning(
+        `Service ${namespace}/${svc.name} (LoadBalancer) has no address after ${Math.round(o.waitMs / 1000)}s: no URL for it. Set 'domain' to reach it through an Ingress instead.`,
+      );
+  return services
+    .filter((svc) => found.has(svc.name))
+    .map((svc) => ({ service: svc.name, url: found.get(svc.name)! }));
 }
 
 /**

@@ -1,5 +1,84 @@
 import { asArray, asObject, asString, kindOf, metadataOf, nameOf, type JsonObject } from '../deploy/index.js';
 import type { KubeObject } from '../kube/index.js';
+import type { PreparedSet } from '../deploy/index.js';
+
+type Manifest = PreparedSet['manifests'][number];
+
+/** A Service of type LoadBalancer of the set, and the port its URL uses (its first). */
+export interface LoadBalancerService {
+  name: string;
+  port: number;
+}
+
+/**
+ * A set without an Ingress whose entry points are Services of type LoadBalancer (a common shape of
+ * demo and microservice repositories) still gets URLs. With `domain`: each such Service becomes
+ * ClusterIP (no cloud load balancer per environment) and gets an Ingress of its own name, to its
+ * first port, whose host rewriteIngresses then gives from the host template. Without `domain`: the
+ * Services stay as they are, returned, and their URLs are the load balancers' addresses once
+ * assigned (loadBalancerUrls). A set with an Ingress is left as it is.
+ */
+export function exposeLoadBalancers(
+  manifests: Manifest[],
+  o: { domain: string },
+): { manifests: Manifest[]; waitFor: LoadBalancerService[] } {
+  if (manifests.some((m) => m.object.kind === 'Ingress')) return { manifests, waitFor: [] };
+  const lbs = manifests.filter(
+    (m) => m.object.kind === 'Service' && asString(asObject(m.object.spec)?.type) === 'LoadBalancer',
+  );
+  const found = lbs.map((m) => {
+    const port = asObject(asArray(asObject(m.object.spec)?.ports)[0]);
+    return { manifest: m, name: nameOf(m.object), port: Number(port?.port ?? 80) };
+  });
+  if (!o.domain) return { manifests, waitFor: found.map(({ name, port }) => ({ name, port })) };
+  const added: Manifest[] = [];
+  for (const { manifest, name, port } of found) {
+    const spec = asObject(manifest.object.spec)!;
+    spec.type = 'ClusterIP';
+    // Fields only a LoadBalancer (or NodePort) Service may carry.
+    for (const k of [
+      'loadBalancerIP',
+      'loadBalancerSourceRanges',
+      'loadBalancerClass',
+      'externalTrafficPolicy',
+      'allocateLoadBalancerNodePorts',
+    ])
+      delete spec[k];
+    for (const p of asArray(spec.ports).map(asObject)) if (p) delete p.nodePort;
+    added.push({
+      object: {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'Ingress',
+        metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'commit-to-cloud' } },
+        spec: {
+          rules: [
+            {
+              host: name,
+              http: {
+                paths: [
+                  { path: '/', pathType: 'Prefix', backend: { service: { name, port: { number: port } } } },
+                ],
+              },
+            },
+          ],
+        },
+      } as KubeObject,
+      file: manifest.file,
+      line: manifest.line,
+      index: manifests.length + added.length,
+    });
+  }
+  return { manifests: [...manifests, ...added], waitFor: [] };
+}
+
+/** The URL of a load balancer's address: http on 80, https on 443, else http with the port. */
+export function loadBalancerUrl(address: string, port: number): string {
+  return port === 443
+    ? `https://${address}`
+    : port === 80
+      ? `http://${address}`
+      : `http://${address}:${port}`;
+}
 
 /**
  * The environment's Ingresses: each rule's host rewritten with `host-template` (`{service}` is the

@@ -53,7 +53,11 @@ export async function refillPool(
           await writeNamespace(s, name, 'warming', { annotations, create: true });
           await applyFences(s, name, opts.fences);
           if (tls) await writeTlsSecret(s, name, tls);
-          const env = await prepareEnvironment(opts, ctx, name, { number: name, underTest: false });
+          const env = await prepareEnvironment(opts, ctx, name, {
+            number: name,
+            underTest: false,
+            spare: true,
+          });
           const result = await deployInto(ctx, env);
           if (result.failure) throw new Error(result.failure);
           await writeNamespace(s, name, 'spare', { annotations });

@@ -8,6 +8,7 @@ import {
   formatWhen,
 } from '../core/index.js';
 import type { KubeObject } from '../kube/index.js';
+import type { LoadBalancerService } from './hosts.js';
 import { headCommit } from '../fingerprint/index.js';
 import { applyNamespace, prepareDeploy, type PreparedSet } from '../deploy/index.js';
 import { checkUp, uncheckedWithoutToken } from './checks.js';
@@ -26,6 +27,7 @@ import { wakeEnvironment, type Woken } from './sleep.js';
 import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';
 import {
   deployInto,
+  loadBalancerUrls,
   prepareEnvironment,
   newCredentialRev,
   readDatabaseSecret,
@@ -223,6 +225,7 @@ async function upChecked(
   };
   let result;
   let urls: Array<{ service: string; url: string }>;
+  let loadBalancers: LoadBalancerService[];
   try {
     const env = await prepareEnvironment(opts, ctx, claimed.namespace, {
       number,
@@ -232,6 +235,7 @@ async function upChecked(
     });
     urls = env.urls;
     url = urls[0]?.url ?? '';
+    loadBalancers = env.loadBalancers;
     result = await deployInto(ctx, env, {
       audit,
       ...(recorder ? { recorder } : {}),
@@ -241,6 +245,14 @@ async function upChecked(
     // Refused before anything of the set was written (the server's validation): nothing stays.
     if (!claimed.existing) await giveBack(s, ctx, db, number, claimed, e);
     throw e;
+  }
+  // No Ingress and no domain: the LoadBalancer Services' addresses are the URLs, once assigned.
+  if (!result.failure && loadBalancers.length) {
+    urls = await loadBalancerUrls(s, claimed.namespace, loadBalancers, {
+      waitMs: Math.min(opts.timeoutMs, 300_000),
+      ...(ctx.now ? { now: ctx.now } : {}),
+    });
+    url = urls[0]?.url ?? '';
   }
   if (result.failure) {
     const quota = await quotaRefusal(s, claimed.namespace, opts.fences);

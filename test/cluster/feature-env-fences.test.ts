@@ -198,7 +198,7 @@ describe.skipIf(!haveCluster())('feature environments: fences (genuine control p
       /Input 'resource-quota' \(pods=3\) refused pods of the environment \(exceeded quota: commit-to-cloud-fence, requested: pods=1, used: pods=3, limited: pods=3\)/,
     );
     expect(gh.comments.find((c) => c.issue === p.number)!.body).toMatch(
-      /rollout failed.*Input 'resource-quota' \(pods=3\) refused pods/s,
+      /deploy failed \((api|web)\).*Input 'resource-quota' \(pods=3\) refused pods/s,
     );
     await runFe(gh, { ...labeled(p), action: 'closed' }, base(), { workspace: ws });
   });

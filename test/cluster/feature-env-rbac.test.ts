@@ -83,11 +83,12 @@ const EXPECTED: Record<string, { step: Step; how: 'error' | 'warning' }> = {
   'secrets:create': { step: 'up', how: 'error' },
   'secrets:patch': { step: 'up', how: 'error' },
   'ingresses:get': { step: 'update', how: 'error' },
-  'ingresses:list': { step: 'fill', how: 'warning' },
-  'ingresses:create': { step: 'fill', how: 'warning' },
-  'ingresses:patch': { step: 'fill', how: 'warning' },
-  // The undo's delete is asked for before the first write (src/deploy/permissions.ts): the spare is not made.
-  'ingresses:delete': { step: 'fill', how: 'warning' },
+  // A spare has no Ingress (it gets its hosts at claim time): the Ingresses are first written by up.
+  'ingresses:list': { step: 'up', how: 'error' },
+  'ingresses:create': { step: 'up', how: 'error' },
+  'ingresses:patch': { step: 'up', how: 'error' },
+  // The undo's delete is asked for before the first write (src/deploy/permissions.ts).
+  'ingresses:delete': { step: 'up', how: 'error' },
   // the fences (src/featureenv/fences.ts): applied to the spare first; removed when the update says none
   'networkpolicies:create': { step: 'fill', how: 'warning' },
   'networkpolicies:patch': { step: 'fill', how: 'warning' },
