@@ -42,6 +42,8 @@ export interface FeatureEnvResult {
   /** For reap: what was removed and what was kept, and why. */
   removed?: Array<{ namespace: string; number?: number; why: string }>;
   kept?: Array<{ namespace: string; number?: number; why: string }>;
+  /** For reap: the recent new environments' time from the event to ready (seconds). */
+  readyStats?: { count: number; p50: number; p90: number; fromPool: number };
   /** For reap: the environments put to sleep (sleep-after), and why. */
   slept?: Array<{ namespace: string; number?: number; why: string }>;
 }

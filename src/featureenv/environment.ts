@@ -95,7 +95,8 @@ export async function prepareEnvironment(
 export interface EnvironmentSet {
   deploy: DeployOptions;
   prepared: PreparedSet;
-  urls: Array<{ service: string; url: string }>;
+  /** Each service's URL, and the Ingress that serves it. */
+  urls: Array<{ service: string; url: string; ingress?: string }>;
   /** LoadBalancer Services whose addresses are the URLs (no Ingress, no domain): read after the deploy. */
   loadBalancers: LoadBalancerService[];
 }

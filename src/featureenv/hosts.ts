@@ -96,8 +96,8 @@ export function rewriteIngresses(
     /** `tls-secret`: every Ingress gets `tls` with its hosts and this Secret. */
     tlsSecret?: string;
   },
-): Array<{ service: string; url: string }> {
-  const urls: Array<{ service: string; url: string }> = [];
+): Array<{ service: string; url: string; ingress: string }> {
+  const urls: Array<{ service: string; url: string; ingress: string }> = [];
   for (const obj of objects) {
     if (kindOf(obj) !== 'Ingress') continue;
     const spec = asObject(obj.spec) ?? {};
@@ -120,7 +120,7 @@ export function rewriteIngresses(
       rule.host = host;
       hosts.push(host);
       const tls = asArray(spec.tls).length > 0 || !!o.tlsSecret;
-      urls.push({ service, url: `${tls ? 'https' : 'http'}://${host}` });
+      urls.push({ service, url: `${tls ? 'https' : 'http'}://${host}`, ingress: nameOf(obj) });
     });
     if (o.tlsSecret) spec.tls = [{ hosts, secretName: o.tlsSecret }];
     else

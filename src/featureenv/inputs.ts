@@ -347,8 +347,20 @@ export const FEATURE_ENV_INPUTS = {
   },
   timeout: {
     default: '10m',
-    description: 'How long the rollouts of an environment may take.',
+    description:
+      'How long the rollouts of an environment may take (and then, with `ready-probe`, its first URL until it answers).',
     parse: asDuration,
+  },
+  'ready-probe': {
+    default: '',
+    description:
+      "A path (e.g. `/healthz`): after the rollout, the environment's first URL must answer 2xx there within `timeout`, asked through the address the ingress controller gave its Ingress (no DNS needed); until then it is not ready. Empty: ready when the rollouts are.",
+    parse: (value: string, name: string) => {
+      const v = value.trim();
+      if (v && !/^\/[^\s]*$/.test(v))
+        throw new InputError(name, `'${v}' is not a path`, "a path starting with '/', e.g. '/healthz'");
+      return v;
+    },
   },
   ...pickInputs(DEPLOY_INPUTS, ...CLUSTER_INPUTS),
 } as const satisfies InputSpec;
@@ -364,7 +376,8 @@ export const FEATURE_ENV_OUTPUTS = {
     'The head commit of the pull request the run is about (what `/feature-env up` deploys; check it out when the status is `checked`).',
   'deployment-id': 'The id of the GitHub Deployment (environment `feature-env/pr-<number>`).',
   'expires-at': 'When the environment expires (ISO 8601), unless updated before.',
-  'ready-seconds': 'Seconds from the start of the step until the environment was ready.',
+  'ready-seconds':
+    "Seconds from the event that asked for the environment (the label, the push, the comment: its time in the payload) until it was ready (with `ready-probe`: until its URL answered); from the step's start when the payload has no time.",
   images: DEPLOY_OUTPUTS.images,
   built: DEPLOY_OUTPUTS.built,
   reused: DEPLOY_OUTPUTS.reused,
@@ -399,6 +412,8 @@ export interface FeatureEnvOptions {
   allowForks: boolean;
   requiredPermission: Permission;
   timeoutMs: number;
+  /** `ready-probe`: the path the first URL must answer 2xx at ('' : none). */
+  readyProbe: string;
   token?: string;
   cluster: DeployOptions['cluster'];
 }
@@ -517,6 +532,7 @@ export function parseFeatureEnvInputs(
     allowForks: v['allow-forks'],
     requiredPermission: v['required-permission'],
     timeoutMs: v.timeout,
+    readyProbe: v['ready-probe'],
     ...(token ? { token } : {}),
     cluster,
   };

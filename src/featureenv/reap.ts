@@ -141,6 +141,11 @@ export async function reap(
   } catch (e) {
     logger.warning(`could not refill the pools: ${errorMessage(e)}`);
   }
+  const stats = readyStats((await readIndex(s).catch(() => undefined))?.ready ?? []);
+  if (stats)
+    logger.info(
+      `time to ready of the last ${stats.count} new environment(s): p50 ${stats.p50} s, p90 ${stats.p90} s (${stats.fromPool} from the warm pool)`,
+    );
   const out: FeatureEnvResult = {
     ...emptyResult(
       'reaped',
@@ -149,6 +154,7 @@ export async function reap(
     removed,
     kept,
     ...(slept.length ? { slept } : {}),
+    ...(stats ? { readyStats: stats } : {}),
   };
   out.summary = renderFeatureEnvSummary(out);
   return out;
@@ -190,4 +196,14 @@ async function putToSleep(
       .catch((err: unknown) =>
         ctx.logger.warning(`could not write the pull request comment: ${errorMessage(err)}`),
       );
+}
+
+/** p50 and p90 (nearest rank) of the recorded times to ready; undefined when none is recorded. */
+export function readyStats(
+  ready: Array<{ s: number; pool?: boolean }>,
+): FeatureEnvResult['readyStats'] | undefined {
+  if (!ready.length) return undefined;
+  const sorted = ready.map((r) => r.s).sort((a, b) => a - b);
+  const rank = (p: number) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  return { count: sorted.length, p50: rank(50), p90: rank(90), fromPool: ready.filter((r) => r.pool).length };
 }

@@ -190,14 +190,22 @@ export interface ClaimEntry {
 export interface SetIndex {
   claims: Record<string, ClaimEntry>;
   pool: Record<string, { at: number }>;
+  /**
+   * The recent new environments' time from the event that asked for them to ready (seconds; with
+   * ready-probe, to the first answer), newest last, at most READY_KEPT: the scheduled run's p50/p90.
+   */
+  ready?: Array<{ n: number; s: number; at: number; pool?: boolean }>;
 }
+
+/** How many of the recent environments' times to ready the index keeps. */
+export const READY_KEPT = 50;
 
 export function indexOf(control: KubeObject | undefined): SetIndex {
   const out: SetIndex = { claims: {}, pool: {} };
   const raw = control?.metadata.annotations?.[INDEX];
   if (!raw) return out;
   try {
-    const parsed = JSON.parse(raw) as { claims?: unknown; pool?: unknown };
+    const parsed = JSON.parse(raw) as { claims?: unknown; pool?: unknown; ready?: unknown };
     const obj = (v: unknown) =>
       v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
     for (const [k, v] of Object.entries(obj(parsed.claims))) {
@@ -208,6 +216,18 @@ export function indexOf(control: KubeObject | undefined): SetIndex {
     for (const [k, v] of Object.entries(obj(parsed.pool))) {
       const e = obj(v);
       if (typeof e.at === 'number') out.pool[k] = { at: e.at };
+    }
+    if (Array.isArray(parsed.ready)) {
+      const ready = parsed.ready
+        .map(obj)
+        .filter((e) => typeof e.n === 'number' && typeof e.s === 'number' && typeof e.at === 'number')
+        .map((e) => ({
+          n: e.n as number,
+          s: e.s as number,
+          at: e.at as number,
+          ...(e.pool === true ? { pool: true } : {}),
+        }));
+      if (ready.length) out.ready = ready.slice(-READY_KEPT);
     }
   } catch {
     // an unreadable index is an empty one; the next write replaces it

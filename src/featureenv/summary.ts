@@ -22,6 +22,10 @@ export function renderFeatureEnvSummary(
     );
   if (o.database) facts.push(`| Database | ${codeSpan(o.database)} |`);
   facts.push(`| What happened | ${escapeMarkdown(r.reason)} |`);
+  if (r.readyStats)
+    facts.push(
+      `| From the label to ready | p50 ${r.readyStats.p50} s, p90 ${r.readyStats.p90} s, over the last ${r.readyStats.count} new environment(s) (${r.readyStats.fromPool} from the warm pool) |`,
+    );
   out.push('| | |', '| --- | --- |', ...facts, '');
   if (r.failure) out.push(`**Failed:** ${escapeMarkdown(r.failure)}`, '');
   if (o.rows?.length)

@@ -18,12 +18,14 @@ import {
   deleteUnclaimed,
   readIndex,
   releaseClaim,
+  updateIndex,
   type Claimed,
   type Scope,
 } from './claims.js';
 import { renderUpComment } from './comment.js';
 import { UpProgress } from './progress.js';
 import { wakeEnvironment, type Woken } from './sleep.js';
+import { probeReady } from './probe.js';
 import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';
 import {
   deployInto,
@@ -53,6 +55,7 @@ import {
   A_UPDATED,
   A_URL,
   A_URLS,
+  READY_KEPT,
 } from './state.js';
 import type { DatabaseInfo, DatabaseProvider } from './types.js';
 
@@ -224,7 +227,7 @@ async function upChecked(
     ...(ctx.gh.actor ? { actor: ctx.gh.actor } : {}),
   };
   let result;
-  let urls: Array<{ service: string; url: string }>;
+  let urls: Array<{ service: string; url: string; ingress?: string }>;
   let loadBalancers: LoadBalancerService[];
   try {
     const env = await prepareEnvironment(opts, ctx, claimed.namespace, {
@@ -254,11 +257,56 @@ async function upChecked(
     });
     url = urls[0]?.url ?? '';
   }
+  // ready-probe: usable, not only rolled out.
+  let readyAt = now();
+  if (!result.failure && opts.readyProbe) {
+    const first = urls[0];
+    if (!first)
+      logger.warning(
+        `ready-probe ${opts.readyProbe}: the environment has no URL to ask; it is ready when its rollouts are`,
+      );
+    else
+      try {
+        const answered = await logger.group(`Ready probe: ${first.url}${opts.readyProbe}`, () =>
+          probeReady(
+            s,
+            claimed.namespace,
+            { url: first.url, ...(first.ingress ? { ingress: first.ingress } : {}), path: opts.readyProbe },
+            { deadline: now() + opts.timeoutMs, logger, now },
+          ),
+        );
+        readyAt = answered.answeredAt;
+      } catch (e) {
+        result.failure = errorMessage(e);
+        // The GitHub Deployment said success when the rollouts ended: it is not usable after all.
+        if (ctx.github && result.deploymentId)
+          await ctx.github
+            .createDeploymentStatus(Number(result.deploymentId), {
+              state: 'failure',
+              description: 'the ready probe did not answer',
+            })
+            .catch(() => undefined);
+      }
+  }
   if (result.failure) {
     const quota = await quotaRefusal(s, claimed.namespace, opts.fences);
     if (quota) result.failure += ` ${quota}`;
   }
-  const readyMs = now() - t0;
+  // From the event that asked (the label, the push, the comment), when the payload says when.
+  const readyMs = readyAt - eventStart(ctx.gh.eventAt, t0);
+  if (!result.failure && !claimed.existing)
+    await updateIndex(s, (index) => ({
+      ...index,
+      ready: [
+        ...(index.ready ?? []),
+        {
+          n: number,
+          s: Math.round(readyMs / 100) / 10,
+          at: now(),
+          ...(claimed.fromPool ? { pool: true } : {}),
+        },
+      ].slice(-READY_KEPT),
+    })).catch((e: unknown) => logger.warning(`could not record the time to ready: ${errorMessage(e)}`));
   await writeNamespace(s, claimed.namespace, 'active', {
     number,
     annotations: {
@@ -391,6 +439,16 @@ function dataAge(o: {
     );
   }
   return out;
+}
+
+/**
+ * When the event that asked for the environment happened (the payload's time), or the step's start
+ * when the payload says nothing, says a time after the start, or one more than a day before it (a
+ * re-run of an old event: its time says nothing about this run).
+ */
+export function eventStart(eventAt: string | undefined, t0: number): number {
+  const t = eventAt ? Date.parse(eventAt) : NaN;
+  return Number.isFinite(t) && t <= t0 && t0 - t < 86_400_000 ? t : t0;
 }
 
 /**

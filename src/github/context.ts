@@ -57,6 +57,11 @@ export interface GitHubContext {
   action?: string;
   /** The label a labeled/unlabeled event is about. */
   label?: string;
+  /**
+   * When the event happened, from the payload: the comment's creation (issue_comment), the pull
+   * request's last update (pull_request: the label, the push); undefined when it says nothing.
+   */
+  eventAt?: string;
   /** The comment an issue_comment event is about: its id, its text and who wrote it. */
   comment?: { id: number; body: string; author: string };
   /** Link to this run (and attempt, when it is not the first), when repository and run id are known. */
@@ -198,6 +203,7 @@ export function githubContextFromEnv(env: Env = process.env): GitHubContext {
   const author = s(obj(comment?.user)?.login);
   if (comment && typeof comment.id === 'number' && typeof comment.body === 'string' && author)
     ctx.comment = { id: comment.id, body: comment.body, author };
+  set('eventAt', s(comment?.created_at) ?? s(obj(payload.pull_request)?.updated_at));
   if (repository && ctx.runId !== undefined) {
     const base = `${serverUrl}/${repository.owner}/${repository.repo}/actions/runs/${ctx.runId}`;
     ctx.runUrl = ctx.runAttempt && ctx.runAttempt > 1 ? `${base}/attempts/${ctx.runAttempt}` : base;

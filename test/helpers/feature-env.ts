@@ -33,6 +33,8 @@ export interface PrEvent {
   sender?: string;
   headRepo?: string;
   state?: 'open' | 'closed';
+  /** When it happened (the pull request's updated_at in the payload); default now. */
+  at?: string;
 }
 
 /** A new comment on a pull request (issue_comment, created), written by `author`. */
@@ -111,6 +113,7 @@ export function eventPayload(
   pr.number = e.number;
   pr.state = e.state ?? (e.action === 'closed' ? 'closed' : 'open');
   pr.title = `Change #${e.number}`;
+  pr.updated_at = e.at ?? new Date().toISOString();
   pr.html_url = `${gh.env.GITHUB_SERVER_URL}/${full}/pull/${e.number}`;
   pr.labels = (e.labels ?? []).map((l) => ({ name: l }));
   pr.head = {
