@@ -35,6 +35,6 @@ export type { DeploymentRecorder } from './types.js';
 export { podSpecOf, podTemplateOf } from './kinds/index.js';
 export { prepareDeploy, type PreparedSet } from './prepare.js';
 export { isWatchedKind } from './kinds/index.js';
-export { isPreDeploy } from './phases.js';
+export { isPreDeploy, PHASE_KEY, PRE_DEPLOY, PreDeployFailed } from './phases.js';
 export { watchWorkloads } from './rollout/index.js';
 export type { Outcome } from './rollout/index.js';

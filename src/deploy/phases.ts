@@ -49,6 +49,8 @@ export function isImmutableRefusal(e: unknown): boolean {
 
 export class PreDeployFailed extends C2CError {
   override name = 'PreDeployFailed';
+  /** The failure report: each failed Job's pods, their events and the end of their logs. */
+  report = '';
 }
 
 export interface PreDeployOptions {
@@ -111,10 +113,12 @@ export async function runPreDeploy(
     return !s.done || s.failed;
   });
   if (failed.length) {
-    const { what } = await explainFailed(client, failed, outcome, logger);
-    throw new PreDeployFailed(
+    const { what, report } = await explainFailed(client, failed, outcome, logger);
+    const e = new PreDeployFailed(
       `Pre-deploy Job failed: ${what}. Nothing else was applied; the Job stays for its logs (kubectl logs job/<name>).`,
     );
+    e.report = report;
+    throw e;
   }
   const done = new Map(started.map((s) => [s.key, s]));
   return { items: items.map((it) => done.get(it.key) ?? it), outcome };

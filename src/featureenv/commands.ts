@@ -17,7 +17,15 @@ import {
 } from './environment.js';
 import type { Decision } from './event.js';
 import type { FeatureEnvOptions } from './inputs.js';
-import { A_ACTIVE, A_DATABASE, A_EXPIRES, A_KEEP, environmentOf, type Environment } from './state.js';
+import {
+  A_ACTIVE,
+  A_DATABASE,
+  A_DB_INIT,
+  A_EXPIRES,
+  A_KEEP,
+  environmentOf,
+  type Environment,
+} from './state.js';
 import { renderFeatureEnvSummary } from './summary.js';
 import type { DatabaseProvider } from './types.js';
 import { up, wake } from './up.js';
@@ -194,7 +202,9 @@ async function perform(
         );
       const id = await resetDatabase(opts, ctx, s, db, env);
       annotations[A_DATABASE] = id;
-      done = `@${author} reset its database: ${id} is a fresh copy, and the services that read it restarted.`;
+      // A fresh copy: db-init seeds it again (FIRST_RUN=true) at the next up.
+      annotations[A_DB_INIT] = null;
+      done = `@${author} reset its database: ${id} is a fresh copy, and the services that read it restarted.${opts.dbInit ? ' db-init sets it up (FIRST_RUN=true) at the next push.' : ''}`;
       break;
     }
     case 'status':

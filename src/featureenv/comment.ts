@@ -114,6 +114,8 @@ export interface UpComment {
   now: number;
   /** How old the environment's data is, in sentences (the spare's baseline, the database's source). */
   data?: string[];
+  /** Private URLs: who gets in, and how automated tests do. */
+  access?: string;
 }
 
 export function renderUpComment(c: UpComment): string {
@@ -136,6 +138,7 @@ export function renderUpComment(c: UpComment): string {
   if (c.database)
     out.push(`Database: ${codeSpan(c.database)} (its credentials are in the namespace's Secret).`, '');
   if (c.data?.length) out.push(...c.data.map((d) => `- ${d}`), '');
+  if (c.access) out.push(c.access, '');
   if (c.links.length) out.push(c.links.map(([name, url]) => markdownLink(name, url)).join(' · '), '');
   out.push(
     `Expires ${escapeMarkdown(formatWhen(c.expiresAt, c.now))} unless the pull request is updated before; remove the label to tear it down now.${c.runUrl ? ` ${markdownLink('Run', c.runUrl)}.` : ''}`,

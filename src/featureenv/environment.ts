@@ -15,11 +15,15 @@ import {
   metadataOf,
   podSpecOf,
   podTemplateOf,
+  PHASE_KEY,
+  PRE_DEPLOY,
   type JsonObject,
 } from '../deploy/index.js';
 import { KubeApiError, type KubeObject } from '../kube/index.js';
 import { C2CError, InputError, errorMessage } from '../core/index.js';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { protectIngresses } from './private.js';
 import { exposeLoadBalancers, loadBalancerUrl, rewriteIngresses, type LoadBalancerService } from './hosts.js';
 import type { FeatureEnvOptions } from './inputs.js';
 import type { FeatureEnvContext } from './context.js';
@@ -61,6 +65,14 @@ export async function prepareEnvironment(
      * request that claims it (no host, DNS name or certificate for an environment nobody uses).
      */
     spare?: boolean;
+    /**
+     * `db-init`'s run: FIRST_RUN for it, and what makes its template differ from the last run's (a
+     * Job runs again only when its template changed). Without it (a spare: no database) the Job is
+     * left out.
+     */
+    dbInit?: { firstRun: boolean; run: string };
+    /** A private `access`: the environment's bypass token (the ALB's bypass rule holds it). */
+    accessToken?: string;
   },
 ): Promise<EnvironmentSet> {
   const { build, ...rest } = opts.deploy!;
@@ -78,7 +90,7 @@ export async function prepareEnvironment(
   const exposed = o.spare
     ? { manifests: read.manifests.filter((m) => m.object.kind !== 'Ingress'), waitFor: [] }
     : exposeLoadBalancers(read.manifests, { domain: opts.domain });
-  const prepared = { ...read, manifests: exposed.manifests };
+  const prepared = { ...read, manifests: withDbInit(exposed.manifests, opts, o.dbInit) };
   const objects = prepared.manifests.map((m) => m.object);
   const urls = rewriteIngresses(objects, {
     hostTemplate: opts.hostTemplate,
@@ -89,7 +101,20 @@ export async function prepareEnvironment(
     ...(opts.tlsSecret ? { tlsSecret: opts.tlsSecret.name } : {}),
   });
   if (o.credentialRev) stampCredentialReaders(objects, opts.dbSecretName, o.credentialRev);
-  return { deploy, prepared, urls, loadBalancers: exposed.waitFor };
+  // Private URLs: the Ingresses ask the proxy; alb-oidc's bypass rules come as twin Ingresses.
+  if (o.accessToken)
+    for (const { twin, of } of protectIngresses(objects, opts.access, o.accessToken)) {
+      const m = prepared.manifests.find((x) => x.object === of)!;
+      prepared.manifests.push({ object: twin, file: m.file, line: m.line, index: prepared.manifests.length });
+    }
+  const dbInitJob = o.dbInit ? prepared.manifests.find((m) => isInitFile(m, opts)) : undefined;
+  return {
+    deploy,
+    prepared,
+    urls,
+    loadBalancers: exposed.waitFor,
+    ...(dbInitJob ? { dbInitJob: String(dbInitJob.object.metadata.name) } : {}),
+  };
 }
 
 export interface EnvironmentSet {
@@ -99,6 +124,20 @@ export interface EnvironmentSet {
   urls: Array<{ service: string; url: string; ingress?: string }>;
   /** LoadBalancer Services whose addresses are the URLs (no Ingress, no domain): read after the deploy. */
   loadBalancers: LoadBalancerService[];
+  /** The name of db-init's Job, when it runs. */
+  dbInitJob?: string;
+}
+
+/**
+ * Whether db-init's Job of this run completed: the Job carries this run's stamp on its template and
+ * succeeded (a run that failed later, in the rollouts, still set the database up).
+ */
+export async function dbInitDone(s: Scope, namespace: string, job: string, run: string): Promise<boolean> {
+  const live = await s.client.get({ apiVersion: 'batch/v1', kind: 'Job', namespace, name: job });
+  return (
+    get(live, 'spec', 'template', 'metadata', 'annotations', A_DB_INIT_RUN) === run &&
+    Number(get(live, 'status', 'succeeded') ?? 0) > 0
+  );
 }
 
 /**
@@ -277,6 +316,46 @@ export function stampCredentialReaders(objects: KubeObject[], secret: string, re
   return stamped;
 }
 
+/** Whether the manifest is db-init's Job (read from its file with the set). */
+function isInitFile(m: PreparedSet['manifests'][number], opts: FeatureEnvOptions): boolean {
+  return !!opts.dbInit && path.resolve(opts.deploy!.workspace, m.file) === opts.dbInit.file;
+}
+
+/** On db-init's pod template: the run it belongs to (the commit, and whether it was the first). */
+export const A_DB_INIT_RUN = 'feature-env.commit-to-cloud.dev/db-init-run';
+
+/**
+ * The set with `db-init`'s Job made ready to run (or left out, without a run): a pre-deploy Job (it
+ * runs to completion before anything else is applied, and its failure stops the up with its logs),
+ * every container given the database Secret's keys and FIRST_RUN, the template stamped with the run.
+ */
+function withDbInit(
+  manifests: PreparedSet['manifests'],
+  opts: FeatureEnvOptions,
+  run: { firstRun: boolean; run: string } | undefined,
+): PreparedSet['manifests'] {
+  if (!opts.dbInit) return manifests;
+  const isInit = (m: PreparedSet['manifests'][number]) => isInitFile(m, opts);
+  if (!run) return manifests.filter((m) => !isInit(m));
+  for (const m of manifests.filter(isInit)) {
+    const job = m.object as JsonObject;
+    const meta = metadataOf(job);
+    meta.annotations = { ...(asObject(meta.annotations) ?? {}), [PHASE_KEY]: PRE_DEPLOY };
+    const template = podTemplateOf(job);
+    if (!template) continue;
+    const tmeta = metadataOf(template);
+    tmeta.annotations = { ...(asObject(tmeta.annotations) ?? {}), [A_DB_INIT_RUN]: run.run };
+    for (const { container } of containersOf(podSpecOf(job))) {
+      const env = asArray(container.env).filter((e) => get(e, 'name') !== 'FIRST_RUN');
+      container.env = [...env, { name: 'FIRST_RUN', value: String(run.firstRun) }];
+      const from = asArray(container.envFrom);
+      if (!from.some((f) => get(f, 'secretRef', 'name') === opts.dbSecretName))
+        container.envFrom = [...from, { secretRef: { name: opts.dbSecretName } }];
+    }
+  }
+  return manifests;
+}
+
 /** Whether a pod spec reads the Secret: an env or envFrom reference, or a (projected) volume. */
 function readsSecret(spec: JsonObject | undefined, secret: string): boolean {
   if (!spec) return false;
@@ -332,11 +411,23 @@ export async function writeDatabaseSecret(
   );
 }
 
-/** The wildcard certificate of `tls-secret`, read once per run (before anything is made). */
-export async function readTlsSecret(
+/** A Secret of the team's that each environment gets a copy of (the wildcard certificate, the OIDC client). */
+export interface SharedSecret {
+  name: string;
+  type: string;
+  data: Record<string, string>;
+}
+
+/**
+ * A shared Secret (`tls-secret`, the client Secret of `access-oidc`), read once per run before
+ * anything is made: an error naming the input and the Role that would let the identity read it, or
+ * what the Secret lacks. Its values are masked.
+ */
+export async function readSharedSecret(
   s: Scope,
   from: { namespace: string; name: string },
-): Promise<{ name: string; data: Record<string, string> }> {
+  o: { input: string; type?: string; keys: string[]; expected: string },
+): Promise<SharedSecret> {
   let secret;
   try {
     secret = await s.client.get({
@@ -347,39 +438,52 @@ export async function readTlsSecret(
     });
   } catch (e) {
     throw new InputError(
-      'tls-secret',
+      o.input,
       `Secret ${from.namespace}/${from.name} cannot be read: ${errorMessage(e)}`,
       `'get' on that Secret for the feature-env identity: a Role in namespace ${from.namespace} with rules [{apiGroups: [''], resources: [secrets], resourceNames: [${from.name}], verbs: [get]}], and its RoleBinding`,
     );
   }
   const data = (asObject(secret?.data) ?? {}) as Record<string, string>;
-  if (!secret || secret.type !== 'kubernetes.io/tls' || !data['tls.crt'] || !data['tls.key'])
+  if (!secret || (o.type && secret.type !== o.type) || o.keys.some((k) => !data[k]))
     throw new InputError(
-      'tls-secret',
+      o.input,
       secret
-        ? `Secret ${from.namespace}/${from.name} is of type ${String(secret.type)}, or has no tls.crt and tls.key`
+        ? `Secret ${from.namespace}/${from.name} is of type ${String(secret.type)}, or has no ${o.keys.join(' and ')}`
         : `Secret ${from.namespace}/${from.name} does not exist`,
-      'a kubernetes.io/tls Secret with a wildcard certificate for the domain (tls.crt, tls.key)',
+      o.expected,
     );
-  s.logger.secret(data['tls.key']);
-  return { name: from.name, data: { 'tls.crt': data['tls.crt'], 'tls.key': data['tls.key'] } };
+  for (const k of o.keys) s.logger.secret(data[k]!);
+  return {
+    name: from.name,
+    type: String(secret.type ?? 'Opaque'),
+    data: Object.fromEntries(o.keys.map((k) => [k, data[k]!])),
+  };
 }
 
-/** Copies the certificate into an environment's namespace, under its own name. */
-export async function writeTlsSecret(
-  s: Scope,
-  namespace: string,
-  tls: { name: string; data: Record<string, string> },
-): Promise<void> {
+/** The wildcard certificate of `tls-secret`, read once per run (before anything is made). */
+export const readTlsSecret = (s: Scope, from: { namespace: string; name: string }) =>
+  readSharedSecret(s, from, {
+    input: 'tls-secret',
+    type: 'kubernetes.io/tls',
+    keys: ['tls.crt', 'tls.key'],
+    expected: 'a kubernetes.io/tls Secret with a wildcard certificate for the domain (tls.crt, tls.key)',
+  });
+
+/** Copies a shared Secret into an environment's namespace, under its own name. */
+export async function writeSharedSecret(s: Scope, namespace: string, secret: SharedSecret): Promise<void> {
   await s.client.apply(
     {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: tls.name, namespace, labels: { 'app.kubernetes.io/managed-by': 'commit-to-cloud' } },
-      type: 'kubernetes.io/tls',
-      data: tls.data,
+      metadata: {
+        name: secret.name,
+        namespace,
+        labels: { 'app.kubernetes.io/managed-by': 'commit-to-cloud' },
+      },
+      type: secret.type,
+      data: secret.data,
     },
     { fieldManager: FIELD_MANAGER, force: true },
   );
-  s.logger.info(`Secret ${namespace}/${tls.name}: the TLS certificate of tls-secret`);
+  s.logger.info(`Secret ${namespace}/${secret.name}: a copy of the team's (${secret.type})`);
 }

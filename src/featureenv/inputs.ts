@@ -21,7 +21,11 @@ import {
   parseDeployInputs,
   type DeployOptions,
 } from '../deploy/index.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { parseFences, type FenceOptions } from './fences.js';
+import type { AccessOptions } from './private.js';
 
 /** The build inputs of deploy-k8s that feature-env takes as they are (passed on to its parser). */
 const BUILD_INPUTS = [
@@ -66,16 +70,15 @@ const HOST_PLACEHOLDERS = ['service', 'number', 'namespace', 'domain'];
 // The parsers of feature-env's own inputs (InputDef.parse), each beside its input below.
 
 /** `namespace/name` of a Secret (DNS labels); empty: none. */
-function tlsSecretRef(value: string, name: string): { namespace: string; name: string } | undefined {
+function tlsSecretRef(
+  value: string,
+  name: string,
+  what = "a TLS Secret, e.g. 'cert-manager/preview-wildcard'",
+): { namespace: string; name: string } | undefined {
   const v = value.trim();
   if (!v) return undefined;
   const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(v);
-  if (!m)
-    throw new InputError(
-      name,
-      `'${v}' is not namespace/name`,
-      "the namespace and name of a TLS Secret, e.g. 'cert-manager/preview-wildcard'",
-    );
+  if (!m) throw new InputError(name, `'${v}' is not namespace/name`, `the namespace and name of ${what}`);
   return { namespace: m[1]!, name: m[3]! };
 }
 
@@ -231,6 +234,24 @@ export const FEATURE_ENV_INPUTS = {
       '`namespace/name` of a `kubernetes.io/tls` Secret holding a wildcard certificate for `*.{domain}` (e.g. one cert-manager keeps): copied into each environment (and spare) under the same name, and every Ingress gets `tls` with its hosts and that Secret, so the URLs are `https://`. The identity needs `get` on that Secret in its namespace (a Role of your own there).',
     parse: tlsSecretRef,
   },
+  access: {
+    default: 'public',
+    description:
+      "Who may open the environment's URLs: `public` (whoever reaches the Ingress), `ingress-nginx-oauth` (ingress-nginx asks the team's oauth2-proxy at `access-url`: sign in, e.g. as a collaborator of the repository), `alb-oidc` (the AWS Load Balancer Controller's OIDC authentication, `access-oidc`). Private modes give each environment a bypass token for automated tests (its Secret `feature-env-access`).",
+    parse: oneOf(['public', 'ingress-nginx-oauth', 'alb-oidc'] as const),
+  },
+  'access-url': {
+    default: '',
+    description:
+      "`ingress-nginx-oauth`: the base URL of the team's oauth2-proxy, e.g. `https://auth.preview.example.com` (its /oauth2/auth and /oauth2/start).",
+    parse: asTrimmed,
+  },
+  'access-oidc': {
+    default: '',
+    description:
+      '`alb-oidc`: newline-separated `issuer=`, `authorization-endpoint=`, `token-endpoint=`, `user-info-endpoint=` (https URLs of the identity provider) and `secret=namespace/name` (a Secret with `clientID` and `clientSecret`, copied into each environment).',
+    parse: keyValueLines("'key=value' lines"),
+  },
   'ingress-annotations': {
     default: '',
     description:
@@ -321,6 +342,12 @@ export const FEATURE_ENV_INPUTS = {
       '`rds-snapshot`: restored, available, unclaimed instances kept ready (the n+1 of a restore pool).',
     parse: asCount(20),
   },
+  'db-init': {
+    default: '',
+    description:
+      "Sets up the environment's database: a Job manifest (a `.yaml` file in the workspace), or an image and its command (`registry/shop-api:main python manage.py migrate`: no shell). It runs before the services roll, with the database Secret's keys in its environment and `FIRST_RUN=true` once after the database was created (seeding), `FIRST_RUN=false` on every later update (migrations); its failure fails the up with its logs. Needs `database`.",
+    parse: asTrimmed,
+  },
   'db-secret-name': {
     default: 'database',
     description:
@@ -396,6 +423,8 @@ export interface FeatureEnvOptions {
   ingressAnnotations: Array<[string, string]>;
   /** `tls-secret`: the wildcard certificate's Secret, copied into each environment. */
   tlsSecret?: { namespace: string; name: string };
+  /** `access`, `access-url`, `access-oidc`. */
+  access: AccessOptions;
   links: Array<[string, string]>;
   ttlMs: number;
   /** `sleep-after` (0: never). */
@@ -408,6 +437,8 @@ export interface FeatureEnvOptions {
     | { mode: 'postgres-template'; url: string; template: string; publicHost?: string }
     | { mode: 'rds-snapshot'; sourceInstance: string; instanceClass: string; pool: number; region?: string };
   dbSecretName: string;
+  /** `db-init`: the manifest file of its Job (the user's, or one made for an image and command), loaded with the set. */
+  dbInit?: { file: string };
   rotateDbPassword: boolean;
   allowForks: boolean;
   requiredPermission: Permission;
@@ -482,6 +513,13 @@ export function parseFeatureEnvInputs(
 
   // The services: parsed by deploy-k8s's own parser (manifests, images, the build), namespace later.
   let deploy: DeployOptions | undefined;
+  let dbInit: FeatureEnvOptions['dbInit'];
+  if (v['db-init'] && !raw.manifests.trim())
+    throw new InputError(
+      'db-init',
+      'is set, but manifests is empty',
+      "the environment's manifests too, e.g. 'k8s/'",
+    );
   const { manifests } = v;
   if (manifests.length || raw['build-context'].trim() || raw.services.trim() || raw.images.trim()) {
     if (!manifests.length)
@@ -491,9 +529,11 @@ export function parseFeatureEnvInputs(
         "the manifests of the full set of services, e.g. 'k8s/'",
       );
     const tag = v.tag || (pullRequest && env.sha ? `pr-${pullRequest}-${env.sha.slice(0, 7)}` : '');
+    dbInit = dbInitFile(v['db-init'], workspace, database.mode);
     deploy = parseDeployInputs(
       withDefaults(DEPLOY_INPUTS, {
-        manifests: raw.manifests,
+        // The db-init Job is read with the set: validated, its image substituted and pinned as theirs.
+        manifests: dbInit ? `${raw.manifests}\n${dbInit.file}` : raw.manifests,
         images: raw.images,
         tag,
         timeout: raw.timeout,
@@ -521,6 +561,7 @@ export function parseFeatureEnvInputs(
     hostTemplate: v['host-template'],
     ingressAnnotations: v['ingress-annotations'],
     ...(v['tls-secret'] ? { tlsSecret: v['tls-secret'] } : {}),
+    access: parseAccess(v.access, v['access-url'], v['access-oidc']),
     links: v.links,
     ttlMs: v.ttl,
     sleepAfterMs: v['sleep-after'],
@@ -528,6 +569,7 @@ export function parseFeatureEnvInputs(
     fences,
     database,
     dbSecretName: v['db-secret-name'],
+    ...(dbInit ? { dbInit } : {}),
     rotateDbPassword: v['rotate-db-password'],
     allowForks: v['allow-forks'],
     requiredPermission: v['required-permission'],
@@ -536,4 +578,113 @@ export function parseFeatureEnvInputs(
     ...(token ? { token } : {}),
     cluster,
   };
+}
+
+/**
+ * `db-init`'s Job as a manifest file to read with the set: the user's (a .yaml/.yml file in the
+ * workspace), or one written for an image and its command (exec form, no shell) into a directory
+ * of its own under the temporary directory.
+ */
+function dbInitFile(
+  value: string,
+  workspace: string,
+  database: FeatureEnvOptions['database']['mode'],
+): FeatureEnvOptions['dbInit'] {
+  if (!value) return undefined;
+  if (database === 'none')
+    throw new InputError(
+      'db-init',
+      "is set, but 'database' is none: there is no database to set up",
+      "'database: postgres-template' or 'rds-snapshot', or no db-init",
+    );
+  if (/\.ya?ml$/i.test(value)) {
+    const file = path.resolve(workspace, value);
+    if (!fs.existsSync(file) || !fs.statSync(file).isFile())
+      throw new InputError(
+        'db-init',
+        `'${value}' is not a file in the workspace`,
+        'the path of a Job manifest, e.g. k8s/jobs/db-init.yaml',
+      );
+    return { file };
+  }
+  const [image, ...command] = value.split(/\s+/);
+  if (!image || !command.length || !/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(image))
+    throw new InputError(
+      'db-init',
+      `'${value}' is neither a .yaml file nor an image followed by its command`,
+      "a Job manifest ('k8s/jobs/db-init.yaml'), or an image and a command ('registry.example.com/shop-api:main python manage.py migrate')",
+    );
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'c2c-db-init-'));
+  const file = path.join(dir, 'db-init.yaml');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'db-init' },
+      spec: {
+        backoffLimit: 0,
+        template: { spec: { restartPolicy: 'Never', containers: [{ name: 'db-init', image, command }] } },
+      },
+    }),
+  );
+  return { file };
+}
+
+/** `access` and what its mode needs: one error naming the input that is missing or wrong. */
+function parseAccess(mode: AccessOptions['mode'], url: string, oidc: Array<[string, string]>): AccessOptions {
+  const https = (input: string, v: string | undefined, what: string): string => {
+    if (!v || !/^https:\/\/[^\s/]+/.test(v))
+      throw new InputError(
+        input,
+        v ? `'${v}' is not an https:// URL` : input === 'access-url' ? 'is empty' : `has no ${what}`,
+        `the https:// URL of ${what}`,
+      );
+    return v;
+  };
+  if (mode === 'ingress-nginx-oauth')
+    return { mode, url: https('access-url', url || undefined, "the team's oauth2-proxy") };
+  if (mode === 'alb-oidc') {
+    const kv = new Map(oidc);
+    const known = ['issuer', 'authorization-endpoint', 'token-endpoint', 'user-info-endpoint', 'secret'];
+    const unknown = [...kv.keys()].filter((k) => !known.includes(k));
+    if (unknown.length)
+      throw new InputError(
+        'access-oidc',
+        `has unknown keys: ${unknown.join(', ')}`,
+        `the keys ${known.join(', ')}`,
+      );
+    const secret = tlsSecretRef(
+      kv.get('secret') ?? '',
+      'access-oidc',
+      "the OIDC client's Secret, e.g. 'secret=auth/preview-oidc'",
+    );
+    if (!secret)
+      throw new InputError(
+        'access-oidc',
+        'has no secret=',
+        "the Secret with the OIDC client's clientID and clientSecret, e.g. 'secret=auth/preview-oidc'",
+      );
+    return {
+      mode,
+      oidc: {
+        issuer: https('access-oidc', kv.get('issuer'), 'issuer= (the identity provider)'),
+        authorizationEndpoint: https(
+          'access-oidc',
+          kv.get('authorization-endpoint'),
+          'authorization-endpoint=',
+        ),
+        tokenEndpoint: https('access-oidc', kv.get('token-endpoint'), 'token-endpoint='),
+        userInfoEndpoint: https('access-oidc', kv.get('user-info-endpoint'), 'user-info-endpoint='),
+        secret,
+      },
+    };
+  }
+  if (url || oidc.length)
+    throw new InputError(
+      url ? 'access-url' : 'access-oidc',
+      "is set, but 'access' is public",
+      "'access: ingress-nginx-oauth' (with access-url) or 'access: alb-oidc' (with access-oidc), or leave it empty",
+    );
+  return { mode };
 }

@@ -14,7 +14,7 @@ import {
   prepareEnvironment,
   readTlsSecret,
   writeNamespace,
-  writeTlsSecret,
+  writeSharedSecret,
 } from './environment.js';
 import { applyFences } from './fences.js';
 import type { FeatureEnvOptions } from './inputs.js';
@@ -52,7 +52,7 @@ export async function refillPool(
           };
           await writeNamespace(s, name, 'warming', { annotations, create: true });
           await applyFences(s, name, opts.fences);
-          if (tls) await writeTlsSecret(s, name, tls);
+          if (tls) await writeSharedSecret(s, name, tls);
           const env = await prepareEnvironment(opts, ctx, name, {
             number: name,
             underTest: false,

@@ -37,6 +37,8 @@ export const A_ACTIVE = `${PREFIX}fe-active-at`;
 export const A_KEEP = `${PREFIX}fe-keep`;
 /** Since when the environment sleeps (its workloads scaled to 0); absent while awake. */
 export const A_ASLEEP = `${PREFIX}fe-asleep-since`;
+/** The database db-init last set up successfully (its id): FIRST_RUN is true for any other. */
+export const A_DB_INIT = `${PREFIX}fe-db-init-done`;
 /** On a spare: the commit its manifests came from (the scheduled run's, the default branch's head). */
 export const A_BASELINE = `${PREFIX}fe-baseline`;
 /** The set's index (claims and pool), an annotation of its control namespace. */

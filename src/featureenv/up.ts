@@ -6,11 +6,12 @@ import {
   escapeMarkdown,
   formatDuration,
   formatWhen,
+  markdownLink,
 } from '../core/index.js';
 import type { KubeObject } from '../kube/index.js';
 import type { LoadBalancerService } from './hosts.js';
 import { headCommit } from '../fingerprint/index.js';
-import { applyNamespace, prepareDeploy, type PreparedSet } from '../deploy/index.js';
+import { PreDeployFailed, applyNamespace, prepareDeploy, type PreparedSet } from '../deploy/index.js';
 import { checkUp, uncheckedWithoutToken } from './checks.js';
 import {
   awaitNamespace,
@@ -26,16 +27,20 @@ import { renderUpComment } from './comment.js';
 import { UpProgress } from './progress.js';
 import { wakeEnvironment, type Woken } from './sleep.js';
 import { probeReady } from './probe.js';
+import { ACCESS_SECRET, BYPASS_HEADER, writeAccessSecret } from './private.js';
 import { emptyResult, type FeatureEnvContext, type FeatureEnvResult } from './context.js';
 import {
+  dbInitDone,
   deployInto,
   loadBalancerUrls,
   prepareEnvironment,
   newCredentialRev,
   readDatabaseSecret,
   writeDatabaseSecret,
+  readSharedSecret,
   readTlsSecret,
-  writeTlsSecret,
+  writeSharedSecret,
+  type SharedSecret,
   writeNamespace,
 } from './environment.js';
 import { admitEnvironment, applyFences, quotaRefusal } from './fences.js';
@@ -49,6 +54,7 @@ import {
   A_BASELINE,
   A_CREATED,
   A_DATABASE,
+  A_DB_INIT,
   A_EXPIRES,
   A_PR_URL,
   A_SHA,
@@ -106,16 +112,35 @@ export async function up(
   const prepared = await precheck(opts, ctx);
   // The certificate of tls-secret, read before anything is made.
   const tls = opts.tlsSecret ? await readTlsSecret(s, opts.tlsSecret) : undefined;
+  // alb-oidc: the OIDC client's Secret, read before anything is made too.
+  const oidcClient = opts.access.oidc
+    ? await readSharedSecret(s, opts.access.oidc.secret, {
+        input: 'access-oidc',
+        keys: ['clientID', 'clientSecret'],
+        expected: "a Secret with the OIDC client's clientID and clientSecret",
+      })
+    : undefined;
   await admitEnvironment(s, ctx, opts.fences, number);
   // From here the PR comment says it is being deployed, and how each service stands.
   const progress = new UpProgress(ctx, number, sha, prepared, t0);
   progress.show();
   try {
-    return await upChecked(opts, ctx, s, db, { number, sha, prUrl, prepared, tls, progress, t0 });
+    return await upChecked(opts, ctx, s, db, { number, sha, prUrl, prepared, tls, oidcClient, progress, t0 });
   } catch (e) {
-    await progress.fail(errorMessage(e));
+    await progress.fail(withReport(e));
     throw e;
   }
+}
+
+/**
+ * The error for the comment: with a failed pre-deploy Job (db-init), the report of its pods, their
+ * events and the end of their logs, folded, at most 6000 characters of it.
+ */
+function withReport(e: unknown): string {
+  const message = errorMessage(e);
+  if (!(e instanceof PreDeployFailed) || !e.report.trim()) return message;
+  const report = e.report.length > 6000 ? `…${e.report.slice(-6000)}` : e.report;
+  return `${message}\n\n<details><summary>What its pods said (events, the end of the logs)</summary>\n\n\`\`\`\n${report.replaceAll('```', "'''")}\n\`\`\`\n</details>`;
 }
 
 /** up once its input is checked: claim, make or update, deploy, record, comment, refill. */
@@ -129,14 +154,16 @@ async function upChecked(
     sha: string;
     prUrl: string | undefined;
     prepared: PreparedSet;
-    tls: Awaited<ReturnType<typeof readTlsSecret>> | undefined;
+    tls: SharedSecret | undefined;
+    oidcClient: SharedSecret | undefined;
     progress: UpProgress;
     t0: number;
   },
 ): Promise<FeatureEnvResult> {
   const { logger } = ctx;
   const now = ctx.now ?? Date.now;
-  const { number, sha, prUrl, prepared, tls, progress, t0 } = o;
+  const { number, sha, prUrl, prepared, tls, oidcClient, progress, t0 } = o;
+  let accessToken: string | undefined;
   const claimed = await logger.group('Claim a namespace', async () => {
     const c = await claimNamespace(s, number, opts.warmPool > 0, {
       maxEnvironments: opts.fences.maxEnvironments,
@@ -179,7 +206,9 @@ async function upChecked(
     });
     await confirmClaim(s, number, claimed);
     await applyFences(s, claimed.namespace, opts.fences);
-    if (tls) await writeTlsSecret(s, claimed.namespace, tls);
+    if (tls) await writeSharedSecret(s, claimed.namespace, tls);
+    if (oidcClient) await writeSharedSecret(s, claimed.namespace, oidcClient);
+    if (opts.access.mode !== 'public') accessToken = await writeAccessSecret(s, claimed.namespace);
     if (db) {
       // The Secret is the record of the credentials: an update keeps its password (running services
       // hold it); a new one only with rotate-db-password, and then its readers roll (credentialRev).
@@ -229,13 +258,23 @@ async function upChecked(
   let result;
   let urls: Array<{ service: string; url: string; ingress?: string }>;
   let loadBalancers: LoadBalancerService[];
+  let dbInit: { firstRun: boolean; run: string; job?: string } | undefined;
   try {
+    // db-init: FIRST_RUN until it has set up this very database once (a new one, a reset one).
+    const firstRun = database !== undefined && live?.metadata.annotations?.[A_DB_INIT] !== database;
+    dbInit =
+      opts.dbInit && database
+        ? { firstRun, run: `${sha.slice(0, 12)}-${firstRun ? 'first' : 'update'}` }
+        : undefined;
     const env = await prepareEnvironment(opts, ctx, claimed.namespace, {
       number,
       underTest: true,
       prepared,
       ...(credentialRev ? { credentialRev } : {}),
+      ...(dbInit ? { dbInit } : {}),
+      ...(accessToken ? { accessToken } : {}),
     });
+    if (dbInit && env.dbInitJob) dbInit.job = env.dbInitJob;
     urls = env.urls;
     url = urls[0]?.url ?? '';
     loadBalancers = env.loadBalancers;
@@ -312,6 +351,10 @@ async function upChecked(
     annotations: {
       ...annotations,
       ...(url ? { [A_URL]: url, [A_URLS]: JSON.stringify(urls) } : {}),
+      // Set up: this run's db-init Job completed (even when a rollout failed after it).
+      ...(dbInit?.job && database && (await dbInitDone(s, claimed.namespace, dbInit.job, dbInit.run))
+        ? { [A_DB_INIT]: database }
+        : {}),
       ...(database ? { [A_DATABASE]: database } : {}),
     },
   });
@@ -346,6 +389,7 @@ async function upChecked(
         }),
         ...(database ? { database } : {}),
         ...(ctx.gh.runUrl ? { runUrl: ctx.gh.runUrl } : {}),
+        ...(opts.access.mode !== 'public' ? { access: accessNote(opts.access) } : {}),
       }),
     );
   const out: FeatureEnvResult = {
@@ -439,6 +483,14 @@ function dataAge(o: {
     );
   }
   return out;
+}
+
+/** The comment's word on private URLs: who gets in, and how automated tests do. */
+function accessNote(access: FeatureEnvOptions['access']): string {
+  const tests = `Automated tests: the bypass token is in the namespace's Secret ${codeSpan(ACCESS_SECRET)} (key ${codeSpan('token')})`;
+  return access.mode === 'ingress-nginx-oauth'
+    ? `🔒 Private: you sign in through ${markdownLink(access.url!, access.url!)} (whom the team's oauth2-proxy admits). ${tests}; send it as HTTP Basic ${codeSpan('bypass:<token>')}.`
+    : `🔒 Private: the load balancer asks you to sign in (OIDC, ${escapeMarkdown(access.oidc!.issuer)}). ${tests}; send it in the header ${codeSpan(BYPASS_HEADER)}.`;
 }
 
 /**

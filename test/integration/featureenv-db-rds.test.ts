@@ -134,6 +134,39 @@ describe.skipIf(!haveMoto())('rds-snapshot databases: the real AWS SDK against m
     expect(await poolMembers()).toHaveLength(2);
   });
 
+  it('rotation: a newer snapshot replaces the unclaimed members restored from an older one; a claimed one stays', async () => {
+    const p = provider(2);
+    const first = (await p.refill(memoryLogger())).created;
+    expect(first).toHaveLength(2);
+    const claimed = await p.claim({ number: 8, namespace: 'fe-pr-8' }, memoryLogger());
+    // The claim took one; the next refill tops up the pool from the same snapshot: nothing stale.
+    const same = memoryLogger();
+    await p.refill(same);
+    expect(same.text()).not.toContain('replaced');
+    await new Promise((r) => setTimeout(r, 20));
+    await client.send(
+      new CreateDBSnapshotCommand({
+        DBInstanceIdentifier: SOURCE,
+        DBSnapshotIdentifier: 'integration-db-newer',
+      }),
+    );
+    const logger = memoryLogger();
+    const { created } = await p.refill(logger);
+    expect(logger.text()).toMatch(
+      /2 from a snapshot older than integration-db-newer \(replaced\); restoring 2/,
+    );
+    expect(created).toHaveLength(2);
+    const members = await poolMembers();
+    const live = members.filter((m) => m.DBInstanceStatus !== 'deleting');
+    // The claimed one from the older snapshot stays; the pool is the two new ones.
+    expect(live.map((m) => m.DBInstanceIdentifier).sort()).toEqual([claimed.id, ...created].sort());
+    for (const m of live.filter((x) => x.DBInstanceIdentifier !== claimed.id))
+      expect(tags(m)[SNAPSHOT_TAG]).toBe('integration-db-newer');
+    expect(tags(live.find((m) => m.DBInstanceIdentifier === claimed.id)!)[SNAPSHOT_TAG]).toBe(
+      'integration-db-nightly',
+    );
+  });
+
   it('claim takes a pool member (tags it), a second PR takes the other, a third restores; held maps them', async () => {
     const p = provider(2);
     const { created } = await p.refill(memoryLogger());

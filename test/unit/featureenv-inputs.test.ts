@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { withDefaults } from '../../src/core/input-spec.js';
 import {
@@ -316,5 +317,57 @@ describe('feature-env takes the build inputs of deploy-k8s as they are', () => {
     expect(() => parse({ ...raw, platforms: 'linux/sparc' })).toThrow(
       /Input 'platforms': 'linux\/sparc': 'sparc' is not a known architecture/,
     );
+  });
+});
+
+describe('db-init and ready-probe', () => {
+  const db = {
+    manifests: 'test/fixtures',
+    database: 'postgres-template',
+    'db-url': 'postgres://u:p@db:5432/postgres',
+    'db-template': 'shop',
+  };
+  it('an image and its command become a Job manifest read with the set; a .yaml file is read as it is', () => {
+    const o = parse({ ...db, 'db-init': 'registry.example/shop-api:main python manage.py migrate' });
+    expect(o.dbInit!.file).toMatch(/c2c-db-init-[^/]+\/db-init\.yaml$/);
+    expect(o.deploy!.manifests).toContain(o.dbInit!.file);
+    expect(JSON.parse(readFileSync(o.dbInit!.file, 'utf8'))).toMatchObject({
+      kind: 'Job',
+      spec: {
+        backoffLimit: 0,
+        template: {
+          spec: {
+            restartPolicy: 'Never',
+            containers: [
+              {
+                name: 'db-init',
+                image: 'registry.example/shop-api:main',
+                command: ['python', 'manage.py', 'migrate'],
+              },
+            ],
+          },
+        },
+      },
+    });
+  });
+  it.each([
+    [
+      { ...db, 'db-init': 'jobs/missing.yaml' },
+      /Input 'db-init': 'jobs\/missing\.yaml' is not a file in the workspace/,
+    ],
+    [
+      { ...db, 'db-init': 'just-a-word' },
+      /Input 'db-init': 'just-a-word' is neither a \.yaml file nor an image followed by its command/,
+    ],
+    [
+      { manifests: 'test/fixtures', 'db-init': 'img:1 run' },
+      /Input 'db-init': is set, but 'database' is none/,
+    ],
+    [
+      { manifests: 'test/fixtures', 'ready-probe': 'healthz' },
+      /Input 'ready-probe': 'healthz' is not a path/,
+    ],
+  ])('%#: refused before anything happens', (raw, message) => {
+    expect(() => parse(raw)).toThrow(message);
   });
 });

@@ -80,7 +80,7 @@ export async function explainFailed(
   logger: Logger,
   /** Between the key and the reason (a canary: "did not become ready"). */
   verb = '',
-): Promise<{ reasonOf: (it: Item) => string; what: string }> {
+): Promise<{ reasonOf: (it: Item) => string; what: string; report: string }> {
   const why = await explain(client, failed, outcome, logger);
   logger.info(why.text);
   const reasonOf = (it: Item) => {
@@ -90,5 +90,6 @@ export async function explainFailed(
   return {
     reasonOf,
     what: failed.map((it) => `${it.key}${verb ? ` ${verb}` : ''} (${reasonOf(it)})`).join('; '),
+    report: why.text,
   };
 }

@@ -669,15 +669,43 @@ export function rdsSnapshotProvider(
         await deleteInstance(m.id, logger);
       }
       const ready = unclaimed.filter((m) => m.status === 'available' || ON_ITS_WAY.has(m.status));
-      const missing = config.pool - ready.length;
+      // Rotation: an unclaimed member restored from a snapshot older than the newest is replaced, so
+      // an environment never starts on data older than it has to.
+      const snapshot = ready.length || config.pool > 0 ? await newestSnapshot(logger) : undefined;
+      const newest = snapshot?.SnapshotCreateTime?.getTime() ?? 0;
+      const stale = ready.filter((m) => {
+        if (m.status !== 'available' || !snapshot) return false;
+        const from = m.tags.get(SNAPSHOT_TAG);
+        if (from === snapshot.DBSnapshotIdentifier) return false;
+        // Its snapshot's time; for a member made before the tags, when it was made.
+        const at = from
+          ? Date.parse(m.tags.get(SNAPSHOT_TIME_TAG) ?? '')
+          : (m.instance.InstanceCreateTime?.getTime() ?? NaN);
+        return Number.isFinite(at) ? at < newest : !!from;
+      });
+      const missing = config.pool - (ready.length - stale.length);
       logger.info(
-        `RDS: pool of ${source}: ${ready.length} of ${config.pool} unclaimed instance(s) available or on their way${missing > 0 ? `; restoring ${missing}` : ''}`,
+        `RDS: pool of ${source}: ${ready.length} of ${config.pool} unclaimed instance(s) available or on their way${stale.length ? `, ${stale.length} from a snapshot older than ${snapshot!.DBSnapshotIdentifier} (replaced)` : ''}${missing > 0 ? `; restoring ${missing}` : ''}`,
       );
-      if (missing <= 0) return { created: [] };
-      const snapshot = await newestSnapshot(logger);
-      const place = await placement(logger);
       const created: string[] = [];
-      for (let i = 0; i < missing; i++) created.push(await restore(snapshot, place, undefined, logger));
+      if (missing > 0 && snapshot) {
+        const place = await placement(logger);
+        for (let i = 0; i < missing; i++) created.push(await restore(snapshot, place, undefined, logger));
+      }
+      // The replacements are on their way: the stale members go, each only while still unclaimed
+      // (read again: a pull request that claimed one meanwhile keeps it).
+      if (stale.length) {
+        const now = new Map((await list(logger)).map((m) => [m.id, m]));
+        for (const old of stale) {
+          const m = now.get(old.id);
+          if (!m || m.pr !== undefined || [...m.tags.keys()].some((k) => k.startsWith(CLAIM_TAG_PREFIX)))
+            continue;
+          logger.info(
+            `RDS: deleting pool member ${m.id} (from snapshot ${m.tags.get(SNAPSHOT_TAG) ?? 'unknown'}): replaced by one from ${snapshot!.DBSnapshotIdentifier}`,
+          );
+          await deleteInstance(m.id, logger);
+        }
+      }
       return { created };
     },
 
