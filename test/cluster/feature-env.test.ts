@@ -11,8 +11,7 @@ import { postgresName } from '../../src/featureenv/db/postgres.js';
 import { startGitHubFake, type GitHubFake } from '../fakes/github.js';
 import { deploymentManifest } from '../fixtures/workloads.js';
 import { runFe } from '../helpers/feature-env.js';
-import { POSTGRES_INSTALL, havePostgres, startPostgres } from '../helpers/postgres.js';
-import pg from 'pg';
+import { POSTGRES_INSTALL, connectWithSecret, havePostgres, startPostgres } from '../helpers/postgres.js';
 import { CLUSTER_SETUP_TIMEOUT_MS, haveCluster, sharedCluster } from '../helpers/shared-cluster.js';
 import type { Cluster } from '../helpers/cluster.js';
 
@@ -372,14 +371,7 @@ describe.skipIf(!haveCluster())('feature environments (genuine control plane)', 
       const v = (k: string) => Buffer.from(secret.data[k]!, 'base64').toString('utf8');
       expect(v('database')).toBe(dbName(number));
       // The environment's credentials work and see the template's data; the password is in no log.
-      const env = new pg.Client({
-        host: v('host'),
-        port: Number(v('port')),
-        user: v('user'),
-        password: v('password'),
-        database: v('database'),
-      });
-      await env.connect();
+      const env = await connectWithSecret(v);
       expect((await env.query('SELECT name FROM items')).rows).toEqual([{ name: 'sample' }]);
       await env.end();
       expect(up.logger.text()).not.toContain(v('password'));

@@ -202,3 +202,16 @@ export async function startPostgres(): Promise<PostgresServer> {
   await c.end();
   return { host, port, adminUser, adminPassword, url, connect, version, dir, log: () => log, stop };
 }
+
+/** A client connected with an environment's database Secret (its values by key), as its services would. */
+export async function connectWithSecret(v: (key: string) => string): Promise<pg.Client> {
+  const c = new pg.Client({
+    host: v('host'),
+    port: Number(v('port')),
+    user: v('user'),
+    password: v('password'),
+    database: v('database'),
+  });
+  await c.connect();
+  return c;
+}

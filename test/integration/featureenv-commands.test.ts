@@ -1,7 +1,6 @@
 import { mkdtemp, rm, cp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { A_TEMPLATE_CREDENTIAL_REV } from '../../src/featureenv/environment.js';
 import { A_EXPIRES, A_KEEP, PR_LABEL } from '../../src/featureenv/state.js';
@@ -9,7 +8,7 @@ import { A_SLEEP_REPLICAS } from '../../src/featureenv/sleep.js';
 import { deploymentManifest, ingressManifest, serviceManifest } from '../fixtures/workloads.js';
 import { commentEvent, runFe, useFeatureEnvStage } from '../helpers/feature-env.js';
 import { commitAll, git } from '../helpers/git.js';
-import { havePostgres, startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { connectWithSecret, havePostgres, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 
 /**
  * Issue 16 item 2: commands in the pull request (`/feature-env …` comments, issue_comment) on the
@@ -307,16 +306,7 @@ describe.skipIf(!havePostgres())(
         const v = (k: string) => Buffer.from(sec.data[k], 'base64').toString('utf8');
         return { v, rev: sec.metadata.annotations?.['commit-to-cloud.dev/fe-credential-rev'] };
       };
-      const connect = (v: (k: string) => string) => {
-        const c = new pg.Client({
-          host: v('host'),
-          port: Number(v('port')),
-          user: v('user'),
-          password: v('password'),
-          database: v('database'),
-        });
-        return c.connect().then(() => c);
-      };
+      const connect = connectWithSecret;
       const before = secret();
       const c1 = await connect(before.v);
       await c1.query(`INSERT INTO items VALUES ('written by the environment')`);
