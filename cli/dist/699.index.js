@@ -19,10 +19,10 @@ __webpack_require__.d(__webpack_exports__, {
 var external_node_crypto_ = __webpack_require__(77598);
 // EXTERNAL MODULE: ./node_modules/pg/esm/index.mjs
 var esm = __webpack_require__(83849);
-// EXTERNAL MODULE: ./lib/core/retry.js
-var retry = __webpack_require__(7493);
 // EXTERNAL MODULE: ./lib/core/errors.js
 var errors = __webpack_require__(3828);
+// EXTERNAL MODULE: ./lib/core/retry.js
+var retry = __webpack_require__(7493);
 ;// CONCATENATED MODULE: ./lib/featureenv/db/postgres.js
 
 
@@ -58,6 +58,10 @@ function pgCode(err) {
 }
 function isTransientPgError(err) {
     const code = pgCode(err);
+    // Two sessions changing one catalog row at once (concurrent claims of one environment handing the
+    // same objects to its role): the loser's statement fails, and doing it again succeeds.
+    if (code === 'XX000' && /tuple concurrently updated/.test((0,errors/* errorMessage */.gJ)(err)))
+        return true;
     if (code)
         return TRANSIENT_SQLSTATES.has(code);
     return (0,retry/* isTransient */.dg)(err) || /Connection terminated|connection timeout/i.test((0,errors/* errorMessage */.gJ)(err));

@@ -76,6 +76,9 @@ function pgCode(err: unknown): string | undefined {
 
 export function isTransientPgError(err: unknown): boolean {
   const code = pgCode(err);
+  // Two sessions changing one catalog row at once (concurrent claims of one environment handing the
+  // same objects to its role): the loser's statement fails, and doing it again succeeds.
+  if (code === 'XX000' && /tuple concurrently updated/.test(errorMessage(err))) return true;
   if (code) return TRANSIENT_SQLSTATES.has(code);
   return isTransient(err) || /Connection terminated|connection timeout/i.test(errorMessage(err));
 }
