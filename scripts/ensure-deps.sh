@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need when it is missing: Debian packages (the real registry,
-# buildah, kubectl, busybox-static), the npm packages (npm ci, which also brings Node 24), the
+# buildah, kubectl, busybox-static, shellcheck), the npm packages (npm ci, which also brings Node 24), the
 # Node 20 and 22 binaries the CLI tests run c2c with (outside the repository), the local
 # Kubernetes control plane of the cluster tests and nektos/act, the workflow runner the example
 # workflows run on (both built from the Go module proxy once, cached).
@@ -22,6 +22,7 @@ fi
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql) # the PostgreSQL tests' server
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck) # the EC2 user data script's lint test
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
   sudo=""
