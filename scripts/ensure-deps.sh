@@ -63,3 +63,4 @@ fi
 
 # moto (PyPI moto[server]) for the RDS tests of the feature environments: a venv in the cache, once.
 scripts/ensure-moto.sh >/dev/null
+scripts/ensure-cfn-lint.sh >/dev/null
