@@ -235,12 +235,22 @@ export async function awaitNamespace(
   }
 }
 
-/** Drops a pull request's claim, only while it still names `namespace` when one is given. */
-export async function releaseClaim(s: Scope, number: number, namespace?: string): Promise<boolean> {
+/**
+ * Drops a pull request's claim, only while it still names `namespace` when one is given, and (with
+ * `madeBefore`) only when it was made before then.
+ */
+export async function releaseClaim(
+  s: Scope,
+  number: number,
+  namespace?: string,
+  o: { madeBefore?: number } = {},
+): Promise<boolean> {
   let released = false;
   await updateIndex(s, (index) => {
     const c = index.claims[String(number)];
     if (!c || (namespace && c.namespace !== namespace)) return undefined;
+    // A claim made after the caller began (an up that came after a down that found nothing) stays.
+    if (o.madeBefore !== undefined && c.at > o.madeBefore) return undefined;
     delete index.claims[String(number)];
     released = true;
     return index;

@@ -1,5 +1,6 @@
 import { errorMessage } from '../core/index.js';
 import {
+  clock,
   deleteUnclaimed,
   environments,
   ownNamespace,
@@ -23,6 +24,7 @@ export async function teardown(
   db: DatabaseProvider | undefined,
   o: { number: number; namespace?: string; reason: string; waitMs: number },
 ): Promise<{ namespace: string; stillTerminating: boolean }> {
+  const started = clock(s);
   const namespace =
     o.namespace ??
     (await readIndex(s)).claims[String(o.number)]?.namespace ??
@@ -49,7 +51,9 @@ export async function teardown(
   }
   if (db && (await db.release({ number: o.number }, s.logger)))
     s.logger.info(`database of #${o.number} released`);
-  await releaseClaim(s, o.number, namespace || undefined);
+  // The claim of the namespace this down found; with none found, only a claim older than this down
+  // (one whose namespace never came): an up that claims after the down began is not undone by it.
+  await releaseClaim(s, o.number, namespace || undefined, namespace ? {} : { madeBefore: started });
   // An up that claimed before the release may have made the namespace after the delete above: with
   // no claim naming it now, it is nobody's, and goes too (an up claiming it anew is left alone).
   if (namespace && (await deleteUnclaimed(s, namespace)))

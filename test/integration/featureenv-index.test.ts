@@ -95,6 +95,63 @@ describe('feature environments: the index and runs in flight (Kubernetes fake)',
     );
   };
 
+  it('a down that found no environment does not undo an up for the same pull request that claimed after the down began (CI stop 24, the soak)', async () => {
+    const db = memoryDatabases();
+    const number = 950;
+    const sha = 'c'.repeat(40);
+    gh.addPullRequest({ number, headSha: sha });
+    // The down finds nothing (no claim, no namespace) and waits in its database release...
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let entered!: () => void;
+    const inRelease = new Promise<void>((r) => (entered = r));
+    const slow: DatabaseProvider = {
+      ...db,
+      release: async (env) => {
+        entered();
+        await gate;
+        return db.release(env, nullLogger);
+      },
+    };
+    const down = runFe(gh, { action: 'unlabeled', number, label: 'feature-env', labels: [], sha }, inputs(), {
+      workspace: ws,
+      database: slow,
+    });
+    await inRelease;
+    // ...while an up for the same pull request claims and makes its environment.
+    gh.label(number, 'feature-env', 'maintainer');
+    const up = await runFe(
+      gh,
+      { action: 'labeled', number, label: 'feature-env', labels: ['feature-env'], sha },
+      inputs(),
+      { workspace: ws, database: db },
+    );
+    expect(up.r.status, up.logger.text()).toBe('up');
+    open();
+    await down;
+    // The up's claim stays: the next up updates that environment, there is no second one.
+    expect((await readIndex()).claims[String(number)]?.namespace).toBe(up.r.namespace);
+    const again = await runFe(gh, { action: 'synchronize', number, labels: ['feature-env'], sha }, inputs(), {
+      workspace: ws,
+      database: db,
+    });
+    expect(again.r.status, again.logger.text()).toBe('updated');
+    expect(again.r.namespace).toBe(up.r.namespace);
+    // Gone again: the tests after this one count the set's claims.
+    gh.label(number, 'feature-env', 'maintainer', 'unlabeled');
+    const gone = await runFe(
+      gh,
+      { action: 'unlabeled', number, label: 'feature-env', labels: [], sha },
+      inputs(),
+      {
+        workspace: ws,
+        database: db,
+      },
+    );
+    expect(gone.r.status).toBe('down');
+    expect((await readIndex()).claims[String(number)]).toBeUndefined();
+  });
+
   it('reap keeps a young claim whose namespace is not there yet and the database it names; drops an old one, and frees databases nobody holds', async () => {
     const db = memoryDatabases();
     gh.addPullRequest({ number: 900, headSha: 'a'.repeat(40) });
