@@ -13,9 +13,9 @@ import {
   type DBSnapshot,
   type Tag,
 } from '@aws-sdk/client-rds';
-import { C2CError, errorMessage, retry, RetryExhaustedError, type RetryOptions } from '../../core/index.js';
+import { C2CError, errorMessage, type RetryOptions } from '../../core/index.js';
 import type { Logger } from '../../core/index.js';
-import { awsErrorOf, isAwsCredentialError, isTransientAwsError } from '../../aws/index.js';
+import { AwsCallError, awsCall } from '../../aws/index.js';
 import type { ClaimOptions, DatabaseInfo, DatabaseProvider, EnvRef } from '../types.js';
 
 /**
@@ -171,20 +171,7 @@ function duration(ms: number): string {
 }
 
 /** A failed RDS call, with the AWS error name (DBInstanceNotFoundFault, ...) for the callers that expect some. */
-export class RdsCallError extends C2CError {
-  override name = 'RdsCallError';
-  constructor(
-    message: string,
-    readonly awsName: string | undefined,
-    cause: unknown,
-  ) {
-    super(message, { cause });
-  }
-}
 
-function awsName(err: unknown): string | undefined {
-  return awsErrorOf(err)?.name;
-}
 
 export function rdsSnapshotProvider(
   config: RdsSnapshotConfig,
@@ -202,42 +189,19 @@ export function rdsSnapshotProvider(
   const settleMs = opts.settleMs ?? 2000;
   const regionText = config.region ? ` in ${config.region}` : '';
 
-  /** Every AWS call: our bounded retries (throttling, 5xx, the network), then one clear error. */
-  const call = async <T>(what: string, logger: Logger, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await retry(`RDS ${what}`, fn, {
-        ...opts.retry,
-        retryable: isTransientAwsError,
-        onRetry: (err, attempt, delay) => {
-          logger.info(
-            `RDS ${what}: ${awsName(err) ?? 'error'}: ${errorMessage(err)}; trying again in ${delay} ms`,
-          );
-          opts.retry?.onRetry?.(err, attempt, delay);
-        },
-      });
-    } catch (err) {
-      const e = awsErrorOf(err);
-      if (e?.name === 'CredentialsProviderError')
-        throw new C2CError(
-          `RDS ${what}: no AWS credentials found by the default credential chain. Configure AWS credentials before this step (e.g. aws-actions/configure-aws-credentials)`,
-          { cause: err },
-        );
-      if (isAwsCredentialError(e))
-        throw new C2CError(
-          `RDS ${what}: AWS refused the credentials (${e.name}: ${e.message ?? ''}). Check that they allow RDS DescribeDBSnapshots, DescribeDBInstances, RestoreDBInstanceFromDBSnapshot, ModifyDBInstance, DeleteDBInstance, AddTagsToResource, RemoveTagsFromResource and ListTagsForResource`,
-          { cause: err },
-        );
-      if (/region is missing/i.test(e?.message ?? ''))
-        throw new C2CError(`RDS ${what}: no AWS region: set aws-region (or AWS_REGION)`, { cause: err });
-      throw new RdsCallError(
-        err instanceof RetryExhaustedError
-          ? err.message
-          : `RDS ${what} failed: ${e?.name ? `${e.name}: ` : ''}${e?.message ?? String(err)}`,
-        e?.name,
-        err,
-      );
-    }
-  };
+  /** Every AWS call: our bounded retries, then one clear error (src/aws's awsCall). */
+  const call = <T>(what: string, logger: Logger, fn: () => Promise<T>): Promise<T> =>
+    awsCall(
+      {
+        service: 'RDS',
+        permissions:
+          'RDS DescribeDBSnapshots, DescribeDBInstances, RestoreDBInstanceFromDBSnapshot, ModifyDBInstance, DeleteDBInstance, AddTagsToResource, RemoveTagsFromResource and ListTagsForResource',
+        ...(opts.retry ? { retry: opts.retry } : {}),
+      },
+      what,
+      logger,
+      fn,
+    );
 
   /** The instances of this pool (tagged with its source), with their tags. */
   const list = async (logger: Logger): Promise<Member[]> => {
@@ -286,7 +250,7 @@ export function rdsSnapshotProvider(
   };
 
   const isNotFound = (err: unknown) =>
-    err instanceof RdsCallError && /^DBInstanceNotFound/.test(err.awsName ?? '');
+    err instanceof AwsCallError && /^DBInstanceNotFound/.test(err.awsName ?? '');
 
   const liveClaims = (tags: Map<string, string>, except?: string): string[] =>
     [...tags]
