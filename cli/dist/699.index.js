@@ -2,6 +2,61 @@ export const id = 699;
 export const ids = [699];
 export const modules = {
 
+/***/ 1093:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   i: () => (/* binding */ AwsCallError),
+/* harmony export */   u: () => (/* binding */ awsCall)
+/* harmony export */ });
+/* harmony import */ var _core_index_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3828);
+/* harmony import */ var _core_index_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7493);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(76762);
+
+
+/** An AWS call that failed for a reason of AWS's (not the credentials, not the region): its error name kept. */
+class AwsCallError extends _core_index_js__WEBPACK_IMPORTED_MODULE_0__/* .C2CError */ .n$ {
+    awsName;
+    name = 'AwsCallError';
+    constructor(message, awsName, cause) {
+        super(message, { cause });
+        this.awsName = awsName;
+    }
+}
+/**
+ * Every AWS call of the engine: our bounded retries (throttling, 5xx, the network; the SDK's own
+ * are off), then one clear error: no credentials, credentials refused (with the actions they need),
+ * no region, or AWS's own error (AwsCallError, its name kept for the caller to read).
+ */
+async function awsCall(o, what, logger, fn) {
+    const label = `${o.service} ${what}`;
+    try {
+        return await (0,_core_index_js__WEBPACK_IMPORTED_MODULE_1__/* .retry */ .L5)(label, fn, {
+            ...o.retry,
+            retryable: _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .isTransientAwsError */ .Sc,
+            onRetry: (err, attempt, delay) => {
+                logger.info(`${label}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .awsErrorOf */ .LD)(err)?.name ?? 'error'}: ${(0,_core_index_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(err)}; trying again in ${delay} ms`);
+                o.retry?.onRetry?.(err, attempt, delay);
+            },
+        });
+    }
+    catch (err) {
+        const e = (0,_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .awsErrorOf */ .LD)(err);
+        if (e?.name === 'CredentialsProviderError')
+            throw new _core_index_js__WEBPACK_IMPORTED_MODULE_0__/* .C2CError */ .n$(`${label}: no AWS credentials found by the default credential chain. Configure AWS credentials before this step (e.g. aws-actions/configure-aws-credentials)`, { cause: err });
+        if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .isAwsCredentialError */ .lj)(e))
+            throw new _core_index_js__WEBPACK_IMPORTED_MODULE_0__/* .C2CError */ .n$(`${label}: AWS refused the credentials (${e.name}: ${e.message ?? ''}). Check that they allow ${o.permissions}`, { cause: err });
+        if (/region is missing/i.test(e?.message ?? ''))
+            throw new _core_index_js__WEBPACK_IMPORTED_MODULE_0__/* .C2CError */ .n$(`${label}: no AWS region: set aws-region (or AWS_REGION)`, { cause: err });
+        throw new AwsCallError(err instanceof _core_index_js__WEBPACK_IMPORTED_MODULE_1__/* .RetryExhaustedError */ .aB
+            ? err.message
+            : `${label} failed: ${e?.name ? `${e.name}: ` : ''}${e?.message ?? String(err)}`, e?.name, err);
+    }
+}
+
+
+/***/ }),
+
 /***/ 79699:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
@@ -438,8 +493,8 @@ async function madeAt(c, names) {
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-rds/dist-cjs/index.js
 var dist_cjs = __webpack_require__(57202);
-// EXTERNAL MODULE: ./lib/aws/errors.js
-var aws_errors = __webpack_require__(76762);
+// EXTERNAL MODULE: ./lib/aws/call.js
+var aws_call = __webpack_require__(1093);
 ;// CONCATENATED MODULE: ./lib/featureenv/db/rds.js
 
 
@@ -526,17 +581,6 @@ function duration(ms) {
     return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 /** A failed RDS call, with the AWS error name (DBInstanceNotFoundFault, ...) for the callers that expect some. */
-class RdsCallError extends errors/* C2CError */.n$ {
-    awsName;
-    name = 'RdsCallError';
-    constructor(message, awsName, cause) {
-        super(message, { cause });
-        this.awsName = awsName;
-    }
-}
-function awsName(err) {
-    return (0,aws_errors/* awsErrorOf */.LD)(err)?.name;
-}
 function rdsSnapshotProvider(config, opts = {}) {
     const source = config.sourceInstance.toLowerCase();
     const ownClient = !opts.client;
@@ -548,31 +592,12 @@ function rdsSnapshotProvider(config, opts = {}) {
     const claimRounds = opts.claimRounds ?? 4;
     const settleMs = opts.settleMs ?? 2000;
     const regionText = config.region ? ` in ${config.region}` : '';
-    /** Every AWS call: our bounded retries (throttling, 5xx, the network), then one clear error. */
-    const call = async (what, logger, fn) => {
-        try {
-            return await (0,retry/* retry */.L5)(`RDS ${what}`, fn, {
-                ...opts.retry,
-                retryable: aws_errors/* isTransientAwsError */.Sc,
-                onRetry: (err, attempt, delay) => {
-                    logger.info(`RDS ${what}: ${awsName(err) ?? 'error'}: ${(0,errors/* errorMessage */.gJ)(err)}; trying again in ${delay} ms`);
-                    opts.retry?.onRetry?.(err, attempt, delay);
-                },
-            });
-        }
-        catch (err) {
-            const e = (0,aws_errors/* awsErrorOf */.LD)(err);
-            if (e?.name === 'CredentialsProviderError')
-                throw new errors/* C2CError */.n$(`RDS ${what}: no AWS credentials found by the default credential chain. Configure AWS credentials before this step (e.g. aws-actions/configure-aws-credentials)`, { cause: err });
-            if ((0,aws_errors/* isAwsCredentialError */.lj)(e))
-                throw new errors/* C2CError */.n$(`RDS ${what}: AWS refused the credentials (${e.name}: ${e.message ?? ''}). Check that they allow RDS DescribeDBSnapshots, DescribeDBInstances, RestoreDBInstanceFromDBSnapshot, ModifyDBInstance, DeleteDBInstance, AddTagsToResource, RemoveTagsFromResource and ListTagsForResource`, { cause: err });
-            if (/region is missing/i.test(e?.message ?? ''))
-                throw new errors/* C2CError */.n$(`RDS ${what}: no AWS region: set aws-region (or AWS_REGION)`, { cause: err });
-            throw new RdsCallError(err instanceof retry/* RetryExhaustedError */.aB
-                ? err.message
-                : `RDS ${what} failed: ${e?.name ? `${e.name}: ` : ''}${e?.message ?? String(err)}`, e?.name, err);
-        }
-    };
+    /** Every AWS call: our bounded retries, then one clear error (src/aws's awsCall). */
+    const call = (what, logger, fn) => (0,aws_call/* awsCall */.u)({
+        service: 'RDS',
+        permissions: 'RDS DescribeDBSnapshots, DescribeDBInstances, RestoreDBInstanceFromDBSnapshot, ModifyDBInstance, DeleteDBInstance, AddTagsToResource, RemoveTagsFromResource and ListTagsForResource',
+        ...(opts.retry ? { retry: opts.retry } : {}),
+    }, what, logger, fn);
     /** The instances of this pool (tagged with its source), with their tags. */
     const list = async (logger) => {
         const out = [];
@@ -611,7 +636,7 @@ function rdsSnapshotProvider(config, opts = {}) {
             throw err;
         }
     };
-    const isNotFound = (err) => err instanceof RdsCallError && /^DBInstanceNotFound/.test(err.awsName ?? '');
+    const isNotFound = (err) => err instanceof aws_call/* AwsCallError */.i && /^DBInstanceNotFound/.test(err.awsName ?? '');
     const liveClaims = (tags, except) => [...tags]
         .filter(([k, v]) => {
         if (!k.startsWith(CLAIM_TAG_PREFIX) || k === except)

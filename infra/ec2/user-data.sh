@@ -36,9 +36,15 @@ if [ -n "${C2C_ECR}" ]; then
   aws ecr get-login-password --region "${C2C_REGION}" | docker login --username AWS --password-stdin "${C2C_ECR}"
 fi
 
+# The ports the environment's security group opens (to allow-cidrs only), published on the instance:
+# 80 and 443 the ingress controller, 8443 the API server, 30090 the dashboard (a NodePort below).
 log 'starting Minikube (ingress, dashboard)'
 minikube start --driver=docker --addons=ingress --addons=dashboard \
-  --apiserver-ips="${address}" --listen-address=0.0.0.0 --embed-certs
+  --apiserver-ips="${address}" --listen-address=0.0.0.0 --embed-certs \
+  --ports=80:80,443:443,8443:8443,30090:30090
+log 'exposing the Kubernetes dashboard on port 30090'
+kubectl -n kubernetes-dashboard patch service kubernetes-dashboard --type=merge \
+  -p '{"spec":{"type":"NodePort","ports":[{"port":80,"targetPort":9090,"nodePort":30090}]}}' >/dev/null
 
 # The images under test (the others are cached in the image already).
 while IFS= read -r image; do
@@ -49,14 +55,14 @@ while IFS= read -r image; do
   minikube image load "${image}" </dev/null
 done <<<"${C2C_IMAGES}"
 
-# The kubeconfig, its server the private address (reachable from the runner's network), written to
+# The kubeconfig, its server the private address and the published port 8443 (reachable from the
+# runner's network, through the security group), written to
 # a file only root reads and sent as a file: the credentials are never on a command line.
 umask 077
 kubeconfig=$(mktemp)
 trap 'rm -f "${kubeconfig}"' EXIT
-port=$(kubectl config view --minify -o 'jsonpath={.clusters[0].cluster.server}' | sed -E 's#.*:([0-9]+)$#\1#')
 kubectl config view --raw --flatten --minify |
-  sed -E "s#server: https://[^[:space:]]+#server: https://${address}:${port}#" >"${kubeconfig}"
+  sed -E "s#server: https://[^[:space:]]+#server: https://${address}:8443#" >"${kubeconfig}"
 log "publishing the kubeconfig at SSM parameter ${C2C_PARAMETER}"
 aws ssm put-parameter --region "${C2C_REGION}" --name "${C2C_PARAMETER}" --type SecureString \
   --overwrite --value "file://${kubeconfig}" >/dev/null

@@ -42,9 +42,10 @@ function serviceTable(services: ServiceState[]): string[] {
 }
 
 /** What an up does while it runs. */
-export type UpStep = 'preparing' | 'wake' | 'build' | 'pre-deploy' | 'apply' | 'watch';
+export type UpStep = 'machine' | 'preparing' | 'wake' | 'build' | 'pre-deploy' | 'apply' | 'watch';
 
 const STEP_WORDS: Record<UpStep, string> = {
+  machine: 'starting its machine (an EC2 instance with Minikube) and waiting for its API server',
   preparing: 'preparing the namespace',
   wake: 'waking it up (its services were asleep)',
   build: 'building the images under test',
@@ -242,13 +243,14 @@ export function renderWithdrawnComment(o: {
 
 export function renderDownComment(o: {
   number: number;
-  namespace: string;
+  /** What went, in Markdown: "Namespace `fe-…`", "Instance `i-…`". */
+  what: string;
   reason: string;
   stillTerminating?: boolean;
 }): string {
   return [
     `### Feature environment for #${o.number} was removed`,
     '',
-    `Namespace ${codeSpan(o.namespace)} ${o.stillTerminating ? 'is being deleted' : 'is gone'}: ${escapeMarkdown(o.reason)}. Add the label again for a new one.`,
+    `${o.what} ${o.stillTerminating ? 'is being deleted' : 'is gone'}: ${escapeMarkdown(o.reason)}. Add the label again for a new one.`,
   ].join('\n');
 }

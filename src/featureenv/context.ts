@@ -1,6 +1,7 @@
 import type { Logger } from '../core/index.js';
 import { buildOutputs, type BuiltImage, type EngineContext } from '../deploy/index.js';
 import type { GitHubClient, GitHubContext } from '../github/index.js';
+import type { MachineTiming, MachinesOptions } from './machine/index.js';
 import type { DatabaseProvider } from './types.js';
 
 /**
@@ -16,6 +17,8 @@ export interface FeatureEnvContext extends Omit<EngineContext, 'revision' | 'aud
   repository: string;
   /** The database provider (tests inject one); default: from the options. */
   database?: DatabaseProvider;
+  /** isolation: ec2: the EC2 and SSM clients and the timing (tests point them at moto, and shorten it). */
+  machines?: MachinesOptions & MachineTiming;
   /** The fewest milliseconds between two edits of the live PR comment (default 5 s; tests shorten it). */
   commentIntervalMs?: number;
 }
@@ -35,6 +38,8 @@ export interface FeatureEnvResult {
   summary: string;
   /** Why the step fails (a rollout that failed), when it does. */
   failure?: string;
+  /** isolation: ec2: the environment's instance. */
+  instanceId?: string;
   /** The pull request's head commit (what up deploys). */
   headSha?: string;
   /** up: the images built or reused for the environment (deploy-k8s's `builds`). */
@@ -58,6 +63,7 @@ export function featureEnvOutputs(r: FeatureEnvResult): Record<string, string> {
     'expires-at': r.expiresAt,
     'ready-seconds': r.readySeconds,
     'head-sha': r.headSha ?? '',
+    'instance-id': r.instanceId ?? '',
     ...buildOutputs(r.builds ?? []),
   };
 }

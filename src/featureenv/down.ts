@@ -1,4 +1,4 @@
-import { errorMessage } from '../core/index.js';
+import { codeSpan, errorMessage } from '../core/index.js';
 import {
   clock,
   deleteUnclaimed,
@@ -58,20 +58,33 @@ export async function teardown(
   // no claim naming it now, it is nobody's, and goes too (an up claiming it anew is left alone).
   if (namespace && (await deleteUnclaimed(s, namespace)))
     s.logger.info(`deleting namespace ${namespace} again: an up in flight made it meanwhile`);
-  if (ctx.github) {
-    try {
-      await deactivate(ctx.github, o.number, s.logger);
-      if (namespace)
-        await ctx.github.upsertComment(
-          o.number,
-          COMMENT_MARKER,
-          renderDownComment({ number: o.number, namespace, reason: o.reason, stillTerminating }),
-        );
-    } catch (e) {
-      s.logger.warning(`could not record the removal on GitHub: ${errorMessage(e)}`);
-    }
-  }
+  if (namespace)
+    await recordRemoval(ctx, o.number, {
+      what: `Namespace ${codeSpan(namespace)}`,
+      reason: o.reason,
+      stillTerminating,
+    });
+  else await recordRemoval(ctx, o.number, undefined);
   return { namespace, stillTerminating };
+}
+
+/**
+ * On GitHub, after an environment went (whatever its provider): its Deployments inactive, and the
+ * PR comment saying what was removed and why (when there was one to remove).
+ */
+export async function recordRemoval(
+  ctx: FeatureEnvContext,
+  number: number,
+  removed: { what: string; reason: string; stillTerminating: boolean } | undefined,
+): Promise<void> {
+  if (!ctx.github) return;
+  try {
+    await deactivate(ctx.github, number, ctx.logger);
+    if (removed)
+      await ctx.github.upsertComment(number, COMMENT_MARKER, renderDownComment({ number, ...removed }));
+  } catch (e) {
+    ctx.logger.warning(`could not record the removal on GitHub: ${errorMessage(e)}`);
+  }
 }
 
 async function gone(s: Scope, namespace: string, waitMs: number): Promise<boolean> {

@@ -281,6 +281,59 @@ export const FEATURE_ENV_INPUTS = {
       'Ready spare environments kept: the baseline stack deployed and ready, no pull request attached. Claiming one rolls only the changed services. Refilled after a claim and on reap.',
     parse: asCount(20),
   },
+  // The machine provider (isolation: ec2; src/featureenv/machine/).
+  isolation: {
+    default: 'namespace',
+    description:
+      "Where each environment runs: `namespace` (a namespace of its own on the shared cluster the connection inputs name: ready in seconds), or `ec2` (an EC2 instance of its own running Minikube, started from the newest image `ami-name` matches: kernel-level isolation, cluster-scoped objects of its own; ready in minutes). See action-feature-env's README, 'Choosing a provider'.",
+    parse: oneOf(['namespace', 'ec2']),
+  },
+  'ami-name': {
+    default: '',
+    description:
+      '`ec2`: the name pattern of the image (`*` and `?` wildcards), e.g. `minikube-service-*` (infra/image-builder makes them): the newest available image matching it, by creation date, is launched.',
+    parse: asTrimmed,
+  },
+  'ami-owner': {
+    default: 'self',
+    description: '`ec2`: who owns the image: `self`, or an AWS account id.',
+    parse: asTrimmed,
+  },
+  'instance-type': {
+    default: 't3.xlarge',
+    description: '`ec2`: the instance type (checked with EC2 before anything is launched).',
+    parse: asTrimmed,
+  },
+  'subnet-id': {
+    default: '',
+    description:
+      "`ec2`: the subnet the instances start in; one the runner's network reaches (the runner talks to each instance's API server).",
+    parse: asTrimmed,
+  },
+  'allow-cidrs': {
+    default: '',
+    description:
+      "`ec2`: the networks that may reach an environment (the internal network, the VPN, the runners), CIDRs, newlines or commas: each environment's own security group admits only them, to its ports (80 and 443 for the Ingresses, 8443 for the API server, 30090 for the Kubernetes dashboard, 9999 for the log viewer). `0.0.0.0/0` and `::/0` are refused unless `allow-public: true`.",
+    parse: (value: string) => parseList(value),
+  },
+  'allow-public': {
+    default: 'false',
+    description:
+      "`ec2`: `true` lets `allow-cidrs` hold `0.0.0.0/0` or `::/0` (anyone on the internet reaches the environment and its API server's port).",
+    parse: asBool,
+  },
+  'instance-profile': {
+    default: '',
+    description:
+      '`ec2`: the IAM instance profile (name) of the instances: it lets the user data pull from ECR and publish the kubeconfig in SSM. Empty: none.',
+    parse: asTrimmed,
+  },
+  'vm-ready-timeout': {
+    default: '15m',
+    description:
+      '`ec2`: how long a new instance may take to publish its kubeconfig and answer on its API server; after it, it is terminated (with its security group and parameter) and the PR comment says so.',
+    parse: asDuration,
+  },
   // The fences of each environment's namespace (src/featureenv/fences.ts).
   'network-policy': {
     default: 'isolate',
@@ -401,6 +454,7 @@ export const FEATURE_ENV_OUTPUTS = {
     "`up`, `updated`, `down`, `reaped` or `skipped`; `checked` for a `/feature-env up` comment whose workspace does not hold the pull request's head yet: it was checked and labelled, and the workflow checks out `head-sha` and runs `command: up` (see workflows-examples/feature-env-commands.yml).",
   'head-sha':
     'The head commit of the pull request the run is about (what `/feature-env up` deploys; check it out when the status is `checked`).',
+  'instance-id': "`isolation: ec2`: the environment's EC2 instance.",
   'deployment-id': 'The id of the GitHub Deployment (environment `feature-env/pr-<number>`).',
   'expires-at': 'When the environment expires (ISO 8601), unless updated before.',
   'ready-seconds':
@@ -410,6 +464,18 @@ export const FEATURE_ENV_OUTPUTS = {
   reused: DEPLOY_OUTPUTS.reused,
   'image-refs': DEPLOY_OUTPUTS['image-refs'],
 } as const;
+
+/** `isolation: ec2`: how each environment's instance is started and reached. */
+export interface MachineOptions {
+  amiName: string;
+  amiOwner: string;
+  instanceType: string;
+  subnetId: string;
+  allowCidrs: string[];
+  instanceProfile?: string;
+  readyTimeoutMs: number;
+  region: string;
+}
 
 export interface FeatureEnvOptions {
   command: FeatureCommand;
@@ -430,6 +496,8 @@ export interface FeatureEnvOptions {
   /** `sleep-after` (0: never). */
   sleepAfterMs: number;
   warmPool: number;
+  /** `isolation: ec2`: the machine of each environment; absent for `namespace`. */
+  machine?: MachineOptions;
   /** network-policy, allow-from, resource-quota, max-environments. */
   fences: FenceOptions;
   database:
@@ -550,6 +618,7 @@ export function parseFeatureEnvInputs(
       "the manifests of the full set of services, e.g. 'k8s/'",
     );
   const cluster = deploy?.cluster ?? parseCluster(raw, env);
+  const machine = parseMachine(v, raw, env.awsRegion);
   const { token } = v;
   return {
     command,
@@ -566,6 +635,7 @@ export function parseFeatureEnvInputs(
     ttlMs: v.ttl,
     sleepAfterMs: v['sleep-after'],
     warmPool: v['warm-pool'],
+    ...(machine ? { machine } : {}),
     fences,
     database,
     dbSecretName: v['db-secret-name'],
@@ -687,4 +757,118 @@ function parseAccess(mode: AccessOptions['mode'], url: string, oidc: Array<[stri
       "'access: ingress-nginx-oauth' (with access-url) or 'access: alb-oidc' (with access-oidc), or leave it empty",
     );
   return { mode };
+}
+
+const MACHINE_INPUTS = ['ami-name', 'subnet-id', 'allow-cidrs', 'instance-profile'] as const;
+const CIDR4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const CIDR6 = /^[0-9a-fA-F:]+\/(\d{1,3})$/;
+
+/**
+ * `isolation` and the machine inputs: with `ec2`, what it needs (an image, a subnet, the networks
+ * admitted, a region), each checked here; with `namespace`, none of them may be set. What only EC2
+ * can tell (the image exists, the instance type is known) is checked before the first launch.
+ */
+function parseMachine(
+  v: ReturnType<typeof parseInputs<typeof FEATURE_ENV_INPUTS>>,
+  raw: FeatureEnvRaw,
+  awsRegion: string | undefined,
+): MachineOptions | undefined {
+  if (v.isolation === 'namespace') {
+    const set = MACHINE_INPUTS.find((i) => raw[i].trim() !== '');
+    if (set)
+      throw new InputError(
+        set,
+        "is set, but 'isolation' is namespace",
+        "'isolation: ec2', or leave it empty",
+      );
+    return undefined;
+  }
+  const need = (input: (typeof MACHINE_INPUTS)[number], expected: string): string => {
+    const value = raw[input].trim();
+    if (!value) throw new InputError(input, "is empty, but 'isolation' is ec2", expected);
+    return value;
+  };
+  const amiName = need('ami-name', "the name pattern of the environments' image, e.g. 'minikube-service-*'");
+  if (!/^[\w()[\]./@'*?-]{1,128}$/.test(amiName))
+    throw new InputError(
+      'ami-name',
+      `'${amiName}' is not an image name pattern`,
+      "letters, digits, ( ) [ ] . / - ' @ _ and the wildcards * and ?",
+    );
+  const amiOwner = v['ami-owner'] || 'self';
+  if (!/^(self|amazon|aws-marketplace|\d{12})$/.test(amiOwner))
+    throw new InputError(
+      'ami-owner',
+      `'${amiOwner}' is not an image owner`,
+      "'self', 'amazon' or a 12-digit AWS account id",
+    );
+  const subnetId = need('subnet-id', "the subnet the instances start in, e.g. 'subnet-0abc1234def567890'");
+  if (!/^subnet-[0-9a-f]{8,17}$/.test(subnetId))
+    throw new InputError('subnet-id', `'${subnetId}' is not a subnet id`, "'subnet-' and 8 or 17 hex digits");
+  need(
+    'allow-cidrs',
+    "the internal networks or VPN ranges that may reach the environments, e.g. '10.0.0.0/8'",
+  );
+  const allowCidrs = v['allow-cidrs'];
+  for (const cidr of allowCidrs) {
+    const m4 = CIDR4.exec(cidr);
+    const m6 = CIDR6.exec(cidr);
+    if (
+      !(m4 && m4.slice(1, 5).every((o) => Number(o) <= 255) && Number(m4[5]) <= 32) &&
+      !(m6 && cidr.includes(':') && Number(m6[1]) <= 128)
+    )
+      throw new InputError(
+        'allow-cidrs',
+        `'${cidr}' is not a CIDR`,
+        "networks such as '10.0.0.0/8' or '2001:db8::/32'",
+      );
+    if (/\/0$/.test(cidr) && !v['allow-public'])
+      throw new InputError(
+        'allow-cidrs',
+        `holds '${cidr}': anyone on the internet would reach each environment and its API server`,
+        "the internal network or VPN ranges (e.g. '10.0.0.0/8'), or 'allow-public: true' when the environments are meant to be public",
+      );
+  }
+  const instanceType = v['instance-type'];
+  if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType))
+    throw new InputError(
+      'instance-type',
+      `'${instanceType}' is not an instance type`,
+      "a type such as 't3.xlarge'",
+    );
+  const region = raw['aws-region'].trim() || awsRegion;
+  if (!region)
+    throw new InputError(
+      'aws-region',
+      "is empty, and 'isolation: ec2' needs a region",
+      "a region such as 'eu-west-1' (or AWS_REGION in the environment)",
+    );
+  // What is read from the shared cluster, which an instance of its own has none of.
+  const shared: Array<[keyof FeatureEnvRaw, boolean, string]> = [
+    ['tls-secret', raw['tls-secret'].trim() !== '', 'the certificate is read from the shared cluster'],
+    [
+      'access',
+      v.access !== 'public',
+      "private access relies on the shared cluster's ingress controller or load balancer",
+    ],
+    ['sleep-after', v['sleep-after'] > 0, 'an instance asleep still runs (and bills); take it down instead'],
+  ];
+  const refused = shared.find(([, set]) => set);
+  if (refused)
+    throw new InputError(
+      refused[0],
+      `is set, but 'isolation' is ec2: ${refused[2]}`,
+      "leave it empty with 'isolation: ec2', or 'isolation: namespace'",
+    );
+  const instanceProfile = raw['instance-profile'].trim();
+  return {
+    amiName,
+    amiOwner,
+    instanceType,
+    subnetId,
+    allowCidrs,
+    ...(instanceProfile ? { instanceProfile } : {}),
+    readyTimeoutMs: v['vm-ready-timeout'],
+    region,
+  };
 }

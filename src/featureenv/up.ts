@@ -66,20 +66,19 @@ import {
 import type { DatabaseInfo, DatabaseProvider } from './types.js';
 
 /**
- * up (and update): the refusals first (closed, fork, labeler's permission) and the manifests checked
- * without a cluster, so bad input creates nothing; then the pull request's namespace (its own, a
- * ready spare, or a new one), its database and Secret, the deploy of the set with the images under
- * test (only changed services roll), the GitHub Deployment, the one PR comment, the summary; then
- * the warm pool refilled. A failure before the deploy gives back what it took.
+ * The start of every up, whatever the provider: the refusals (closed, fork, labeler's permission),
+ * the head commit, and the manifests checked without a cluster. A withdrawn up (the label went
+ * meanwhile) is its result.
  */
-export async function up(
+export async function beginUp(
   opts: FeatureEnvOptions,
   ctx: FeatureEnvContext,
-  s: Scope,
-  db: DatabaseProvider | undefined,
   number: number,
   o: { approvedBy?: string } = {},
-): Promise<FeatureEnvResult> {
+): Promise<
+  | { withdrawn: FeatureEnvResult }
+  | { sha: string; prUrl: string | undefined; prepared: PreparedSet; t0: number }
+> {
   const { logger } = ctx;
   const now = ctx.now ?? Date.now;
   const t0 = now();
@@ -92,7 +91,7 @@ export async function up(
     if (withdrawn) {
       const r: FeatureEnvResult = { ...emptyResult('skipped', withdrawn), number };
       r.summary = renderFeatureEnvSummary(r);
-      return r;
+      return { withdrawn: r };
     }
     sha = pr.headSha ?? sha;
     prUrl = pr.htmlUrl ?? prUrl;
@@ -110,6 +109,27 @@ export async function up(
   if (!sha)
     throw new C2CError(`The head commit of pull request #${number} is unknown: no environment is made.`);
   const prepared = await precheck(opts, ctx);
+  return { sha, prUrl, prepared, t0 };
+}
+
+/**
+ * up (and update): the refusals first (closed, fork, labeler's permission) and the manifests checked
+ * without a cluster, so bad input creates nothing; then the pull request's namespace (its own, a
+ * ready spare, or a new one), its database and Secret, the deploy of the set with the images under
+ * test (only changed services roll), the GitHub Deployment, the one PR comment, the summary; then
+ * the warm pool refilled. A failure before the deploy gives back what it took.
+ */
+export async function up(
+  opts: FeatureEnvOptions,
+  ctx: FeatureEnvContext,
+  s: Scope,
+  db: DatabaseProvider | undefined,
+  number: number,
+  o: { approvedBy?: string } = {},
+): Promise<FeatureEnvResult> {
+  const begun = await beginUp(opts, ctx, number, o);
+  if ('withdrawn' in begun) return begun.withdrawn;
+  const { sha, prUrl, prepared, t0 } = begun;
   // The certificate of tls-secret, read before anything is made.
   const tls = opts.tlsSecret ? await readTlsSecret(s, opts.tlsSecret) : undefined;
   // alb-oidc: the OIDC client's Secret, read before anything is made too.
@@ -136,7 +156,7 @@ export async function up(
  * The error for the comment: with a failed pre-deploy Job (db-init), the report of its pods, their
  * events and the end of their logs, folded, at most 6000 characters of it.
  */
-function withReport(e: unknown): string {
+export function withReport(e: unknown): string {
   const message = errorMessage(e);
   if (!(e instanceof PreDeployFailed) || !e.report.trim()) return message;
   const report = e.report.length > 6000 ? `…${e.report.slice(-6000)}` : e.report;
@@ -144,7 +164,7 @@ function withReport(e: unknown): string {
 }
 
 /** up once its input is checked: claim, make or update, deploy, record, comment, refill. */
-async function upChecked(
+export async function upChecked(
   opts: FeatureEnvOptions,
   ctx: FeatureEnvContext,
   s: Scope,
@@ -516,7 +536,8 @@ async function precheck(opts: FeatureEnvOptions, ctx: FeatureEnvContext): Promis
     'precheck',
   );
   const ingress = manifests.find((m) => m.object.kind === 'Ingress');
-  if (ingress && opts.hostTemplate.includes('{domain}') && !opts.domain)
+  // On a machine of its own, the domain defaults to the instance's address (<address>.nip.io).
+  if (ingress && opts.hostTemplate.includes('{domain}') && !opts.domain && !opts.machine)
     throw new InputError(
       'domain',
       `is empty, but 'host-template' uses {domain} for the hosts of the Ingresses (${ingress.file}:${ingress.line})`,

@@ -76,8 +76,10 @@ esac`,
     const lines = (await readFile(calls, 'utf8')).trim().split('\n');
     const at = (prefix: string) => lines.findIndex((l) => l.startsWith(prefix));
     expect(lines).toContain(
-      'minikube start --driver=docker --addons=ingress --addons=dashboard --apiserver-ips=10.0.3.17 --listen-address=0.0.0.0 --embed-certs',
+      'minikube start --driver=docker --addons=ingress --addons=dashboard --apiserver-ips=10.0.3.17 --listen-address=0.0.0.0 --embed-certs --ports=80:80,443:443,8443:8443,30090:30090',
     );
+    // The dashboard on the port the security group opens for it.
+    expect(lines.find((l) => l.startsWith('kubectl -n kubernetes-dashboard patch'))).toContain('"nodePort":30090');
     expect(lines).toContain(
       'docker login --username AWS --password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com',
     );
@@ -94,10 +96,10 @@ esac`,
       /^aws ssm put-parameter --region eu-west-1 --name \/c2c\/feature-env\/acme-shop\/pr-42\/kubeconfig --type SecureString --overwrite --value file:\/\/\S+$/,
     );
     expect(at('aws ssm put-parameter')).toBe(lines.length - 1);
-    // The kubeconfig's server is the instance's private address, on the API server's port; its
+    // The kubeconfig's server is the instance's private address, on the published port 8443; its
     // credentials went as a file, never on a command line.
     const parameter = await readFile(path.join(dir, 'parameter'), 'utf8');
-    expect(parameter).toContain('server: https://10.0.3.17:32771');
+    expect(parameter).toContain('server: https://10.0.3.17:8443');
     expect(parameter).toContain('client-key-data: S0VZ');
     expect(lines.join('\n')).not.toContain('S0VZ');
     expect(r.stdout).toContain('c2c-user-data: ready');
