@@ -23,6 +23,9 @@ const THROTTLING = new Set([
   'RequestTimeoutException',
 ]);
 
+/** Refusals for want of capacity or a limit: another type, zone or time is the remedy, not a retry. */
+const NOT_NOW = new Set(['InsufficientInstanceCapacity', 'InstanceLimitExceeded', 'VcpuLimitExceeded']);
+
 const CREDENTIAL_ERRORS = new Set([
   'UnrecognizedClientException',
   'InvalidSignatureException',
@@ -38,6 +41,8 @@ const CREDENTIAL_ERRORS = new Set([
 export function isTransientAwsError(err: unknown): boolean {
   const e = err as AwsError;
   if (!e || typeof e !== 'object') return false;
+  // EC2 answers these with a 5xx, but seconds later it is no different: said at once, not retried.
+  if (e.name && NOT_NOW.has(e.name)) return false;
   if (e.$retryable) return true;
   if (e.name && THROTTLING.has(e.name)) return true;
   const status = e.$metadata?.httpStatusCode;

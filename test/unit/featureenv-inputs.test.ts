@@ -371,3 +371,50 @@ describe('db-init and ready-probe', () => {
     expect(() => parse(raw)).toThrow(message);
   });
 });
+
+describe('feature-env inputs: isolation ec2', () => {
+  const ec2 = {
+    isolation: 'ec2',
+    'ami-name': 'minikube-service-*',
+    'subnet-id': 'subnet-0abc1234def567890',
+    'allow-cidrs': '10.0.0.0/8\n192.168.10.0/24, fd00::/8',
+    'aws-region': 'eu-west-1',
+  };
+  it('reads the machine inputs, with their defaults', () => {
+    expect(parse(ec2).machine).toEqual({
+      amiName: 'minikube-service-*',
+      amiOwner: 'self',
+      instanceType: 't3.xlarge',
+      subnetId: 'subnet-0abc1234def567890',
+      allowCidrs: ['10.0.0.0/8', '192.168.10.0/24', 'fd00::/8'],
+      readyTimeoutMs: 15 * 60_000,
+      region: 'eu-west-1',
+    });
+    expect(parse({}).machine).toBeUndefined();
+    // allow-public lets an environment be public, on purpose.
+    expect(parse({ ...ec2, 'allow-cidrs': '0.0.0.0/0', 'allow-public': 'true' }).machine?.allowCidrs).toEqual(
+      ['0.0.0.0/0'],
+    );
+  });
+  it.each([
+    [{ 'subnet-id': '' }, /Input 'subnet-id': is empty, but 'isolation' is ec2/],
+    [{ 'allow-cidrs': '' }, /Input 'allow-cidrs': is empty, but 'isolation' is ec2/],
+    [{ 'ami-name': '' }, /Input 'ami-name': is empty, but 'isolation' is ec2/],
+    [
+      { 'allow-cidrs': '10.0.0.0/8, 0.0.0.0/0' },
+      /Input 'allow-cidrs': holds '0.0.0.0\/0': anyone on the internet.*allow-public: true/,
+    ],
+    [{ 'allow-cidrs': '::/0' }, /Input 'allow-cidrs': holds '::\/0'/],
+    [{ 'allow-cidrs': '10.0.0.300/8' }, /Input 'allow-cidrs': '10.0.0.300\/8' is not a CIDR/],
+    [{ 'instance-type': 'huge' }, /Input 'instance-type': 'huge' is not an instance type/],
+    [{ 'subnet-id': 'my-subnet' }, /Input 'subnet-id': 'my-subnet' is not a subnet id/],
+    [{ 'ami-owner': 'me' }, /Input 'ami-owner': 'me' is not an image owner/],
+    [{ 'aws-region': '' }, /Input 'aws-region': is empty, and 'isolation: ec2' needs a region/],
+    [{ 'tls-secret': 'cert-manager/wildcard' }, /Input 'tls-secret': is set, but 'isolation' is ec2/],
+    [{ 'sleep-after': '2h' }, /Input 'sleep-after': is set, but 'isolation' is ec2/],
+    [{ isolation: 'namespace' }, /Input 'ami-name': is set, but 'isolation' is namespace/],
+    [{ isolation: 'vm' }, /Input 'isolation'/],
+  ])('%#: refused before anything is launched', (raw, message) => {
+    expect(() => parse({ ...ec2, ...raw })).toThrow(message);
+  });
+});

@@ -49,4 +49,8 @@ describe('isTransientAwsError', () => {
     ).toBe(false);
     expect(isTransientAwsError(undefined)).toBe(false);
   });
+  it("EC2's refusals for capacity are said at once, though their status is 5xx", () => {
+    for (const name of ['InsufficientInstanceCapacity', 'InstanceLimitExceeded'])
+      expect(isTransientAwsError({ name, $retryable: {}, $metadata: { httpStatusCode: 500 } })).toBe(false);
+  });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { C2CError, codeSpan, errorMessage, formatDuration } from '../../core/index.js';
+import { C2CError, codeSpan, errorMessage, formatDuration, shortDuration } from '../../core/index.js';
 import { formatReference, parseEcrHost } from '../../images/index.js';
 import { KubeClient, loadKubeconfig, type KubeConnection } from '../../kube/index.js';
 import { PENDING_MS, type Scope } from '../claims.js';
@@ -253,7 +253,7 @@ async function awaitCluster(
     }
     if (now() - started >= o.timeoutMs)
       throw new C2CError(
-        `The instance ${machine.id} did not become ready within vm-ready-timeout (${formatDuration(o.timeoutMs)}): ${
+        `The instance ${machine.id} did not become ready within vm-ready-timeout (${shortDuration(o.timeoutMs / 1000)}): ${
           text
             ? `its API server did not answer (${last})`
             : `it never published its kubeconfig at SSM parameter ${machine.parameter}`
