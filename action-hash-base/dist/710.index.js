@@ -22,6 +22,8 @@ const THROTTLING = new Set([
     'RequestTimeout',
     'RequestTimeoutException',
 ]);
+/** Refusals for want of capacity or a limit: another type, zone or time is the remedy, not a retry. */
+const NOT_NOW = new Set(['InsufficientInstanceCapacity', 'InstanceLimitExceeded', 'VcpuLimitExceeded']);
 const CREDENTIAL_ERRORS = new Set([
     'UnrecognizedClientException',
     'InvalidSignatureException',
@@ -36,6 +38,9 @@ const CREDENTIAL_ERRORS = new Set([
 function isTransientAwsError(err) {
     const e = err;
     if (!e || typeof e !== 'object')
+        return false;
+    // EC2 answers these with a 5xx, but seconds later it is no different: said at once, not retried.
+    if (e.name && NOT_NOW.has(e.name))
         return false;
     if (e.$retryable)
         return true;

@@ -280,6 +280,16 @@ class Machines {
         const token = (0,external_node_crypto_.randomBytes)(6).toString('hex');
         const parameter = `${this.root}/kubeconfig/${token}`;
         const who = o.number ? `#${o.number}` : 'a spare';
+        // Made first: a bundle without the script is refused before anything is created.
+        const data = Buffer.from(userData({
+            region: this.opts.region,
+            parameter,
+            images: o.images,
+            ...(o.ecr ? { ecr: o.ecr } : {}),
+        })).toString('base64');
+        // EC2 takes at most 16 KB of user data (before base64).
+        if (Buffer.byteLength(data, 'base64') > 16_384)
+            throw new errors/* C2CError */.n$(`The user data of ${who} is ${Buffer.byteLength(data, 'base64')} bytes with its ${o.images.length} images under test; EC2 takes at most 16384. Pass fewer images under test (the others are cached in the image).`);
         const group = await this.call('EC2', 'CreateSecurityGroup', () => this.ec2.send(new dist_cjs/* CreateSecurityGroupCommand */.x3C({
             GroupName: `c2c-${this.short}-${o.number ? `pr-${o.number}` : 'spare'}-${token}`,
             Description: `commit-to-cloud feature environment ${who} of ${this.set.repository}`,
@@ -317,12 +327,7 @@ class Machines {
                 ...(this.opts.instanceProfile ? { IamInstanceProfile: { Name: this.opts.instanceProfile } } : {}),
                 // IMDSv2 only: the user data asks for a session token first.
                 MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
-                UserData: Buffer.from(userData({
-                    region: this.opts.region,
-                    parameter,
-                    images: o.images,
-                    ...(o.ecr ? { ecr: o.ecr } : {}),
-                })).toString('base64'),
+                UserData: data,
                 ClientToken: `c2c-${this.short}-${token}`,
                 TagSpecifications: [
                     { ResourceType: 'instance', Tags: this.tags({ ...o, parameter }) },
@@ -781,7 +786,7 @@ async function awaitCluster(m, ctx, machine, o) {
             }
         }
         if (now() - started >= o.timeoutMs)
-            throw new errors/* C2CError */.n$(`The instance ${machine.id} did not become ready within vm-ready-timeout (${(0,inputs/* formatDuration */.a3)(o.timeoutMs)}): ${text
+            throw new errors/* C2CError */.n$(`The instance ${machine.id} did not become ready within vm-ready-timeout (${(0,inputs/* shortDuration */.TV)(o.timeoutMs / 1000)}): ${text
                 ? `its API server did not answer (${last})`
                 : `it never published its kubeconfig at SSM parameter ${machine.parameter}`}. It was terminated, with its security group and parameter. Its console output says why: aws ec2 get-console-output --instance-id ${machine.id} --latest`);
         await m.sleep(o.pollMs);

@@ -3,10 +3,7 @@ import { readFile, mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  CreateImageCommand,
-  CreateSubnetCommand,
   CreateTagsCommand,
-  CreateVpcCommand,
   DescribeImagesCommand,
   DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
@@ -15,7 +12,7 @@ import {
   RunInstancesCommand,
   type Instance,
 } from '@aws-sdk/client-ec2';
-import { GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { closeHttpAgents } from '../../src/core/http.js';
@@ -25,6 +22,7 @@ import { T_KUBECONFIG } from '../../src/featureenv/machine/index.js';
 import { A_EXPIRES, MANAGED, PR_LABEL, SET, STATE, setKey } from '../../src/featureenv/state.js';
 import { startGitHubFake, type GitHubFake } from '../fakes/github.js';
 import { deploymentManifest } from '../fixtures/workloads.js';
+import { prepareEc2Account, publishKubeconfigs, tagOf } from '../helpers/ec2.js';
 import { runFe, type PrEvent } from '../helpers/feature-env.js';
 import { haveMoto, startMoto, type MotoServer } from '../helpers/moto.js';
 import { CLUSTER_SETUP_TIMEOUT_MS, haveCluster, sharedCluster } from '../helpers/shared-cluster.js';
@@ -54,11 +52,8 @@ describe.skipIf(!haveCluster() || !haveMoto())(
     let newestImage: string;
     let prefix: string;
     let n = 700;
-    /** Whether the stand-in "Minikube" publishes the kubeconfig of the instances it sees. */
-    let publishing = true;
-    const published = new Set<string>();
-    let publisher: NodeJS.Timeout | undefined;
-    let busy = false;
+    /** The stand-in "Minikube" of every instance: publishes its kubeconfig (or, paused, never does). */
+    let minikube: ReturnType<typeof publishKubeconfigs>;
     /** The endpoint the engine's SDK is pointed at: moto, or the refusing proxy in front of it. */
     let proxy: { server: Server; url: string; refuseRunInstances: boolean } | undefined;
 
@@ -115,42 +110,11 @@ describe.skipIf(!haveCluster() || !haveMoto())(
       admin = new KubeClient(await loadKubeconfig({ content: cluster.kubeconfig }, nullLogger), {
         logger: nullLogger,
       });
-      // The instance's side: a running instance tagged with a kubeconfig parameter gets it published.
-      publisher = setInterval(() => {
-        if (busy || !publishing) return;
-        busy = true;
-        void (async () => {
-          const r = await ec2.send(
-            new DescribeInstancesCommand({
-              Filters: [
-                { Name: 'tag-key', Values: [T_KUBECONFIG] },
-                { Name: 'instance-state-name', Values: ['running'] },
-              ],
-            }),
-          );
-          for (const i of (r.Reservations ?? []).flatMap((x) => x.Instances ?? [])) {
-            const parameter = tag(i, T_KUBECONFIG);
-            if (!parameter || published.has(i.InstanceId!) || !publishing) continue;
-            published.add(i.InstanceId!);
-            await ssm.send(
-              new PutParameterCommand({
-                Name: parameter,
-                Value: cluster.kubeconfig,
-                Type: 'SecureString',
-                Overwrite: true,
-              }),
-            );
-          }
-        })()
-          .catch(() => undefined)
-          .finally(() => {
-            busy = false;
-          });
-      }, 100);
+      minikube = publishKubeconfigs(ec2, ssm, cluster.kubeconfig);
     }, CLUSTER_SETUP_TIMEOUT_MS);
 
     afterAll(async () => {
-      clearInterval(publisher);
+      minikube?.stop();
       proxy?.server.close();
       ec2?.destroy();
       ssm?.destroy();
@@ -161,26 +125,14 @@ describe.skipIf(!haveCluster() || !haveMoto())(
     });
 
     beforeEach(async () => {
-      publishing = true;
+      minikube.publishing = true;
       await moto.reset();
-      published.clear();
+      minikube.published.clear();
       if (proxy) proxy.refuseRunInstances = false;
-      const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16' }))).Vpc!.VpcId!;
-      subnet = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.20.1.0/24' }))).Subnet!
-        .SubnetId!;
-      // Two images of the pipeline: the newer one (by creation date) has the name that sorts first.
-      const base = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images![0]!.ImageId!;
-      const builder = (
-        await ec2.send(new RunInstancesCommand({ ImageId: base, MinCount: 1, MaxCount: 1, SubnetId: subnet }))
-      ).Instances![0]!.InstanceId!;
-      await ec2.send(new CreateImageCommand({ InstanceId: builder, Name: 'minikube-service-b-older' }));
-      await new Promise((r) => setTimeout(r, 1100));
-      newestImage = (
-        await ec2.send(new CreateImageCommand({ InstanceId: builder, Name: 'minikube-service-a-newer' }))
-      ).ImageId!;
+      ({ subnet, newestImage } = await prepareEc2Account(ec2));
     });
     afterEach(() => {
-      publishing = true;
+      minikube.publishing = true;
     });
 
     /** A pull request of its own, labeled by the maintainer; its environments a set of their own. */
@@ -216,7 +168,7 @@ describe.skipIf(!haveCluster() || !haveMoto())(
       },
     });
     const key = () => setKey({ repository: 'acme/shop', prefix, label: 'feature-env' });
-    const tag = (i: Instance, k: string) => i.Tags?.find((t) => t.Key === k)?.Value;
+    const tag = tagOf;
     /** The set's instances, terminated ones too (moto keeps them). */
     const instances = async (): Promise<Instance[]> =>
       (
@@ -353,7 +305,7 @@ describe.skipIf(!haveCluster() || !haveMoto())(
     });
 
     it('an instance that never publishes its kubeconfig: terminated after vm-ready-timeout, nothing left, and the comment says so', async () => {
-      publishing = false;
+      minikube.publishing = false;
       const { number, ev } = pr();
       await expect(runFe(gh, ev, { ...base(number), 'vm-ready-timeout': '2s' }, extra())).rejects.toThrow(
         /did not become ready within vm-ready-timeout \(2s\): it never published its kubeconfig at SSM parameter \/commit-to-cloud\/.* It was terminated/,
@@ -378,7 +330,7 @@ describe.skipIf(!haveCluster() || !haveMoto())(
     });
 
     it('a down while the instance is still starting: terminated, its group and parameter gone, and the waiting up stops saying why', async () => {
-      publishing = false;
+      minikube.publishing = false;
       const { number, sha, ev } = pr();
       const upRun = runFe(gh, ev, { ...base(number), 'vm-ready-timeout': '60s' }, extra()).then(
         (x) => ({ ok: x }),

@@ -303,6 +303,20 @@ export class Machines {
     const token = randomBytes(6).toString('hex');
     const parameter = `${this.root}/kubeconfig/${token}`;
     const who = o.number ? `#${o.number}` : 'a spare';
+    // Made first: a bundle without the script is refused before anything is created.
+    const data = Buffer.from(
+      userData({
+        region: this.opts.region,
+        parameter,
+        images: o.images,
+        ...(o.ecr ? { ecr: o.ecr } : {}),
+      }),
+    ).toString('base64');
+    // EC2 takes at most 16 KB of user data (before base64).
+    if (Buffer.byteLength(data, 'base64') > 16_384)
+      throw new C2CError(
+        `The user data of ${who} is ${Buffer.byteLength(data, 'base64')} bytes with its ${o.images.length} images under test; EC2 takes at most 16384. Pass fewer images under test (the others are cached in the image).`,
+      );
     const group = await this.call('EC2', 'CreateSecurityGroup', () =>
       this.ec2.send(
         new CreateSecurityGroupCommand({
@@ -350,14 +364,7 @@ export class Machines {
             ...(this.opts.instanceProfile ? { IamInstanceProfile: { Name: this.opts.instanceProfile } } : {}),
             // IMDSv2 only: the user data asks for a session token first.
             MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
-            UserData: Buffer.from(
-              userData({
-                region: this.opts.region,
-                parameter,
-                images: o.images,
-                ...(o.ecr ? { ecr: o.ecr } : {}),
-              }),
-            ).toString('base64'),
+            UserData: data,
             ClientToken: `c2c-${this.short}-${token}`,
             TagSpecifications: [
               { ResourceType: 'instance', Tags: this.tags({ ...o, parameter }) },
