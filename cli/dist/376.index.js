@@ -205,7 +205,9 @@ class Machines {
     async list(o = {}) {
         const filters = [
             { Name: `tag:${state/* MANAGED */.u9}`, Values: ['true'] },
-            { Name: `tag:${state/* SET */.rK}`, Values: [this.key] },
+            o.wholeRepository
+                ? { Name: `tag:${state/* A_REPOSITORY */.NU}`, Values: [this.set.repository] }
+                : { Name: `tag:${state/* SET */.rK}`, Values: [this.key] },
             { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
             ...(o.number ? [{ Name: `tag:${state/* PR_LABEL */.o2}`, Values: [String(o.number)] }] : []),
             ...(o.spares ? [{ Name: `tag:${state/* STATE */.c4}`, Values: ['spare'] }] : []),
@@ -220,7 +222,9 @@ class Machines {
             token = r.NextToken;
         } while (token);
         // Only what carries this set's tags, checked again here (a filter the server ignored is not trusted).
-        return out.filter((m) => m.parameter.startsWith(`${this.root}/`));
+        return o.wholeRepository
+            ? out.filter((m) => m.parameter)
+            : out.filter((m) => m.parameter.startsWith(`${this.root}/`));
     }
     /** One instance by id, whatever its state; undefined when EC2 knows none. */
     async describe(id) {

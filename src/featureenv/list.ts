@@ -26,6 +26,9 @@ export interface ListedEnvironment {
   asleepSince?: string;
   /** Kept (`/feature-env keep`): no expiry, no sleep. */
   keep: boolean;
+  /** isolation: ec2: its instance (then `namespace` is the instance too), and the instance's state. */
+  instanceId?: string;
+  instanceState?: string;
 }
 
 const ORDER: Record<ListedEnvironment['state'], number> = { active: 0, warming: 1, spare: 2 };
@@ -36,11 +39,12 @@ const ORDER: Record<ListedEnvironment['state'], number> = { active: 0, warming: 
  * environments first by number, then the warm pool's spares, oldest first.
  */
 export async function listEnvironments(
-  opts: Pick<FeatureEnvOptions, 'cluster'>,
-  ctx: Pick<FeatureEnvContext, 'logger' | 'repository' | 'connection' | 'now' | 'kubeRetry'>,
+  opts: Pick<FeatureEnvOptions, 'cluster'> & { machinesIn?: string },
+  ctx: Pick<FeatureEnvContext, 'logger' | 'repository' | 'connection' | 'now' | 'kubeRetry' | 'machines'>,
 ): Promise<ListedEnvironment[]> {
   const { logger } = ctx;
   const now = (ctx.now ?? Date.now)();
+  if (opts.machinesIn) return sorted(await listMachines(opts.machinesIn, ctx, now));
   const client = new KubeClient(ctx.connection ?? (await connect(opts.cluster, { logger })), {
     logger,
     ...(ctx.kubeRetry ? { retry: ctx.kubeRetry } : {}),
@@ -72,6 +76,10 @@ export async function listEnvironments(
       keep: e.keep,
     });
   }
+  return sorted(out);
+}
+
+function sorted(out: ListedEnvironment[]): ListedEnvironment[] {
   return out.sort(
     (a, b) =>
       ORDER[a.state] - ORDER[b.state] ||
@@ -79,4 +87,52 @@ export async function listEnvironments(
       (a.createdAt ?? '').localeCompare(b.createdAt ?? '') ||
       a.namespace.localeCompare(b.namespace),
   );
+}
+
+/** isolation: ec2: the repository's instances (every set of it), from their tags. Reads only. */
+async function listMachines(
+  region: string,
+  ctx: Pick<FeatureEnvContext, 'logger' | 'repository' | 'machines'>,
+  now: number,
+): Promise<ListedEnvironment[]> {
+  const { Machines } = await import('./machine/index.js');
+  const m = new Machines(
+    {
+      amiName: '',
+      amiOwner: 'self',
+      instanceType: '',
+      subnetId: '',
+      allowCidrs: [],
+      readyTimeoutMs: 0,
+      region,
+    },
+    { repository: ctx.repository, prefix: '', label: '' },
+    ctx.logger,
+    ctx.machines,
+  );
+  try {
+    return (await m.list({ wholeRepository: true })).map((x) => {
+      const expires = x.expiresAt ? Date.parse(x.expiresAt) : NaN;
+      const launched = x.launchedAt ? Date.parse(x.launchedAt) : NaN;
+      const address = x.publicAddress ?? x.address;
+      return {
+        namespace: x.id,
+        instanceId: x.id,
+        instanceState: x.state,
+        state: x.spare ? 'spare' : 'active',
+        ...(x.number ? { number: x.number } : {}),
+        ...(x.launchedAt ? { createdAt: x.launchedAt } : {}),
+        ...(Number.isFinite(launched)
+          ? { ageSeconds: Math.max(0, Math.round((now - launched) / 1000)) }
+          : {}),
+        ...(x.expiresAt ? { expiresAt: x.expiresAt } : {}),
+        expired: Number.isFinite(expires) && expires <= now,
+        ...(address ? { url: `http://${address}:30090/` } : {}),
+        terminating: x.state === 'stopping',
+        keep: false,
+      } satisfies ListedEnvironment;
+    });
+  } finally {
+    m.close();
+  }
 }

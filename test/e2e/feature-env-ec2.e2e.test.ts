@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +21,8 @@ import { runAction } from './runner.js';
  * moto by AWS_ENDPOINT_URL (as it would find AWS by the region), the user data script ships beside
  * the bundle, and the genuine control plane plays the instance's Minikube.
  */
+const CLI = path.join(import.meta.dirname, '../../cli/dist/index.js');
+
 describe.skipIf(!haveCluster() || !haveMoto())('action-feature-env, isolation: ec2 (bundled)', () => {
   let cluster: Cluster;
   let moto: MotoServer;
@@ -61,6 +65,12 @@ describe.skipIf(!haveCluster() || !haveMoto())('action-feature-env, isolation: e
     if (ws) await rm(ws, { recursive: true, force: true });
   });
 
+  const aws = () => ({
+    AWS_REGION: moto.region,
+    AWS_ENDPOINT_URL: moto.endpoint,
+    AWS_ACCESS_KEY_ID: moto.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: moto.credentials.secretAccessKey,
+  });
   const run = (e: PrEvent) => {
     const ev = eventPayload(gh, e);
     return runAction('action-feature-env', {
@@ -80,10 +90,7 @@ describe.skipIf(!haveCluster() || !haveMoto())('action-feature-env, isolation: e
         GITHUB_EVENT_NAME: ev.name,
         GITHUB_SHA: ev.sha,
         GITHUB_ACTOR: ev.actor,
-        AWS_REGION: moto.region,
-        AWS_ENDPOINT_URL: moto.endpoint,
-        AWS_ACCESS_KEY_ID: moto.credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: moto.credentials.secretAccessKey,
+        ...aws(),
       },
       event: ev.payload,
       workspace: ws,
@@ -108,6 +115,21 @@ describe.skipIf(!haveCluster() || !haveMoto())('action-feature-env, isolation: e
     expect(up.outputs.status).toBe('up');
     expect(up.outputs['instance-id']).toMatch(/^i-[0-9a-f]+$/);
     expect((await running()).map((i) => i.InstanceId)).toEqual([up.outputs['instance-id']]);
+    // c2c feature-env list --isolation ec2: the repository's instances, from their tags.
+    const listed = await promisify(execFile)(
+      process.execPath,
+      [CLI, 'feature-env', 'list', '--isolation', 'ec2', '--repository', 'acme/shop', '--json'],
+      { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...aws() } },
+    );
+    expect(JSON.parse(listed.stdout)).toEqual([
+      expect.objectContaining({
+        'pull-request': number,
+        state: 'active',
+        'instance-id': up.outputs['instance-id'],
+        'instance-state': 'running',
+        expired: false,
+      }),
+    ]);
     const down = await run({ action: 'unlabeled', number, label: 'feature-env', labels: [], sha });
     expect(down.code, down.stdout + down.stderr).toBe(0);
     expect(down.outputs.status).toBe('down');

@@ -1,5 +1,5 @@
 import type { InputSpec, Logger } from '../../core/index.js';
-import { withDefaults } from '../../core/index.js';
+import { InputError, withDefaults } from '../../core/index.js';
 import {
   featureEnvOutputs,
   type FeatureEnvContext,
@@ -31,6 +31,7 @@ import { shortDuration, table } from '../output.js';
 const { command: _command, ...ENV_INPUTS } = FEATURE_ENV_INPUTS;
 const { 'pull-request': _pr, ...REAP_INPUTS } = ENV_INPUTS;
 const LIST_INPUTS = {
+  isolation: FEATURE_ENV_INPUTS.isolation,
   kubeconfig: FEATURE_ENV_INPUTS.kubeconfig,
   'cluster-name': FEATURE_ENV_INPUTS['cluster-name'],
   'aws-region': FEATURE_ENV_INPUTS['aws-region'],
@@ -142,6 +143,7 @@ export function listedJson(e: ListedEnvironment): Record<string, unknown> {
     terminating: e.terminating,
     'asleep-since': e.asleepSince ?? null,
     keep: e.keep,
+    ...(e.instanceId ? { 'instance-id': e.instanceId, 'instance-state': e.instanceState ?? null } : {}),
   };
 }
 
@@ -181,11 +183,25 @@ const listCommand: CliCommand = {
     const { raw, own, g } = args;
     useKubeconfigFile(raw);
     const repository = await currentRepository(own.repository as string | undefined, g.workspace);
-    const opts = parseFeatureEnvInputs(withDefaults(FEATURE_ENV_INPUTS, raw, 'flag'), g.workspace, {
-      ...(process.env.AWS_REGION ? { awsRegion: process.env.AWS_REGION } : {}),
-    });
+    // The connection inputs only (isolation is read below: list needs no machine inputs).
+    const opts = parseFeatureEnvInputs(
+      withDefaults(FEATURE_ENV_INPUTS, { ...raw, isolation: 'namespace' }, 'flag'),
+      g.workspace,
+      { ...(process.env.AWS_REGION ? { awsRegion: process.env.AWS_REGION } : {}) },
+    );
     const now = Date.now();
-    const list = await listEnvironments(opts, { logger, repository, now: () => now });
+    // isolation: ec2 lists the repository's instances (in aws-region); the machine inputs are not needed.
+    const region = raw['aws-region']?.trim() || process.env.AWS_REGION;
+    if (raw.isolation?.trim() === 'ec2' && !region)
+      throw new InputError(
+        'aws-region',
+        "is empty, and 'isolation: ec2' needs a region",
+        "a region such as 'eu-west-1' (or AWS_REGION in the environment)",
+      );
+    const list = await listEnvironments(
+      { ...opts, ...(raw.isolation?.trim() === 'ec2' ? { machinesIn: region! } : {}) },
+      { logger, repository, now: () => now },
+    );
     return { text: `${listedTable(list, repository, now)}\n`, json: list.map(listedJson) };
   },
 };

@@ -206,10 +206,12 @@ export class Machines {
   }
 
   /** The set's instances that are not terminated (optionally one pull request's, or the spares). */
-  async list(o: { number?: number; spares?: boolean } = {}): Promise<Machine[]> {
+  async list(o: { number?: number; spares?: boolean; wholeRepository?: boolean } = {}): Promise<Machine[]> {
     const filters = [
       { Name: `tag:${MANAGED}`, Values: ['true'] },
-      { Name: `tag:${SET}`, Values: [this.key] },
+      o.wholeRepository
+        ? { Name: `tag:${A_REPOSITORY}`, Values: [this.set.repository] }
+        : { Name: `tag:${SET}`, Values: [this.key] },
       { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
       ...(o.number ? [{ Name: `tag:${PR_LABEL}`, Values: [String(o.number)] }] : []),
       ...(o.spares ? [{ Name: `tag:${STATE}`, Values: ['spare'] }] : []),
@@ -227,7 +229,9 @@ export class Machines {
       token = r.NextToken;
     } while (token);
     // Only what carries this set's tags, checked again here (a filter the server ignored is not trusted).
-    return out.filter((m) => m.parameter.startsWith(`${this.root}/`));
+    return o.wholeRepository
+      ? out.filter((m) => m.parameter)
+      : out.filter((m) => m.parameter.startsWith(`${this.root}/`));
   }
 
   /** One instance by id, whatever its state; undefined when EC2 knows none. */
