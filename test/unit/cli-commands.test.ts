@@ -44,6 +44,7 @@ describe('c2c commands and their flags', () => {
     );
     expect(names(flagsOf('feature-env list')!)).toEqual(
       names({
+        isolation: 1,
         kubeconfig: 1,
         'cluster-name': 1,
         'aws-region': 1,
