@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   CreateTagsCommand,
+  DeleteTagsCommand,
   DescribeImagesCommand,
   DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
@@ -24,6 +25,8 @@ import { startGitHubFake, type GitHubFake } from '../fakes/github.js';
 import { deploymentManifest } from '../fixtures/workloads.js';
 import { prepareEc2Account, publishKubeconfigs, tagOf } from '../helpers/ec2.js';
 import { runFe, type PrEvent } from '../helpers/feature-env.js';
+import { POSTGRES_INSTALL, connectWithSecret, havePostgres, startPostgres } from '../helpers/postgres.js';
+import { postgresName } from '../../src/featureenv/db/postgres.js';
 import { haveMoto, startMoto, type MotoServer } from '../helpers/moto.js';
 import { CLUSTER_SETUP_TIMEOUT_MS, haveCluster, sharedCluster } from '../helpers/shared-cluster.js';
 import type { Cluster } from '../helpers/cluster.js';
@@ -353,6 +356,84 @@ describe.skipIf(!haveCluster() || !haveMoto())(
       expect(await live()).toEqual([]);
       expect(await groups()).toEqual([]);
       expect(await parameters()).toEqual([]);
+    });
+
+    it("the database providers work unchanged: postgres-template clones its database, its Secret goes into the instance's cluster, down drops it", async () => {
+      if (!havePostgres()) throw new Error(`these tests need PostgreSQL: ${POSTGRES_INSTALL}`);
+      const server = await startPostgres();
+      const pg = await server.connect();
+      try {
+        await pg.query('CREATE DATABASE shop_integration');
+        const tpl = await server.connect({ database: 'shop_integration' });
+        await tpl.query("CREATE TABLE items (name text); INSERT INTO items VALUES ('sample')");
+        await tpl.end();
+        const { number, sha, ev } = pr();
+        const raw = {
+          ...base(number),
+          database: 'postgres-template',
+          'db-url': server.url(),
+          'db-template': 'shop_integration',
+        };
+        const up = await runFe(gh, ev, raw, extra());
+        expect(up.r.status, up.logger.text()).toBe('up');
+        const secret = (await admin.get({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          namespace: up.r.namespace,
+          name: 'database',
+        })) as unknown as {
+          data: Record<string, string>;
+        };
+        const v = (k: string) => Buffer.from(secret.data[k]!, 'base64').toString('utf8');
+        expect(v('database')).toBe(postgresName(key(), number));
+        const env = await connectWithSecret(v);
+        expect((await env.query('SELECT name FROM items')).rows).toEqual([{ name: 'sample' }]);
+        await env.end();
+        const down = await runFe(
+          gh,
+          { action: 'closed', number, labels: ['feature-env'], sha },
+          raw,
+          extra(),
+        );
+        expect(down.r.status, down.logger.text()).toBe('down');
+        expect(
+          (
+            await pg.query('SELECT datname FROM pg_database WHERE datname = $1', [
+              postgresName(key(), number),
+            ])
+          ).rows,
+        ).toEqual([]);
+        expect(await live()).toEqual([]);
+      } finally {
+        await pg.end();
+        await server.stop();
+      }
+    });
+
+    it('reap terminates an expired environment and an orphan of the set (no pull request); an open one stays', async () => {
+      const [a, b, c] = [pr(), pr(), pr()];
+      prefix = `ec${a.number}-`; // the three in one set
+      // a with a TTL over by the time reap runs; b and c open for days.
+      const upA = await runFe(gh, a.ev, { ...base(a.number), ttl: '1s' }, extra());
+      const upB = await runFe(gh, b.ev, base(b.number), extra());
+      const upC = await runFe(gh, c.ev, base(c.number), extra());
+      expect([upA.r.status, upB.r.status, upC.r.status]).toEqual(['up', 'up', 'up']);
+      // b's becomes an orphan: the set's tags, no pull request any more.
+      await ec2.send(new DeleteTagsCommand({ Resources: [upB.r.instanceId!], Tags: [{ Key: PR_LABEL }] }));
+      await new Promise((r) => setTimeout(r, 1100));
+      const expiry = tag(
+        (await live()).find((i) => i.InstanceId === upA.r.instanceId)!,
+        A_EXPIRES,
+      );
+      const reap = await runFe(gh, { name: 'schedule' }, base(c.number), extra());
+      expect(reap.r.status, reap.logger.text()).toBe('reaped');
+      expect(reap.r.removed?.map((x) => [x.namespace, x.why]).sort()).toEqual(
+        [
+          [upA.r.instanceId, `expired at ${expiry}`],
+          [upB.r.instanceId, 'an orphan: no pull request'],
+        ].sort(),
+      );
+      expect((await live()).map((i) => i.InstanceId)).toEqual([upC.r.instanceId]);
     });
 
     it('warm-pool: reap launches a warm instance; two pull requests labelled at once: one takes it, the other gets its own; reap terminates the closed one and never an instance without the set’s tags', async () => {
