@@ -20,11 +20,12 @@ const loadAction = (dir: string): ActionMeta | undefined => {
 describe('workflows-examples', () => {
   const files = readWorkflows(path.join(ROOT, 'workflows-examples'));
 
-  it('has the five example workflows', () => {
+  it('has the six example workflows', () => {
     expect(files.map((f) => f.name)).toEqual([
       'base-image.yml',
       'deploy-eks.yml',
       'feature-env-commands.yml',
+      'feature-env-ec2.yml',
       'feature-env-reaper.yml',
       'feature-env.yml',
     ]);
