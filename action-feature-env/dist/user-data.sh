@@ -7,7 +7,8 @@
 #   C2C_PARAMETER  the SecureString SSM parameter to publish the cluster's kubeconfig at
 #   C2C_IMAGES     the images under test, one per line (pulled, then loaded into Minikube)
 #   C2C_ECR        optional: the ECR registry to log in to first (host), with the instance profile
-# It starts Minikube with the ingress addon and the dashboard, pulls and loads the images under test,
+# It starts Minikube with the ingress addon and the dashboard, points the log viewer at the pods'
+# containers, pulls and loads the images under test,
 # and publishes a kubeconfig for the API server at the instance's private address. The action waits
 # for the parameter and for that API server, then deploys. Every step says what it does, in the
 # instance's console log; a step that fails stops the script (the action times out and says so).
@@ -45,6 +46,15 @@ minikube start --driver=docker --addons=ingress --addons=dashboard \
 log 'exposing the Kubernetes dashboard on port 30090'
 kubectl -n kubernetes-dashboard patch service kubernetes-dashboard --type=merge \
   -p '{"spec":{"type":"NodePort","ports":[{"port":80,"targetPort":9090,"nodePort":30090}]}}' >/dev/null
+
+# The log viewer (Dozzle, cached in the image) reads the containers of Minikube's own Docker (where
+# the pods run with the docker driver), over its TLS port with Minikube's client certificates, on
+# Minikube's network; published on 9999.
+log "the log viewer on port 9999 (the pods' containers)"
+docker rm -f c2c-logs >/dev/null 2>&1 || true
+docker run -d --name c2c-logs --restart always --network minikube -p 9999:8080 \
+  -v "${HOME}/.minikube/certs:/certs:ro" amir20/dozzle:latest \
+  --remote-host "tcp://$(minikube ip):2376" >/dev/null
 
 # The images under test (the others are cached in the image already).
 while IFS= read -r image; do

@@ -37,8 +37,8 @@ describe('infra/ec2/user-data.sh', () => {
       'curl',
       `case "$*" in *api/token*) echo imds-token ;; *local-ipv4*) echo 10.0.3.17 ;; *) exit 22 ;; esac`,
     );
-    await stand('minikube');
-    await stand('docker', 'cat > /dev/null');
+    await stand('minikube', 'case "$1" in ip) echo 192.168.49.2 ;; esac');
+    await stand('docker', 'case "$1" in login) cat > /dev/null ;; esac');
     await stand(
       'kubectl',
       `case "$*" in
@@ -78,8 +78,15 @@ esac`,
     expect(lines).toContain(
       'minikube start --driver=docker --addons=ingress --addons=dashboard --apiserver-ips=10.0.3.17 --listen-address=0.0.0.0 --embed-certs --ports=80:80,443:443,8443:8443,30090:30090',
     );
+    // The log viewer reads Minikube's Docker (the pods' containers), from Minikube's network.
+    expect(lines).toContain(
+      `docker run -d --name c2c-logs --restart always --network minikube -p 9999:8080 -v ${dir}/.minikube/certs:/certs:ro amir20/dozzle:latest --remote-host tcp://192.168.49.2:2376`,
+    );
+    expect(at('docker run -d --name c2c-logs')).toBeGreaterThan(at('minikube start'));
     // The dashboard on the port the security group opens for it.
-    expect(lines.find((l) => l.startsWith('kubectl -n kubernetes-dashboard patch'))).toContain('"nodePort":30090');
+    expect(lines.find((l) => l.startsWith('kubectl -n kubernetes-dashboard patch'))).toContain(
+      '"nodePort":30090',
+    );
     expect(lines).toContain(
       'docker login --username AWS --password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com',
     );

@@ -172,7 +172,6 @@ function duration(ms: number): string {
 
 /** A failed RDS call, with the AWS error name (DBInstanceNotFoundFault, ...) for the callers that expect some. */
 
-
 export function rdsSnapshotProvider(
   config: RdsSnapshotConfig,
   opts: RdsProviderOptions = {},
